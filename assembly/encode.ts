@@ -1,0 +1,109 @@
+// Header encoding into the output region (RFC 3080 §2.2.1, RFC 3081 §3.1.3). Payloads never
+// enter the module: TS sends [header, payload, "END\r\n"].
+import {
+  OUTPUT_OFFSET, T_MSG, T_RPY, T_ERR, T_ANS, T_NUL, R_UNKNOWN_CHANNEL, R_WINDOW, R_ARG,
+  CS_RECV_NEXT, CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, CS_FLAGS, CF_HINTED,
+} from "./layout";
+import { channelAddr, channelLookup } from "./tables";
+
+const KEYWORDS = memory.data<u8>([
+  77, 83, 71, 32, // MSG
+  82, 80, 89, 32, // RPY
+  69, 82, 82, 32, // ERR
+  65, 78, 83, 32, // ANS
+  78, 85, 76, 32, // NUL
+  83, 69, 81, 32, // SEQ
+]);
+
+/** Writes the decimal digits of v at out; returns the position after them. */
+function digits(out: usize, v: u32): usize {
+  let len: usize = 1;
+  let t = v;
+  while (t >= 10) { t /= 10; len++; }
+  let q = out + len;
+  do {
+    q--;
+    store<u8>(q, <u8>(48 + v % 10));
+    v /= 10;
+  } while (v != 0);
+  return out + len;
+}
+
+// @ts-ignore: decorator
+@inline function keyword(out: usize, type: i32): usize {
+  store<u32>(out, load<u32>(KEYWORDS + (<usize>(type - 1) << 2)));
+  return out + 4;
+}
+
+/**
+ * Encodes a data-frame header at the channel's next seqno and advances it by size.
+ * Returns the header length, or a negative R_* code on misuse.
+ */
+export function encodeFrame(slot: i32, channel: i32, type: i32, msgno: i32, more: i32, size: i32, ansno: i32): i32 {
+  if (type < T_MSG || type > T_NUL || msgno < 0 || size < 0 || channel < 0) return R_ARG;
+  if (type == T_ANS && ansno < 0) return R_ARG;
+  if (<u32>more > 1 || (type == T_NUL && more != 0)) return R_ARG;
+  const cs = channelLookup(slot, channel);
+  if (cs < 0) return R_UNKNOWN_CHANNEL;
+  const c = channelAddr(cs);
+  const next = load<u32>(c, CS_SEND_NEXT);
+  // RFC 3081 §3.1.4: never send beyond the window the peer granted.
+  const avail = <i32>(load<u32>(c, CS_SEND_LIMIT) - next);
+  if (size > (avail < 0 ? 0 : avail)) return R_WINDOW;
+  let q = keyword(<usize>OUTPUT_OFFSET, type);
+  q = digits(q, <u32>channel);
+  store<u8>(q++, 32);
+  q = digits(q, <u32>msgno);
+  store<u8>(q++, 32);
+  store<u8>(q++, more ? 42 : 46);
+  store<u8>(q++, 32);
+  q = digits(q, next);
+  store<u8>(q++, 32);
+  q = digits(q, <u32>size);
+  if (type == T_ANS) {
+    store<u8>(q++, 32);
+    q = digits(q, <u32>ansno);
+  }
+  store<u16>(q, 0x0A0D);
+  q += 2;
+  store<u32>(c, next + <u32>size, CS_SEND_NEXT);
+  return <i32>(q - <usize>OUTPUT_OFFSET);
+}
+
+/**
+ * Encodes "SEQ channel ackno window" and records the grant. ackno must lie between the last
+ * ackno sent and the next seqno expected; the grant's right edge never moves left.
+ */
+export function encodeSeq(slot: i32, channel: i32, ackno: u32, window: i32): i32 {
+  if (window < 0 || channel < 0) return R_ARG;
+  const cs = channelLookup(slot, channel);
+  if (cs < 0) return R_UNKNOWN_CHANNEL;
+  const c = channelAddr(cs);
+  const oldAck = load<u32>(c, CS_RECV_ACKNO);
+  if (ackno - oldAck > load<u32>(c, CS_RECV_NEXT) - oldAck) return R_ARG;
+  const keep = <i64>(oldAck + load<u32>(c, CS_RECV_WINDOW) - ackno); // old right edge - ackno
+  let w = <i64>window;
+  if (w < keep) w = keep;
+  if (w > 0x7FFFFFFF) return R_ARG;
+  let q = keyword(<usize>OUTPUT_OFFSET, 6);
+  q = digits(q, <u32>channel);
+  store<u8>(q++, 32);
+  q = digits(q, ackno);
+  store<u8>(q++, 32);
+  q = digits(q, <u32>w);
+  store<u16>(q, 0x0A0D);
+  q += 2;
+  store<u32>(c, ackno, CS_RECV_ACKNO);
+  store<u32>(c, <u32>w, CS_RECV_WINDOW);
+  store<i32>(c, load<i32>(c, CS_FLAGS) & ~CF_HINTED, CS_FLAGS);
+  return <i32>(q - <usize>OUTPUT_OFFSET);
+}
+
+/** Octets the peer lets us send on the channel now (0 when it shrank below what we sent). */
+export function sendWindow(slot: i32, channel: i32): i32 {
+  const cs = channelLookup(slot, channel);
+  if (cs < 0) return R_UNKNOWN_CHANNEL;
+  const c = channelAddr(cs);
+  const avail = <i32>(load<u32>(c, CS_SEND_LIMIT) - load<u32>(c, CS_SEND_NEXT));
+  return avail < 0 ? 0 : avail;
+}

@@ -1,0 +1,171 @@
+// Linear-memory layout of the beepwire codec. Mirrored by src/codec/layout.ts; a test checks
+// that the two agree with the compiled module's exported globals.
+// All offsets are byte offsets into the module's single fixed-size memory.
+
+/** Result words written by decode(): [0] = input position where decoding stopped. */
+export const RESULT_OFFSET: i32 = 0;
+/** Where encodeFrame/encodeSeq write one header line (<= 64 bytes). */
+export const OUTPUT_OFFSET: i32 = 256;
+/** Size of the output region. */
+export const OUTPUT_SIZE: i32 = 256;
+/** Input window: TS copies socket bytes here before calling decode(). */
+export const INPUT_OFFSET: i32 = 1024;
+/** 64 KiB of chunk plus room for a carried-over partial header (<= MAX_HEADER_LIMIT). */
+export const INPUT_SIZE: i32 = 65536 + 4096;
+/** Largest header-length limit a session may configure. */
+export const MAX_HEADER_LIMIT: i32 = 4096;
+/** Event records, EVENT_WORDS int32 each, written from index 0 by every decode() call. */
+export const EVENTS_OFFSET: i32 = INPUT_OFFSET + INPUT_SIZE;
+/** int32 words per event record. */
+export const EVENT_WORDS: i32 = 12;
+/** Records per decode() call; decode stops early (between frames) when fewer than 2 remain. */
+export const EVENT_CAPACITY: i32 = 2048;
+/** Session slot table. */
+export const SESSIONS_OFFSET: i32 = EVENTS_OFFSET + EVENT_WORDS * 4 * EVENT_CAPACITY;
+/** Bytes per session slot. */
+export const SESSION_BYTES: i32 = 64;
+/** Session slots (10,000 concurrent sessions fit). */
+export const SESSION_CAPACITY: i32 = 16384;
+/** Channel slot table. */
+export const CHANNELS_OFFSET: i32 = SESSIONS_OFFSET + SESSION_BYTES * SESSION_CAPACITY;
+/** Bytes per channel slot. */
+export const CHANNEL_BYTES: i32 = 48;
+/** Channel slots shared by all sessions. */
+export const CHANNEL_CAPACITY: i32 = 65536;
+/** Open-addressing table (session, channel number) -> channel slot + 1. */
+export const HASH_OFFSET: i32 = CHANNELS_OFFSET + CHANNEL_BYTES * CHANNEL_CAPACITY;
+/** Entries in the hash table (power of two, 2x CHANNEL_CAPACITY). */
+export const HASH_CAPACITY: i32 = 131072;
+/** First byte after the codec's regions; AssemblyScript's own static data starts here. */
+export const LAYOUT_END: i32 = HASH_OFFSET + 4 * HASH_CAPACITY;
+/** Memory pages (initial == maximum). */
+export const MEMORY_PAGES: i32 = 80;
+
+// Event record fields (int32 index within a record).
+/** Event kind (EV_*). */
+export const E_KIND: i32 = 0;
+/** Frame type (T_*) or, for EV_ERROR, the status (S_*). */
+export const E_TYPE: i32 = 1;
+/** Channel number, -1 when unknown. */
+export const E_CHANNEL: i32 = 2;
+/** Message number. */
+export const E_MSGNO: i32 = 3;
+/** 1 when the continuation indicator is "*". */
+export const E_MORE: i32 = 4;
+/** Sequence number (u32 bits); ackno for EV_SEQ; next expected seqno for EV_SEQ_HINT. */
+export const E_SEQNO: i32 = 5;
+/** Payload size; window for EV_SEQ; un-acknowledged octets for EV_SEQ_HINT. */
+export const E_SIZE: i32 = 6;
+/** Answer number (u32 bits), 0 unless ANS. */
+export const E_ANSNO: i32 = 7;
+/** Input-window offset of this payload piece; for EV_ERROR, of the offending byte/header. */
+export const E_OFFSET: i32 = 8;
+/** Length of this payload piece. */
+export const E_LENGTH: i32 = 9;
+/** F_* flags. */
+export const E_FLAGS: i32 = 10;
+/** Channel slot index (internal; -1 when none). */
+export const E_SLOT: i32 = 11;
+
+/** A frame header was accepted; carries the first payload piece. */
+export const EV_FRAME: i32 = 1;
+/** A further payload piece of the frame in progress. */
+export const EV_DATA: i32 = 2;
+/** A SEQ frame was accepted and the send window updated. */
+export const EV_SEQ: i32 = 3;
+/** Half or more of the receive window is consumed: time to send SEQ. */
+export const EV_SEQ_HINT: i32 = 4;
+/** Poorly formed input; the session slot is now failed. */
+export const EV_ERROR: i32 = 5;
+
+/** Flag: this event completes the frame (trailer verified). */
+export const F_END: i32 = 1;
+
+// Frame types.
+/** MSG */ export const T_MSG: i32 = 1;
+/** RPY */ export const T_RPY: i32 = 2;
+/** ERR */ export const T_ERR: i32 = 3;
+/** ANS */ export const T_ANS: i32 = 4;
+/** NUL */ export const T_NUL: i32 = 5;
+/** SEQ (RFC 3081) */ export const T_SEQ: i32 = 6;
+
+// Decode statuses (EV_ERROR E_TYPE). RFC 3080 §2.2.1.1 / RFC 3081 §3.1.
+/** Keyword is not MSG, RPY, ERR, ANS, NUL or SEQ followed by SP. */
+export const S_BAD_KEYWORD: i32 = 1;
+/** A field is missing, empty, non-numeric, or there are extra fields/spaces. */
+export const S_BAD_FIELD: i32 = 2;
+/** A numeric field is out of its range. */
+export const S_FIELD_RANGE: i32 = 3;
+/** The header line does not end in CRLF (bare LF). */
+export const S_MISSING_CRLF: i32 = 4;
+/** No CRLF within the session's header-length limit. */
+export const S_HEADER_TOO_LONG: i32 = 5;
+/** The payload is not followed by "END\r\n". */
+export const S_BAD_TRAILER: i32 = 6;
+/** seqno differs from the next expected for the channel. */
+export const S_BAD_SEQNO: i32 = 7;
+/** The frame would exceed the receive window granted. */
+export const S_WINDOW_EXCEEDED: i32 = 8;
+/** size exceeds the session's maximum frame size. */
+export const S_SIZE_TOO_LARGE: i32 = 9;
+/** The channel is not open. */
+export const S_UNKNOWN_CHANNEL: i32 = 10;
+/** The continuation indicator is neither "." nor "*". */
+export const S_BAD_MORE: i32 = 11;
+/** The previous frame on the channel had "*" and this one differs in keyword or msgno. */
+export const S_CONTINUATION: i32 = 12;
+/** A NUL frame with "*". */
+export const S_NUL_CONTINUED: i32 = 13;
+/** SEQ ackno acknowledges octets never sent. */
+export const S_BAD_ACKNO: i32 = 14;
+
+// Negative returns of the control exports (misuse by TS, never peer input).
+/** A table is full. */
+export const R_TABLE_FULL: i32 = -1;
+/** The channel is already open. */
+export const R_CHANNEL_EXISTS: i32 = -2;
+/** The channel is not open. */
+export const R_UNKNOWN_CHANNEL: i32 = -3;
+/** The session slot is not in use. */
+export const R_BAD_SLOT: i32 = -4;
+/** The frame does not fit in the send window. */
+export const R_WINDOW: i32 = -5;
+/** An argument is out of range. */
+export const R_ARG: i32 = -6;
+
+// Session slot fields (byte offsets within a session record).
+/** 0 free, ST_* otherwise. */ export const SS_STATE: i32 = 0;
+/** Header-length limit. */ export const SS_MAX_HEADER: i32 = 4;
+/** Maximum frame payload size. */ export const SS_MAX_FRAME: i32 = 8;
+/** Payload octets still to come. */ export const SS_REMAINING: i32 = 12;
+/** Trailer octets matched so far. */ export const SS_TRAILER: i32 = 16;
+/** Channel slot of the frame in progress. */ export const SS_CUR_SLOT: i32 = 20;
+/** Channel number of the frame in progress. */ export const SS_CUR_CHANNEL: i32 = 24;
+/** Head of the session's channel list (slot + 1, 0 = none). */ export const SS_HEAD: i32 = 28;
+/** Open channels. */ export const SS_COUNT: i32 = 32;
+/** Next free session slot + 1 (free list). */ export const SS_NEXT_FREE: i32 = 36;
+
+/** Reading a header line. */ export const ST_HEADER: i32 = 1;
+/** Reading payload. */ export const ST_PAYLOAD: i32 = 2;
+/** Reading "END\r\n". */ export const ST_TRAILER: i32 = 3;
+/** Poorly formed input seen; decode() does nothing. */ export const ST_FAILED: i32 = 4;
+
+// Channel slot fields.
+/** Session slot + 1 (0 = free). */ export const CS_SESSION: i32 = 0;
+/** Channel number. */ export const CS_CHANNEL: i32 = 4;
+/** Next seqno expected from the peer. */ export const CS_RECV_NEXT: i32 = 8;
+/** Last ackno we sent. */ export const CS_RECV_ACKNO: i32 = 12;
+/** Last window we granted. */ export const CS_RECV_WINDOW: i32 = 16;
+/** Next seqno we send. */ export const CS_SEND_NEXT: i32 = 20;
+/** Peer's ackno + window: first octet we may not send. */ export const CS_SEND_LIMIT: i32 = 24;
+/** CF_* flags. */ export const CS_FLAGS: i32 = 28;
+/** Keyword of the last "*" frame received. */ export const CS_CONT_TYPE: i32 = 32;
+/** msgno of the last "*" frame received. */ export const CS_CONT_MSGNO: i32 = 36;
+/** Next channel slot + 1 in the session list, or next free slot + 1. */ export const CS_NEXT: i32 = 40;
+/** Previous channel slot + 1 in the session list. */ export const CS_PREV: i32 = 44;
+
+/** A SEQ hint was emitted since the last encodeSeq. */ export const CF_HINTED: i32 = 1;
+/** The last frame received had "*". */ export const CF_CONTINUED: i32 = 2;
+
+/** RFC 3081 §3.1.1: every channel starts with a 4096-octet window. */
+export const INITIAL_WINDOW: i32 = 4096;

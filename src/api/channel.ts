@@ -1,0 +1,186 @@
+// Channel (PyVortex vortex.Channel): send and receive on one channel running a profile.
+import { BeepError } from '../errors.js';
+import type { ChannelState } from '../session/channel-state.js';
+import type { Message } from '../session/message.js';
+import { mimeHeaderBytes } from '../session/mime.js';
+import { Frame } from './frame.js';
+import type { FrameReceived } from './ctx.js';
+import type { Connection } from './connection.js';
+
+const enc = new TextEncoder();
+
+/** Payload argument: text (UTF-8) or bytes. */
+export type Payload = string | Uint8Array;
+
+/** Options of one outgoing message. */
+export interface SendOptions {
+  /** MIME headers to send (RFC 3080 §2.2); default none (an empty header block). */
+  headers?: Record<string, string>;
+}
+
+/** A channel of a connection. */
+export class Channel {
+  /** The connection. */
+  readonly conn: Connection;
+  readonly #st: ChannelState;
+  readonly #requests = new Map<number, { resolve(f: Frame): void; reject(e: Error): void; answers?: Frame[] }>();
+  #handler: FrameReceived | undefined;
+  readonly #queue: Frame[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+  /** Frames buffered for the async iterator before the window is held shut. */
+  highWaterMark = 64;
+  /** Piggybacked content of the peer's start reply, if any. */
+  startReply: string | undefined;
+
+  /** Wraps session channel state (created by Connection). */
+  constructor(conn: Connection, st: ChannelState, handler?: FrameReceived) {
+    this.conn = conn;
+    this.#st = st;
+    this.#handler = handler;
+    st.onMessage = (m) => this.#onMessage(m);
+  }
+
+  /** Channel number. */
+  get number(): number { return this.#st.number; }
+  /** Profile URI. */
+  get profile(): string { return this.#st.profile; }
+  /** True while the channel is open. */
+  isOk(): boolean { return this.#st.state === 'open' && this.conn.isOk(); }
+  /** Peer MSGs awaiting our reply. */
+  get pendingReplies(): number { return this.#st.inbound.size; }
+  /** Our MSGs awaiting replies. */
+  get outstanding(): number { return this.#st.awaiting.size; }
+  /** Session-layer state (advanced use and tests). */
+  get state(): ChannelState { return this.#st; }
+
+  /** Sets the frame-received handler (PyVortex channel.set_frame_received). */
+  setFrameReceived(handler: FrameReceived | undefined): void { this.#handler = handler; }
+
+  #data(data: Payload, size: number | undefined, opts?: SendOptions): Uint8Array {
+    let body = typeof data === 'string' ? enc.encode(data) : data;
+    if (!(body instanceof Uint8Array)) throw new TypeError('payload must be a string or Uint8Array');
+    if (size !== undefined) {
+      if (!Number.isInteger(size) || size < 0 || size > body.length) throw new RangeError(`size ${size} out of range 0..${body.length}`);
+      body = body.subarray(0, size);
+    }
+    if (!this.#st.mime) return body;
+    const head = mimeHeaderBytes(opts?.headers);
+    const out = new Uint8Array(head.length + body.length);
+    out.set(head, 0);
+    out.set(body, head.length);
+    return out;
+  }
+
+  #fail(e: unknown): null {
+    this.conn.pushError(e);
+    return null;
+  }
+
+  /** Sends a MSG; returns its msgno, or null with the reason in conn.popChannelError(). */
+  sendMsg(data: Payload, size?: number, opts?: SendOptions): number | null {
+    const bytes = this.#data(data, size, opts);
+    try {
+      return this.conn.session.sendMsg(this.#st, bytes);
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  #reply(type: 'RPY' | 'ERR' | 'ANS' | 'NUL', data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
+    const bytes = type === 'NUL' ? new Uint8Array(0) : this.#data(data, size, opts);
+    try {
+      this.conn.session.sendReply(this.#st, type, msgNo, bytes);
+      return true;
+    } catch (e) {
+      if (e instanceof RangeError) throw e;
+      this.#fail(e);
+      return false;
+    }
+  }
+
+  /** Replies RPY to MSG msgNo (sent in MSG order, RFC 3080 §2.6.1). */
+  sendRpy(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('RPY', data, size, msgNo, opts); }
+  /** Replies ERR to MSG msgNo. */
+  sendErr(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ERR', data, size, msgNo, opts); }
+  /** Sends one ANS to MSG msgNo (one-to-many, RFC 3080 §2.6.2). */
+  sendAns(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ANS', data, size, msgNo, opts); }
+  /** Ends an ANS series with NUL. */
+  finalizeAns(msgNo: number): boolean { return this.#reply('NUL', '', 0, msgNo); }
+
+  /** Sends a MSG and resolves with its RPY or ERR frame (ANS...NUL: resolves with the NUL; see requestAll). */
+  request(data: Payload, opts?: SendOptions): Promise<Frame> {
+    return new Promise<Frame>((resolve, reject) => {
+      const bytes = this.#data(data, undefined, opts);
+      let msgno: number;
+      try { msgno = this.conn.session.sendMsg(this.#st, bytes); } catch (e) { reject(e); return; }
+      this.#requests.set(msgno, { resolve, reject });
+    });
+  }
+
+  /** Sends a MSG and resolves with every reply frame: one RPY/ERR, or the ANS frames then NUL. */
+  requestAll(data: Payload, opts?: SendOptions): Promise<Frame[]> {
+    return new Promise<Frame[]>((resolve, reject) => {
+      const bytes = this.#data(data, undefined, opts);
+      let msgno: number;
+      try { msgno = this.conn.session.sendMsg(this.#st, bytes); } catch (e) { reject(e); return; }
+      const answers: Frame[] = [];
+      this.#requests.set(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers });
+    });
+  }
+
+  #onMessage(m: Message): void {
+    const f = new Frame(m);
+    if (m.type !== 'MSG') {
+      const r = this.#requests.get(m.msgno);
+      if (r !== undefined) {
+        if (m.type === 'ANS') { r.answers?.push(f); return; }
+        if (m.more) { r.answers?.push(f); return; }
+        this.#requests.delete(m.msgno);
+        r.resolve(f);
+        return;
+      }
+    }
+    if (this.#handler !== undefined) {
+      this.#handler(this.conn, this, f);
+      return;
+    }
+    this.#queue.push(f);
+    if (this.#queue.length >= this.highWaterMark) this.conn.session.setPaused(this.#st, true);
+    const w = this.#wake; this.#wake = undefined; w?.();
+  }
+
+  /** Incoming frames not claimed by request() or a handler; a slow loop holds the window shut. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Frame> {
+    for (;;) {
+      const f = this.#queue.shift();
+      if (f !== undefined) {
+        if (this.#queue.length < this.highWaterMark / 2) this.conn.session.setPaused(this.#st, false);
+        yield f;
+        continue;
+      }
+      if (this.#closed || this.#st.state === 'closed') return;
+      await new Promise<void>((res) => { this.#wake = res; });
+    }
+  }
+
+  /** Channel gone: pending requests fail, iterators end. */
+  closed(err?: Error): void {
+    this.#closed = true;
+    for (const r of this.#requests.values()) r.reject(err ?? new BeepError(`channel ${this.number} closed`, 'BEEP_ERR_CHANNEL_CLOSED'));
+    this.#requests.clear();
+    const w = this.#wake; this.#wake = undefined; w?.();
+  }
+
+  /** Closes the channel (RFC 3080 §2.3.1.3); false with the reason in popChannelError(). */
+  async close(code = 200): Promise<boolean> {
+    try {
+      await this.conn.session.mgmt.closeChannel(this.#st, code);
+      return true;
+    } catch (e) {
+      this.#fail(e);
+      return false;
+    }
+  }
+}

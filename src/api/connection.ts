@@ -1,0 +1,228 @@
+// Connection (PyVortex vortex.Connection): one BEEP session over TCP, initiator or listener side.
+import { connect as netConnect, type Socket } from 'node:net';
+import { BeepError, BeepReplyError } from '../errors.js';
+import { Session } from '../session/session.js';
+import type { StartDecision, StartRequest } from '../session/management.js';
+import type { ChannelState } from '../session/channel-state.js';
+import { NodeSocketIO, attachSocket } from '../transport/node-socket.js';
+import { Channel } from './channel.js';
+import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
+
+/** Options of openChannel. */
+export interface OpenChannelOptions {
+  /** serverName attribute of the start (RFC 3080 §2.3.1.2). */
+  serverName?: string;
+  /** Piggybacked content for the profile element. */
+  content?: string;
+  /** Encoding of `content` ('none' or 'base64'). */
+  encoding?: 'none' | 'base64';
+  /** Frame-received handler for the new channel. */
+  frameReceived?: FrameReceived;
+  /** Interpret MIME headers on this channel (default: the registered profile's choice, else true). */
+  mime?: boolean;
+}
+
+/** Called once when a connection ends: `err` unset for an orderly release. */
+export type OnClose = (conn: Connection, err?: Error) => void;
+
+const b64decode = (s: string): string => new TextDecoder().decode(Uint8Array.from(atob(s.replace(/\s+/g, '')), (c) => c.charCodeAt(0)));
+
+let nextId = 1;
+
+/** A BEEP session with a peer. */
+export class Connection {
+  /** Context it belongs to. */
+  readonly ctx: Ctx;
+  /** Process-unique id. */
+  readonly id = nextId++;
+  /** 'initiator' or 'listener'. */
+  readonly role: 'initiator' | 'listener';
+  /** Remote host. */
+  readonly host: string;
+  /** Remote port. */
+  readonly port: number;
+  /** The sans-I/O session. */
+  readonly session: Session;
+  /** The transport adapter (its socket is swapped by a TLS upgrade). */
+  readonly io: NodeSocketIO;
+  /** Open channels by number (channel 0 excluded). */
+  readonly channels = new Map<number, Channel>();
+  readonly #errors: Array<[number, string]> = [];
+  readonly #onClose: OnClose[] = [];
+  /** Data attached by tuning profiles (TLS, SASL). */
+  readonly tuning = new Map<string, unknown>();
+
+  /** Wraps a connected socket; use Connection.connect() or a listener instead. */
+  constructor(ctx: Ctx, role: 'initiator' | 'listener', socket: Socket) {
+    this.ctx = ctx;
+    this.role = role;
+    this.host = socket.remoteAddress ?? '';
+    this.port = socket.remotePort ?? 0;
+    this.io = new NodeSocketIO(socket);
+    const o = ctx.options;
+    this.session = new Session(this.io, {
+      start: (req) => this.#decideStart(req),
+      channelOpened: (ch, _req, d) => this.#adopt(ch, ctx.profiles.get(d.uri)?.frameReceived),
+      closeRequested: (ch) => ctx.profiles.get(ch.profile)?.close?.(ch.number, this) ?? true,
+      channelClosed: (ch) => { this.channels.get(ch.number)?.closed(); this.channels.delete(ch.number); },
+      closed: (err) => this.#closed(err),
+    }, { ...o, role, ownedChunks: true });
+    attachSocket(socket, this.session);
+    ctx.connections.add(this);
+  }
+
+  /**
+   * Connects to host:port and exchanges greetings. Never rejects for network trouble: check
+   * isOk() and popChannelError(), as in PyVortex.
+   */
+  static async connect(ctx: Ctx, host: string, port: number | string, opts: { connectTimeout?: number; greetingTimeout?: number } = {}): Promise<Connection> {
+    const p = Number(port);
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`bad port ${port}`);
+    const socket = netConnect({ host, port: p });
+    const timeout = opts.connectTimeout ?? ctx.options.connectTimeout ?? 10_000;
+    const conn = new Connection(ctx, 'initiator', socket);
+    conn.session.start({ profiles: [...ctx.profiles.keys()] });
+    const timer = setTimeout(() => conn.#abort(new BeepError(`connect to ${host}:${p} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
+    const gTimer = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), opts.greetingTimeout ?? ctx.options.greetingTimeout ?? 10_000);
+    socket.once('connect', () => clearTimeout(timer));
+    try {
+      await conn.session.mgmt.ready;
+    } catch (e) {
+      conn.pushError(e);
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(gTimer);
+    }
+    return conn;
+  }
+
+  /** Starts the listener side on an accepted socket. */
+  static accept(ctx: Ctx, socket: Socket, refuse?: { code: number; text: string }): Connection {
+    const conn = new Connection(ctx, 'listener', socket);
+    conn.session.start({ profiles: [...ctx.profiles.keys()] }, refuse);
+    const t = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), ctx.options.greetingTimeout ?? 10_000);
+    conn.session.mgmt.ready.then(() => clearTimeout(t), () => clearTimeout(t));
+    return conn;
+  }
+
+  #abort(err: Error): void {
+    if (!this.session.ended) this.pushError(err);
+    this.session.abort(err);
+    this.io.socket.destroy();
+  }
+
+  /** True when greetings were exchanged and the session is running. */
+  isOk(): boolean { return this.session.mgmt.greeted && !this.session.ended; }
+  /** serverName fixed by the first successful start. */
+  get serverName(): string | undefined { return this.session.mgmt.serverName; }
+  /** Profiles the peer advertised. */
+  get remoteProfiles(): string[] { return this.session.mgmt.peer?.profiles ?? []; }
+  /** Open channels, channel 0 excluded. */
+  get channelCount(): number { return this.channels.size; }
+  /** Why the session ended, if abnormally. */
+  get error(): Error | undefined { return this.session.error; }
+  /** A channel by number. */
+  getChannel(number: number): Channel | undefined { return this.channels.get(number); }
+
+  /** Records an error for popChannelError(). */
+  pushError(e: unknown): void {
+    const code = e instanceof BeepReplyError ? e.replyCode : 0;
+    this.pushChannelError(code, (e as Error)?.message ?? String(e));
+  }
+
+  /** Records a (code, message) pair for popChannelError(). */
+  pushChannelError(code: number, message: string): void {
+    this.#errors.push([code, message]);
+    if (this.#errors.length > 64) this.#errors.shift(); // bounded
+  }
+
+  /** Oldest recorded error as [code, message], or null (PyVortex pop_channel_error). */
+  popChannelError(): [number, string] | null { return this.#errors.shift() ?? null; }
+
+  /** Adds a handler called once when the connection ends. */
+  setOnClose(handler: OnClose): void { this.#onClose.push(handler); }
+
+  /**
+   * Opens a channel running `profile`; number 0 picks the next free one of our parity.
+   * Resolves null on refusal, with the reason in popChannelError() (PyVortex open_channel).
+   */
+  async openChannel(number: number, profile: string, opts: OpenChannelOptions = {}): Promise<Channel | null> {
+    if (!Number.isInteger(number) || number < 0 || number > 0x7fffffff) throw new RangeError('channel number out of range');
+    const n = number === 0 ? this.#nextChannel() : number;
+    const mime = opts.mime ?? this.ctx.profiles.get(profile)?.mime ?? true;
+    try {
+      const st = await this.session.mgmt.startChannel(n, [{ uri: profile, content: opts.content, encoding: opts.encoding ?? 'none' }], opts.serverName, mime);
+      return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(profile)?.frameReceived, st.content);
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) throw e;
+      this.pushError(e);
+      return null;
+    }
+  }
+
+  #nextChannel(): number {
+    // RFC 3080 §2.3.1.2: initiator odd, listener even.
+    let n = this.role === 'initiator' ? 1 : 2;
+    while (this.session.channels.has(n)) n += 2;
+    return n;
+  }
+
+  #adopt(st: ChannelState, handler?: FrameReceived, piggyback?: string): Channel {
+    const ch = new Channel(this, st, handler);
+    ch.startReply = piggyback;
+    this.channels.set(st.number, ch);
+    return ch;
+  }
+
+  async #decideStart(req: StartRequest): Promise<StartDecision> {
+    const tls = this.ctx.tuning.get('start') as ((c: Connection, r: StartRequest) => Promise<StartDecision | undefined>) | undefined;
+    if (tls !== undefined) {
+      const d = await tls(this, req);
+      if (d !== undefined) return d;
+    }
+    for (const offer of req.profiles) {
+      const h = this.ctx.profiles.get(offer.uri);
+      if (h === undefined) continue;
+      const content = offer.content === undefined ? undefined : offer.encoding === 'base64' ? b64decode(offer.content) : offer.content;
+      const ans: StartAnswer = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content }) : true;
+      if (ans === true) return { accept: true, uri: offer.uri, mime: h.mime };
+      if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };
+      if ('content' in ans) return { accept: true, uri: offer.uri, content: ans.content, mime: h.mime };
+      return { accept: false, code: ans.code, text: ans.text };
+    }
+    return { accept: false, code: 554, text: 'none of the requested profiles is supported' };
+  }
+
+  #closed(err?: Error): void {
+    for (const ch of this.channels.values()) ch.closed(err);
+    this.channels.clear();
+    this.ctx.connections.delete(this);
+    if (err !== undefined) this.pushError(err);
+    for (const h of this.#onClose.splice(0)) h(this, err);
+  }
+
+  /** Releases the session (closes every channel, then channel 0); false on refusal or timeout. */
+  async close(): Promise<boolean> {
+    if (this.session.ended) return false;
+    const t = this.ctx.options.closeTimeout ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.session.mgmt.release(),
+        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new BeepError(`close timed out after ${t} ms`, 'BEEP_ERR_TIMEOUT')), t); }),
+      ]);
+      return true;
+    } catch (e) {
+      this.pushError(e);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Drops the connection at once (PyVortex conn.shutdown()). */
+  shutdown(): void {
+    this.session.abort();
+    this.io.socket.destroy();
+  }
+}

@@ -1,0 +1,19 @@
+// Public codec API: the WASM codec, its pure-TS reference twin, and the shared contract.
+import type { CodecLimits, SessionCodec } from './types.js';
+import { WasmCodec } from './wasm-codec.js';
+import { RefCodec } from './ref-codec.js';
+
+export type { FrameHandler, CodecLimits, FrameDecoder, FrameEncoder, SessionCodec } from './types.js';
+export { WasmCodec, DEFAULT_MAX_FRAME, DEFAULT_MAX_HEADER } from './wasm-codec.js';
+export { RefCodec } from './ref-codec.js';
+export { loadCodec, instantiateCodec, type CodecModule, type CodecExports } from './loader.js';
+export { statusText, returnText } from './status.js';
+export * as layout from './layout.js';
+
+/** Which codec implementation a session uses. */
+export type CodecImpl = 'wasm' | 'ref';
+
+/** Creates the codec state for one session. */
+export function createCodec(limits: CodecLimits = {}, impl: CodecImpl = 'wasm'): SessionCodec {
+  return impl === 'ref' ? new RefCodec(limits) : new WasmCodec(limits);
+}

@@ -1,0 +1,95 @@
+// Synchronous, portable loader for the codec module. Hand-written rather than
+// @assemblyscript/loader (deprecated upstream, and built for GC-managed bindings we do not use):
+// the module has no imports and exports numbers only, so instantiation is one line.
+import { CODEC_WASM_BASE64 } from './wasm-inline.generated.js';
+import { BeepCodecPanic } from '../errors.js';
+
+/** The codec module's function exports (docs/codec.md). */
+export interface CodecExports {
+  /** The module's fixed-size memory. */
+  readonly memory: WebAssembly.Memory;
+  /** Clears every table. */
+  init(): void;
+  /** Opens a session slot. */
+  sessionOpen(maxHeader: number, maxFrame: number): number;
+  /** Releases a session slot. */
+  sessionClose(slot: number): number;
+  /** Tuning reset of a session slot. */
+  sessionReset(slot: number): number;
+  /** Starts tracking a channel. */
+  channelOpen(slot: number, channel: number): number;
+  /** Stops tracking a channel. */
+  channelClose(slot: number, channel: number): number;
+  /** Channel slot or R_UNKNOWN_CHANNEL. */
+  channelFind(slot: number, channel: number): number;
+  /** Reads a CS_* field. */
+  channelGet(slot: number, channel: number, field: number): number;
+  /** Moves seqno counters. */
+  channelSetSeq(slot: number, channel: number, recvNext: number, sendNext: number): number;
+  /** Decodes input-window bytes [start, end). */
+  decode(slot: number, start: number, end: number): number;
+  /** Encodes a data-frame header. */
+  encodeFrame(slot: number, channel: number, type: number, msgno: number, more: number, size: number, ansno: number): number;
+  /** Encodes a SEQ frame. */
+  encodeSeq(slot: number, channel: number, ackno: number, window: number): number;
+  /** Octets we may send now. */
+  sendWindow(slot: number, channel: number): number;
+}
+
+/** A loaded codec instance with views over its memory. */
+export interface CodecModule {
+  /** Raw exports. */
+  readonly exports: CodecExports;
+  /** Byte view of memory (re-created if the buffer is ever replaced). */
+  u8(): Uint8Array;
+  /** int32 view of memory. */
+  i32(): Int32Array;
+}
+
+/** Decodes base64 without Buffer (Deno, workerd and browsers have atob). */
+function base64Bytes(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Instantiates the codec from wasm bytes or a compiled `WebAssembly.Module` (workerd forbids
+ * compiling bytes at run time: import the .wasm as a module there).
+ */
+export function instantiateCodec(source: BufferSource | WebAssembly.Module): CodecModule {
+  const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
+  const instance = new WebAssembly.Instance(module, {});
+  const exports = instance.exports as unknown as CodecExports;
+  let buffer = exports.memory.buffer;
+  let u8 = new Uint8Array(buffer);
+  let i32 = new Int32Array(buffer);
+  // Memory is fixed-size (initial == maximum), but re-view defensively if it ever changes.
+  const refresh = (): void => {
+    buffer = exports.memory.buffer;
+    u8 = new Uint8Array(buffer);
+    i32 = new Int32Array(buffer);
+  };
+  try {
+    exports.init();
+  } catch (e) {
+    throw new BeepCodecPanic(e);
+  }
+  return {
+    exports,
+    u8: () => (exports.memory.buffer === buffer ? u8 : (refresh(), u8)),
+    i32: () => (exports.memory.buffer === buffer ? i32 : (refresh(), i32)),
+  };
+}
+
+let shared: CodecModule | undefined;
+
+/**
+ * The process-wide codec instance (one per process; sessions share it through slots).
+ * The first call may pass the module or bytes; otherwise the embedded release build is used.
+ */
+export function loadCodec(source?: BufferSource | WebAssembly.Module): CodecModule {
+  if (shared === undefined) shared = instantiateCodec(source ?? base64Bytes(CODEC_WASM_BASE64));
+  return shared;
+}

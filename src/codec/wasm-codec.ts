@@ -1,0 +1,187 @@
+// SessionCodec over the shared WASM instance: one session slot per codec object.
+import type { FrameHandler, CodecLimits, SessionCodec } from './types.js';
+import { loadCodec, type CodecModule } from './loader.js';
+import { returnText } from './status.js';
+import { BeepCodecPanic } from '../errors.js';
+import {
+  RESULT_OFFSET, OUTPUT_OFFSET, INPUT_OFFSET, INPUT_SIZE, EVENTS_OFFSET, EVENT_WORDS,
+  EVENT_CAPACITY, EV_FRAME, EV_DATA, EV_SEQ, EV_SEQ_HINT, F_END, CS_RECV_NEXT,
+  CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, MAX_HEADER_LIMIT,
+} from './layout.js';
+
+const EV_BASE = EVENTS_OFFSET >> 2;
+
+/** Default header-length limit: every valid header is under 64 octets. */
+export const DEFAULT_MAX_HEADER = 1024;
+/** Default maximum frame payload. */
+export const DEFAULT_MAX_FRAME = 1 << 20;
+
+/** Validates limits shared by both codecs. */
+export function checkLimits(limits: CodecLimits): { maxHeader: number; maxFrame: number } {
+  const maxHeader = limits.maxHeader ?? DEFAULT_MAX_HEADER;
+  const maxFrame = limits.maxFrame ?? DEFAULT_MAX_FRAME;
+  if (!Number.isInteger(maxHeader) || maxHeader < 16 || maxHeader > MAX_HEADER_LIMIT) {
+    throw new RangeError(`maxHeader must be an integer in 16..${MAX_HEADER_LIMIT}`);
+  }
+  if (!Number.isInteger(maxFrame) || maxFrame < 0 || maxFrame > 0x7fffffff) {
+    throw new RangeError('maxFrame must be an integer in 0..2147483647');
+  }
+  return { maxHeader, maxFrame };
+}
+
+/** The WASM-backed session codec. */
+export class WasmCodec implements SessionCodec {
+  /** Implementation tag. */
+  readonly impl = 'wasm' as const;
+  readonly #m: CodecModule;
+  #slot: number;
+  #carry = 0; // octets of a partial header kept at the start of the input window
+  #offset = 0; // octets consumed from the peer
+  #failed = false;
+
+  /** Opens a session slot in the process-wide codec instance. */
+  constructor(limits: CodecLimits = {}, module: CodecModule = loadCodec()) {
+    const { maxHeader, maxFrame } = checkLimits(limits);
+    this.#m = module;
+    const slot = module.exports.sessionOpen(maxHeader, maxFrame);
+    if (slot < 0) throw new RangeError(returnText(slot));
+    this.#slot = slot;
+  }
+
+  /** True after poorly formed input. */
+  get failed(): boolean { return this.#failed; }
+  /** Octets consumed from the peer so far. */
+  get streamOffset(): number { return this.#offset; }
+
+  /** Decodes a chunk; see FrameDecoder. */
+  decode(chunk: Uint8Array, handler: FrameHandler): boolean {
+    if (this.#failed) return false;
+    const ex = this.#m.exports;
+    let pos = 0;
+    while (pos < chunk.length) {
+      const carry = this.#carry;
+      const n = Math.min(INPUT_SIZE - carry, chunk.length - pos);
+      this.#m.u8().set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
+      const end = carry + n;
+      // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
+      const delta = pos - carry;
+      const base = this.#offset - carry;
+      let start = 0;
+      for (;;) {
+        let count: number;
+        try {
+          count = ex.decode(this.#slot, start, end);
+        } catch (e) {
+          this.#failed = true;
+          throw new BeepCodecPanic(e);
+        }
+        const ev = this.#m.i32();
+        const consumed = ev[RESULT_OFFSET >> 2];
+        for (let k = 0, b = EV_BASE; k < count; k++, b += EVENT_WORDS) {
+          switch (ev[b]) {
+            case EV_FRAME:
+              handler.onFrame(ev[b + 1], ev[b + 2], ev[b + 3], ev[b + 4] === 1, ev[b + 5] >>> 0,
+                ev[b + 6], ev[b + 7] >>> 0, chunk, ev[b + 8] + delta, ev[b + 9], (ev[b + 10] & F_END) !== 0);
+              break;
+            case EV_DATA:
+              handler.onData(ev[b + 2], chunk, ev[b + 8] + delta, ev[b + 9], (ev[b + 10] & F_END) !== 0);
+              break;
+            case EV_SEQ:
+              handler.onSeq(ev[b + 2], ev[b + 5] >>> 0, ev[b + 6]);
+              break;
+            case EV_SEQ_HINT:
+              handler.onSeqHint(ev[b + 2], ev[b + 5] >>> 0, ev[b + 6] >>> 0);
+              break;
+            default: // EV_ERROR
+              this.#failed = true;
+              this.#offset = base + ev[b + 8];
+              handler.onError(ev[b + 1], ev[b + 2], base + ev[b + 8]);
+              return false;
+          }
+        }
+        // An early stop with a full event buffer is resumed; otherwise the rest is a partial header.
+        if (count >= EVENT_CAPACITY - 1 && consumed < end) { start = consumed; continue; }
+        const left = end - consumed;
+        if (left > 0) this.#m.u8().copyWithin(INPUT_OFFSET, INPUT_OFFSET + consumed, INPUT_OFFSET + end);
+        this.#carry = left;
+        this.#offset = base + consumed;
+        break;
+      }
+      pos += n;
+    }
+    return true;
+  }
+
+  /** Encodes a data-frame header; see FrameEncoder. */
+  encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array {
+    const len = this.#m.exports.encodeFrame(this.#slot, channel, type, msgno, more ? 1 : 0, size, ansno);
+    if (len < 0) throw new RangeError(`encodeFrame: ${returnText(len)}`);
+    return this.#m.u8().slice(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+  }
+
+  /** Encodes a SEQ frame; see FrameEncoder. */
+  encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
+    const len = this.#m.exports.encodeSeq(this.#slot, channel, ackno >>> 0, window);
+    if (len < 0) throw new RangeError(`encodeSeq: ${returnText(len)}`);
+    return this.#m.u8().slice(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+  }
+
+  /** Octets the peer lets us send on `channel` now. */
+  sendWindow(channel: number): number {
+    const r = this.#m.exports.sendWindow(this.#slot, channel);
+    if (r < 0) throw new RangeError(`sendWindow: ${returnText(r)}`);
+    return r;
+  }
+
+  /** Starts tracking a channel. */
+  openChannel(channel: number): void {
+    const r = this.#m.exports.channelOpen(this.#slot, channel);
+    if (r < 0) throw new RangeError(`openChannel ${channel}: ${returnText(r)}`);
+  }
+
+  /** Stops tracking a channel. */
+  closeChannel(channel: number): void {
+    const r = this.#m.exports.channelClose(this.#slot, channel);
+    if (r < 0) throw new RangeError(`closeChannel ${channel}: ${returnText(r)}`);
+  }
+
+  /** True when the channel is tracked. */
+  hasChannel(channel: number): boolean {
+    return this.#m.exports.channelFind(this.#slot, channel) >= 0;
+  }
+
+  #get(channel: number, field: number): number {
+    if (!this.hasChannel(channel)) throw new RangeError(`channel ${channel} not open`);
+    return this.#m.exports.channelGet(this.#slot, channel, field) >>> 0;
+  }
+
+  /** Receive-side sequence state. */
+  recvState(channel: number): { next: number; ackno: number; window: number } {
+    return { next: this.#get(channel, CS_RECV_NEXT), ackno: this.#get(channel, CS_RECV_ACKNO), window: this.#get(channel, CS_RECV_WINDOW) };
+  }
+
+  /** Send-side sequence state. */
+  sendState(channel: number): { next: number; limit: number } {
+    return { next: this.#get(channel, CS_SEND_NEXT), limit: this.#get(channel, CS_SEND_LIMIT) };
+  }
+
+  /** Moves both seqno counters, keeping the windows. */
+  setSeqState(channel: number, recvNext: number, sendNext: number): void {
+    const r = this.#m.exports.channelSetSeq(this.#slot, channel, recvNext >>> 0, sendNext >>> 0);
+    if (r < 0) throw new RangeError(`setSeqState: ${returnText(r)}`);
+  }
+
+  /** Tuning reset: channels gone, parse state and failure cleared. */
+  reset(): void {
+    this.#m.exports.sessionReset(this.#slot);
+    this.#carry = 0;
+    this.#failed = false;
+  }
+
+  /** Releases the slot. */
+  dispose(): void {
+    if (this.#slot >= 0) this.#m.exports.sessionClose(this.#slot);
+    this.#slot = -1;
+    this.#failed = true;
+  }
+}

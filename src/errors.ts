@@ -1,0 +1,85 @@
+// Error classes. Each carries a stable string `code`; `instanceof` works across package copies
+// through a Symbol.for brand (the undici pattern).
+
+const kBeepError = Symbol.for('beepwire.error');
+const kFramingError = Symbol.for('beepwire.error.framing');
+const kReplyError = Symbol.for('beepwire.error.reply');
+const kCodecPanic = Symbol.for('beepwire.error.codec-panic');
+
+/** Base class of every beepwire error; `code` is stable across releases. */
+export class BeepError extends Error {
+  /** Stable machine-readable code, e.g. `BEEP_ERR_FRAMING`. */
+  readonly code: string;
+  /** Creates an error with a stable code. */
+  constructor(message: string, code = 'BEEP_ERR', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BeepError';
+    this.code = code;
+  }
+  /** Brand check, so copies of the package recognise each other's errors. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kBeepError] === true;
+  }
+  /** Marks instances for the brand check. */
+  get [kBeepError](): boolean { return true; }
+}
+
+/** A poorly formed frame (RFC 3080 §2.2.1.1): the session is terminated. */
+export class BeepFramingError extends BeepError {
+  /** Channel the frame named, or -1 when it could not be attributed. */
+  readonly channel: number;
+  /** Octet offset in the peer's stream where the problem starts. */
+  readonly streamOffset: number;
+  /** Codec status (S_* in src/codec/layout.ts), 0 when found above the codec. */
+  readonly status: number;
+  /** Creates a framing error at a stream position. */
+  constructor(message: string, status: number, channel: number, streamOffset: number) {
+    super(message, 'BEEP_ERR_FRAMING');
+    this.name = 'BeepFramingError';
+    this.status = status;
+    this.channel = channel;
+    this.streamOffset = streamOffset;
+  }
+  /** Brand check. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kFramingError] === true;
+  }
+  /** Marks instances for the brand check. */
+  get [kFramingError](): boolean { return true; }
+}
+
+/** A BEEP error reply from the peer, with its RFC 3080 §8 reply code (421..554). */
+export class BeepReplyError extends BeepError {
+  /** Three-digit reply code (RFC 3080 §8). */
+  readonly replyCode: number;
+  /** The peer's diagnostic text, if any. */
+  readonly text: string;
+  /** Creates an error from a reply code and text. */
+  constructor(replyCode: number, text: string) {
+    super(`${replyCode} ${text}`.trim(), 'BEEP_ERR_REPLY');
+    this.name = 'BeepReplyError';
+    this.replyCode = replyCode;
+    this.text = text;
+  }
+  /** Brand check. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kReplyError] === true;
+  }
+  /** Marks instances for the brand check. */
+  get [kReplyError](): boolean { return true; }
+}
+
+/** The WASM codec trapped: a bug in beepwire, never caused by input. */
+export class BeepCodecPanic extends BeepError {
+  /** Wraps the WebAssembly.RuntimeError. */
+  constructor(cause: unknown) {
+    super(`beepwire codec panic: ${String((cause as Error)?.message ?? cause)}`, 'BEEP_ERR_CODEC_PANIC', { cause });
+    this.name = 'BeepCodecPanic';
+  }
+  /** Brand check. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kCodecPanic] === true;
+  }
+  /** Marks instances for the brand check. */
+  get [kCodecPanic](): boolean { return true; }
+}

@@ -1,0 +1,133 @@
+// Per-channel bookkeeping: msgno allocation, replies kept in MSG order (RFC 3080 §2.6.1),
+// the outgoing queue, reassembly, and receive-window state. No I/O.
+import type { Message } from './message.js';
+
+/** A message queued for transmission; `offset` advances as frames go out. */
+export interface OutMessage {
+  /** Codec frame type (T_MSG..T_NUL). */
+  type: number;
+  /** Message number. */
+  msgno: number;
+  /** Answer number (ANS only). */
+  ansno: number;
+  /** Whole payload (MIME headers and body). */
+  data: Uint8Array;
+  /** Octets already framed and written. */
+  offset: number;
+  /** Called once the last frame is written. */
+  onSent?: () => void;
+}
+
+/** A peer MSG awaiting our reply. */
+interface Inbound {
+  /** Replies queued by the application but not yet released for sending. */
+  replies: OutMessage[];
+  /** The final reply (RPY, ERR or NUL) is queued. */
+  done: boolean;
+  /** Next ansno for sendAns. */
+  nextAnsno: number;
+}
+
+/** Reassembly of one message from frames. */
+export interface Partial {
+  /** Pieces received so far (owned copies or owned views). */
+  parts: Uint8Array[];
+  /** Octets so far. */
+  size: number;
+  /** seqno of the first frame. */
+  seqno: number;
+}
+
+/** One of our MSGs awaiting its reply. */
+export interface Awaiting {
+  /** 'ans' once an ANS arrived: only ANS or NUL may follow (RFC 3080 §2.6.2). */
+  style: 'none' | 'ans';
+}
+
+/** State of one open channel. */
+export class ChannelState {
+  /** Channel number. */
+  readonly number: number;
+  /** Profile URI running on the channel ('' for channel 0). */
+  profile: string;
+  /** Interpret MIME headers of messages (RFC 3080 §2.2). */
+  mime: boolean;
+  /** 'starting' until the peer accepts our start; 'closing' once a close was asked for (no new MSGs). */
+  state: 'starting' | 'open' | 'closing' | 'closed' = 'open';
+  /** Next msgno for our MSGs. */
+  nextMsgno: number;
+  /** Our MSGs awaiting replies, by msgno. */
+  readonly awaiting = new Map<number, Awaiting>();
+  /** Peer MSGs awaiting our replies, in arrival order (Map keeps insertion order). */
+  readonly inbound = new Map<number, Inbound>();
+  /** Messages ready to frame, strictly in order: frames of two messages never interleave. */
+  readonly sendQueue: OutMessage[] = [];
+  /** Messages being reassembled, by "type msgno ansno". */
+  readonly partials = new Map<string, Partial>();
+  /** Window we granted (RFC 3081 §3.1.3). */
+  window = 4096;
+  /** Octets received but held back from the window because the consumer is paused. */
+  held = 0;
+  /** Octets of the frame in progress announced by its header but not yet arrived. */
+  inflight = 0;
+  /** Consumer paused: received octets are not acknowledged. */
+  paused = false;
+  /** Octets received since the last SEQ decision (touched in this receive pass). */
+  touched = false;
+  /** Called when every queue of the channel is empty (used by close). */
+  onIdle: (() => void) | undefined;
+  /** Application hook for delivered messages. */
+  onMessage: ((m: Message) => void) | undefined;
+
+  /** Creates channel state. Channel 0's first MSG is msgno 1 (the greeting is reply 0). */
+  constructor(number: number, profile: string, mime = true) {
+    this.number = number;
+    this.profile = profile;
+    this.mime = mime;
+    this.nextMsgno = number === 0 ? 1 : 0;
+  }
+
+  /** Allocates the next free msgno (RFC 3080 §2.2.1: 0..2147483647, wrapping). */
+  allocMsgno(): number {
+    for (let i = 0; i < 0x80000000; i++) {
+      const n = this.nextMsgno;
+      this.nextMsgno = (n + 1) & 0x7fffffff;
+      if (!this.awaiting.has(n)) return n;
+    }
+    throw new RangeError('no free message number');
+  }
+
+  /** Records a complete peer MSG that now awaits our reply. */
+  addInbound(msgno: number): void {
+    this.inbound.set(msgno, { replies: [], done: false, nextAnsno: 0 });
+  }
+
+  /**
+   * Queues a reply to peer MSG `msgno`; it is released for sending only once every earlier
+   * MSG on the channel is completely answered (RFC 3080 §2.6.1). Returns the ansno for ANS.
+   */
+  queueReply(type: number, msgno: number, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void): number {
+    const entry = this.inbound.get(msgno);
+    if (entry === undefined || entry.done) throw new RangeError(`no MSG ${msgno} awaiting a reply on channel ${this.number}`);
+    const ansno = isAns ? entry.nextAnsno++ : 0;
+    entry.replies.push({ type, msgno, ansno, data, offset: 0, onSent });
+    if (final) entry.done = true;
+    this.releaseReplies();
+    return ansno;
+  }
+
+  /** Moves replies of the oldest MSGs to the send queue, in MSG order. */
+  releaseReplies(): void {
+    for (const [msgno, entry] of this.inbound) {
+      for (const r of entry.replies) this.sendQueue.push(r);
+      entry.replies.length = 0;
+      if (!entry.done) break;
+      this.inbound.delete(msgno);
+    }
+  }
+
+  /** True when nothing is queued, awaited or owed on this channel. */
+  get idle(): boolean {
+    return this.sendQueue.length === 0 && this.inbound.size === 0 && this.awaiting.size === 0;
+  }
+}

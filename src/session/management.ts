@@ -1,0 +1,293 @@
+// Channel 0 (RFC 3080 §2.3): greetings, <start>, <close>, session release. Replies on channel
+// 0 use the same in-order machinery as any channel, so async start decisions stay ordered.
+import { BeepReplyError } from '../errors.js';
+import type { ChannelState } from './channel-state.js';
+import type { Message } from './message.js';
+import type { Session } from './session.js';
+import {
+  parseMgmt, greetingXml, startXml, profileXml, closeXml, errorXml, OK_XML, MGMT_CONTENT_TYPE,
+  MgmtSyntaxError, type ProfileOffer,
+} from './mgmt.js';
+
+/** What a peer advertised in its greeting (RFC 3080 §2.3.1.1). */
+export interface Greeting {
+  /** Profile URIs. */
+  profiles: string[];
+  /** Optional features attribute. */
+  features?: string;
+  /** Optional localize attribute. */
+  localize?: string;
+}
+
+/** A peer's request to start a channel. */
+export interface StartRequest {
+  /** Channel number asked for. */
+  number: number;
+  /** serverName attribute, if any. */
+  serverName?: string;
+  /** Profiles offered, in the peer's order of preference. */
+  profiles: ProfileOffer[];
+}
+
+/** The application's answer to a StartRequest. */
+export type StartDecision =
+  | { accept: true; uri: string; content?: string; encoding?: 'none' | 'base64'; mime?: boolean }
+  | { accept: false; code: number; text: string };
+
+/** Hooks through which the session asks and tells the application layer. */
+export interface SessionHooks {
+  /** The peer's greeting arrived. */
+  greeting?(g: Greeting): void;
+  /** Decide a peer's start request (RFC 3080 §2.3.1.2). Default: refuse 554. */
+  start?(req: StartRequest): StartDecision | Promise<StartDecision>;
+  /** A channel the peer asked for is open (after our RPY went out). */
+  channelOpened?(ch: ChannelState, req: StartRequest, decision: StartDecision & { accept: true }): void;
+  /** Decide a peer's close request; default accept. */
+  closeRequested?(ch: ChannelState, code: number): boolean | Promise<boolean>;
+  /** A channel is gone (either side closed it, or a tuning reset). */
+  channelClosed?(ch: ChannelState): void;
+  /** The session ended; `err` when abnormally. */
+  closed?(err?: Error): void;
+}
+
+/** Result of a successful start we asked for. */
+export interface Started {
+  /** The channel. */
+  channel: ChannelState;
+  /** Profile the peer chose. */
+  uri: string;
+  /** Piggybacked reply content, if any. */
+  content?: string;
+  /** Its encoding. */
+  encoding: 'none' | 'base64';
+}
+
+interface Pending {
+  resolve(m: Message): void;
+  reject(e: Error): void;
+}
+
+const enc = new TextEncoder();
+const MGMT_PREFIX = `Content-Type: ${MGMT_CONTENT_TYPE}\r\n\r\n`;
+
+/** Channel 0 state machine of one session. */
+export class Management {
+  /** The peer's greeting arrived. */
+  greeted = false;
+  /** The peer's greeting. */
+  peer: Greeting | undefined;
+  /** serverName fixed by the first successful start (RFC 3080 §2.3.1.2). */
+  serverName: string | undefined;
+  /** A release (close of channel 0) was accepted: the transport close is expected. */
+  releasing = false;
+  /** Resolves with the peer's greeting; rejects if the session ends first. */
+  readonly ready: Promise<Greeting>;
+  readonly #s: Session;
+  readonly #pending = new Map<number, Pending>();
+  #readyResolve!: (g: Greeting) => void;
+  #readyReject!: (e: Error) => void;
+
+  /** Binds channel 0 handling to a session. */
+  constructor(session: Session) {
+    this.#s = session;
+    this.ready = new Promise<Greeting>((res, rej) => { this.#readyResolve = res; this.#readyReject = rej; });
+    this.ready.catch(() => { /* observed through the session's closed hook */ });
+  }
+
+  get #ch0(): ChannelState { return this.#s.channels.get(0)!; }
+
+  /** Sends our greeting, or an ERR 421 refusal (RFC 3080 §2.3.1.1) followed by a close. */
+  sendGreeting(g: Greeting, refuse?: { code: number; text: string }): void {
+    const ch0 = this.#ch0;
+    ch0.addInbound(0); // the greeting is reply 0 to an implicit MSG 0
+    if (refuse !== undefined) {
+      this.#s.sendReply(ch0, 'ERR', 0, mgmtBytes(errorXml({ code: refuse.code, text: refuse.text })), () => this.#s.endTransport());
+      return;
+    }
+    this.#s.sendReply(ch0, 'RPY', 0, mgmtBytes(greetingXml(g)));
+  }
+
+  /** Fails every pending channel-0 request (session ended). */
+  failAll(err: Error): void {
+    this.#readyReject(err);
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
+  /** A complete message on channel 0. */
+  onMessage(m: Message): void {
+    let x;
+    try {
+      x = parseMgmt(new TextDecoder().decode(m.payload), { maxLength: this.#s.limits.maxMgmtMessage });
+    } catch (e) {
+      if (e instanceof MgmtSyntaxError) return this.#s.protocolError(`channel 0: ${(e as Error).message}`, 0, 0);
+      throw e;
+    }
+    if (!this.greeted) {
+      if (m.type === 'RPY' && x.kind === 'greeting') {
+        this.greeted = true;
+        this.peer = { profiles: x.profiles, features: x.features, localize: x.localize };
+        this.#s.hooks.greeting?.(this.peer);
+        this.#readyResolve(this.peer);
+        return;
+      }
+      if (m.type === 'ERR' && x.kind === 'error') return this.#s.abort(new BeepReplyError(x.code, x.text));
+      return this.#s.protocolError('channel 0: expected a greeting', 0, 0);
+    }
+    if (m.type === 'MSG') {
+      if (x.kind === 'start') return void this.#onStart(m.msgno, x);
+      if (x.kind === 'close') return void this.#onClose(m.msgno, x.number, x.code);
+      return this.#s.protocolError(`channel 0: unexpected <${x.kind}> in a MSG`, 0, 0);
+    }
+    const p = this.#pending.get(m.msgno);
+    if (p === undefined) return;
+    this.#pending.delete(m.msgno);
+    if (m.type === 'ERR') {
+      p.reject(x.kind === 'error' ? new BeepReplyError(x.code, x.text) : new BeepReplyError(550, 'malformed error reply'));
+    } else {
+      p.resolve(m);
+    }
+  }
+
+  #reply(msgno: number, xml: string, type: 'RPY' | 'ERR' = 'RPY', onSent?: () => void): void {
+    if (!this.#s.ended) this.#s.sendReply(this.#ch0, type, msgno, mgmtBytes(xml), onSent);
+  }
+
+  #refuse(msgno: number, code: number, text: string): void {
+    this.#reply(msgno, errorXml({ code, text }), 'ERR');
+  }
+
+  async #onStart(msgno: number, req: StartRequest): Promise<void> {
+    const s = this.#s;
+    // RFC 3080 §2.3.1.2: the initiator uses odd channel numbers, the listener even ones.
+    const peerOdd = s.role === 'listener';
+    if ((req.number % 2 === 1) !== peerOdd) return this.#refuse(msgno, 501, `channel ${req.number} has the wrong parity for the peer's role`);
+    if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
+    if (s.channels.size - 1 >= s.limits.maxChannels) return this.#refuse(msgno, 550, 'too many channels');
+    if (this.releasing) return this.#refuse(msgno, 550, 'session is being released');
+    let d: StartDecision;
+    try {
+      d = s.hooks.start ? await s.hooks.start(req) : { accept: false, code: 554, text: 'no profile available' };
+    } catch (e) {
+      d = { accept: false, code: 550, text: `start handler failed: ${(e as Error).message}` };
+    }
+    if (s.ended) return;
+    if (!d.accept) return this.#refuse(msgno, d.code, d.text);
+    if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
+    const accepted = d;
+    if (this.serverName === undefined && req.serverName !== undefined) this.serverName = req.serverName;
+    // Register with the codec now (frames follow our RPY at once), expose after the RPY is out.
+    const ch = s.addChannel(req.number, accepted.uri, accepted.mime ?? true);
+    ch.state = 'starting';
+    this.#reply(msgno, profileXml({ uri: accepted.uri, content: accepted.content, encoding: accepted.encoding }), 'RPY', () => {
+      if (ch.state !== 'starting') return;
+      ch.state = 'open';
+      s.raiseWindow(ch, s.limits.window);
+      s.hooks.channelOpened?.(ch, req, accepted);
+      s.flush();
+    });
+  }
+
+  async #onClose(msgno: number, number: number, code: number): Promise<void> {
+    const s = this.#s;
+    if (number === 0) {
+      if (s.channels.size > 1) return this.#refuse(msgno, 550, 'channels are still open');
+      this.releasing = true;
+      // The peer that asked closes the transport on <ok/>; we end ours once it is written.
+      return this.#reply(msgno, OK_XML, 'RPY', () => s.endTransport());
+    }
+    const ch = s.channels.get(number);
+    if (ch === undefined || ch.state === 'starting') return this.#refuse(msgno, 550, `channel ${number} is not open`);
+    if (ch.awaiting.size > 0) return this.#refuse(msgno, 550, `channel ${number} has MSGs awaiting replies`);
+    let ok = true;
+    try {
+      if (s.hooks.closeRequested) ok = await s.hooks.closeRequested(ch, code);
+    } catch {
+      ok = false;
+    }
+    if (s.ended) return;
+    if (!ok) return this.#refuse(msgno, 550, `close of channel ${number} refused`);
+    ch.state = 'closing';
+    const finish = (): void => {
+      s.removeChannel(ch);
+      s.hooks.channelClosed?.(ch);
+      this.#reply(msgno, OK_XML);
+    };
+    if (ch.idle) finish();
+    else ch.onIdle = finish; // RFC 3080 §2.3.1.3: our replies go out before <ok/>
+  }
+
+  /** Sends a channel-0 MSG and resolves with the RPY (rejects with BeepReplyError on ERR). */
+  #request(xml: string): Promise<Message> {
+    return new Promise<Message>((resolve, reject) => {
+      const msgno = this.#s.sendMsg(this.#ch0, mgmtBytes(xml));
+      this.#pending.set(msgno, { resolve, reject });
+    });
+  }
+
+  /** Asks the peer to start a channel (RFC 3080 §2.3.1.2). */
+  async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true): Promise<Started> {
+    const s = this.#s;
+    await this.ready;
+    if (s.channels.has(number)) throw new RangeError(`channel ${number} is already in use`);
+    // Known to the codec before the RPY arrives: the peer may send on it in the same segment.
+    const ch = s.addChannel(number, profiles[0]?.uri ?? '', mime);
+    ch.state = 'starting';
+    let m: Message;
+    try {
+      m = await this.#request(startXml({ number, serverName, profiles }));
+    } catch (e) {
+      s.removeChannel(ch);
+      throw e;
+    }
+    const x = parseMgmt(new TextDecoder().decode(m.payload));
+    if (x.kind !== 'profile' || !profiles.some((p) => p.uri === x.uri)) {
+      s.removeChannel(ch);
+      throw new BeepReplyError(550, 'start answered without an offered profile');
+    }
+    if (this.serverName === undefined && serverName !== undefined) this.serverName = serverName;
+    ch.profile = x.uri;
+    ch.state = 'open';
+    s.raiseWindow(ch, s.limits.window);
+    s.flush();
+    return { channel: ch, uri: x.uri, content: x.content, encoding: x.encoding };
+  }
+
+  /** Closes a channel (RFC 3080 §2.3.1.3) once its queues drain and replies arrived. */
+  async closeChannel(ch: ChannelState, code = 200): Promise<void> {
+    const s = this.#s;
+    if (ch.state === 'closed') return;
+    ch.state = 'closing';
+    if (!ch.idle) await new Promise<void>((res) => { ch.onIdle = res; s.flush(); });
+    if ((ch.state as string) === 'closed') return; // the peer closed it meanwhile
+    try {
+      await this.#request(closeXml({ number: ch.number, code }));
+    } catch (e) {
+      if (ch.state === 'closing') ch.state = 'open';
+      throw e;
+    }
+    s.removeChannel(ch);
+    s.hooks.channelClosed?.(ch);
+  }
+
+  /** Releases the session: closes every channel, then channel 0, then the transport. */
+  async release(): Promise<void> {
+    const s = this.#s;
+    await this.ready;
+    await Promise.all([...s.channels.values()].filter((c) => c.number !== 0).map((c) => this.closeChannel(c)));
+    this.releasing = true;
+    try {
+      await this.#request(closeXml({ number: 0, code: 200 }));
+    } catch (e) {
+      this.releasing = false;
+      throw e;
+    }
+    s.endTransport();
+  }
+}
+
+/** A channel-0 payload: MIME header then XML. */
+function mgmtBytes(xml: string): Uint8Array {
+  return enc.encode(MGMT_PREFIX + xml);
+}
+

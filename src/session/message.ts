@@ -1,0 +1,59 @@
+// Messages and frames as the session delivers them, with RFC 3080 §2.2 MIME parsed lazily.
+import { parseMime, type MimeEntity } from './mime.js';
+
+/** Frame keywords (RFC 3080 §2.2.1). */
+export type FrameType = 'MSG' | 'RPY' | 'ERR' | 'ANS' | 'NUL';
+
+/** Keyword by codec type number (T_MSG = 1 ... T_NUL = 5). */
+export const TYPE_NAMES: readonly FrameType[] = ['MSG', 'MSG', 'RPY', 'ERR', 'ANS', 'NUL'];
+
+const utf8 = new TextDecoder();
+
+/** A received message (complete-message delivery) or frame (per-frame delivery). */
+export class Message {
+  /** Frame keyword. */
+  readonly type: FrameType;
+  /** Channel number. */
+  readonly channel: number;
+  /** Message number. */
+  readonly msgno: number;
+  /** Answer number (ANS only, else 0). */
+  readonly ansno: number;
+  /** Sequence number of the first octet. */
+  readonly seqno: number;
+  /** True for a non-final frame in per-frame delivery. */
+  readonly more: boolean;
+  /** Whole payload: MIME headers and body. */
+  readonly content: Uint8Array;
+  /** Whether MIME headers are interpreted (off for profiles that exchange raw content). */
+  readonly mime: boolean;
+  #entity: MimeEntity | undefined;
+
+  /** Creates a message; `content` is owned by the message. */
+  constructor(type: FrameType, channel: number, msgno: number, ansno: number, seqno: number, more: boolean, content: Uint8Array, mime = true) {
+    this.type = type;
+    this.channel = channel;
+    this.msgno = msgno;
+    this.ansno = ansno;
+    this.seqno = seqno;
+    this.more = more;
+    this.content = content;
+    this.mime = mime;
+  }
+
+  /** Parsed MIME entity (RFC 3080 §2.2); with MIME off, the whole content is the body. */
+  get entity(): MimeEntity {
+    if (this.#entity === undefined) {
+      this.#entity = this.mime && !this.more ? parseMime(this.content)
+        : { headers: [], contentType: 'application/octet-stream', transferEncoding: 'binary', body: this.content, hasHeaderBlock: false };
+    }
+    return this.#entity;
+  }
+
+  /** Body without MIME headers. */
+  get payload(): Uint8Array { return this.entity.body; }
+  /** Body decoded as UTF-8. */
+  get text(): string { return utf8.decode(this.payload); }
+  /** Content type (default application/octet-stream). */
+  get contentType(): string { return this.entity.contentType; }
+}

@@ -1,0 +1,365 @@
+// Sans-I/O BEEP session (RFC 3080, RFC 3081): bytes in through receive(), bytes out through
+// the SessionIO it is given. No sockets, timers or node: modules here.
+import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } from '../codec/index.js';
+import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
+import { statusText } from '../codec/status.js';
+import { BeepError, BeepFramingError } from '../errors.js';
+import { ChannelState, type OutMessage } from './channel-state.js';
+import { Message, TYPE_NAMES } from './message.js';
+import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
+import { Management, type Greeting, type SessionHooks } from './management.js';
+
+/** Where a session writes. `write` returns false when the transport wants it to wait for drain(). */
+export interface SessionIO {
+  /** Writes frame parts in order (cork/writev friendly); false = pause until Session.drain(). */
+  write(parts: Uint8Array[]): boolean;
+  /** Ends the transport (after pending writes). */
+  end(): void;
+}
+
+/** Options of a session. */
+export interface SessionOptions extends SessionLimits {
+  /** 'initiator' opens odd channels, 'listener' even ones (RFC 3080 §2.3.1.2). */
+  role: 'initiator' | 'listener';
+  /** Codec implementation (default 'wasm'). */
+  codec?: CodecImpl;
+  /** Deliver each frame instead of whole messages. */
+  perFrame?: boolean;
+  /** Chunks given to receive() are never reused by the transport: payloads may be views. */
+  ownedChunks?: boolean;
+}
+
+const END = new Uint8Array([69, 78, 68, 13, 10]); // "END\r\n"
+const EMPTY = new Uint8Array(0);
+
+/** One BEEP session over one transport connection. */
+export class Session implements FrameHandler {
+  /** Our role. */
+  readonly role: 'initiator' | 'listener';
+  /** Resolved limits. */
+  readonly limits: ResolvedLimits;
+  /** Codec state (seqnos, windows, parsing). */
+  readonly codec: SessionCodec;
+  /** Open channels including channel 0. */
+  readonly channels = new Map<number, ChannelState>();
+  /** Channel 0 management. */
+  readonly mgmt: Management;
+  /** Application hooks. */
+  readonly hooks: SessionHooks;
+  /** Set once the session ended; the error when it ended abnormally. */
+  ended = false;
+  /** Why the session ended, if abnormally. */
+  error: Error | undefined;
+  readonly #io: SessionIO;
+  readonly #perFrame: boolean;
+  readonly #owned: boolean;
+  #blocked = false;
+  #windowUsed = 0;
+  #octetsIn = 0;
+  #octetsOut = 0;
+
+  /** Creates a session; call start() to send the greeting. */
+  constructor(io: SessionIO, hooks: SessionHooks, opts: SessionOptions) {
+    this.role = opts.role;
+    this.limits = resolveLimits(opts);
+    this.codec = createCodec({ maxHeader: this.limits.maxHeader, maxFrame: this.limits.maxFrame }, opts.codec ?? 'wasm');
+    this.#io = io;
+    this.hooks = hooks;
+    this.#perFrame = opts.perFrame ?? false;
+    this.#owned = opts.ownedChunks ?? false;
+    this.mgmt = new Management(this);
+  }
+
+  /** Sends our greeting at once (never waits for the peer's: LibVortex waits for ours). */
+  start(greeting: Greeting, refuse?: { code: number; text: string }): void {
+    this.addChannel(0, '', true);
+    this.mgmt.sendGreeting(greeting, refuse);
+  }
+
+  /** Octets received and sent. */
+  get octets(): { in: number; out: number } { return { in: this.#octetsIn, out: this.#octetsOut }; }
+
+  /** Feeds bytes from the transport. */
+  receive(chunk: Uint8Array): void {
+    if (this.ended) return;
+    this.#octetsIn += chunk.length;
+    if (!this.codec.decode(chunk, this)) return;
+    this.#acknowledge();
+    this.flush();
+  }
+
+  /** The transport drained: resume writing. */
+  drain(): void {
+    this.#blocked = false;
+    this.flush();
+  }
+
+  /** The transport closed (or failed) underneath us. */
+  transportClosed(err?: Error): void {
+    if (this.ended) return;
+    this.#end(err ?? (this.mgmt.releasing ? undefined : new BeepError('connection closed by peer', 'BEEP_ERR_CONNECTION_CLOSED')));
+  }
+
+  /** Ends the session at once: pending work fails with `err`, the transport is closed. */
+  abort(err?: Error): void {
+    if (this.ended) return;
+    this.#end(err);
+    this.#io.end();
+  }
+
+  #end(err?: Error): void {
+    this.ended = true;
+    this.error = err;
+    this.mgmt.failAll(err ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED'));
+    for (const ch of this.channels.values()) ch.state = 'closed';
+    this.codec.dispose();
+    this.hooks.closed?.(err);
+  }
+
+  /** Poorly formed input (RFC 3080 §2.2.1.1): terminate without a response. */
+  protocolError(message: string, status: number, channel: number): void {
+    this.abort(new BeepFramingError(message, status, channel, this.codec.streamOffset));
+  }
+
+  // ---- channels -------------------------------------------------------------------------
+
+  /** Registers an open channel with the codec and the session. */
+  addChannel(number: number, profile: string, mime: boolean): ChannelState {
+    const ch = new ChannelState(number, profile, mime);
+    this.codec.openChannel(number);
+    this.channels.set(number, ch);
+    return ch;
+  }
+
+  /** Forgets a channel (after close negotiation or a tuning reset). */
+  removeChannel(ch: ChannelState): void {
+    ch.state = 'closed';
+    if (this.channels.get(ch.number) === ch) {
+      this.channels.delete(ch.number);
+      if (this.codec.hasChannel(ch.number)) this.codec.closeChannel(ch.number);
+      this.#windowUsed -= ch.window - 4096;
+    }
+  }
+
+  /** Raises a new channel's receive window above RFC 3081's 4096 (DESIGN.md "Windows"). */
+  raiseWindow(ch: ChannelState, target: number): void {
+    if (this.ended || ch.state === 'closed') return;
+    const extra = Math.min(target, this.limits.maxWindow) - ch.window;
+    const room = this.limits.windowBudget - this.#windowUsed;
+    const grow = Math.min(extra, room);
+    if (grow <= 0) return;
+    ch.window += grow;
+    this.#windowUsed += grow;
+    this.#write([this.codec.encodeSeq(ch.number, this.#ackno(ch), ch.window)]);
+  }
+
+  /** Pauses (true) or resumes delivery credit on a channel: a paused consumer stops the window. */
+  setPaused(ch: ChannelState, paused: boolean): void {
+    ch.paused = paused;
+    if (!paused && ch.held > 0) {
+      ch.held = 0;
+      ch.touched = true;
+      this.#acknowledge();
+    }
+  }
+
+  /** Next octet the consumer has taken: received, not held, not still in flight. */
+  #ackno(ch: ChannelState): number {
+    return (this.codec.recvState(ch.number).next - ch.held - ch.inflight) >>> 0;
+  }
+
+  /** Sends SEQ where half a granted window has been consumed (RFC 3081 §3.1.4). */
+  #acknowledge(): void {
+    for (const ch of this.channels.values()) {
+      if (!ch.touched || ch.state === 'closed') continue;
+      ch.touched = false;
+      const st = this.codec.recvState(ch.number);
+      const ackno = this.#ackno(ch);
+      const consumed = (ackno - st.ackno) >>> 0;
+      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#write([this.codec.encodeSeq(ch.number, ackno, ch.window)]);
+    }
+  }
+
+  // ---- sending --------------------------------------------------------------------------
+
+  /** Queues our MSG on a channel and returns its msgno. */
+  sendMsg(ch: ChannelState, data: Uint8Array, onSent?: () => void): number {
+    if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
+    if (ch.state !== 'open') throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
+    const msgno = ch.allocMsgno();
+    ch.awaiting.set(msgno, { style: 'none' });
+    ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, data, offset: 0, onSent });
+    this.flush();
+    return msgno;
+  }
+
+  /** Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. */
+  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void): number {
+    if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
+    if (ch.state === 'closed') throw new BeepError(`channel ${ch.number} is closed`, 'BEEP_ERR_CHANNEL_CLOSED');
+    const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
+    const ansno = ch.queueReply(t, msgno, type === 'NUL' ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent);
+    this.flush();
+    return ansno;
+  }
+
+  /** Writes queued frames, round-robin across channels, within windows and transport pace. */
+  flush(): void {
+    let progress = true;
+    while (progress && !this.#blocked && !this.ended) {
+      progress = false;
+      for (const ch of this.channels.values()) {
+        if (this.#blocked || this.ended) break;
+        if (ch.sendQueue.length > 0 && ch.state !== 'starting' && this.#sendFrame(ch)) progress = true;
+        if (ch.onIdle !== undefined && ch.idle) { const f = ch.onIdle; ch.onIdle = undefined; f(); }
+      }
+    }
+  }
+
+  /** Frames the next piece of the channel's head message; false when the window is shut. */
+  #sendFrame(ch: ChannelState): boolean {
+    const m: OutMessage = ch.sendQueue[0];
+    const left = m.data.length - m.offset;
+    let n = left;
+    if (left > 0) {
+      n = Math.min(left, this.codec.sendWindow(ch.number), this.limits.sendFrameSize);
+      if (n === 0) return false; // wait for the peer's SEQ
+    }
+    const more = n < left;
+    const header = this.codec.encodeFrame(m.type, ch.number, m.msgno, more, n, m.ansno);
+    this.#write(n === 0 ? [header, END] : [header, m.data.subarray(m.offset, m.offset + n), END]);
+    m.offset += n;
+    if (!more) {
+      ch.sendQueue.shift();
+      m.onSent?.();
+    }
+    return true;
+  }
+
+  #write(parts: Uint8Array[]): void {
+    for (const p of parts) this.#octetsOut += p.length;
+    if (!this.#io.write(parts)) this.#blocked = true;
+  }
+
+  /** Writes a raw frame sequence (greeting refusal path). */
+  writeRaw(parts: Uint8Array[]): void { this.#write(parts); }
+
+  /** Closes the transport after pending writes (used after session release). */
+  endTransport(): void { this.#io.end(); }
+
+  // ---- FrameHandler (codec events) -------------------------------------------------------
+
+  /** A frame header arrived (codec event). */
+  onFrame(type: number, channel: number, msgno: number, more: boolean, seqno: number, size: number,
+    ansno: number, buf: Uint8Array, offset: number, length: number, end: boolean): void {
+    if (this.ended) return;
+    const ch = this.channels.get(channel);
+    if (ch === undefined || ch.state === 'closed') return this.protocolError(`frame on channel ${channel}, not open`, 0, channel);
+    if (ch.state === 'starting') return this.protocolError(`frame on channel ${channel} before its start was accepted`, 0, channel);
+    if (!this.mgmt.greeted && (channel !== 0 || (type !== T_RPY && type !== T_ERR) || msgno !== 0)) {
+      return this.protocolError('the first frame must be the greeting (RPY/ERR 0 0)', 0, channel);
+    }
+    const key = `${type} ${msgno} ${ansno}`;
+    let p = ch.partials.get(key);
+    if (p === undefined) {
+      // First frame of a message: RFC 3080 §2.2.1.1 message-number rules.
+      if (!this.#admit(ch, type, msgno)) return;
+      p = { parts: [], size: 0, seqno };
+      ch.partials.set(key, p);
+    }
+    this.#current = { ch, key, type, msgno, ansno, more, size };
+    ch.inflight = size;
+    this.#piece(ch, p, buf, offset, length, end);
+  }
+
+  #current: { ch: ChannelState; key: string; type: number; msgno: number; ansno: number; more: boolean; size: number } | undefined;
+
+  /** Further payload of the frame in progress (codec event). */
+  onData(_channel: number, buf: Uint8Array, offset: number, length: number, end: boolean): void {
+    const c = this.#current;
+    if (this.ended || c === undefined) return;
+    const p = c.ch.partials.get(c.key);
+    if (p !== undefined) this.#piece(c.ch, p, buf, offset, length, end);
+  }
+
+  #piece(ch: ChannelState, p: { parts: Uint8Array[]; size: number; seqno: number }, buf: Uint8Array, offset: number, length: number, end: boolean): void {
+    const c = this.#current!;
+    ch.inflight -= length;
+    const limit = ch.number === 0 ? this.limits.maxMgmtMessage : this.limits.maxMessage;
+    if (p.size + length > limit) {
+      this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
+      return;
+    }
+    if (length > 0) {
+      p.parts.push(this.#owned ? buf.subarray(offset, offset + length) : buf.slice(offset, offset + length));
+      p.size += length;
+      if (ch.paused) ch.held += length;
+      ch.touched = true;
+      // Auto-raise the window while a large message streams in (DESIGN.md "Windows").
+      if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0) this.raiseWindow(ch, ch.window * 2);
+    }
+    if (!end) return;
+    if (this.#perFrame && c.more) {
+      const content = concat(p.parts, p.size);
+      p.parts = []; p.size = 0;
+      this.#deliver(ch, new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, true, content, ch.mime));
+      return;
+    }
+    if (c.more) return;
+    ch.partials.delete(c.key);
+    this.#current = undefined;
+    const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, concat(p.parts, p.size), ch.mime);
+    this.#complete(ch, c.type, c.msgno);
+    this.#deliver(ch, msg);
+  }
+
+  /** Checks a new message's msgno against what is outstanding (RFC 3080 §2.2.1.1). */
+  #admit(ch: ChannelState, type: number, msgno: number): boolean {
+    if (ch.number === 0 && !this.mgmt.greeted) return true;
+    if (type === T_MSG) {
+      if (ch.inbound.has(msgno)) { this.protocolError(`MSG ${msgno} on channel ${ch.number} reuses an unanswered msgno`, 0, ch.number); return false; }
+      if (ch.inbound.size >= this.limits.maxOutstanding) {
+        this.abort(new BeepError(`more than ${this.limits.maxOutstanding} unanswered MSGs on channel ${ch.number}`, 'BEEP_ERR_TOO_MANY_OUTSTANDING'));
+        return false;
+      }
+      return true;
+    }
+    const a = ch.awaiting.get(msgno);
+    if (a === undefined) { this.protocolError(`${TYPE_NAMES[type]} ${msgno} on channel ${ch.number} answers no MSG we sent`, 0, ch.number); return false; }
+    if ((type === T_RPY || type === T_ERR) && a.style === 'ans') { this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number); return false; }
+    if (type === T_ANS) a.style = 'ans';
+    return true;
+  }
+
+  /** Bookkeeping when a whole message has arrived. */
+  #complete(ch: ChannelState, type: number, msgno: number): void {
+    if (type === T_MSG) ch.addInbound(msgno);
+    else if (type !== T_ANS && !(ch.number === 0 && !this.mgmt.greeted)) ch.awaiting.delete(msgno);
+  }
+
+  #deliver(ch: ChannelState, msg: Message): void {
+    if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
+    ch.onMessage?.(msg);
+    if (ch.state === 'closing' && ch.idle) this.flush(); // may complete a pending close
+  }
+
+  /** A SEQ frame updated a send window (codec event). */
+  onSeq(): void { /* the codec tracks the window; flush() runs after this receive pass */ }
+
+  /** Half a receive window consumed (codec event); SEQ is decided per pass in #acknowledge. */
+  onSeqHint(): void { /* see #acknowledge: SEQ follows consumption, not receipt */ }
+
+  /** Poorly formed input (codec event). */
+  onError(status: number, channel: number, streamOffset: number): void {
+    this.abort(new BeepFramingError(`poorly formed frame: ${statusText(status)}`, status, channel, streamOffset));
+  }
+}
+
+/** Joins pieces into one array (no copy for a single piece). */
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
