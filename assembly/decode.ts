@@ -12,7 +12,7 @@ import {
   SS_STATE, SS_MAX_HEADER, SS_MAX_FRAME, SS_REMAINING, SS_TRAILER, SS_CUR_SLOT, SS_CUR_CHANNEL,
   ST_HEADER, ST_PAYLOAD, ST_TRAILER, ST_FAILED,
   CS_RECV_NEXT, CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, CS_FLAGS,
-  CS_CONT_TYPE, CS_CONT_MSGNO, CF_HINTED, CF_CONTINUED, INPUT_OFFSET,
+  CS_CONT_TYPE, CS_CONT_MSGNO, CF_HINTED, CF_CONTINUED, INPUT_OFFSET, R_ARG,
 } from "./layout";
 import { sessionAddr, channelAddr, channelLookup } from "./tables";
 
@@ -339,4 +339,23 @@ export function decode(slot: i32, start: i32, end: i32): i32 {
   store<i32>(s, channel, SS_CUR_CHANNEL);
   store<i32>(RESULT_OFFSET, <i32>(p - <usize>INPUT_OFFSET));
   return n;
+}
+
+/**
+ * Accounts for `n` payload octets the caller delivered straight from its own buffer, so large
+ * payloads never need copying into the input window. Valid only in state PAYLOAD with
+ * n <= remaining; returns the octets still to come, or R_ARG.
+ */
+export function skip(slot: i32, n: i32): i32 {
+  const s = sessionAddr(slot);
+  if (load<i32>(s, SS_STATE) != ST_PAYLOAD) return R_ARG;
+  const remaining = load<u32>(s, SS_REMAINING);
+  if (n < 0 || <u32>n > remaining) return R_ARG;
+  const left = remaining - <u32>n;
+  store<u32>(s, left, SS_REMAINING);
+  if (left == 0) {
+    store<i32>(s, ST_TRAILER, SS_STATE);
+    store<i32>(s, 0, SS_TRAILER);
+  }
+  return <i32>left;
 }

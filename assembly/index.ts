@@ -12,7 +12,7 @@ import {
 } from "./tables";
 
 export * from "./layout";
-export { decode } from "./decode";
+export { decode, skip } from "./decode";
 export { encodeFrame, encodeSeq, sendWindow } from "./encode";
 
 /** Clears every table; called once by the loader after instantiation. */

@@ -4,7 +4,8 @@ import { WasmCodec } from './wasm-codec.js';
 import { RefCodec } from './ref-codec.js';
 
 export type { FrameHandler, CodecLimits, FrameDecoder, FrameEncoder, SessionCodec } from './types.js';
-export { WasmCodec, DEFAULT_MAX_FRAME, DEFAULT_MAX_HEADER } from './wasm-codec.js';
+export { WasmCodec } from './wasm-codec.js';
+export { DEFAULT_MAX_FRAME, DEFAULT_MAX_HEADER, checkLimits } from './limits.js';
 export { RefCodec } from './ref-codec.js';
 export { loadCodec, instantiateCodec, type CodecModule, type CodecExports } from './loader.js';
 export { statusText, returnText } from './status.js';

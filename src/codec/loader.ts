@@ -28,6 +28,8 @@ export interface CodecExports {
   channelSetSeq(slot: number, channel: number, recvNext: number, sendNext: number): number;
   /** Decodes input-window bytes [start, end). */
   decode(slot: number, start: number, end: number): number;
+  /** Accounts for payload octets delivered without copying; returns octets still to come. */
+  skip(slot: number, n: number): number;
   /** Encodes a data-frame header. */
   encodeFrame(slot: number, channel: number, type: number, msgno: number, more: number, size: number, ansno: number): number;
   /** Encodes a SEQ frame. */

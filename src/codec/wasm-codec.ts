@@ -2,32 +2,24 @@
 import type { FrameHandler, CodecLimits, SessionCodec } from './types.js';
 import { loadCodec, type CodecModule } from './loader.js';
 import { returnText } from './status.js';
+import { checkLimits } from './limits.js';
 import { BeepCodecPanic } from '../errors.js';
 import {
   RESULT_OFFSET, OUTPUT_OFFSET, INPUT_OFFSET, INPUT_SIZE, EVENTS_OFFSET, EVENT_WORDS,
   EVENT_CAPACITY, EV_FRAME, EV_DATA, EV_SEQ, EV_SEQ_HINT, F_END, CS_RECV_NEXT,
-  CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, MAX_HEADER_LIMIT,
+  CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, SESSIONS_OFFSET, SESSION_BYTES,
+  SS_STATE, SS_REMAINING, SS_CUR_CHANNEL, ST_PAYLOAD,
 } from './layout.js';
 
 const EV_BASE = EVENTS_OFFSET >> 2;
-
-/** Default header-length limit: every valid header is under 64 octets. */
-export const DEFAULT_MAX_HEADER = 1024;
-/** Default maximum frame payload. */
-export const DEFAULT_MAX_FRAME = 1 << 20;
-
-/** Validates limits shared by both codecs. */
-export function checkLimits(limits: CodecLimits): { maxHeader: number; maxFrame: number } {
-  const maxHeader = limits.maxHeader ?? DEFAULT_MAX_HEADER;
-  const maxFrame = limits.maxFrame ?? DEFAULT_MAX_FRAME;
-  if (!Number.isInteger(maxHeader) || maxHeader < 16 || maxHeader > MAX_HEADER_LIMIT) {
-    throw new RangeError(`maxHeader must be an integer in 16..${MAX_HEADER_LIMIT}`);
-  }
-  if (!Number.isInteger(maxFrame) || maxFrame < 0 || maxFrame > 0x7fffffff) {
-    throw new RangeError('maxFrame must be an integer in 0..2147483647');
-  }
-  return { maxHeader, maxFrame };
-}
+/**
+ * Octets copied into the input window per decode call. Payload beyond a header is not copied:
+ * once the codec is inside a payload, decode() hands the caller's bytes over directly and
+ * tells the codec with skip(). 16 KiB keeps ~180 small frames per call.
+ */
+const COPY_PIECE = 16384;
+/** Copy size after a call that ended inside a payload: large frames are likely, so copy little. */
+const COPY_SMALL = 1024;
 
 /** The WASM-backed session codec. */
 export class WasmCodec implements SessionCodec {
@@ -38,6 +30,7 @@ export class WasmCodec implements SessionCodec {
   #carry = 0; // octets of a partial header kept at the start of the input window
   #offset = 0; // octets consumed from the peer
   #failed = false;
+  #large = false; // the last decode call ended inside a payload
 
   /** Opens a session slot in the process-wide codec instance. */
   constructor(limits: CodecLimits = {}, module: CodecModule = loadCodec()) {
@@ -58,14 +51,25 @@ export class WasmCodec implements SessionCodec {
     if (this.#failed) return false;
     const ex = this.#m.exports;
     let pos = 0;
+    const ss = (SESSIONS_OFFSET + this.#slot * SESSION_BYTES) >> 2;
     while (pos < chunk.length) {
       const carry = this.#carry;
-      const n = Math.min(INPUT_SIZE - carry, chunk.length - pos);
+      // Inside a payload: deliver the caller's bytes as they are, no copy (the ws/undici way).
+      const mem = this.#m.i32();
+      if (carry === 0 && mem[ss + (SS_STATE >> 2)] === ST_PAYLOAD) {
+        const n = Math.min(mem[ss + (SS_REMAINING >> 2)] >>> 0, chunk.length - pos);
+        ex.skip(this.#slot, n);
+        handler.onData(mem[ss + (SS_CUR_CHANNEL >> 2)], chunk, pos, n, false);
+        pos += n;
+        this.#offset += n;
+        continue;
+      }
+      const n = Math.min(this.#large ? COPY_SMALL : COPY_PIECE, INPUT_SIZE - carry, chunk.length - pos);
       this.#m.u8().set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
       const end = carry + n;
       // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
       const delta = pos - carry;
-      const base = this.#offset - carry;
+      const base = this.#offset; // stream offset of window position 0 (where the carry starts)
       let start = 0;
       for (;;) {
         let count: number;
@@ -105,6 +109,7 @@ export class WasmCodec implements SessionCodec {
         if (left > 0) this.#m.u8().copyWithin(INPUT_OFFSET, INPUT_OFFSET + consumed, INPUT_OFFSET + end);
         this.#carry = left;
         this.#offset = base + consumed;
+        this.#large = this.#m.i32()[ss + (SS_STATE >> 2)] === ST_PAYLOAD;
         break;
       }
       pos += n;

@@ -1,0 +1,158 @@
+// Channel 0 management messages (RFC 3080 §2.3.1): parsing with saxes (a strict, well-kept
+// XML parser; both quote styles, entities, CDATA) and canonical builders. No node: imports.
+import { SaxesParser } from 'saxes';
+
+/** Content type of every channel 0 message (RFC 3080 §2.3.1). */
+export const MGMT_CONTENT_TYPE = 'application/beep+xml';
+
+/** A profile offered in <start> or chosen in the reply. */
+export interface ProfileOffer {
+  /** Profile URI. */
+  uri: string;
+  /** Piggybacked content, if any (still base64 when encoding is base64). */
+  content?: string;
+  /** Encoding of the content. */
+  encoding: 'none' | 'base64';
+}
+
+/** A parsed channel 0 element. */
+export type Mgmt =
+  | { kind: 'greeting'; profiles: string[]; features?: string; localize?: string }
+  | { kind: 'start'; number: number; serverName?: string; profiles: ProfileOffer[] }
+  | { kind: 'profile'; uri: string; content?: string; encoding: 'none' | 'base64' }
+  | { kind: 'close'; number: number; code: number; lang?: string; text: string }
+  | { kind: 'ok' }
+  | { kind: 'error'; code: number; lang?: string; text: string };
+
+/** Malformed channel 0 XML: replyCode 500 (syntax) or 501 (parameter), RFC 3080 §8. */
+export class MgmtSyntaxError extends Error {
+  /** Stable code. */
+  readonly code = 'BEEP_ERR_MGMT';
+  /** RFC 3080 §8 reply code. */
+  readonly replyCode: number;
+  /** Creates the error. */
+  constructor(message: string, replyCode = 500) {
+    super(message);
+    this.name = 'MgmtSyntaxError';
+    this.replyCode = replyCode;
+  }
+}
+
+interface Node { name: string; attrs: Record<string, string>; text: string; children: Node[] }
+
+/** Parses XML into a small element tree with saxes (no DTD, one root). */
+function tree(xml: string, maxLength: number): Node {
+  if (xml.length > maxLength) throw new MgmtSyntaxError(`channel 0 message longer than ${maxLength}`);
+  const parser = new SaxesParser({ xmlns: false });
+  const stack: Node[] = [];
+  let root: Node | undefined;
+  let failure: Error | undefined;
+  parser.on('error', (e) => { failure ??= e; });
+  parser.on('doctype', () => { failure ??= new Error('DOCTYPE is not allowed'); });
+  parser.on('opentag', (t) => {
+    const n: Node = { name: t.name, attrs: t.attributes as Record<string, string>, text: '', children: [] };
+    if (stack.length > 0) stack[stack.length - 1].children.push(n);
+    else if (root === undefined) root = n;
+    stack.push(n);
+    if (stack.length > 8) failure ??= new Error('elements nested too deeply');
+  });
+  parser.on('text', (t) => { if (stack.length > 0) stack[stack.length - 1].text += t; });
+  parser.on('cdata', (t) => { if (stack.length > 0) stack[stack.length - 1].text += t; });
+  parser.on('closetag', () => { stack.pop(); });
+  try {
+    parser.write(xml).close();
+  } catch (e) {
+    failure ??= e as Error;
+  }
+  if (failure !== undefined) throw new MgmtSyntaxError(`malformed XML: ${failure.message}`);
+  if (root === undefined) throw new MgmtSyntaxError('no element');
+  return root;
+}
+
+function intAttr(n: Node, name: string, min: number, max: number): number {
+  const v = n.attrs[name];
+  if (v === undefined) throw new MgmtSyntaxError(`<${n.name}> lacks ${name}`, 501);
+  if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min || Number(v) > max) throw new MgmtSyntaxError(`<${n.name}> ${name}='${v}' out of range`, 501);
+  return Number(v);
+}
+
+function code(n: Node): number {
+  const v = n.attrs.code;
+  if (v === undefined || !/^[1-5][0-9][0-9]$/.test(v)) throw new MgmtSyntaxError(`<${n.name}> needs a three-digit code`, 501);
+  return Number(v);
+}
+
+function offer(n: Node): ProfileOffer {
+  const uri = n.attrs.uri;
+  if (!uri) throw new MgmtSyntaxError('<profile> lacks uri', 501);
+  const encoding = n.attrs.encoding ?? 'none';
+  if (encoding !== 'none' && encoding !== 'base64') throw new MgmtSyntaxError(`<profile> encoding='${encoding}'`, 501);
+  const content = n.text.trim() === '' ? undefined : n.text;
+  return content === undefined ? { uri, encoding } : { uri, content, encoding };
+}
+
+/** Parses a channel 0 element (RFC 3080 §2.3.1); throws MgmtSyntaxError. */
+export function parseMgmt(xml: string, limits: { maxLength?: number } = {}): Mgmt {
+  const n = tree(xml, limits.maxLength ?? 65536);
+  const lang = n.attrs['xml:lang'];
+  switch (n.name) {
+    case 'greeting': {
+      const profiles = n.children.filter((c) => c.name === 'profile').map((c) => {
+        if (!c.attrs.uri) throw new MgmtSyntaxError('<profile> lacks uri', 501);
+        return c.attrs.uri;
+      });
+      return { kind: 'greeting', profiles, ...(n.attrs.features ? { features: n.attrs.features } : {}), ...(n.attrs.localize ? { localize: n.attrs.localize } : {}) };
+    }
+    case 'start': {
+      const profiles = n.children.filter((c) => c.name === 'profile').map(offer);
+      if (profiles.length === 0) throw new MgmtSyntaxError('<start> offers no profile', 501);
+      const number = intAttr(n, 'number', 1, 2147483647);
+      return { kind: 'start', number, profiles, ...(n.attrs.serverName !== undefined ? { serverName: n.attrs.serverName } : {}) };
+    }
+    case 'profile': return { kind: 'profile', ...offer(n) };
+    case 'close': return { kind: 'close', number: intAttr(n, 'number', 0, 2147483647), code: code(n), text: n.text.trim(), ...(lang ? { lang } : {}) };
+    case 'ok': return { kind: 'ok' };
+    case 'error': return { kind: 'error', code: code(n), text: n.text.trim(), ...(lang ? { lang } : {}) };
+    default: throw new MgmtSyntaxError(`unknown element <${n.name}>`);
+  }
+}
+
+/** Escapes text for an attribute value in single quotes or element content. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+}
+
+const attr = (name: string, v: string | number | undefined): string => (v === undefined ? '' : ` ${name}='${xmlEscape(String(v))}'`);
+const body = (content: string): string => (content.includes(']]>') ? xmlEscape(content) : `<![CDATA[${content}]]>`);
+
+/** <greeting> (RFC 3080 §2.3.1.1). */
+export function greetingXml(g: { profiles: string[]; features?: string; localize?: string }): string {
+  const inner = g.profiles.map((p) => `<profile${attr('uri', p)} />`).join('');
+  return inner === '' ? `<greeting${attr('features', g.features)}${attr('localize', g.localize)} />` : `<greeting${attr('features', g.features)}${attr('localize', g.localize)}>${inner}</greeting>`;
+}
+
+/** <profile> as offered in <start> or chosen in its reply. */
+export function profileXml(p: { uri: string; content?: string; encoding?: 'none' | 'base64' }): string {
+  const enc = p.encoding === 'base64' ? attr('encoding', 'base64') : '';
+  return p.content === undefined ? `<profile${attr('uri', p.uri)}${enc} />` : `<profile${attr('uri', p.uri)}${enc}>${body(p.content)}</profile>`;
+}
+
+/** <start> (RFC 3080 §2.3.1.2). */
+export function startXml(s: { number: number; serverName?: string; profiles: Array<{ uri: string; content?: string; encoding?: 'none' | 'base64' }> }): string {
+  return `<start${attr('number', s.number)}${attr('serverName', s.serverName)}>${s.profiles.map(profileXml).join('')}</start>`;
+}
+
+/** <close> (RFC 3080 §2.3.1.3). */
+export function closeXml(c: { number: number; code: number; lang?: string; text?: string }): string {
+  const head = `<close${attr('number', c.number)}${attr('code', c.code)}${attr('xml:lang', c.lang)}`;
+  return c.text ? `${head}>${xmlEscape(c.text)}</close>` : `${head} />`;
+}
+
+/** <ok/> */
+export const OK_XML = '<ok />';
+
+/** <error> (RFC 3080 §2.3.1.5). */
+export function errorXml(e: { code: number; lang?: string; text?: string }): string {
+  const head = `<error${attr('code', e.code)}${attr('xml:lang', e.lang)}`;
+  return e.text ? `${head}>${xmlEscape(e.text)}</error>` : `${head} />`;
+}
