@@ -1,6 +1,6 @@
 // Channel 0 (RFC 3080 §2.3): greetings, <start>, <close>, session release. Replies on channel
 // 0 use the same in-order machinery as any channel, so async start decisions stay ordered.
-import { BeepReplyError } from '../errors.js';
+import { BeepError, BeepReplyError } from '../errors.js';
 import type { ChannelState } from './channel-state.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
@@ -228,13 +228,15 @@ export class Management {
   /** Asks the peer to start a channel (RFC 3080 §2.3.1.2). */
   async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true): Promise<Started> {
     const s = this.#s;
-    await this.ready;
+    if (s.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (s.channels.has(number)) throw new RangeError(`channel ${number} is already in use`);
-    // Known to the codec before the RPY arrives: the peer may send on it in the same segment.
+    // Reserved at once (concurrent opens pick other numbers) and known to the codec before
+    // the RPY arrives: the peer may send on it in the same segment.
     const ch = s.addChannel(number, profiles[0]?.uri ?? '', mime);
     ch.state = 'starting';
     let m: Message;
     try {
+      await this.ready;
       m = await this.#request(startXml({ number, serverName, profiles }));
     } catch (e) {
       s.removeChannel(ch);
