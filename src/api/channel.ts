@@ -3,11 +3,12 @@ import { BeepError } from '../errors.js';
 import type { ChannelState } from '../session/channel-state.js';
 import type { Message } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
-import { Frame } from './frame.js';
+import type { Frame } from './frame.js';
 import type { FrameReceived } from './ctx.js';
 import type { Connection } from './connection.js';
 
 const enc = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /** Payload argument: text (UTF-8) or bytes. */
 export type Payload = string | Uint8Array;
@@ -57,19 +58,19 @@ export class Channel {
   /** Sets the frame-received handler (PyVortex channel.set_frame_received). */
   setFrameReceived(handler: FrameReceived | undefined): void { this.#handler = handler; }
 
-  #data(data: Payload, size: number | undefined, opts?: SendOptions): Uint8Array {
+  #body(data: Payload, size: number | undefined): Uint8Array {
     let body = typeof data === 'string' ? enc.encode(data) : data;
     if (!(body instanceof Uint8Array)) throw new TypeError('payload must be a string or Uint8Array');
     if (size !== undefined) {
       if (!Number.isInteger(size) || size < 0 || size > body.length) throw new RangeError(`size ${size} out of range 0..${body.length}`);
-      body = body.subarray(0, size);
+      if (size < body.length) body = body.subarray(0, size);
     }
-    if (!this.#st.mime) return body;
-    const head = mimeHeaderBytes(opts?.headers);
-    const out = new Uint8Array(head.length + body.length);
-    out.set(head, 0);
-    out.set(body, head.length);
-    return out;
+    return body;
+  }
+
+  /** MIME header block for a message (RFC 3080 §2.2), unless the channel runs without MIME. */
+  #head(opts?: SendOptions): Uint8Array | undefined {
+    return this.#st.mime ? mimeHeaderBytes(opts?.headers) : undefined;
   }
 
   #fail(e: unknown): null {
@@ -79,9 +80,9 @@ export class Channel {
 
   /** Sends a MSG; returns its msgno, or null with the reason in conn.popChannelError(). */
   sendMsg(data: Payload, size?: number, opts?: SendOptions): number | null {
-    const bytes = this.#data(data, size, opts);
+    const body = this.#body(data, size);
     try {
-      return this.conn.session.sendMsg(this.#st, bytes);
+      return this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts));
     } catch (e) {
       return this.#fail(e);
     }
@@ -89,9 +90,9 @@ export class Channel {
 
   #reply(type: 'RPY' | 'ERR' | 'ANS' | 'NUL', data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
     if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
-    const bytes = type === 'NUL' ? new Uint8Array(0) : this.#data(data, size, opts);
+    const body = type === 'NUL' ? EMPTY : this.#body(data, size);
     try {
-      this.conn.session.sendReply(this.#st, type, msgNo, bytes);
+      this.conn.session.sendReply(this.#st, type, msgNo, body, undefined, type === 'NUL' ? undefined : this.#head(opts));
       return true;
     } catch (e) {
       if (e instanceof RangeError) throw e;
@@ -112,9 +113,8 @@ export class Channel {
   /** Sends a MSG and resolves with its RPY or ERR frame (ANS...NUL: resolves with the NUL; see requestAll). */
   request(data: Payload, opts?: SendOptions): Promise<Frame> {
     return new Promise<Frame>((resolve, reject) => {
-      const bytes = this.#data(data, undefined, opts);
       let msgno: number;
-      try { msgno = this.conn.session.sendMsg(this.#st, bytes); } catch (e) { reject(e); return; }
+      try { msgno = this.conn.session.sendMsg(this.#st, this.#body(data, undefined), undefined, this.#head(opts)); } catch (e) { reject(e); return; }
       this.#requests.set(msgno, { resolve, reject });
     });
   }
@@ -122,16 +122,15 @@ export class Channel {
   /** Sends a MSG and resolves with every reply frame: one RPY/ERR, or the ANS frames then NUL. */
   requestAll(data: Payload, opts?: SendOptions): Promise<Frame[]> {
     return new Promise<Frame[]>((resolve, reject) => {
-      const bytes = this.#data(data, undefined, opts);
       let msgno: number;
-      try { msgno = this.conn.session.sendMsg(this.#st, bytes); } catch (e) { reject(e); return; }
+      try { msgno = this.conn.session.sendMsg(this.#st, this.#body(data, undefined), undefined, this.#head(opts)); } catch (e) { reject(e); return; }
       const answers: Frame[] = [];
       this.#requests.set(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers });
     });
   }
 
   #onMessage(m: Message): void {
-    const f = new Frame(m);
+    const f = m;
     if (m.type !== 'MSG') {
       const r = this.#requests.get(m.msgno);
       if (r !== undefined) {

@@ -67,7 +67,7 @@ export class Connection {
       channelClosed: (ch) => { this.channels.get(ch.number)?.closed(); this.channels.delete(ch.number); },
       closed: (err) => this.#closed(err),
     }, { ...o, role, ownedChunks: true });
-    attachSocket(socket, this.session);
+    attachSocket(socket, this.io, this.session);
     ctx.connections.add(this);
   }
 

@@ -31,7 +31,10 @@ export interface FrameDecoder {
   readonly streamOffset: number;
 }
 
-/** Encoding half of a session codec. Returned headers are fresh copies. */
+/**
+ * Encoding half of a session codec. Returned headers may be views of codec memory, valid until
+ * the next encode call on any session: copy to keep.
+ */
 export interface FrameEncoder {
   /** Header for a data frame at the channel's next seqno; advances it by `size`. */
   encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array;

@@ -121,14 +121,14 @@ export class WasmCodec implements SessionCodec {
   encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array {
     const len = this.#m.exports.encodeFrame(this.#slot, channel, type, msgno, more ? 1 : 0, size, ansno);
     if (len < 0) throw new RangeError(`encodeFrame: ${returnText(len)}`);
-    return this.#m.u8().slice(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+    return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
   }
 
   /** Encodes a SEQ frame; see FrameEncoder. */
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
     const len = this.#m.exports.encodeSeq(this.#slot, channel, ackno >>> 0, window);
     if (len < 0) throw new RangeError(`encodeSeq: ${returnText(len)}`);
-    return this.#m.u8().slice(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+    return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
   }
 
   /** Octets the peer lets us send on `channel` now. */

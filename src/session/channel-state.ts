@@ -10,9 +10,11 @@ export interface OutMessage {
   msgno: number;
   /** Answer number (ANS only). */
   ansno: number;
-  /** Whole payload (MIME headers and body). */
+  /** MIME header block sent before `data` (kept apart so the body is never copied). */
+  head: Uint8Array | undefined;
+  /** Payload body (or the whole payload when `head` is unset). */
   data: Uint8Array;
-  /** Octets already framed and written. */
+  /** Octets already framed and written, counting `head` then `data`. */
   offset: number;
   /** Called once the last frame is written. */
   onSent?: () => void;
@@ -106,11 +108,11 @@ export class ChannelState {
    * Queues a reply to peer MSG `msgno`; it is released for sending only once every earlier
    * MSG on the channel is completely answered (RFC 3080 §2.6.1). Returns the ansno for ANS.
    */
-  queueReply(type: number, msgno: number, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void): number {
+  queueReply(type: number, msgno: number, head: Uint8Array | undefined, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void): number {
     const entry = this.inbound.get(msgno);
     if (entry === undefined || entry.done) throw new RangeError(`no MSG ${msgno} awaiting a reply on channel ${this.number}`);
     const ansno = isAns ? entry.nextAnsno++ : 0;
-    entry.replies.push({ type, msgno, ansno, data, offset: 0, onSent });
+    entry.replies.push({ type, msgno, ansno, head, data, offset: 0, onSent });
     if (final) entry.done = true;
     this.releaseReplies();
     return ansno;

@@ -1,4 +1,5 @@
-// Messages and frames as the session delivers them, with RFC 3080 §2.2 MIME parsed lazily.
+// Messages and frames as the session delivers them (the API's Frame), with RFC 3080 §2.2 MIME
+// parsed lazily. One object per delivered message: the hot path allocates nothing else.
 import { parseMime, type MimeEntity } from './mime.js';
 
 /** Frame keywords (RFC 3080 §2.2.1). */
@@ -9,7 +10,7 @@ export const TYPE_NAMES: readonly FrameType[] = ['MSG', 'MSG', 'RPY', 'ERR', 'AN
 
 const utf8 = new TextDecoder();
 
-/** A received message (complete-message delivery) or frame (per-frame delivery). */
+/** A received message (complete-message delivery) or frame (per-frame delivery); the API's Frame. */
 export class Message {
   /** Frame keyword. */
   readonly type: FrameType;
@@ -56,4 +57,16 @@ export class Message {
   get text(): string { return utf8.decode(this.payload); }
   /** Content type (default application/octet-stream). */
   get contentType(): string { return this.entity.contentType; }
+  /** Message number (PyVortex frame.msg_no). */
+  get msgNo(): number { return this.msgno; }
+  /** Sequence number of the first octet (PyVortex frame.seq_no). */
+  get seqNo(): number { return this.seqno; }
+  /** Answer number (PyVortex frame.ans_no). */
+  get ansNo(): number { return this.ansno; }
+  /** Body size in octets (PyVortex frame.payload_size). */
+  get payloadSize(): number { return this.payload.length; }
+  /** MIME headers as received. */
+  get mimeHeaders(): ReadonlyArray<[string, string]> { return this.entity.headers; }
+  /** A short description for logs. */
+  toString(): string { return `${this.type} ${this.channel} ${this.msgno} ${this.more ? '*' : '.'} ${this.seqno} ${this.payload.length}`; }
 }

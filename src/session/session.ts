@@ -11,8 +11,11 @@ import { Management, type Greeting, type SessionHooks } from './management.js';
 
 /** Where a session writes. `write` returns false when the transport wants it to wait for drain(). */
 export interface SessionIO {
-  /** Writes frame parts in order (cork/writev friendly); false = pause until Session.drain(). */
-  write(parts: Uint8Array[]): boolean;
+  /**
+   * Writes up to three parts in order. Parts may be views that change after the call (frame
+   * headers): copy what is kept. False = pause until Session.drain().
+   */
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
 }
@@ -54,6 +57,7 @@ export class Session implements FrameHandler {
   readonly #perFrame: boolean;
   readonly #owned: boolean;
   #blocked = false;
+  readonly #ready = new Set<ChannelState>(); // channels with queued frames
   #windowUsed = 0;
   #octetsIn = 0;
   #octetsOut = 0;
@@ -150,7 +154,7 @@ export class Session implements FrameHandler {
     if (grow <= 0) return;
     ch.window += grow;
     this.#windowUsed += grow;
-    this.#write([this.codec.encodeSeq(ch.number, this.#ackno(ch), ch.window)]);
+    this.#write(this.codec.encodeSeq(ch.number, this.#ackno(ch), ch.window));
   }
 
   /** Pauses (true) or resumes delivery credit on a channel: a paused consumer stops the window. */
@@ -176,50 +180,69 @@ export class Session implements FrameHandler {
       const st = this.codec.recvState(ch.number);
       const ackno = this.#ackno(ch);
       const consumed = (ackno - st.ackno) >>> 0;
-      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#write([this.codec.encodeSeq(ch.number, ackno, ch.window)]);
+      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#write(this.codec.encodeSeq(ch.number, ackno, ch.window));
     }
   }
 
   // ---- sending --------------------------------------------------------------------------
 
-  /** Queues our MSG on a channel and returns its msgno. */
-  sendMsg(ch: ChannelState, data: Uint8Array, onSent?: () => void): number {
+  /** Queues our MSG on a channel and returns its msgno; `head` is its MIME header block. */
+  sendMsg(ch: ChannelState, data: Uint8Array, onSent?: () => void, head?: Uint8Array): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state !== 'open') throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
     const msgno = ch.allocMsgno();
     ch.awaiting.set(msgno, { style: 'none' });
-    ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, data, offset: 0, onSent });
+    ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
+    this.#ready.add(ch);
     this.flush();
     return msgno;
   }
 
   /** Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. */
-  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void): number {
+  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state === 'closed') throw new BeepError(`channel ${ch.number} is closed`, 'BEEP_ERR_CHANNEL_CLOSED');
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
-    const ansno = ch.queueReply(t, msgno, type === 'NUL' ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent);
+    const nul = type === 'NUL';
+    const ansno = ch.queueReply(t, msgno, nul ? undefined : head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent);
+    if (ch.sendQueue.length > 0) this.#ready.add(ch);
     this.flush();
     return ansno;
   }
 
-  /** Writes queued frames, round-robin across channels, within windows and transport pace. */
+  /** Writes queued frames, one frame per ready channel per round, within windows and transport pace. */
   flush(): void {
     let progress = true;
-    while (progress && !this.#blocked && !this.ended) {
+    while (progress && !this.#blocked && !this.ended && this.#ready.size > 0) {
       progress = false;
-      for (const ch of this.channels.values()) {
+      for (const ch of this.#ready) {
         if (this.#blocked || this.ended) break;
-        if (ch.sendQueue.length > 0 && ch.state !== 'starting' && this.#sendFrame(ch)) progress = true;
-        if (ch.onIdle !== undefined && ch.idle) { const f = ch.onIdle; ch.onIdle = undefined; f(); }
+        if (ch.sendQueue.length === 0 || ch.state === 'closed') { this.#ready.delete(ch); this.#idle(ch); continue; }
+        if (ch.state === 'starting') continue;
+        if (this.#sendFrame(ch)) progress = true;
+        if (ch.sendQueue.length === 0) { this.#ready.delete(ch); this.#idle(ch); }
       }
     }
+  }
+
+  /** Runs a channel's idle hook (pending close) once nothing is queued, owed or awaited. */
+  #idle(ch: ChannelState): void {
+    if (ch.onIdle !== undefined && ch.idle) { const f = ch.onIdle; ch.onIdle = undefined; f(); }
+  }
+
+  /** Re-checks a channel's idle hook (after replies arrive or are queued). */
+  checkIdle(ch: ChannelState): void {
+    if (ch.sendQueue.length > 0) this.#ready.add(ch);
+    this.#idle(ch);
+    this.flush();
   }
 
   /** Frames the next piece of the channel's head message; false when the window is shut. */
   #sendFrame(ch: ChannelState): boolean {
     const m: OutMessage = ch.sendQueue[0];
-    const left = m.data.length - m.offset;
+    const headLen = m.head === undefined ? 0 : m.head.length;
+    const total = headLen + m.data.length;
+    const left = total - m.offset;
     let n = left;
     if (left > 0) {
       n = Math.min(left, this.codec.sendWindow(ch.number), this.limits.sendFrameSize);
@@ -227,8 +250,12 @@ export class Session implements FrameHandler {
     }
     const more = n < left;
     const header = this.codec.encodeFrame(m.type, ch.number, m.msgno, more, n, m.ansno);
-    this.#write(n === 0 ? [header, END] : [header, m.data.subarray(m.offset, m.offset + n), END]);
-    m.offset += n;
+    const from = m.offset, to = m.offset + n;
+    if (n === 0) this.#write(header, END);
+    else if (to <= headLen) this.#write(header, m.head!.subarray(from, to), END);
+    else if (from >= headLen) this.#write(header, m.data.subarray(from - headLen, to - headLen), END);
+    else { this.#write(header, m.head!.subarray(from)); this.#write(m.data.subarray(0, to - headLen), END); }
+    m.offset = to;
     if (!more) {
       ch.sendQueue.shift();
       m.onSent?.();
@@ -236,13 +263,10 @@ export class Session implements FrameHandler {
     return true;
   }
 
-  #write(parts: Uint8Array[]): void {
-    for (const p of parts) this.#octetsOut += p.length;
-    if (!this.#io.write(parts)) this.#blocked = true;
+  #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
+    this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0);
+    if (!this.#io.write(a, b, c)) this.#blocked = true;
   }
-
-  /** Writes a raw frame sequence (greeting refusal path). */
-  writeRaw(parts: Uint8Array[]): void { this.#write(parts); }
 
   /** Closes the transport after pending writes (used after session release). */
   endTransport(): void { this.#io.end(); }
@@ -340,7 +364,7 @@ export class Session implements FrameHandler {
   #deliver(ch: ChannelState, msg: Message): void {
     if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
     ch.onMessage?.(msg);
-    if (ch.state === 'closing' && ch.idle) this.flush(); // may complete a pending close
+    if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close
   }
 
   /** A SEQ frame updated a send window (codec event). */

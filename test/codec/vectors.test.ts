@@ -53,12 +53,12 @@ function encode(v: Vector, impl: CodecImpl, expect: unknown[]): Uint8Array {
     if ('frame' in e) {
       const ch = e.channel as number;
       c.setSeqState(ch, c.recvState(ch).next, e.seqno as number);
-      parts.push(c.encodeFrame(TYPES.indexOf(e.frame as string), ch, e.msgno as number, e.more as boolean, e.size as number, (e.ansno as number) ?? 0));
+      parts.push(c.encodeFrame(TYPES.indexOf(e.frame as string), ch, e.msgno as number, e.more as boolean, e.size as number, (e.ansno as number) ?? 0).slice());
       parts.push(latin1(e.payload as string), latin1('END\r\n'));
     } else if ('seq' in e) {
       const ch = e.seq as number;
       c.setSeqState(ch, e.ackno as number, c.sendState(ch).next);
-      parts.push(c.encodeSeq(ch, e.ackno as number, e.window as number));
+      parts.push(c.encodeSeq(ch, e.ackno as number, e.window as number).slice());
     }
   }
   return Buffer.concat(parts);
