@@ -194,7 +194,7 @@ export class Session implements FrameHandler {
     ch.awaiting.set(msgno, { style: 'none' });
     ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
     this.#ready.add(ch);
-    this.flush();
+    this.#schedule();
     return msgno;
   }
 
@@ -206,8 +206,16 @@ export class Session implements FrameHandler {
     const nul = type === 'NUL';
     const ansno = ch.queueReply(t, msgno, nul ? undefined : head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent);
     if (ch.sendQueue.length > 0) this.#ready.add(ch);
-    this.flush();
+    this.#schedule();
     return ansno;
+  }
+
+  #flushScheduled = false;
+  #flushTask = (): void => { this.#flushScheduled = false; this.flush(); };
+
+  /** Schedules flush() at the end of the current run, so a burst of sends frames together. */
+  #schedule(): void {
+    if (!this.#flushScheduled) { this.#flushScheduled = true; queueMicrotask(this.#flushTask); }
   }
 
   /** Writes queued frames, one frame per ready channel per round, within windows and transport pace. */
@@ -282,6 +290,18 @@ export class Session implements FrameHandler {
     if (ch.state === 'starting') return this.protocolError(`frame on channel ${channel} before its start was accepted`, 0, channel);
     if (!this.mgmt.greeted && (channel !== 0 || (type !== T_RPY && type !== T_ERR) || msgno !== 0)) {
       return this.protocolError('the first frame must be the greeting (RPY/ERR 0 0)', 0, channel);
+    }
+    // Fast path: a whole message in one frame, nothing being reassembled on the channel.
+    if (end && !more && ch.partials.size === 0 && (ch.number !== 0 || this.mgmt.greeted)) {
+      if (!this.#admit(ch, type, msgno)) return;
+      const limit = ch.number === 0 ? this.limits.maxMgmtMessage : this.limits.maxMessage;
+      if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
+      if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
+      const content = this.#owned ? buf.subarray(offset, offset + length) : buf.slice(offset, offset + length);
+      const msg = new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, content, ch.mime);
+      this.#complete(ch, type, msgno);
+      this.#deliver(ch, msg);
+      return;
     }
     const key = `${type} ${msgno} ${ansno}`;
     let p = ch.partials.get(key);
