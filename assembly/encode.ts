@@ -1,7 +1,7 @@
 // Header encoding into the output region (RFC 3080 §2.2.1, RFC 3081 §3.1.3). Payloads never
 // enter the module: TS sends [header, payload, "END\r\n"].
 import {
-  OUTPUT_OFFSET, T_MSG, T_RPY, T_ERR, T_ANS, T_NUL, R_UNKNOWN_CHANNEL, R_WINDOW, R_ARG,
+  RESULT_OFFSET, OUTPUT_OFFSET, T_MSG, T_RPY, T_ERR, T_ANS, T_NUL, R_UNKNOWN_CHANNEL, R_WINDOW, R_ARG,
   CS_RECV_NEXT, CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, CS_FLAGS, CF_HINTED,
 } from "./layout";
 import { channelAddr, channelLookup } from "./tables";
@@ -35,21 +35,9 @@ function digits(out: usize, v: u32): usize {
   return out + 4;
 }
 
-/**
- * Encodes a data-frame header at the channel's next seqno and advances it by size.
- * Returns the header length, or a negative R_* code on misuse.
- */
-export function encodeFrame(slot: i32, channel: i32, type: i32, msgno: i32, more: i32, size: i32, ansno: i32): i32 {
-  if (type < T_MSG || type > T_NUL || msgno < 0 || size < 0 || channel < 0) return R_ARG;
-  if (type == T_ANS && ansno < 0) return R_ARG;
-  if (<u32>more > 1 || (type == T_NUL && more != 0)) return R_ARG;
-  const cs = channelLookup(slot, channel);
-  if (cs < 0) return R_UNKNOWN_CHANNEL;
-  const c = channelAddr(cs);
+/** Writes a validated header for channel record `c` and advances its seqno. */
+function encodeAt(c: usize, channel: i32, type: i32, msgno: i32, more: i32, size: i32, ansno: i32): i32 {
   const next = load<u32>(c, CS_SEND_NEXT);
-  // RFC 3081 §3.1.4: never send beyond the window the peer granted.
-  const avail = <i32>(load<u32>(c, CS_SEND_LIMIT) - next);
-  if (size > (avail < 0 ? 0 : avail)) return R_WINDOW;
   let q = keyword(<usize>OUTPUT_OFFSET, type);
   q = digits(q, <u32>channel);
   store<u8>(q++, 32);
@@ -68,6 +56,50 @@ export function encodeFrame(slot: i32, channel: i32, type: i32, msgno: i32, more
   q += 2;
   store<u32>(c, next + <u32>size, CS_SEND_NEXT);
   return <i32>(q - <usize>OUTPUT_OFFSET);
+}
+
+// @ts-ignore: decorator
+@inline function badFrameArgs(channel: i32, type: i32, msgno: i32, more: i32, ansno: i32): bool {
+  return type < T_MSG || type > T_NUL || msgno < 0 || channel < 0 || (type == T_ANS && ansno < 0) ||
+    <u32>more > 1 || (type == T_NUL && more != 0);
+}
+
+// @ts-ignore: decorator
+@inline function sendAvail(c: usize): i32 {
+  const avail = <i32>(load<u32>(c, CS_SEND_LIMIT) - load<u32>(c, CS_SEND_NEXT));
+  return avail < 0 ? 0 : avail;
+}
+
+/**
+ * Encodes a data-frame header at the channel's next seqno and advances it by size.
+ * Returns the header length, or a negative R_* code on misuse.
+ */
+export function encodeFrame(slot: i32, channel: i32, type: i32, msgno: i32, more: i32, size: i32, ansno: i32): i32 {
+  if (badFrameArgs(channel, type, msgno, more, ansno) || size < 0) return R_ARG;
+  const cs = channelLookup(slot, channel);
+  if (cs < 0) return R_UNKNOWN_CHANNEL;
+  const c = channelAddr(cs);
+  // RFC 3081 §3.1.4: never send beyond the window the peer granted.
+  if (size > sendAvail(c)) return R_WINDOW;
+  return encodeAt(c, channel, type, msgno, more, size, ansno);
+}
+
+/**
+ * Frames the next piece of a message with `left` octets to go: size = min(left, send window,
+ * maxFrame), "*" when octets remain. One call per frame (window check and encoding together).
+ * Returns the header length with the size in result word 1; 0 when the window is shut.
+ */
+export function encodeFit(slot: i32, channel: i32, type: i32, msgno: i32, left: i32, maxFrame: i32, ansno: i32): i32 {
+  if (badFrameArgs(channel, type, msgno, 0, ansno) || left < 0 || maxFrame < 1 || (type == T_NUL && left != 0)) return R_ARG;
+  const cs = channelLookup(slot, channel);
+  if (cs < 0) return R_UNKNOWN_CHANNEL;
+  const c = channelAddr(cs);
+  let n = sendAvail(c);
+  if (left < n) n = left;
+  if (maxFrame < n) n = maxFrame;
+  store<i32>(RESULT_OFFSET + 4, n);
+  if (left > 0 && n == 0) return 0;
+  return encodeAt(c, channel, type, msgno, n < left ? 1 : 0, n, ansno);
 }
 
 /**
@@ -103,7 +135,5 @@ export function encodeSeq(slot: i32, channel: i32, ackno: u32, window: i32): i32
 export function sendWindow(slot: i32, channel: i32): i32 {
   const cs = channelLookup(slot, channel);
   if (cs < 0) return R_UNKNOWN_CHANNEL;
-  const c = channelAddr(cs);
-  const avail = <i32>(load<u32>(c, CS_SEND_LIMIT) - load<u32>(c, CS_SEND_NEXT));
-  return avail < 0 ? 0 : avail;
+  return sendAvail(channelAddr(cs));
 }

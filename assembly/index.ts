@@ -13,7 +13,7 @@ import {
 
 export * from "./layout";
 export { decode, skip } from "./decode";
-export { encodeFrame, encodeSeq, sendWindow } from "./encode";
+export { encodeFrame, encodeFit, encodeSeq, sendWindow } from "./encode";
 
 /** Clears every table; called once by the loader after instantiation. */
 export function init(): void {

@@ -32,6 +32,8 @@ export interface CodecExports {
   skip(slot: number, n: number): number;
   /** Encodes a data-frame header. */
   encodeFrame(slot: number, channel: number, type: number, msgno: number, more: number, size: number, ansno: number): number;
+  /** Encodes the next frame of a message within window and frame size. */
+  encodeFit(slot: number, channel: number, type: number, msgno: number, left: number, maxFrame: number, ansno: number): number;
   /** Encodes a SEQ frame. */
   encodeSeq(slot: number, channel: number, ackno: number, window: number): number;
   /** Octets we may send now. */
@@ -64,24 +66,23 @@ export function instantiateCodec(source: BufferSource | WebAssembly.Module): Cod
   const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as CodecExports;
-  let buffer = exports.memory.buffer;
-  let u8 = new Uint8Array(buffer);
-  let i32 = new Int32Array(buffer);
+  let u8 = new Uint8Array(exports.memory.buffer);
+  let i32 = new Int32Array(exports.memory.buffer);
   // Memory is fixed-size (initial == maximum), but re-view defensively if it ever changes.
   const refresh = (): void => {
-    buffer = exports.memory.buffer;
-    u8 = new Uint8Array(buffer);
-    i32 = new Int32Array(buffer);
+    u8 = new Uint8Array(exports.memory.buffer);
+    i32 = new Int32Array(exports.memory.buffer);
   };
   try {
     exports.init();
   } catch (e) {
     throw new BeepCodecPanic(e);
   }
+  // A grown memory detaches the old buffer (length 0): a cheaper test than reading .buffer.
   return {
     exports,
-    u8: () => (exports.memory.buffer === buffer ? u8 : (refresh(), u8)),
-    i32: () => (exports.memory.buffer === buffer ? i32 : (refresh(), i32)),
+    u8: () => (u8.length !== 0 ? u8 : (refresh(), u8)),
+    i32: () => (i32.length !== 0 ? i32 : (refresh(), i32)),
   };
 }
 

@@ -267,6 +267,20 @@ export class RefCodec implements SessionCodec {
     return ascii(text);
   }
 
+  /** Payload size chosen by the last encodeFit. */
+  fitSize = 0;
+
+  /** Encodes the next frame of a message within window and frame size; see FrameEncoder. */
+  encodeFit(type: number, channel: number, msgno: number, left: number, maxFrame: number, ansno: number): Uint8Array | null {
+    if (!inRange(left, MAX_31) || !Number.isInteger(maxFrame) || maxFrame < 1 || (type === T_NUL && left !== 0)) throw new RangeError('encodeFit: argument out of range');
+    const c = this.#chans.get(channel);
+    if (c === undefined) throw new RangeError('encodeFit: channel not open');
+    const n = Math.min(left, this.#avail(c), maxFrame);
+    this.fitSize = n;
+    if (left > 0 && n === 0) return null;
+    return this.encodeFrame(type, channel, msgno, n < left, n, ansno);
+  }
+
   /** Encodes a SEQ frame; the grant's right edge never moves left. */
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
     const c = this.#chans.get(channel);

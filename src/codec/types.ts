@@ -38,6 +38,14 @@ export interface FrameDecoder {
 export interface FrameEncoder {
   /** Header for a data frame at the channel's next seqno; advances it by `size`. */
   encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array;
+  /**
+   * Header for the next frame of a message with `left` octets to go: size = min(left, send
+   * window, maxFrame), "*" when octets remain; the size is then in `fitSize`. Null when the
+   * window is shut (left > 0, nothing granted).
+   */
+  encodeFit(type: number, channel: number, msgno: number, left: number, maxFrame: number, ansno: number): Uint8Array | null;
+  /** Payload size chosen by the last encodeFit. */
+  readonly fitSize: number;
   /** A SEQ frame granting `window` octets from `ackno`; never shrinks an earlier grant. */
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array;
   /** Octets the peer lets us send on `channel` now. */

@@ -124,6 +124,17 @@ export class WasmCodec implements SessionCodec {
     return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
   }
 
+  /** Encodes the next frame of a message within window and frame size; see FrameEncoder. */
+  encodeFit(type: number, channel: number, msgno: number, left: number, maxFrame: number, ansno: number): Uint8Array | null {
+    const len = this.#m.exports.encodeFit(this.#slot, channel, type, msgno, left, maxFrame, ansno);
+    if (len < 0) throw new RangeError(`encodeFit: ${returnText(len)}`);
+    if (len === 0) return null;
+    return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+  }
+
+  /** Payload size chosen by the last encodeFit (result word 1; one shared instance, read at once). */
+  get fitSize(): number { return this.#m.i32()[(RESULT_OFFSET >> 2) + 1]; }
+
   /** Encodes a SEQ frame; see FrameEncoder. */
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
     const len = this.#m.exports.encodeSeq(this.#slot, channel, ackno >>> 0, window);

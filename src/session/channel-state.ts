@@ -60,8 +60,11 @@ export class ChannelState {
   nextMsgno: number;
   /** Our MSGs awaiting replies, by msgno. */
   readonly awaiting = new Map<number, Awaiting>();
-  /** Peer MSGs awaiting our replies, in arrival order (Map keeps insertion order). */
+  /** Peer MSGs awaiting our replies, by msgno. */
   readonly inbound = new Map<number, Inbound>();
+  /** Their msgnos in arrival order from index #head (RFC 3080 §2.6.1 reply order). */
+  #order: number[] = [];
+  #head = 0;
   /** Messages ready to frame, strictly in order: frames of two messages never interleave. */
   readonly sendQueue: OutMessage[] = [];
   /** Messages being reassembled, by "type msgno ansno". */
@@ -102,6 +105,7 @@ export class ChannelState {
   /** Records a complete peer MSG that now awaits our reply. */
   addInbound(msgno: number): void {
     this.inbound.set(msgno, { replies: [], done: false, nextAnsno: 0 });
+    this.#order.push(msgno);
   }
 
   /**
@@ -120,12 +124,17 @@ export class ChannelState {
 
   /** Moves replies of the oldest MSGs to the send queue, in MSG order. */
   releaseReplies(): void {
-    for (const [msgno, entry] of this.inbound) {
+    const order = this.#order;
+    while (this.#head < order.length) {
+      const msgno = order[this.#head];
+      const entry = this.inbound.get(msgno)!;
       for (const r of entry.replies) this.sendQueue.push(r);
       entry.replies.length = 0;
       if (!entry.done) break;
       this.inbound.delete(msgno);
+      this.#head++;
     }
+    if (this.#head > 1024 && this.#head * 2 > order.length) { this.#order = order.slice(this.#head); this.#head = 0; }
   }
 
   /** True when nothing is queued, awaited or owed on this channel. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as L from '../../src/codec/layout.js';
 
 const FUNCTIONS = ['init', 'sessionOpen', 'sessionClose', 'sessionReset', 'channelOpen', 'channelClose',
-  'channelFind', 'channelGet', 'channelSetSeq', 'decode', 'skip', 'encodeFrame', 'encodeSeq', 'sendWindow'];
+  'channelFind', 'channelGet', 'channelSetSeq', 'decode', 'skip', 'encodeFrame', 'encodeFit', 'encodeSeq', 'sendWindow'];
 
 for (const build of ['codec.wasm', 'codec.debug.wasm']) {
   const module = new WebAssembly.Module(readFileSync(new URL(`../../../build/${build}`, import.meta.url)));
