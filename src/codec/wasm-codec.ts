@@ -31,6 +31,7 @@ export class WasmCodec implements SessionCodec {
   #offset = 0; // octets consumed from the peer
   #failed = false;
   #large = false; // the last decode call ended inside a payload
+  #views: Uint8Array[] = []; // header views by length, so encoding allocates nothing
 
   /** Opens a session slot in the process-wide codec instance. */
   constructor(limits: CodecLimits = {}, module: CodecModule = loadCodec()) {
@@ -121,7 +122,7 @@ export class WasmCodec implements SessionCodec {
   encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array {
     const len = this.#m.exports.encodeFrame(this.#slot, channel, type, msgno, more ? 1 : 0, size, ansno);
     if (len < 0) throw new RangeError(`encodeFrame: ${returnText(len)}`);
-    return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+    return this.#view(len);
   }
 
   /** Encodes the next frame of a message within window and frame size; see FrameEncoder. */
@@ -129,7 +130,14 @@ export class WasmCodec implements SessionCodec {
     const len = this.#m.exports.encodeFit(this.#slot, channel, type, msgno, left, maxFrame, ansno);
     if (len < 0) throw new RangeError(`encodeFit: ${returnText(len)}`);
     if (len === 0) return null;
-    return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+    return this.#view(len);
+  }
+
+  /** A view of the first `len` output octets (cached per length; re-made if memory moved). */
+  #view(len: number): Uint8Array {
+    const v = this.#views[len];
+    if (v !== undefined && v.length !== 0) return v;
+    return (this.#views[len] = this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len));
   }
 
   /** Payload size chosen by the last encodeFit (result word 1; one shared instance, read at once). */
@@ -139,7 +147,7 @@ export class WasmCodec implements SessionCodec {
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
     const len = this.#m.exports.encodeSeq(this.#slot, channel, ackno >>> 0, window);
     if (len < 0) throw new RangeError(`encodeSeq: ${returnText(len)}`);
-    return this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len);
+    return this.#view(len);
   }
 
   /** Octets the peer lets us send on `channel` now. */

@@ -128,8 +128,9 @@ export class ChannelState {
     while (this.#head < order.length) {
       const msgno = order[this.#head];
       const entry = this.inbound.get(msgno)!;
-      for (const r of entry.replies) this.sendQueue.push(r);
-      entry.replies.length = 0;
+      const replies = entry.replies;
+      for (let i = 0; i < replies.length; i++) this.sendQueue.push(replies[i]);
+      replies.length = 0;
       if (!entry.done) break;
       this.inbound.delete(msgno);
       this.#head++;
