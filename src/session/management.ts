@@ -81,7 +81,7 @@ export class Management {
   /** A release (close of channel 0) was accepted: the transport close is expected. */
   releasing = false;
   /** Resolves with the peer's greeting; rejects if the session ends first. */
-  readonly ready: Promise<Greeting>;
+  ready!: Promise<Greeting>;
   readonly #s: Session;
   readonly #pending = new Map<number, Pending>();
   #readyResolve!: (g: Greeting) => void;
@@ -90,8 +90,22 @@ export class Management {
   /** Binds channel 0 handling to a session. */
   constructor(session: Session) {
     this.#s = session;
+    this.#newReady();
+  }
+
+  #newReady(): void {
     this.ready = new Promise<Greeting>((res, rej) => { this.#readyResolve = res; this.#readyReject = rej; });
     this.ready.catch(() => { /* observed through the session's closed hook */ });
+  }
+
+  /** Tuning reset (RFC 3080 §3): pending requests fail, a new greeting is awaited. */
+  reset(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    this.greeted = false;
+    this.peer = undefined;
+    this.releasing = false;
+    this.#newReady();
   }
 
   get #ch0(): ChannelState { return this.#s.channels.get(0)!; }
@@ -135,7 +149,7 @@ export class Management {
       return this.#s.protocolError('channel 0: expected a greeting', 0, 0);
     }
     if (m.type === 'MSG') {
-      if (x.kind === 'start') return void this.#onStart(m.msgno, x);
+      if (x.kind === 'start') return void this.#onStart(m.msgno, { number: x.number, profiles: x.profiles, ...(x.serverName !== undefined ? { serverName: x.serverName } : {}) });
       if (x.kind === 'close') return void this.#onClose(m.msgno, x.number, x.code);
       return this.#s.protocolError(`channel 0: unexpected <${x.kind}> in a MSG`, 0, 0);
     }

@@ -34,8 +34,10 @@ const latin1 = (b: Uint8Array, from: number, to: number): string => {
  */
 export function parseMime(payload: Uint8Array, maxHeaderBytes = 8192): MimeEntity {
   const raw = (): MimeEntity => ({ headers: [], contentType: DEFAULT_CONTENT_TYPE, transferEncoding: DEFAULT_TRANSFER_ENCODING, body: payload, hasHeaderBlock: false });
-  if (payload.length >= 2 && payload[0] === 13 && payload[1] === 10) {
-    return { headers: [], contentType: DEFAULT_CONTENT_TYPE, transferEncoding: DEFAULT_TRANSFER_ENCODING, body: payload.subarray(2), hasHeaderBlock: true };
+  // Empty header block: CRLF, or a bare LF as LibVortex also accepts.
+  const empty = payload.length >= 2 && payload[0] === 13 && payload[1] === 10 ? 2 : payload.length >= 1 && payload[0] === 10 ? 1 : 0;
+  if (empty > 0) {
+    return { headers: [], contentType: DEFAULT_CONTENT_TYPE, transferEncoding: DEFAULT_TRANSFER_ENCODING, body: payload.subarray(empty), hasHeaderBlock: true };
   }
   const limit = Math.min(payload.length, maxHeaderBytes);
   const headers: Array<[string, string]> = [];

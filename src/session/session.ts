@@ -82,6 +82,26 @@ export class Session implements FrameHandler {
     this.mgmt.sendGreeting(greeting, refuse);
   }
 
+  /**
+   * Tuning reset (RFC 3080 §3, used after TLS and SASL security layers): every channel is
+   * gone, seqnos, msgnos and windows restart, and both peers greet again. Our new greeting
+   * is written at once.
+   */
+  tuningReset(greeting: Greeting): void {
+    if (this.ended) return;
+    for (const ch of this.channels.values()) {
+      ch.state = 'closed';
+      if (ch.number !== 0) this.hooks.channelClosed?.(ch);
+    }
+    this.channels.clear();
+    this.#ready.clear();
+    this.#windowUsed = 0;
+    this.#current = undefined;
+    this.codec.reset();
+    this.mgmt.reset(new BeepError('tuning reset', 'BEEP_ERR_TUNING_RESET'));
+    this.start(greeting);
+  }
+
   /** Octets received and sent. */
   get octets(): { in: number; out: number } { return { in: this.#octetsIn, out: this.#octetsOut }; }
 

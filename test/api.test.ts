@@ -1,0 +1,112 @@
+// API behaviour around the PyVortex shape: listeners, waits, timeouts, refusals, limits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { Ctx, registerProfile, createListener, waitListeners, unlockListeners, Connection } from '../src/index.js';
+
+const ECHO = 'http://beepwire.test/echo';
+const echo = (ctx: Ctx): void => { registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } }); };
+
+test('waitListeners resolves on unlockListeners', async () => {
+  const ctx = new Ctx();
+  echo(ctx);
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  assert.ok(l.isOk());
+  let done = false;
+  const w = waitListeners(ctx).then(() => { done = true; });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(done, false);
+  unlockListeners(ctx);
+  await w;
+  assert.equal(done, true);
+  await ctx.exit();
+});
+
+test('createListener on a port in use reports isOk() false and errorMsg', async () => {
+  const ctx = new Ctx();
+  const a = await createListener(ctx, '127.0.0.1', 0);
+  const b = await createListener(ctx, '127.0.0.1', a.port);
+  assert.equal(b.isOk(), false);
+  assert.match(b.errorMsg, /EADDRINUSE/);
+  await ctx.exit();
+});
+
+test('greeting timeout: a peer that never greets leaves isOk() false with a timeout error', async () => {
+  const silent = createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  const conn = await Connection.connect(new Ctx({ greetingTimeout: 150 }), '127.0.0.1', port);
+  assert.equal(conn.isOk(), false);
+  const err = conn.popChannelError();
+  assert.ok(err);
+  assert.match(err[1], /greeting timed out/);
+  silent.close();
+});
+
+test('a listener refusing service (421) yields a failed connection with code 421', async () => {
+  const ctx = new Ctx();
+  echo(ctx);
+  const l = await createListener(ctx, '127.0.0.1', 0, { refuse: { code: 421, text: 'maintenance' } });
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  assert.equal(conn.isOk(), false);
+  const err = conn.popChannelError();
+  assert.deepEqual(err, [421, '421 maintenance']);
+  await ctx.exit();
+});
+
+test('maxChannels: a start beyond the limit is refused with 550, the session goes on', async () => {
+  const ctx = new Ctx({ maxChannels: 2 });
+  echo(ctx);
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  assert.ok(await conn.openChannel(0, ECHO));
+  assert.ok(await conn.openChannel(0, ECHO));
+  assert.equal(await conn.openChannel(0, ECHO), null);
+  assert.equal(conn.popChannelError()?.[0], 550);
+  assert.ok(conn.isOk());
+  assert.ok(await conn.close());
+  await ctx.exit();
+});
+
+test('maxMessage: an oversized message ends that session with BEEP_ERR_MESSAGE_TOO_LARGE', async () => {
+  const ctx = new Ctx({ maxMessage: 10_000 });
+  echo(ctx);
+  let serverErr: Error | undefined;
+  const l = await createListener(ctx, '127.0.0.1', 0, { onAccept: (c) => c.setOnClose((_c, e) => { serverErr = e; }) });
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  const ch = (await conn.openChannel(0, ECHO))!;
+  const closed = new Promise<void>((r) => conn.setOnClose(() => r()));
+  ch.sendMsg(new Uint8Array(20_000));
+  await closed;
+  assert.equal((serverErr as { code?: string }).code, 'BEEP_ERR_MESSAGE_TOO_LARGE');
+  assert.equal(conn.isOk(), false);
+  await ctx.exit();
+});
+
+test('serverName is fixed by the first successful start', async () => {
+  const ctx = new Ctx();
+  const names: Array<string | undefined> = [];
+  registerProfile(ctx, ECHO, { start: (i) => { names.push(i.serverName); return true; } });
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  await conn.openChannel(0, ECHO, { serverName: 'first.example' });
+  await conn.openChannel(0, ECHO, { serverName: 'second.example' });
+  assert.deepEqual(names, ['first.example', 'second.example']);
+  assert.equal(conn.serverName, 'first.example');
+  const server = [...l.connections][0];
+  assert.equal(server.serverName, 'first.example');
+  assert.ok(await conn.close());
+  await ctx.exit();
+});
+
+test('piggybacked start content reaches the start handler and its reply content comes back', async () => {
+  const ctx = new Ctx();
+  registerProfile(ctx, ECHO, { start: (i) => ({ content: `got ${i.content}` }) });
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  const ch = await conn.openChannel(0, ECHO, { content: Buffer.from('hello <&>').toString('base64'), encoding: 'base64' });
+  assert.ok(ch);
+  assert.equal(ch.startReply, 'got hello <&>');
+  assert.ok(await conn.close());
+  await ctx.exit();
+});

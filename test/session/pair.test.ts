@@ -1,0 +1,94 @@
+// Two sans-I/O sessions wired back to back in memory: no sockets, byte-exact and deterministic.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Session, type SessionIO } from '../../src/session/session.js';
+import type { Message } from '../../src/session/message.js';
+
+const P = 'http://beepwire.test/pair';
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Delivers one session's writes to the other on the next macrotask (like a socket). */
+class Pipe implements SessionIO {
+  peer!: Session;
+  bytes = 0;
+  frames: string[] = [];
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+    const parts = [a, b, c].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
+    for (const p of parts) this.bytes += p.length;
+    const head = Buffer.from(parts[0]).toString('latin1');
+    if (/^(MSG|RPY|ERR|ANS|NUL|SEQ) /.test(head)) this.frames.push(head.trim());
+    setImmediate(() => { for (const p of parts) this.peer.receive(p); });
+    return true;
+  }
+  end(): void { /* in memory */ }
+}
+
+function pair(opts: { window?: number; maxWindow?: number; perFrame?: boolean; sendFrameSize?: number } = {}) {
+  const ia = new Pipe(), lb = new Pipe();
+  const got: Message[] = [];
+  const listener = new Session(lb, {
+    start: () => ({ accept: true, uri: P }),
+    channelOpened: (ch) => { ch.onMessage = (m) => { got.push(m); if (m.type === 'MSG' && !m.more) listener.sendReply(ch, 'RPY', m.msgno, m.content); }; },
+  }, { role: 'listener', ...opts });
+  const initiator = new Session(ia, {}, { role: 'initiator', ...opts });
+  ia.peer = listener;
+  lb.peer = initiator;
+  listener.start({ profiles: [P] });
+  initiator.start({ profiles: [] });
+  return { initiator, listener, ia, lb, got };
+}
+
+test('greetings cross, a channel starts, an exchange completes', async () => {
+  const { initiator, ia } = pair();
+  const started = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  assert.equal(started.uri, P);
+  const replies: Message[] = [];
+  started.channel.onMessage = (m) => replies.push(m);
+  initiator.sendMsg(started.channel, Buffer.from('ping'));
+  for (let i = 0; i < 5 && replies.length === 0; i++) await tick();
+  assert.equal(Buffer.from(replies[0].content).toString(), 'ping');
+  assert.ok(ia.frames.some((f) => f.startsWith('SEQ 1 0 ')), 'the initiator raised channel 1\'s window after the start');
+});
+
+test('a message larger than the window streams with SEQ, and the window is auto-raised', async () => {
+  const { initiator, ia, lb, got } = pair({ window: 4096, maxWindow: 1 << 20, sendFrameSize: 4096 });
+  const { channel } = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  const body = Buffer.alloc(300_000, 7);
+  initiator.sendMsg(channel, body);
+  for (let i = 0; i < 400 && got.length === 0; i++) await tick();
+  assert.equal(got[0].content.length, body.length);
+  const seqs = lb.frames.filter((f) => f.startsWith('SEQ 1 '));
+  assert.ok(seqs.length > 3, `listener acknowledged as data arrived (${seqs.length} SEQs)`);
+  const windows = seqs.map((f) => Number(f.split(' ')[3]));
+  assert.ok(Math.max(...windows) > 4096, `window grew past 4096 (${Math.max(...windows)})`);
+  const sizes = ia.frames.filter((f) => f.startsWith('MSG 1 ')).map((f) => Number(f.split(' ')[5]));
+  assert.ok(sizes.every((n) => n <= 4096), 'frames never exceed sendFrameSize');
+});
+
+test('per-frame delivery hands over each frame with its continuation flag', async () => {
+  const { initiator, got } = pair({ perFrame: true, sendFrameSize: 1000 });
+  const { channel } = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  initiator.sendMsg(channel, Buffer.alloc(2500, 1));
+  for (let i = 0; i < 20 && got.length < 3; i++) await tick();
+  assert.deepEqual(got.map((m) => [m.more, m.content.length]), [[true, 1000], [true, 1000], [false, 500]]);
+});
+
+test('tuning reset: channels gone, new greetings, seqnos and msgnos restart', async () => {
+  const { initiator, listener, ia } = pair();
+  const { channel } = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  initiator.sendMsg(channel, Buffer.from('before'));
+  for (let i = 0; i < 10; i++) await tick(); // quiet, as at a TLS <proceed/>
+  const closed: number[] = [];
+  listener.hooks.channelClosed = (ch) => closed.push(ch.number);
+  ia.frames.length = 0;
+  listener.tuningReset({ profiles: [P] });
+  initiator.tuningReset({ profiles: [] });
+  await initiator.mgmt.ready;
+  await listener.mgmt.ready;
+  assert.deepEqual(closed, [1]);
+  assert.equal(initiator.channels.size, 1, 'only channel 0 again');
+  assert.ok(ia.frames[0].startsWith('RPY 0 0 . 0 '), 'new greeting at seqno 0');
+  const again = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  assert.equal(again.channel.number, 1, 'channel 1 can be started again');
+  assert.ok(ia.frames.some((f) => /^MSG 0 1 \. \d+ /.test(f)), 'channel 0 msgno restarts at 1');
+});
