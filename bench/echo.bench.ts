@@ -1,5 +1,6 @@
 // Echo benchmark over 127.0.0.1: beepwire (64 in flight, 1 and 8 channels) beside a raw
-// node:net echo of length-prefixed messages in the same run, plus 1-in-flight round trips.
+// node:net echo of length-prefixed messages in the same run ("vs raw" is against the
+// per-message raw echo; a byte-level echo row is printed too), plus 1-in-flight round trips.
 // Targets (DESIGN.md): 64 B >= 25 % of raw msgs/s; 64 KiB >= 80 % of raw MB/s; p50 RTT <= 1.5x raw.
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import { Ctx, registerProfile, createListener, Connection, type Channel } from '../src/index.js';
@@ -11,8 +12,27 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const codecImpl = (process.env.BEEPWIRE_CODEC ?? 'wasm') as 'wasm' | 'ref';
 
 // ---- raw node:net echo: [u32 length][payload] ------------------------------------------
-function rawServer(): Promise<Server> {
-  const server = createServer({ noDelay: true }, (s) => s.on('data', (d) => s.write(d)));
+// The server handles each message as a message (reads its length prefix, echoes it), as
+// any protocol server would; `rawBytes` also runs a byte-level echo for reference.
+function rawServer(perMessage: boolean): Promise<Server> {
+  const server = createServer({ noDelay: true }, (s) => {
+    if (!perMessage) { s.on('data', (d) => s.write(d)); return; }
+    let pending: Buffer = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      let buf = pending.length > 0 ? Buffer.concat([pending, d]) : d;
+      s.cork();
+      let o = 0;
+      while (buf.length - o >= 4) {
+        const len = buf.readUInt32BE(o);
+        if (buf.length - o < 4 + len) break;
+        s.write(buf.subarray(o, o + 4 + len));
+        o += 4 + len;
+      }
+      s.uncork();
+      pending = buf.subarray(o);
+      buf = pending;
+    });
+  });
   return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
 }
 
@@ -117,15 +137,20 @@ const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b)
 const serverCtx = new Ctx({ codec: codecImpl });
 registerProfile(serverCtx, PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
-const raw = await rawServer();
+const raw = await rawServer(true);
 const rawPort = (raw.address() as { port: number }).port;
+const rawB = await rawServer(false);
+const rawBytesPort = (rawB.address() as { port: number }).port;
 
 console.log(machineLine());
 console.log(`codec: ${codecImpl}; ${IN_FLIGHT} in flight; ${SECONDS} s per case; listener and client in one process`);
 const rows: Record<string, string>[] = [];
 for (const size of (process.env.BENCH_SIZES ?? '64,4096,65536').split(',').map(Number)) {
+  const rb = await rawEcho(rawBytesPort, size, IN_FLIGHT);
+  const rbRate = rb.msgs / rb.secs;
   const r = await rawEcho(rawPort, size, IN_FLIGHT);
   const rawRate = r.msgs / r.secs;
+  rows.push({ case: `raw node:net ${size} B (byte echo)`, 'msgs/s': Math.round(rbRate).toLocaleString('en-US'), 'MB/s': ((rbRate * size) / 1e6).toFixed(1), 'vs raw': `${((rbRate / rawRate) * 100).toFixed(1)} %` });
   rows.push({ case: `raw node:net ${size} B`, 'msgs/s': Math.round(rawRate).toLocaleString('en-US'), 'MB/s': ((rawRate * size) / 1e6).toFixed(1), 'vs raw': '100 %' });
   for (const channels of [1, 8]) {
     const b = await beepEcho(listener.port, size, channels);
@@ -134,7 +159,7 @@ for (const size of (process.env.BENCH_SIZES ?? '64,4096,65536').split(',').map(N
   }
 }
 console.table(rows);
-if (process.env.BENCH_NO_RTT) { raw.close(); await serverCtx.exit(); process.exit(0); }
+if (process.env.BENCH_NO_RTT) { raw.close(); rawB.close(); await serverCtx.exit(); process.exit(0); }
 const rr = await rawRtt(rawPort, 5000);
 const br = await beepRtt(listener.port, 5000);
 console.table([
@@ -142,5 +167,6 @@ console.table([
   { case: 'beepwire 64 B', 'p50 µs': (pct(br, 50) * 1000).toFixed(1), 'p99 µs': (pct(br, 99) * 1000).toFixed(1), 'p50 vs raw': `${(pct(br, 50) / pct(rr, 50)).toFixed(2)}x` },
 ]);
 raw.close();
+rawB.close();
 await serverCtx.exit();
 process.exit(0);
