@@ -4,6 +4,7 @@ import { BeepError, BeepReplyError } from '../errors.js';
 import { Session } from '../session/session.js';
 import type { StartDecision, StartRequest } from '../session/management.js';
 import type { ChannelState } from '../session/channel-state.js';
+import type { ProfileOffer } from '../session/mgmt.js';
 import { NodeSocketIO, attachSocket } from '../transport/node-socket.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
@@ -20,7 +21,12 @@ export interface OpenChannelOptions {
   frameReceived?: FrameReceived;
   /** Interpret MIME headers on this channel (default: the registered profile's choice, else true). */
   mime?: boolean;
+  /** A tuning channel (TLS): no window raise, since the transport changes right after the reply. */
+  tuning?: boolean;
 }
+
+/** Start decision of a tuning profile (installed in ctx.tuning under `start:<uri>`). */
+export type TuningStart = (conn: Connection, req: StartRequest, offer: ProfileOffer) => StartDecision | Promise<StartDecision>;
 
 /** Called once when a connection ends: `err` unset for an orderly release. */
 export type OnClose = (conn: Connection, err?: Error) => void;
@@ -51,6 +57,7 @@ export class Connection {
   readonly #onClose: OnClose[] = [];
   /** Data attached by tuning profiles (TLS, SASL). */
   readonly tuning = new Map<string, unknown>();
+  #detach: () => void;
 
   /** Wraps a connected socket; use Connection.connect() or a listener instead. */
   constructor(ctx: Ctx, role: 'initiator' | 'listener', socket: Socket) {
@@ -67,7 +74,7 @@ export class Connection {
       channelClosed: (ch) => { this.channels.get(ch.number)?.closed(); this.channels.delete(ch.number); },
       closed: (err) => this.#closed(err),
     }, { ...o, role, ownedChunks: true });
-    attachSocket(socket, this.io, this.session);
+    this.#detach = attachSocket(socket, this.io, this.session);
     ctx.connections.add(this);
   }
 
@@ -111,6 +118,30 @@ export class Connection {
     this.io.socket.destroy();
   }
 
+  /**
+   * Hands the transport to a tuning profile (TLS): pending frames are flushed and the session
+   * stops reading the socket, which is returned paused. adoptSocket() gives the session the
+   * socket it uses from then on.
+   */
+  releaseSocket(): Socket {
+    this.session.suspendWrites();
+    this.io.flush();
+    this.#detach();
+    this.io.socket.pause();
+    return this.io.socket;
+  }
+
+  /** Makes the session read and write `socket` (the TLS socket after an upgrade). */
+  adoptSocket(socket: Socket): void {
+    this.io.socket = socket;
+    this.#detach = attachSocket(socket, this.io, this.session);
+  }
+
+  /** Greeting this side sends (again after a tuning reset): registered profiles minus `without`. */
+  greeting(without: string[] = []): { profiles: string[] } {
+    return { profiles: [...this.ctx.profiles.keys()].filter((p) => !without.includes(p)) };
+  }
+
   /** True when greetings were exchanged and the session is running. */
   isOk(): boolean { return this.session.mgmt.greeted && !this.session.ended; }
   /** serverName fixed by the first successful start. */
@@ -151,7 +182,7 @@ export class Connection {
     const n = number === 0 ? this.#nextChannel() : number;
     const mime = opts.mime ?? this.ctx.profiles.get(profile)?.mime ?? true;
     try {
-      const st = await this.session.mgmt.startChannel(n, [{ uri: profile, content: opts.content, encoding: opts.encoding ?? 'none' }], opts.serverName, mime);
+      const st = await this.session.mgmt.startChannel(n, [{ uri: profile, content: opts.content, encoding: opts.encoding ?? 'none' }], opts.serverName, mime, opts.tuning ?? false);
       return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(profile)?.frameReceived, st.content);
     } catch (e) {
       if (e instanceof RangeError || e instanceof TypeError) throw e;
@@ -175,10 +206,10 @@ export class Connection {
   }
 
   async #decideStart(req: StartRequest): Promise<StartDecision> {
-    const tls = this.ctx.tuning.get('start') as ((c: Connection, r: StartRequest) => Promise<StartDecision | undefined>) | undefined;
-    if (tls !== undefined) {
-      const d = await tls(this, req);
-      if (d !== undefined) return d;
+    // Tuning profiles (TLS, SASL) decide their own starts: they act on the session itself.
+    for (const offer of req.profiles) {
+      const tuning = this.ctx.tuning.get(`start:${offer.uri}`) as TuningStart | undefined;
+      if (tuning !== undefined) return tuning(this, req, offer);
     }
     for (const offer of req.profiles) {
       const h = this.ctx.profiles.get(offer.uri);

@@ -31,7 +31,7 @@ export interface StartRequest {
 
 /** The application's answer to a StartRequest. */
 export type StartDecision =
-  | { accept: true; uri: string; content?: string; encoding?: 'none' | 'base64'; mime?: boolean }
+  | { accept: true; uri: string; content?: string; encoding?: 'none' | 'base64'; mime?: boolean; onReplySent?: () => void }
   | { accept: false; code: number; text: string };
 
 /** Hooks through which the session asks and tells the application layer. */
@@ -196,6 +196,9 @@ export class Management {
     this.#reply(msgno, profileXml({ uri: accepted.uri, content: accepted.content, encoding: accepted.encoding }), 'RPY', () => {
       if (ch.state !== 'starting') return;
       ch.state = 'open';
+      // Tuning profiles (TLS) switch the transport right after their reply: nothing more may
+      // be written on the old layer, so no window raise and no channel hand-over.
+      if (accepted.onReplySent !== undefined) return accepted.onReplySent();
       s.raiseWindow(ch, s.limits.window);
       s.hooks.channelOpened?.(ch, req, accepted);
       s.flush();
@@ -240,7 +243,7 @@ export class Management {
   }
 
   /** Asks the peer to start a channel (RFC 3080 §2.3.1.2). */
-  async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true): Promise<Started> {
+  async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true, tuning = false): Promise<Started> {
     const s = this.#s;
     if (s.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (s.channels.has(number)) throw new RangeError(`channel ${number} is already in use`);
@@ -264,7 +267,7 @@ export class Management {
     if (this.serverName === undefined && serverName !== undefined) this.serverName = serverName;
     ch.profile = x.uri;
     ch.state = 'open';
-    s.raiseWindow(ch, s.limits.window);
+    if (!tuning) s.raiseWindow(ch, s.limits.window); // a tuning channel's transport changes next
     s.flush();
     return { channel: ch, uri: x.uri, content: x.content, encoding: x.encoding };
   }

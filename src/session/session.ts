@@ -95,6 +95,8 @@ export class Session implements FrameHandler {
     }
     this.channels.clear();
     this.#ready.clear();
+    this.#suspended = false;
+    this.#blocked = false;
     this.#windowUsed = 0;
     this.#current = undefined;
     this.codec.reset();
@@ -301,7 +303,19 @@ export class Session implements FrameHandler {
     return n;
   }
 
+  #suspended = false;
+
+  /**
+   * Stops all writing until the next tuning reset: the transport is being replaced (TLS) and
+   * nothing more may go out on the old layer nor ahead of the new greeting on the new one.
+   */
+  suspendWrites(): void {
+    this.#suspended = true;
+    this.#blocked = true;
+  }
+
   #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
+    if (this.#suspended) return;
     this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0);
     if (!this.#io.write(a, b, c)) this.#blocked = true;
   }
