@@ -10,3 +10,4 @@ export type { SessionLimits } from './session/limits.js';
 export type { Greeting, StartRequest, StartDecision, SessionHooks } from './session/management.js';
 export * as tls from './tls/node-tls.js';
 export * as certs from './tls/certs.js';
+export * as sasl from './sasl/beep-sasl.js';

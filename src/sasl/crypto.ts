@@ -1,0 +1,88 @@
+// Crypto for the SASL mechanisms without node:crypto: Web Crypto (SHA-256, HMAC-SHA-256,
+// PBKDF2, random) where it suffices, node-forge for MD5 and HMAC-MD5, which Web Crypto lacks.
+import forge from 'node-forge';
+import saslprepLib from '@mongodb-js/saslprep';
+
+const subtle = globalThis.crypto.subtle;
+/** Web Crypto's parameter type (TS types typed arrays over ArrayBufferLike). */
+const src = (b: Uint8Array): BufferSource => b as Uint8Array<ArrayBuffer>;
+const enc = new TextEncoder();
+
+/** UTF-8 bytes of a string. */
+export const utf8 = (s: string): Uint8Array => enc.encode(s);
+/** String from UTF-8 bytes. */
+export const fromUtf8 = (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b);
+
+/** Base64 of bytes (no Buffer: runs on Deno and workerd). */
+export function toBase64(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return btoa(s);
+}
+
+/** Bytes of base64 text; throws TypeError on malformed input. */
+export function fromBase64(s: string): Uint8Array {
+  const clean = s.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) throw new TypeError('malformed base64');
+  const bin = atob(clean);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Cryptographically random bytes. */
+export function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** Lower-case hex. */
+export function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Compares without an early exit, so timing does not reveal where inputs differ. */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/** SASLprep (RFC 4013) via @mongodb-js/saslprep; throws on prohibited characters. */
+export function saslprep(s: string): string {
+  return saslprepLib(s);
+}
+
+const bin = (b: Uint8Array): string => String.fromCharCode(...b);
+const unbin = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/** MD5 (node-forge: Web Crypto has no MD5). */
+export function md5(data: Uint8Array): Uint8Array {
+  return unbin(forge.md.md5.create().update(bin(data)).digest().getBytes());
+}
+
+/** HMAC-MD5 (node-forge), for CRAM-MD5 (RFC 2195). */
+export function hmacMd5(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const h = forge.hmac.create();
+  h.start('md5', bin(key));
+  h.update(bin(data));
+  return unbin(h.digest().getBytes());
+}
+
+/** SHA-256 (Web Crypto). */
+export async function sha256(data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await subtle.digest('SHA-256', src(data)));
+}
+
+/** HMAC-SHA-256 (Web Crypto). */
+export async function hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const k = await subtle.importKey('raw', src(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return new Uint8Array(await subtle.sign('HMAC', k, src(data)));
+}
+
+/** PBKDF2-HMAC-SHA-256 (Web Crypto), SCRAM's Hi() (RFC 5802 §2.2). */
+export async function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  const k = await subtle.importKey('raw', src(password), 'PBKDF2', false, ['deriveBits']);
+  return new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: src(salt), iterations }, k, 256));
+}

@@ -1,0 +1,181 @@
+// SASL mechanism state machines, both sides, independent of BEEP and of Node: ANONYMOUS
+// (RFC 4505), PLAIN (RFC 4616), EXTERNAL (RFC 4422 App. A), CRAM-MD5 (RFC 2195). DIGEST-MD5 and
+// SCRAM-SHA-256 live in their own files.
+import { utf8, fromUtf8, hex, hmacMd5, randomBytes, saslprep, timingSafeEqual } from './crypto.js';
+
+/** Credentials and context a server handler receives (PyVortex auth_props). */
+export interface AuthProps {
+  /** Mechanism name, e.g. 'PLAIN'. */
+  mech: string;
+  /** Authentication identity (SASLprep-ed where the mechanism says so). */
+  authId?: string;
+  /** Authorization identity asked for, if any. */
+  authorizationId?: string;
+  /** Password (PLAIN only: other mechanisms never see it on the wire). */
+  password?: string;
+  /** Realm (DIGEST-MD5). */
+  realm?: string;
+  /** Trace token (ANONYMOUS). */
+  anonymousToken?: string;
+  /** serverName of the session, if any. */
+  serverName?: string;
+}
+
+/**
+ * Server handler (PyVortex semantics): ANONYMOUS, PLAIN and EXTERNAL return true/false;
+ * CRAM-MD5, DIGEST-MD5 and SCRAM-SHA-256 return the user's password, or null to refuse.
+ * PLAIN may also return the password, which is then compared in constant time.
+ */
+export type AuthCheck = (props: AuthProps) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
+
+/** One server step's outcome. */
+export type ServerStep =
+  | { kind: 'continue'; challenge: Uint8Array }
+  | { kind: 'success'; authId: string; authorizationId?: string; data?: Uint8Array }
+  | { kind: 'fail'; code: number; text: string };
+
+/** Server side of one exchange: fed the client's responses in order (undefined: none sent). */
+export interface ServerMechanism {
+  /** Processes the next client response. */
+  step(response: Uint8Array | undefined): Promise<ServerStep>;
+}
+
+/** What a server mechanism may know about the session. */
+export interface ServerContext {
+  /** The application's handler. */
+  check: AuthCheck;
+  /** serverName, also the CRAM/DIGEST host part. */
+  serverName?: string;
+  /** DIGEST-MD5 realm offered (default serverName or 'beepwire'). */
+  realm?: string;
+  /** Identity from the TLS client certificate (EXTERNAL). */
+  externalId?: string;
+}
+
+/** Client credentials (PyVortex start_auth properties). */
+export interface ClientProps {
+  /** Authentication identity (user). */
+  authId?: string;
+  /** Authorization identity to act as. */
+  authorizationId?: string;
+  /** Password. */
+  password?: string;
+  /** Realm (DIGEST-MD5; default: the server's first). */
+  realm?: string;
+  /** Trace token (ANONYMOUS). */
+  anonymousToken?: string;
+  /** Service host for DIGEST-MD5's digest-uri (default serverName or 'localhost'). */
+  serverName?: string;
+}
+
+/** Client side of one exchange. */
+export interface ClientMechanism {
+  /** Initial response, or undefined when the mechanism has none (client speaks second). */
+  initial(): Promise<Uint8Array | undefined>;
+  /** Answer to a server challenge. */
+  step(challenge: Uint8Array): Promise<Uint8Array>;
+  /** Checks additional data sent with success (server signature); false = reject the server. */
+  verify(data: Uint8Array | undefined): Promise<boolean>;
+}
+
+const AUTH_FAILED = { kind: 'fail', code: 535, text: 'authentication failed' } as const;
+const fail = (text: string, code = 535): ServerStep => ({ kind: 'fail', code, text });
+
+/** Runs the handler; `true` or a matching password string means yes. */
+async function granted(check: AuthCheck, props: AuthProps, password?: string): Promise<boolean> {
+  const r = await check(props);
+  if (typeof r === 'string') return password !== undefined && timingSafeEqual(utf8(saslprep(r)), utf8(password));
+  return r === true;
+}
+
+/** ANONYMOUS (RFC 4505): the trace token is handed to the handler. */
+export function anonymousServer(ctx: ServerContext): ServerMechanism {
+  return {
+    async step(response) {
+      const token = response === undefined ? '' : fromUtf8(response); // an empty blob is an empty token
+      if (token.length > 255) return fail('trace token too long');
+      return (await granted(ctx.check, { mech: 'ANONYMOUS', anonymousToken: token, serverName: ctx.serverName }))
+        ? { kind: 'success', authId: token } : AUTH_FAILED;
+    },
+  };
+}
+
+/** PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd, SASLprep-ed. */
+export function plainServer(ctx: ServerContext): ServerMechanism {
+  return {
+    async step(response) {
+      if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
+      let parts: string[];
+      try { parts = fromUtf8(response).split('\0'); } catch { return fail('PLAIN response is not UTF-8', 501); }
+      if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return fail('malformed PLAIN response', 501);
+      let authId: string, password: string;
+      try { authId = saslprep(parts[1]); password = saslprep(parts[2]); } catch { return AUTH_FAILED; }
+      const authorizationId = parts[0] === '' ? undefined : parts[0];
+      const props: AuthProps = { mech: 'PLAIN', authId, password, serverName: ctx.serverName, ...(authorizationId ? { authorizationId } : {}) };
+      return (await granted(ctx.check, props, password)) ? { kind: 'success', authId, authorizationId } : AUTH_FAILED;
+    },
+  };
+}
+
+/** EXTERNAL (RFC 4422 App. A): the identity comes from the TLS client certificate. */
+export function externalServer(ctx: ServerContext): ServerMechanism {
+  return {
+    async step(response) {
+      if (ctx.externalId === undefined) return fail('no external identity (TLS client certificate) on this session', 538);
+      const authorizationId = response === undefined || response.length === 0 ? undefined : fromUtf8(response);
+      const props: AuthProps = { mech: 'EXTERNAL', authId: ctx.externalId, serverName: ctx.serverName, ...(authorizationId ? { authorizationId } : {}) };
+      return (await granted(ctx.check, props)) ? { kind: 'success', authId: ctx.externalId, authorizationId } : AUTH_FAILED;
+    },
+  };
+}
+
+/** CRAM-MD5 (RFC 2195): HMAC-MD5 of a fresh challenge keyed with the password. */
+export function cramMd5Server(ctx: ServerContext): ServerMechanism {
+  let challenge: Uint8Array | undefined;
+  return {
+    async step(response) {
+      if (challenge === undefined) {
+        challenge = utf8(`<${hex(randomBytes(8))}.${Date.now()}@${ctx.serverName ?? 'beepwire'}>`);
+        return { kind: 'continue', challenge };
+      }
+      if (response === undefined) return fail('missing CRAM-MD5 response', 501);
+      const text = fromUtf8(response);
+      const sp = text.lastIndexOf(' ');
+      if (sp <= 0 || !/^[0-9a-f]{32}$/.test(text.slice(sp + 1))) return fail('malformed CRAM-MD5 response', 501);
+      const authId = text.slice(0, sp);
+      const password = await ctx.check({ mech: 'CRAM-MD5', authId, serverName: ctx.serverName });
+      if (typeof password !== 'string') return AUTH_FAILED;
+      const expected = utf8(hex(hmacMd5(utf8(password), challenge)));
+      return timingSafeEqual(expected, utf8(text.slice(sp + 1))) ? { kind: 'success', authId } : AUTH_FAILED;
+    },
+  };
+}
+
+/** Client: ANONYMOUS. */
+export function anonymousClient(p: ClientProps): ClientMechanism {
+  return {
+    initial: async () => utf8(p.anonymousToken ?? ''),
+    step: async () => utf8(p.anonymousToken ?? ''),
+    verify: async () => true,
+  };
+}
+
+/** Client: PLAIN. */
+export function plainClient(p: ClientProps): ClientMechanism {
+  const msg = (): Uint8Array => utf8(`${p.authorizationId ?? ''}\0${saslprep(p.authId ?? '')}\0${saslprep(p.password ?? '')}`);
+  return { initial: async () => msg(), step: async () => msg(), verify: async () => true };
+}
+
+/** Client: EXTERNAL (the identity is the TLS client certificate; only authzid is sent). */
+export function externalClient(p: ClientProps): ClientMechanism {
+  return { initial: async () => utf8(p.authorizationId ?? ''), step: async () => utf8(p.authorizationId ?? ''), verify: async () => true };
+}
+
+/** Client: CRAM-MD5 (no initial response). */
+export function cramMd5Client(p: ClientProps): ClientMechanism {
+  return {
+    initial: async () => undefined,
+    step: async (challenge) => utf8(`${p.authId ?? ''} ${hex(hmacMd5(utf8(p.password ?? ''), challenge))}`),
+    verify: async () => true,
+  };
+}
