@@ -3,7 +3,7 @@
 // per-message raw echo; a byte-level echo row is printed too), plus 1-in-flight round trips.
 // Targets (DESIGN.md): 64 B >= 25 % of raw msgs/s; 64 KiB >= 80 % of raw MB/s; p50 RTT <= 1.5x raw.
 import { createServer, connect, type Socket, type Server } from 'node:net';
-import { Ctx, registerProfile, createListener, Connection, type Channel } from '../src/index.js';
+import { Ctx, registerProfile, createListener, Connection, tls, certs, type Channel } from '../src/index.js';
 import { machineLine } from './machine.js';
 
 const PROFILE = 'http://beepwire.bench/echo';
@@ -93,9 +93,10 @@ async function rawRtt(port: number, count: number): Promise<number[]> {
 }
 
 // ---- beepwire echo -----------------------------------------------------------------------
-async function beepEcho(port: number, size: number, channels: number): Promise<{ msgs: number; secs: number }> {
+async function beepEcho(port: number, size: number, channels: number, caPem?: string): Promise<{ msgs: number; secs: number }> {
   const ctx = new Ctx({ codec: codecImpl });
   const conn = await Connection.connect(ctx, '127.0.0.1', port);
+  if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem }))) throw new Error(`TLS failed: ${conn.popChannelError()}`);
   const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
   let msgs = 0;
@@ -136,6 +137,9 @@ const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b)
 
 const serverCtx = new Ctx({ codec: codecImpl });
 registerProfile(serverCtx, PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+const ca = certs.generateCa();
+const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
+tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
 const raw = await rawServer(true);
 const rawPort = (raw.address() as { port: number }).port;
@@ -159,6 +163,16 @@ for (const size of (process.env.BENCH_SIZES ?? '64,4096,65536').split(',').map(N
   }
 }
 console.table(rows);
+const tlsRows: Record<string, string>[] = [];
+for (const size of [64, 65536]) {
+  const clear = await beepEcho(listener.port, size, 1);
+  const sec = await beepEcho(listener.port, size, 1, ca.cert);
+  for (const [name, r] of [['cleartext', clear], ['TLS (same session, after tuning reset)', sec]] as const) {
+    const rate = r.msgs / r.secs;
+    tlsRows.push({ case: `beepwire ${size} B, 1 ch, ${name}`, 'msgs/s': Math.round(rate).toLocaleString('en-US'), 'MB/s': ((rate * size) / 1e6).toFixed(1) });
+  }
+}
+console.table(tlsRows);
 if (process.env.BENCH_NO_RTT) { raw.close(); rawB.close(); await serverCtx.exit(); process.exit(0); }
 const rr = await rawRtt(rawPort, 5000);
 const br = await beepRtt(listener.port, 5000);

@@ -34,3 +34,12 @@ test('npm start program: listener and client exchange on 127.0.0.1', () => {
   assert.match(r.stdout, /\[client\] {3}Frame content: This is a test/);
   assert.match(r.stdout, /session released cleanly/);
 });
+
+test('npm start -- --tls: the same exchange after TLS on the same connection', () => {
+  const start = fileURLToPath(new URL('../examples/start.js', import.meta.url));
+  const r = spawnSync(process.execPath, [start, '--tls'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /TLS up \(enabled\), peer certificate [0-9A-F:]{95}/);
+  assert.match(r.stdout, /\[client\] {3}Frame content: This is a test over TLS/);
+  assert.match(r.stdout, /session released cleanly/);
+});

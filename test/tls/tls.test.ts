@@ -3,6 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ctx, registerProfile, createListener, Connection, tls, certs, type Listener } from '../../src/index.js';
 import { RawPeer, greetingPayload } from '../session/raw.js';
 
@@ -119,4 +122,20 @@ test('listener aborts the handshake half way: startTls resolves false and the co
   assert.equal(conn.isOk(), false);
   assert.ok(conn.popChannelError());
   server.close();
+});
+
+test('auto-TLS on connect; handlers may return file paths instead of PEM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'beepwire-tls-'));
+  writeFileSync(join(dir, 'test.crt'), localhost.cert);
+  writeFileSync(join(dir, 'test.key'), localhost.key);
+  writeFileSync(join(dir, 'ca.crt'), ca.cert);
+  const pathCtx = new Ctx();
+  registerProfile(pathCtx, ECHO, { frameReceived: (c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(tls.isEnabled(c) ? 'secure' : 'clear', undefined, f.msgNo); } });
+  tls.acceptTls(pathCtx, { certHandler: () => join(dir, 'test.crt'), keyHandler: () => join(dir, 'test.key') });
+  const l = await createListener(pathCtx, '127.0.0.1', 0);
+  const conn = await tls.connectTls(new Ctx(), '127.0.0.1', l.port, { serverName: 'localhost', ca: join(dir, 'ca.crt') });
+  assert.ok(conn.isOk() && tls.isEnabled(conn), String(conn.popChannelError()));
+  assert.equal((await (await conn.openChannel(0, ECHO))!.request('?')).text, 'secure');
+  assert.ok(await conn.close());
+  await pathCtx.exit();
 });
