@@ -17,6 +17,8 @@ export type Payload = string | Uint8Array;
 export interface SendOptions {
   /** MIME headers to send (RFC 3080 §2.2); default none (an empty header block). */
   headers?: Record<string, string>;
+  /** Replies only: body sizes of the frames to send it in (the last frame takes the rest). */
+  fragments?: number[];
 }
 
 /** A channel of a connection. */
@@ -91,8 +93,14 @@ export class Channel {
   #reply(type: 'RPY' | 'ERR' | 'ANS' | 'NUL', data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
     if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
     const body = type === 'NUL' ? EMPTY : this.#body(data, size);
+    const head = type === 'NUL' ? undefined : this.#head(opts);
+    let cuts: number[] | undefined;
+    if (opts?.fragments !== undefined) {
+      let at = head?.length ?? 0;
+      cuts = opts.fragments.map((n) => (at += n));
+    }
     try {
-      this.conn.session.sendReply(this.#st, type, msgNo, body, undefined, type === 'NUL' ? undefined : this.#head(opts));
+      this.conn.session.sendReply(this.#st, type, msgNo, body, undefined, head, cuts);
       return true;
     } catch (e) {
       if (e instanceof RangeError) throw e;
@@ -163,6 +171,9 @@ export class Channel {
       await new Promise<void>((res) => { this.#wake = res; });
     }
   }
+
+  /** Sets the receive window granted on this channel from now on. */
+  setWindowSize(window: number): void { this.conn.session.setWindow(this.#st, window); }
 
   /** Channel gone: pending requests fail, iterators end. */
   closed(err?: Error): void {

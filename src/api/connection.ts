@@ -215,7 +215,7 @@ export class Connection {
       const h = this.ctx.profiles.get(offer.uri);
       if (h === undefined) continue;
       const content = offer.content === undefined ? undefined : offer.encoding === 'base64' ? b64decode(offer.content) : offer.content;
-      const ans: StartAnswer = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content }) : true;
+      const ans: StartAnswer = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content, rawContent: offer.content, encoding: offer.encoding }) : true;
       if (ans === true) return { accept: true, uri: offer.uri, mime: h.mime };
       if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };
       if ('content' in ans) return { accept: true, uri: offer.uri, content: ans.content, mime: h.mime };

@@ -15,6 +15,10 @@ export interface StartInfo {
   serverName?: string;
   /** Piggybacked start content, if any (decoded when base64). */
   content?: string;
+  /** The piggyback as received, before any base64 decoding. */
+  rawContent?: string;
+  /** Encoding the peer declared for the piggyback. */
+  encoding?: 'none' | 'base64';
 }
 
 /** What a start handler may return: accept (optionally with piggybacked reply content) or not. */

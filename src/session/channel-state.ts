@@ -18,6 +18,8 @@ export interface OutMessage {
   offset: number;
   /** Called once the last frame is written. */
   onSent?: () => void;
+  /** Offsets (counting `head` then `data`) where a frame must end, ascending. */
+  cuts?: number[];
 }
 
 /** A peer MSG awaiting our reply. */
@@ -112,11 +114,11 @@ export class ChannelState {
    * Queues a reply to peer MSG `msgno`; it is released for sending only once every earlier
    * MSG on the channel is completely answered (RFC 3080 §2.6.1). Returns the ansno for ANS.
    */
-  queueReply(type: number, msgno: number, head: Uint8Array | undefined, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void): number {
+  queueReply(type: number, msgno: number, head: Uint8Array | undefined, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void, cuts?: number[]): number {
     const entry = this.inbound.get(msgno);
     if (entry === undefined || entry.done) throw new RangeError(`no MSG ${msgno} awaiting a reply on channel ${this.number}`);
     const ansno = isAns ? entry.nextAnsno++ : 0;
-    entry.replies.push({ type, msgno, ansno, head, data, offset: 0, onSent });
+    entry.replies.push({ type, msgno, ansno, head, data, offset: 0, onSent, cuts });
     if (final) entry.done = true;
     this.releaseReplies();
     return ansno;

@@ -181,6 +181,18 @@ export class Session implements FrameHandler {
     this.#write(this.codec.encodeSeq(ch.number, this.#ackno(ch), ch.window));
   }
 
+  /**
+   * Sets the window granted on a channel from now on (RFC 3081 §3.1.3); a smaller value takes
+   * effect as acknowledgements move on, since an edge already granted never moves back.
+   */
+  setWindow(ch: ChannelState, window: number): void {
+    if (!Number.isInteger(window) || window < 1 || window > 0x7fffffff) throw new RangeError('window must be 1..2147483647');
+    if (this.ended || ch.state === 'closed') return;
+    this.#windowUsed += window - ch.window;
+    ch.window = window;
+    this.#write(this.codec.encodeSeq(ch.number, this.#ackno(ch), window));
+  }
+
   /** Pauses (true) or resumes delivery credit on a channel: a paused consumer stops the window. */
   setPaused(ch: ChannelState, paused: boolean): void {
     ch.paused = paused;
@@ -223,12 +235,12 @@ export class Session implements FrameHandler {
   }
 
   /** Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. */
-  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array): number {
+  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array, cuts?: number[]): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state === 'closed') throw new BeepError(`channel ${ch.number} is closed`, 'BEEP_ERR_CHANNEL_CLOSED');
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
-    const ansno = ch.queueReply(t, msgno, nul ? undefined : head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent);
+    const ansno = ch.queueReply(t, msgno, nul ? undefined : head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
     if (ch.sendQueue.length > 0) this.#ready.add(ch);
     this.#schedule();
     return ansno;
@@ -283,7 +295,13 @@ export class Session implements FrameHandler {
     const headLen = head === undefined ? 0 : head.length;
     const total = headLen + m.data.length;
     const from = m.offset;
-    const header = this.codec.encodeFit(m.type, ch.number, m.msgno, total - from, this.limits.sendFrameSize, m.ansno);
+    // A forced frame boundary (e.g. a reply sent in given fragments) limits this frame.
+    let maxFrame = this.limits.sendFrameSize;
+    if (m.cuts !== undefined) {
+      while (m.cuts.length > 0 && m.cuts[0] <= from) m.cuts.shift();
+      if (m.cuts.length > 0) maxFrame = Math.min(maxFrame, m.cuts[0] - from);
+    }
+    const header = this.codec.encodeFit(m.type, ch.number, m.msgno, total - from, maxFrame, m.ansno);
     if (header === null) return -1; // window shut: wait for the peer's SEQ
     const n = this.codec.fitSize;
     const to = from + n;

@@ -1,0 +1,241 @@
+// beepwire's implementation of the LibVortex regression listener contract
+// (shared/interop/vortex-regression.md; doc/regression-tests-map.md in LibVortex).
+// Run: node dist/test/interop/regression-listener.js [--offset-port=N]
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import {
+  Ctx, registerProfile, createListener, waitListeners, tls, certs, sasl, type Connection, type Channel,
+  type Frame, type Listener,
+} from '../../src/index.js';
+
+/** Base URI of every regression profile. */
+export const REG = 'http://iana.org/beep/transient/vortex-regression';
+/** The close-in-transit profile. */
+export const CLOSE_IN_TRANSIT = 'http://iana.org/beep/transient/close-in-transit';
+/** ALIVE profile URI. */
+export const ALIVE = 'urn:aspl.es:beep:profiles:ALIVE';
+/** The 4096-octet text the /4 and /close-after-ans-nul-replies profiles slice from. */
+export const URI4_MESSAGE = ('This is a large file that contains arbitrary content. '.repeat(75) + 'This is a large file that contains arbitrary .').slice(0, 4096);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const rpy = (ch: Channel, f: Frame, body: string | Uint8Array): boolean => ch.sendRpy(body, undefined, f.msgNo);
+
+/** The commands the base profile understands (vortex-regression-listener.c, frame_received). */
+async function base(conn: Connection, ch: Channel, f: Frame): Promise<void> {
+  if (f.type !== 'MSG') return;
+  const text = f.text;
+  if (text === 'GET serverName') { rpy(ch, f, conn.serverName ?? ''); return; }
+  if (text.startsWith('window_size=')) { ch.setWindowSize(Number(text.slice(12)) || 4096); rpy(ch, f, 'ok'); return; }
+  if (text.startsWith('count bytes: ')) { rpy(ch, f, String(f.payload.length - 12)); return; }
+  if (text.startsWith('get-fragments')) {
+    ch.sendRpy("This is a small test to check fragmented frames with the same message number ...and that's all!", undefined, f.msgNo, { fragments: [10, 31, 36] });
+    return;
+  }
+  if (text.startsWith('disable-automatic-mime-and-reply-nul')) { ch.finalizeAns(f.msgNo); return; }
+  if (text.startsWith('block-connection')) { setTimeout(() => conn.shutdown(), 400); return; }
+  rpy(ch, f, f.payload); // default: echo
+}
+
+/** Builds the regression listener context (ports are bound by start()). */
+export function regressionCtx(serverCert: certs.CertPair): Ctx {
+  const ctx = new Ctx({ maxMessage: 256 << 20 });
+  const blockTls = new WeakSet<Connection>();
+  const reg = (suffix: string, h: Parameters<typeof registerProfile>[2]): void => { registerProfile(ctx, REG + suffix, h); };
+
+  reg('', {
+    // Piggyback accepted only if it is the expected base64 text, declared base64.
+    start: (i) => {
+      if (i.serverName === 'reg-test.wrong.local') return { code: 554, text: 'Unable to provide services under such serverName: reg-test.wrong.local' };
+      if (i.rawContent !== undefined && i.rawContent.length > 0) return i.rawContent === 'aGV5IGR1ZGUsIHRoaXMgaXMgYmFzZTY0' && i.encoding === 'base64';
+      return true;
+    },
+    frameReceived: (c, ch, f) => void base(c, ch, f),
+  });
+  reg('/zero', { frameReceived: (c, ch, f) => void base(c, ch, f) });
+  reg('/stats', {
+    frameReceived: async (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      if (f.text === 'GET stats') { rpy(ch, f, '1,0,0'); return; }
+      if (f.text === 'block') await sleep(20);
+      rpy(ch, f, f.payload);
+    },
+  });
+  reg('/2', {});
+  reg('/3', {
+    frameReceived: async (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      rpy(ch, f, '');
+      await sleep(10);
+      for (const m of ['MSG###1###', 'MSG###2###', 'MSG###3###']) ch.sendMsg(m);
+    },
+  });
+  reg('/4', {
+    frameReceived: (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      const [, s, n] = f.text.split(',');
+      const body = URI4_MESSAGE.slice(0, Math.min(4096, Number(s)));
+      for (let i = 0; i < Number(n); i++) ch.sendAns(body, undefined, f.msgNo);
+      ch.finalizeAns(f.msgNo);
+    },
+  });
+  reg('/5', {
+    frameReceived: async (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      if (f.text === 'change-mss') { rpy(ch, f, f.payload); return; }
+      let file: Uint8Array;
+      try { file = await readFile(f.text); } catch { ch.sendErr('Unable to open file requested', undefined, f.msgNo); return; }
+      for (let o = 0; o < file.length; o += 4096) ch.sendAns(file.subarray(o, o + 4096), undefined, f.msgNo);
+      ch.finalizeAns(f.msgNo);
+    },
+  });
+  const advertised = (c: Connection): boolean => ['1', '2', '3'].every((k) => c.remoteProfiles.includes(`urn:vortex:regression-test:uri:${k}`));
+  reg('/6', { start: (i) => advertised(i.conn) });
+  reg('/6bis', { start: (i) => !advertised(i.conn) });
+  reg('/simple-ans-nul', {
+    frameReceived: (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      if (f.text.startsWith('window_size=')) { ch.setWindowSize(Number(f.text.slice(12)) || 4096); rpy(ch, f, 'ok'); return; }
+      for (let i = 0; i < 30; i++) ch.sendAns(f.payload, undefined, f.msgNo);
+      ch.finalizeAns(f.msgNo);
+    },
+  });
+  reg('/ans-nul-wait', {
+    frameReceived: async (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      for (const [t, wait] of [['this is a test..', 130], ['this is a test..2', 140], ['this is a test..3', 150], ['this is a test..3', 140]] as const) {
+        ch.sendAns(t, undefined, f.msgNo);
+        await sleep(wait);
+      }
+      ch.finalizeAns(f.msgNo);
+    },
+  });
+  let mixing = 0;
+  reg('/mixing-replies', {
+    frameReceived: (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      if (mixing++ % 2 === 0) { ch.sendAns('a reply 1', undefined, f.msgNo); ch.sendAns('a reply 2', undefined, f.msgNo); ch.finalizeAns(f.msgNo); }
+      else rpy(ch, f, 'a reply');
+    },
+  });
+  reg('/fast-send', {});
+  reg('/ans-nul-reply-close', {});
+  reg('/close-after-ans-nul-replies', {
+    frameReceived: async (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      for (let i = 0; i < 10_000; i++) ch.sendAns(URI4_MESSAGE, undefined, f.msgNo);
+      ch.finalizeAns(f.msgNo);
+      await ch.close();
+    },
+  });
+  reg('/close-after-large-reply', {
+    frameReceived: async (c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      rpy(ch, f, new Uint8Array(32767));
+      await c.close();
+    },
+  });
+  registerProfile(ctx, CLOSE_IN_TRANSIT, {
+    frameReceived: async (_c, ch, f) => { if (f.type === 'MSG') { rpy(ch, f, ''); await ch.close(); } },
+  });
+  reg('/mime', { mime: false, frameReceived: (_c, ch, f) => { if (f.type === 'MSG') rpy(ch, f, f.content); } });
+  const ordered = new WeakMap<Channel, number>();
+  reg('/ordered-delivery', {
+    frameReceived: (c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      const expect = ordered.get(ch) ?? 0;
+      rpy(ch, f, 'received ok');
+      if (f.msgNo !== expect) setTimeout(() => c.shutdown(), 1);
+      ordered.set(ch, expect + 1);
+    },
+  });
+  reg('/suddently-close', {
+    start: (i) => {
+      if (i.content === '2') { i.conn.shutdown(); return false; }
+      i.conn.tuning.set('suddently', i.content ?? '');
+      return true;
+    },
+    frameReceived: (c) => { if (c.tuning.get('suddently') === '3') c.shutdown(); },
+    close: async (_n, c) => {
+      if (c.tuning.get('suddently') === '1') await sleep(200);
+      c.shutdown();
+      return false;
+    },
+  });
+  reg('/seqno-exceeded', {
+    frameReceived: (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      // Moves this side's expectation of the peer's next octets near the 2^31 / 2^32 edges.
+      const next = f.text === 'first message' ? 2147479552 : f.text === 'second message' ? 4294967295 - 4095 : f.text.startsWith('set-to=') ? Number(f.text.slice(7)) >>> 0 : undefined;
+      rpy(ch, f, f.payload);
+      if (next !== undefined) ch.conn.session.codec.setSeqState(ch.number, next, ch.conn.session.codec.sendState(ch.number).next);
+    },
+  });
+  reg('/nothing', {});
+  const fake: { l?: Listener } = {};
+  reg('/fake-listener', {
+    frameReceived: async (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      if (f.text === 'create-listener') {
+        const fc = new Ctx();
+        fake.l = await createListener(fc, '0.0.0.0', 44012 + offset);
+        rpy(ch, f, 'listener created');
+      } else if (f.text === 'unlock-listener' || f.text === 'close-listener') {
+        await fake.l?.close();
+        rpy(ch, f, f.text === 'close-listener' ? 'listener closed' : 'listener unlocked');
+      } else rpy(ch, f, f.payload);
+    },
+  });
+  reg('/block-tls', { start: (i) => { blockTls.add(i.conn); return true; } });
+  reg('/deny_supported', { start: () => ({ code: 421, text: 'start always denied by /deny_supported' }) });
+  registerProfile(ctx, ALIVE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') rpy(ch, f, f.payload); } });
+  tls.acceptTls(ctx, {
+    acceptHandler: (c) => !blockTls.has(c),
+    certHandler: () => serverCert.cert,
+    keyHandler: () => serverCert.key,
+  });
+  const check = (_c: Connection, p: sasl.AuthProps): boolean | string | null => {
+    if (p.mech === 'ANONYMOUS') return p.anonymousToken === 'test@aspl.es';
+    if (p.mech === 'EXTERNAL') return p.authId === 'acinom' || p.authorizationId === 'acinom';
+    if (p.mech === 'PLAIN') return p.authId === 'bob' && p.password === 'secret';
+    return p.authId === 'bob' ? 'secret' : null;
+  };
+  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) sasl.acceptMech(ctx, m, check, { allowPlainInClear: true, realm: 'aspl.es' });
+  return ctx;
+}
+
+/** Profiles that send on their own when a channel opens (fast-send, ans-nul-reply-close). */
+function onOpen(ctx: Ctx): void {
+  const fast = ctx.profiles.get(`${REG}/fast-send`)!;
+  fast.start = (i) => { setTimeout(() => { const ch = i.conn.getChannel(i.channelNum); ch?.sendMsg('message 1'); ch?.sendMsg('message 2'); }, 0); return true; };
+  const anc = ctx.profiles.get(`${REG}/ans-nul-reply-close`)!;
+  anc.start = (i) => { setTimeout(() => i.conn.getChannel(i.channelNum)?.sendMsg('message 1'), 0); return true; };
+}
+
+let offset = 0;
+
+/** Starts the main (44010) and second SASL (44011) listeners with `off` added. */
+export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[] }> {
+  offset = off;
+  const cert = certs.generateLeaf(certs.generateCa(), { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const ctx = regressionCtx(cert);
+  onOpen(ctx);
+  // Second context: serverName test_06a.server, 12345/12345 (unified SASL API checks).
+  const ctx2 = new Ctx();
+  for (const m of ['PLAIN', 'CRAM-MD5', 'DIGEST-MD5']) {
+    sasl.acceptMech(ctx2, m, (_c, p) => (p.mech === 'PLAIN' ? p.authId === '12345' && p.password === '12345' : p.authId === '12345' ? '12345' : null), { allowPlainInClear: true });
+  }
+  const listeners = [await createListener(ctx, host, 44010 + off), await createListener(ctx2, host, 44011 + off)];
+  for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
+  return { ctx, ctx2, listeners };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { 'offset-port': { type: 'string', default: '0' } }, strict: false });
+  const off = Number(values['offset-port']);
+  const { ctx, ctx2, listeners } = await startRegressionListener(off);
+  console.log(`beepwire regression listener on ports ${listeners.map((l) => l.port).join(', ')}`);
+  await waitListeners(ctx, { unlockOnSignal: true });
+  await ctx.exit();
+  await ctx2.exit();
+  process.exit(0);
+}
