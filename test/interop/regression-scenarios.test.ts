@@ -1,0 +1,180 @@
+// TypeScript port of wire-level scenarios of LibVortex's regression client, run against
+// beepwire's regression listener and, when VORTEX_TEST_DIR points at a built LibVortex test/
+// directory, against the C vortex-regression-listener too (reported as skipped otherwise).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
+import { Ctx, Connection, tls, sasl, type Frame } from '../../src/index.js';
+import { startRegressionListener, REG, CLOSE_IN_TRANSIT, URI4_MESSAGE } from './regression-listener.js';
+
+const C_DIR = process.env.VORTEX_TEST_DIR;
+const haveC = C_DIR !== undefined && existsSync(join(C_DIR, 'vortex-regression-listener'));
+
+/** Registers every scenario against the listener at 127.0.0.1:port(). */
+function scenarios(port: () => number): void {
+  const open = async (): Promise<Connection> => {
+    const conn = await Connection.connect(new Ctx(), '127.0.0.1', port());
+    assert.ok(conn.isOk(), String(conn.popChannelError()));
+    return conn;
+  };
+
+  test('core (test_01): greetings, channel start, MSG/RPY echo, close', async () => {
+    const conn = await open();
+    assert.ok(conn.remoteProfiles.includes(REG));
+    const ch = (await conn.openChannel(0, REG))!;
+    assert.ok(ch);
+    for (let i = 0; i < 20; i++) assert.equal((await ch.request(`message ${i}`)).text, `message ${i}`);
+    assert.ok(await ch.close());
+    assert.ok(await conn.close());
+  });
+
+  test('piggyback (test_01t): base64 start content accepted only when it is the expected one', async () => {
+    const conn = await open();
+    assert.ok(await conn.openChannel(0, REG, { content: 'aGV5IGR1ZGUsIHRoaXMgaXMgYmFzZTY0', encoding: 'base64' }));
+    assert.equal(await conn.openChannel(0, REG, { content: 'd3Jvbmc=', encoding: 'base64' }), null);
+    assert.ok(conn.popChannelError());
+    assert.ok(await conn.close());
+  });
+
+  test('serverName (test_08, test_01g): fixed by the first start, refused for reg-test.wrong.local', async () => {
+    const conn = await open();
+    assert.equal(await conn.openChannel(0, REG, { serverName: 'reg-test.wrong.local' }), null);
+    assert.ok(conn.popChannelError());
+    const ch = (await conn.openChannel(0, REG, { serverName: 'reg-test.local' }))!;
+    await conn.openChannel(0, REG, { serverName: 'other.local' });
+    assert.equal((await ch.request('GET serverName')).text, 'reg-test.local');
+    assert.ok(await conn.close());
+  });
+
+  test('unknown and denied profiles (test_04c): start refused, session goes on', async () => {
+    const conn = await open();
+    assert.equal(await conn.openChannel(0, `${REG}/deny`), null);
+    assert.equal(await conn.openChannel(0, `${REG}/deny_supported`), null);
+    assert.ok(conn.remoteProfiles.includes(`${REG}/deny_supported`));
+    assert.ok(conn.isOk());
+    assert.ok(await conn.close());
+  });
+
+  test('reply models (test_02k, test_04a): ANS...NUL, large ANS, mixed ANS/RPY, fragmented RPY', async () => {
+    const conn = await open();
+    const simple = (await conn.openChannel(0, `${REG}/simple-ans-nul`))!;
+    const all = await simple.requestAll('ans please');
+    assert.equal(all.length, 31);
+    assert.ok(all.slice(0, 30).every((f, i) => f.type === 'ANS' && f.ansNo === i && f.text === 'ans please'));
+    const four = (await conn.openChannel(0, `${REG}/4`))!;
+    const big = await four.requestAll('return large message,4096,20');
+    assert.equal(big.length, 21);
+    assert.ok(big.slice(0, 20).every((f) => f.text === URI4_MESSAGE));
+    const mixing = (await conn.openChannel(0, `${REG}/mixing-replies`))!;
+    const a = await mixing.requestAll('one');
+    const b = await mixing.requestAll('two');
+    const kinds = (fs: Frame[]): string[] => fs.map((f) => `${f.type}:${f.text}`);
+    assert.deepEqual([kinds(a), kinds(b)].sort(), [['ANS:a reply 1', 'ANS:a reply 2', 'NUL:'], ['RPY:a reply']].sort());
+    const base = (await conn.openChannel(0, REG))!;
+    assert.equal((await base.request('get-fragments')).text, "This is a small test to check fragmented frames with the same message number ...and that's all!");
+    assert.ok(await conn.close());
+  });
+
+  test('large messages beyond the window (test_03) and count bytes', async () => {
+    const conn = await open();
+    const ch = (await conn.openChannel(0, REG))!;
+    const body = 'z'.repeat(300_000);
+    assert.equal((await ch.request(body)).payloadSize, body.length);
+    assert.equal((await ch.request(`count bytes: ${'x'.repeat(5000)}`)).text, String(5000 + 1));
+    assert.ok(await conn.close());
+  });
+
+  test('msgno wrap (test_02n): 2147483646, 2147483647, 0 answered in order', async () => {
+    const conn = await open();
+    const ch = (await conn.openChannel(0, REG))!;
+    ch.state.nextMsgno = 2147483646;
+    const replies = await Promise.all(['a', 'b', 'c'].map((t) => ch.request(t)));
+    assert.deepEqual(replies.map((r) => [r.msgNo, r.text]), [[2147483646, 'a'], [2147483647, 'b'], [0, 'c']]);
+    assert.ok(await conn.close());
+  });
+
+  test('MIME (test_01d): the /mime profile echoes content with its headers untouched', async () => {
+    const conn = await open();
+    const ch = (await conn.openChannel(0, `${REG}/mime`))!;
+    const r = await ch.request('body text', { headers: { 'Content-Type': 'text/plain', 'X-Test': 'yes' } });
+    assert.equal(r.contentType, 'text/plain');
+    assert.deepEqual(r.mimeHeaders, [['Content-Type', 'text/plain'], ['X-Test', 'yes']]);
+    assert.equal(r.text, 'body text');
+    assert.ok(await conn.close());
+  });
+
+  test('close in transit (test_09): both peers close the same channel', async () => {
+    const conn = await open();
+    const ch = (await conn.openChannel(0, CLOSE_IN_TRANSIT))!;
+    const reply = ch.request('close it');
+    await reply;
+    assert.ok(await ch.close());
+    assert.equal(conn.channelCount, 0);
+    assert.ok(conn.isOk());
+    assert.ok(await conn.close());
+  });
+
+  test('robustness (test_02a2): a MSG on an unopened channel drops the connection', async () => {
+    const s = netConnect({ host: '127.0.0.1', port: port() });
+    let got = '';
+    s.on('data', (d) => { got += d.toString('latin1'); });
+    s.on('error', () => undefined);
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const g = "Content-Type: application/beep+xml\r\n\r\n<greeting />";
+    s.write(`RPY 0 0 . 0 ${g.length}\r\n${g}END\r\nMSG 3 0 . 0 5\r\nhelloEND\r\n`);
+    const t = setTimeout(() => s.destroy(), 5000);
+    await closed;
+    clearTimeout(t);
+    assert.ok(got.startsWith('RPY 0 0 . 0 '), 'the listener greeted first');
+  });
+
+  test('TLS (test_05): tuning on the same connection, then echo', async () => {
+    const conn = await open();
+    assert.ok(await tls.startTls(conn, { serverName: 'localhost', rejectUnauthorized: false }), String(conn.popChannelError()));
+    assert.ok(tls.isEnabled(conn));
+    const ch = (await conn.openChannel(0, REG))!;
+    assert.equal((await ch.request('over tls')).text, 'over tls');
+    assert.ok(await conn.close());
+  });
+
+  for (const [mech, props] of [['ANONYMOUS', { anonymousToken: 'test@aspl.es' }], ['PLAIN', { authId: 'bob', password: 'secret' }], ['CRAM-MD5', { authId: 'bob', password: 'secret' }], ['DIGEST-MD5', { authId: 'bob', password: 'secret', realm: 'aspl.es' }]] as const) {
+    test(`SASL ${mech} (test_06): bob/secret accepted, a wrong password refused`, async () => {
+      const conn = await open();
+      if (mech !== 'ANONYMOUS') {
+        assert.equal(await sasl.startAuth(conn, mech, { ...props, password: 'bad' }), false);
+        conn.popChannelError();
+      }
+      assert.ok(await sasl.startAuth(conn, mech, { ...props }), String(conn.popChannelError()));
+      assert.ok(sasl.isAuthenticated(conn));
+      assert.ok(await conn.close());
+    });
+  }
+}
+
+describe('regression scenarios against the beepwire regression listener', () => {
+  let stop: (() => Promise<void>) | undefined;
+  let mainPort = 0;
+  before(async () => {
+    const off = 20000 + (process.pid % 500) * 2;
+    const r = await startRegressionListener(off, '127.0.0.1');
+    mainPort = r.listeners[0].port;
+    stop = async () => { await r.ctx.exit(); await r.ctx2.exit(); };
+  });
+  after(async () => { await stop?.(); });
+  scenarios(() => mainPort);
+});
+
+describe('regression scenarios against the C vortex-regression-listener', { skip: haveC ? false : 'skipped: set VORTEX_TEST_DIR to a built LibVortex test/ directory' }, () => {
+  let proc: ChildProcess | undefined;
+  const off = 19000 + (process.pid % 500) * 2;
+  before(async () => {
+    proc = spawn(join(C_DIR!, 'vortex-regression-listener'), [`--offset-port=${off}`], { cwd: C_DIR, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+  after(() => { proc?.kill('SIGKILL'); });
+  scenarios(() => 44010 + off);
+});
