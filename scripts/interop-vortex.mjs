@@ -39,7 +39,9 @@ for (const t of tests) {
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   const verdict = out.includes(`INFO: [end] ${t}`) ? 'pass' : out.includes(`INFO: [failed] ${t}`) ? 'FAIL' : r.error ? 'TIMEOUT' : 'FAIL (no marker)';
   const warn = /--- WARNING/.test(out) ? 'self-skipped part (WARNING)' : '';
-  const why = verdict === 'pass' ? warn : (out.split('\n').filter((l) => /ERROR|error|failed|Expected/.test(l)).slice(0, 1)[0] ?? '').slice(0, 110);
+  // The first diagnostic the client printed (its banner lines start with "**").
+  const diag = out.split('\n').filter((l) => !l.startsWith('**') && !l.startsWith('INFO:') && /ERROR|error|fail|Expected|Unable|timeout/i.test(l));
+  const why = verdict === 'pass' ? warn : (diag[0] ?? '').trim().slice(0, 110);
   results.push({ test: t, result: verdict, secs: ((Date.now() - t0) / 1000).toFixed(1), note: why });
   console.log(`${t.padEnd(10)} ${verdict.padEnd(16)} ${why}`);
 }

@@ -215,7 +215,6 @@ export class Management {
     }
     const ch = s.channels.get(number);
     if (ch === undefined || ch.state === 'starting') return this.#refuse(msgno, 550, `channel ${number} is not open`);
-    if (ch.awaiting.size > 0) return this.#refuse(msgno, 550, `channel ${number} has MSGs awaiting replies`);
     let ok = true;
     try {
       if (s.hooks.closeRequested) ok = await s.hooks.closeRequested(ch, code);
@@ -230,8 +229,10 @@ export class Management {
       s.hooks.channelClosed?.(ch);
       this.#reply(msgno, OK_XML);
     };
+    // RFC 3080 §2.3.1.3: our replies go out before <ok/>, and replies to our MSGs that the
+    // peer sent before its <close> (possibly queued behind it on its side) are awaited.
     if (ch.idle) finish();
-    else ch.onIdle = finish; // RFC 3080 §2.3.1.3: our replies go out before <ok/>
+    else ch.onIdle = finish;
   }
 
   /** Sends a channel-0 MSG and resolves with the RPY (rejects with BeepReplyError on ERR). */
