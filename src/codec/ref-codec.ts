@@ -112,12 +112,8 @@ export class RefCodec implements SessionCodec {
         }
         if (this.#state === St.Header) { this.#offset = base + p; continue; }
         // A data frame: the FRAME event was emitted with its first piece; skip past it.
-        p += this.#pieceLen;
-        if (this.#state === St.Trailer) {
-          const r = this.#trailer(chunk, p, n, handler, base, true);
-          if (r < 0) return false;
-          p = r;
-        }
+        p = this.#afterPiece(chunk, p + this.#pieceLen, n, handler, base);
+        if (p < 0) return false;
         this.#offset = base + p;
         continue;
       }
@@ -127,12 +123,8 @@ export class RefCodec implements SessionCodec {
         const endsHere = this.#remaining === 0 && this.#trailerCompletes(chunk, p + piece, n);
         if (this.#remaining === 0) this.#state = St.Trailer;
         handler.onData(this.#curChannel, chunk, p, piece, endsHere);
-        p += piece;
-        if (this.#state === St.Trailer) {
-          const r = this.#trailer(chunk, p, n, handler, base, true);
-          if (r < 0) return false;
-          p = r;
-        }
+        p = this.#afterPiece(chunk, p + piece, n, handler, base);
+        if (p < 0) return false;
         this.#offset = base + p;
         continue;
       }
@@ -147,6 +139,11 @@ export class RefCodec implements SessionCodec {
   }
 
   #pieceLen = 0;
+
+  /** After a payload piece went out in this call: match the trailer if the payload is done. */
+  #afterPiece(chunk: Uint8Array, p: number, n: number, handler: FrameHandler, base: number): number {
+    return this.#state === St.Trailer ? this.#trailer(chunk, p, n, handler, base, true) : p;
+  }
 
   /** True when "END\r\n" is wholly present and correct at chunk[p..]. */
   #trailerCompletes(chunk: Uint8Array, p: number, n: number): boolean {

@@ -3,22 +3,26 @@
 // SCRAM-SHA-256 live in their own files.
 import { utf8, fromUtf8, hex, hmacMd5, randomBytes, saslprep, timingSafeEqual } from './crypto.js';
 
-/** Credentials and context a server handler receives (PyVortex auth_props). */
-export interface AuthProps {
-  /** Mechanism name, e.g. 'PLAIN'. */
-  mech: string;
-  /** Authentication identity (SASLprep-ed where the mechanism says so). */
+/** SASL credentials: what a client supplies and what a server handler is shown. */
+export interface Credentials {
+  /** Authentication identity (user; SASLprep-ed where the mechanism says so). */
   authId?: string;
-  /** Authorization identity asked for, if any. */
+  /** Authorization identity to act as, if any. */
   authorizationId?: string;
-  /** Password (PLAIN only: other mechanisms never see it on the wire). */
+  /** Password (a server handler sees it for PLAIN only: other mechanisms never send it). */
   password?: string;
   /** Realm (DIGEST-MD5). */
   realm?: string;
   /** Trace token (ANONYMOUS). */
   anonymousToken?: string;
-  /** serverName of the session, if any. */
+  /** serverName of the session; the client also uses it as DIGEST-MD5's digest-uri host. */
   serverName?: string;
+}
+
+/** Credentials and context a server handler receives (PyVortex auth_props). */
+export interface AuthProps extends Credentials {
+  /** Mechanism name, e.g. 'PLAIN'. */
+  mech: string;
 }
 
 /**
@@ -53,20 +57,7 @@ export interface ServerContext {
 }
 
 /** Client credentials (PyVortex start_auth properties). */
-export interface ClientProps {
-  /** Authentication identity (user). */
-  authId?: string;
-  /** Authorization identity to act as. */
-  authorizationId?: string;
-  /** Password. */
-  password?: string;
-  /** Realm (DIGEST-MD5; default: the server's first). */
-  realm?: string;
-  /** Trace token (ANONYMOUS). */
-  anonymousToken?: string;
-  /** Service host for DIGEST-MD5's digest-uri (default serverName or 'localhost'). */
-  serverName?: string;
-}
+export type ClientProps = Credentials;
 
 /** Client side of one exchange. */
 export interface ClientMechanism {
