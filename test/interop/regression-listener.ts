@@ -130,6 +130,7 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
   reg('/close-after-large-reply', {
     frameReceived: async (c, ch, f) => {
       if (f.type !== 'MSG') return;
+      if (f.text === 'send-message') { rpy(ch, f, ''); ch.sendMsg(''); return; }
       rpy(ch, f, new Uint8Array(32767));
       await c.close();
     },
@@ -226,6 +227,11 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
   }
   const listeners = [await createListener(ctx, host, 44010 + off), await createListener(ctx2, host, 44011 + off)];
   for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
+  // IPv6 (tests 02a3, 02a4): [::1]:44016 when the host has IPv6 loopback.
+  if (host === '0.0.0.0') {
+    const v6 = await createListener(ctx, '::1', 44016 + off);
+    if (v6.isOk()) listeners.push(v6);
+  }
   return { ctx, ctx2, listeners };
 }
 
