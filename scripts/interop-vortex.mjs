@@ -23,7 +23,8 @@ const tests = process.env.VORTEX_TESTS ? process.env.VORTEX_TESTS.split(',') : a
 
 function startListener() {
   const args = against === 'c' ? [join(dir, 'vortex-regression-listener'), [`--offset-port=${offset}`], { cwd: dir }]
-    : [process.execPath, [new URL('../dist/test/interop/regression-listener.js', import.meta.url).pathname, `--offset-port=${offset}`], {}];
+    : [process.execPath, [new URL('../dist/test/interop/regression-listener.js', import.meta.url).pathname, `--offset-port=${offset}`], { cwd: dir }];
+  // Both listeners run in the suite's test/ directory: the /5 profile serves files by relative name.
   const p = spawn(args[0], args[1], { ...args[2], stdio: ['ignore', 'ignore', 'ignore'] });
   return p;
 }
