@@ -39,7 +39,7 @@ for (const t of tests) {
   const r = spawnSync(join(dir, 'vortex-regression-client'), [`--offset-port=${offset}`, `--run-test=${t}`, '127.0.0.1'], { cwd: dir, encoding: 'utf8', timeout, env: process.env });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   const verdict = out.includes(`INFO: [end] ${t}`) ? 'pass' : out.includes(`INFO: [failed] ${t}`) ? 'FAIL' : r.error ? 'TIMEOUT' : 'FAIL (no marker)';
-  const warn = /--- WARNING/.test(out) ? 'self-skipped part (WARNING)' : '';
+  const warn = /--- WARNING|no support for|doing nothing|skipping/i.test(out) ? 'self-skipped (module not built into the C client)' : '';
   // The first diagnostic the client printed (its banner lines start with "**").
   const diag = out.split('\n').filter((l) => !l.startsWith('**') && !l.startsWith('INFO:') && /ERROR|error|fail|Expected|Unable|timeout/i.test(l));
   const why = verdict === 'pass' ? warn : (diag[0] ?? '').trim().slice(0, 110);

@@ -172,6 +172,12 @@ export class Channel {
     }
   }
 
+  /** Caps messages received on this channel (exceeding it ends the session, like maxMessage). */
+  setMessageLimit(octets: number): void {
+    if (!Number.isInteger(octets) || octets < 1) throw new RangeError('message limit must be a positive integer');
+    this.#st.maxMessage = octets;
+  }
+
   /** Sets the receive window granted on this channel from now on. */
   setWindowSize(window: number): void { this.conn.session.setWindow(this.#st, window); }
 

@@ -40,6 +40,11 @@ export interface AcceptMechOptions {
   allowPlainInClear?: boolean;
   /** DIGEST-MD5 realm (default: serverName, else 'beepwire'). */
   realm?: string;
+  /**
+   * EXTERNAL: the identity the transport vouches for (RFC 4422 App. A). Default: the common
+   * name of the TLS client certificate; a listener on a trusted transport may supply another.
+   */
+  externalIdentity?: (conn: Connection) => string | undefined;
 }
 
 /** What a session's successful authentication established. */
@@ -74,7 +79,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
       check: (props) => handler(conn, props),
       serverName,
       realm: opts.realm,
-      externalId: peerCertificate(conn)?.subject?.CN as string | undefined,
+      externalId: opts.externalIdentity ? opts.externalIdentity(conn) : (peerCertificate(conn)?.subject?.CN as string | undefined),
     });
     if (offer.content === undefined) { conn.tuning.set(key(req.number), ex); return { accept: true, uri }; }
     let b: Blob | { error: number; text: string };
@@ -101,7 +106,12 @@ function complete(conn: Connection, mech: string, step: Extract<ServerStep, { ki
 }
 
 async function serverMsg(conn: Connection, channel: Channel, msgNo: number, text: string, ex: ServerMechanism | undefined, mech: string, forget: () => void): Promise<void> {
-  const err = (code: number, why: string): void => { forget(); channel.sendErr(`<error code='${code}'>${why}</error>`, undefined, msgNo, XML); };
+  // A failed exchange ends with ERR and the listener closes the SASL channel (as LibVortex does).
+  const err = (code: number, why: string): void => {
+    forget();
+    channel.sendErr(`<error code='${code}'>${why}</error>`, undefined, msgNo, XML);
+    void channel.close();
+  };
   let b;
   try { b = parseBlob(text); } catch (e) { return err(501, (e as Error).message); }
   if ('error' in b) return err(501, 'expected <blob>');

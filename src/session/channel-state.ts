@@ -83,6 +83,8 @@ export class ChannelState {
   touched = false;
   /** Called when every queue of the channel is empty (used by close). */
   onIdle: (() => void) | undefined;
+  /** Per-channel cap on a reassembled message (below the session's maxMessage), if set. */
+  maxMessage: number | undefined;
   /** Application hook for delivered messages. */
   onMessage: ((m: Message) => void) | undefined;
 

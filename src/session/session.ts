@@ -18,6 +18,8 @@ export interface SessionIO {
   write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
+  /** Drops the transport at once (poorly formed input: no response, no more reading). */
+  abort?(): void;
 }
 
 /** Options of a session. */
@@ -132,7 +134,9 @@ export class Session implements FrameHandler {
   abort(err?: Error): void {
     if (this.ended) return;
     this.#end(err);
-    this.#io.end();
+    // RFC 3080 §2.2.1.1: terminate; a half-close would let a hostile peer keep writing.
+    if (this.#io.abort) this.#io.abort();
+    else this.#io.end();
   }
 
   #end(err?: Error): void {
@@ -356,7 +360,7 @@ export class Session implements FrameHandler {
     // Fast path: a whole message in one frame, nothing being reassembled on the channel.
     if (end && !more && ch.partials.size === 0 && (ch.number !== 0 || this.mgmt.greeted)) {
       if (!this.#admit(ch, type, msgno)) return;
-      const limit = ch.number === 0 ? this.limits.maxMgmtMessage : this.limits.maxMessage;
+      const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
       if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
       if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
       // A plain Uint8Array view: Buffer#subarray is several times slower to construct.
@@ -392,7 +396,7 @@ export class Session implements FrameHandler {
   #piece(ch: ChannelState, p: { parts: Uint8Array[]; size: number; seqno: number }, buf: Uint8Array, offset: number, length: number, end: boolean): void {
     const c = this.#current!;
     ch.inflight -= length;
-    const limit = ch.number === 0 ? this.limits.maxMgmtMessage : this.limits.maxMessage;
+    const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
     if (p.size + length > limit) {
       this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
       return;
@@ -400,7 +404,9 @@ export class Session implements FrameHandler {
     if (length > 0) {
       p.parts.push(this.#owned ? buf.subarray(offset, offset + length) : buf.slice(offset, offset + length));
       p.size += length;
-      if (ch.paused) ch.held += length;
+      // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an
+      // endless fragmented greeting hits the window limit instead of memory (LibVortex test_01g1).
+      if (ch.paused || (ch.number === 0 && !this.mgmt.greeted)) ch.held += length;
       ch.touched = true;
       // Auto-raise the window while a large message streams in (DESIGN.md "Windows").
       if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0) this.raiseWindow(ch, ch.window * 2);

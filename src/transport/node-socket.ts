@@ -94,6 +94,12 @@ export class NodeSocketIO implements SessionIO {
   /** Clears the wait once the socket drained. */
   drained(): void { this.#full = false; }
 
+  /** Destroys the socket at once (pending frames dropped: the session was aborted). */
+  abort(): void {
+    this.#queue = [];
+    this.socket.destroy();
+  }
+
   /** Half-closes after pending writes. */
   end(): void {
     this.flush();

@@ -3,8 +3,10 @@
 // Run: node dist/test/interop/regression-listener.js [--offset-port=N]
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import {
-  Ctx, registerProfile, createListener, waitListeners, tls, certs, sasl, type Connection, type Channel,
+  Ctx, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, type Connection, type Channel,
   type Frame, type Listener,
 } from '../../src/index.js';
 
@@ -33,24 +35,29 @@ async function base(conn: Connection, ch: Channel, f: Frame): Promise<void> {
   }
   if (text.startsWith('disable-automatic-mime-and-reply-nul')) { ch.finalizeAns(f.msgNo); return; }
   if (text.startsWith('block-connection')) { setTimeout(() => conn.shutdown(), 400); return; }
+  if (text.startsWith('unregister profile')) unregisterProfile(conn.ctx, ch.profile); // then echo, as LibVortex
+  if (text.startsWith('complete flag limit=10000')) ch.setMessageLimit(10000); // then echo
+  if (text.startsWith('get-file-by-feeder-rpy')) { rpy(ch, f, await readFile('vortex-regression-client.c')); return; }
   rpy(ch, f, f.payload); // default: echo
 }
+
+/** The base profile: piggyback accepted only if it is the expected base64 text, declared base64. */
+const baseHandlers: Parameters<typeof registerProfile>[2] = {
+  start: (i) => {
+    if (i.serverName === 'reg-test.wrong.local') return { code: 554, text: 'Unable to provide services under such serverName: reg-test.wrong.local' };
+    if (i.rawContent !== undefined && i.rawContent.length > 0) return i.rawContent === 'aGV5IGR1ZGUsIHRoaXMgaXMgYmFzZTY0' && i.encoding === 'base64';
+    return true;
+  },
+  frameReceived: (c, ch, f) => void base(c, ch, f),
+};
 
 /** Builds the regression listener context (ports are bound by start()). */
 export function regressionCtx(serverCert: certs.CertPair): Ctx {
   const ctx = new Ctx({ maxMessage: 256 << 20 });
-  const blockTls = new WeakSet<Connection>();
+  let blockNextTls = false; // set by /block-tls, like the C listener's global flag
   const reg = (suffix: string, h: Parameters<typeof registerProfile>[2]): void => { registerProfile(ctx, REG + suffix, h); };
 
-  reg('', {
-    // Piggyback accepted only if it is the expected base64 text, declared base64.
-    start: (i) => {
-      if (i.serverName === 'reg-test.wrong.local') return { code: 554, text: 'Unable to provide services under such serverName: reg-test.wrong.local' };
-      if (i.rawContent !== undefined && i.rawContent.length > 0) return i.rawContent === 'aGV5IGR1ZGUsIHRoaXMgaXMgYmFzZTY0' && i.encoding === 'base64';
-      return true;
-    },
-    frameReceived: (c, ch, f) => void base(c, ch, f),
-  });
+  reg('', baseHandlers);
   reg('/zero', { frameReceived: (c, ch, f) => void base(c, ch, f) });
   reg('/stats', {
     frameReceived: async (_c, ch, f) => {
@@ -172,35 +179,43 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
     },
   });
   reg('/nothing', {});
-  const fake: { l?: Listener } = {};
+  // A listener that accepts TCP and never greets: the client's connect timeout must fire.
+  const fake: { s?: Server } = {};
   reg('/fake-listener', {
     frameReceived: async (_c, ch, f) => {
       if (f.type !== 'MSG') return;
       if (f.text === 'create-listener') {
-        const fc = new Ctx();
-        fake.l = await createListener(fc, '0.0.0.0', 44012 + offset);
+        const srv = createServer(() => undefined);
+        await new Promise<void>((r) => srv.listen(44012 + offset, '0.0.0.0', () => r()));
+        fake.s = srv;
         rpy(ch, f, 'listener created');
       } else if (f.text === 'unlock-listener' || f.text === 'close-listener') {
-        await fake.l?.close();
+        fake.s?.close();
         rpy(ch, f, f.text === 'close-listener' ? 'listener closed' : 'listener unlocked');
       } else rpy(ch, f, f.payload);
     },
   });
-  reg('/block-tls', { start: (i) => { blockTls.add(i.conn); return true; } });
+  reg('/block-tls', { start: () => { blockNextTls = true; return true; } }); // the next TLS request is refused
   reg('/deny_supported', { start: () => ({ code: 421, text: 'start always denied by /deny_supported' }) });
   registerProfile(ctx, ALIVE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') rpy(ch, f, f.payload); } });
   tls.acceptTls(ctx, {
-    acceptHandler: (c) => !blockTls.has(c),
+    acceptHandler: async (_c, serverName) => {
+      if (serverName === 'test-05-d.server') await sleep(10_000); // the client's TLS timeout checks
+      if (blockNextTls) { blockNextTls = false; return false; }
+      return true;
+    },
     certHandler: () => serverCert.cert,
     keyHandler: () => serverCert.key,
   });
   const check = (_c: Connection, p: sasl.AuthProps): boolean | string | null => {
     if (p.mech === 'ANONYMOUS') return p.anonymousToken === 'test@aspl.es';
-    if (p.mech === 'EXTERNAL') return p.authId === 'acinom' || p.authorizationId === 'acinom';
+    if (p.mech === 'EXTERNAL') return p.authorizationId === 'acinom' || (p.authorizationId === undefined && p.authId === 'acinom');
     if (p.mech === 'PLAIN') return p.authId === 'bob' && p.password === 'secret';
     return p.authId === 'bob' ? 'secret' : null;
   };
-  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) sasl.acceptMech(ctx, m, check, { allowPlainInClear: true, realm: 'aspl.es' });
+  // EXTERNAL: a loopback test transport vouches for the peer; the handler checks the authzid.
+  const externalIdentity = (c: Connection): string => (tls.peerCertificate(c)?.subject?.CN as string | undefined) ?? 'loopback-peer';
+  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) sasl.acceptMech(ctx, m, check, { allowPlainInClear: true, realm: 'aspl.es', externalIdentity });
   return ctx;
 }
 
@@ -217,7 +232,11 @@ let offset = 0;
 /** Starts the main (44010) and second SASL (44011) listeners with `off` added. */
 export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[] }> {
   offset = off;
-  const cert = certs.generateLeaf(certs.generateCa(), { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  // The suite's own test certificate when run in its test/ directory (test_05a2 checks its
+  // digest); otherwise one made here. Read at run time, never copied into this repository.
+  const cert = existsSync('test-certificate.pem') && existsSync('test-private-key.pem')
+    ? { cert: readFileSync('test-certificate.pem', 'utf8'), key: readFileSync('test-private-key.pem', 'utf8') }
+    : certs.generateLeaf(certs.generateCa(), { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const ctx = regressionCtx(cert);
   onOpen(ctx);
   // Second context: serverName test_06a.server, 12345/12345 (unified SASL API checks).
@@ -225,11 +244,14 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
   for (const m of ['PLAIN', 'CRAM-MD5', 'DIGEST-MD5']) {
     sasl.acceptMech(ctx2, m, (_c, p) => (p.mech === 'PLAIN' ? p.authId === '12345' && p.password === '12345' : p.authId === '12345' ? '12345' : null), { allowPlainInClear: true });
   }
-  const listeners = [await createListener(ctx, host, 44010 + off), await createListener(ctx2, host, 44011 + off)];
+  // Like the C listener's on_accepted: the base profile is (re)registered for every connection,
+  // so a client's "unregister profile" lasts until the next connection.
+  const reRegister = (): void => { if (!ctx.profiles.has(REG)) registerProfile(ctx, REG, baseHandlers); };
+  const listeners = [await createListener(ctx, host, 44010 + off, { onAccept: reRegister }), await createListener(ctx2, host, 44011 + off)];
   for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
   // IPv6 (tests 02a3, 02a4): [::1]:44016 when the host has IPv6 loopback.
   if (host === '0.0.0.0') {
-    const v6 = await createListener(ctx, '::1', 44016 + off);
+    const v6 = await createListener(ctx, '::1', 44016 + off, { onAccept: reRegister });
     if (v6.isOk()) listeners.push(v6);
   }
   return { ctx, ctx2, listeners };
