@@ -106,12 +106,7 @@ function complete(conn: Connection, mech: string, step: Extract<ServerStep, { ki
 }
 
 async function serverMsg(conn: Connection, channel: Channel, msgNo: number, text: string, ex: ServerMechanism | undefined, mech: string, forget: () => void): Promise<void> {
-  // A failed exchange ends with ERR and the listener closes the SASL channel (as LibVortex does).
-  const err = (code: number, why: string): void => {
-    forget();
-    channel.sendErr(`<error code='${code}'>${why}</error>`, undefined, msgNo, XML);
-    void channel.close();
-  };
+  const err = (code: number, why: string): void => { forget(); channel.sendErr(`<error code='${code}'>${why}</error>`, undefined, msgNo, XML); };
   let b;
   try { b = parseBlob(text); } catch (e) { return err(501, (e as Error).message); }
   if ('error' in b) return err(501, 'expected <blob>');
