@@ -246,7 +246,11 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
   }
   // Like the C listener's on_accepted: the base profile is (re)registered for every connection,
   // so a client's "unregister profile" lasts until the next connection.
-  const reRegister = (): void => { if (!ctx.profiles.has(REG)) registerProfile(ctx, REG, baseHandlers); };
+  const reRegister = (conn: Connection): void => {
+    if (!ctx.profiles.has(REG)) registerProfile(ctx, REG, baseHandlers);
+    // Sessions ended by an error are logged: the interop run keeps the listener's stderr.
+    conn.setOnClose((c, e) => { if (e !== undefined && process.env.REGRESSION_LISTENER_LOG) console.error(`session ${c.id} ended: ${e.message}`); });
+  };
   const listeners = [await createListener(ctx, host, 44010 + off, { onAccept: reRegister }), await createListener(ctx2, host, 44011 + off)];
   for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
   // IPv6 (tests 02a3, 02a4): [::1]:44016 when the host has IPv6 loopback.
