@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import {
-  Ctx, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, type Connection, type Channel,
+  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, type Channel,
   type Frame, type Listener,
 } from '../../src/index.js';
 
@@ -179,19 +179,27 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
     },
   });
   reg('/nothing', {});
-  // A listener that accepts TCP and never greets: the client's connect timeout must fire.
-  const fake: { s?: Server } = {};
+  // A listener that accepts TCP but, while locked, never greets (the client's connect timeout
+  // must fire); once unlocked it serves BEEP like the main one (LibVortex test_12).
+  const fake: { s?: Server; locked: boolean } = { locked: true };
   reg('/fake-listener', {
     frameReceived: async (_c, ch, f) => {
       if (f.type !== 'MSG') return;
       if (f.text === 'create-listener') {
-        const srv = createServer(() => undefined);
+        fake.locked = true;
+        const srv = createServer((sock) => {
+          if (fake.locked) { sock.on('error', () => undefined); return; }
+          Connection.accept(ctx, sock);
+        });
         await new Promise<void>((r) => srv.listen(44012 + offset, '0.0.0.0', () => r()));
         fake.s = srv;
         rpy(ch, f, 'listener created');
-      } else if (f.text === 'unlock-listener' || f.text === 'close-listener') {
+      } else if (f.text === 'unlock-listener') {
+        fake.locked = false;
+        rpy(ch, f, 'listener unlocked');
+      } else if (f.text === 'close-listener') {
         fake.s?.close();
-        rpy(ch, f, f.text === 'close-listener' ? 'listener closed' : 'listener unlocked');
+        rpy(ch, f, 'listener closed');
       } else rpy(ch, f, f.payload);
     },
   });
