@@ -6,7 +6,7 @@
 //   VORTEX_TESTS=test_01,test_02   only these     VORTEX_AGAINST=c   run against the C listener
 //   VORTEX_OFFSET=700              port offset     VORTEX_TIMEOUT=120  seconds per test
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.env.VORTEX_TEST_DIR;
@@ -25,7 +25,9 @@ function startListener() {
   const args = against === 'c' ? [join(dir, 'vortex-regression-listener'), [`--offset-port=${offset}`], { cwd: dir }]
     : [process.execPath, [new URL('../dist/test/interop/regression-listener.js', import.meta.url).pathname, `--offset-port=${offset}`], { cwd: dir }];
   // Both listeners run in the suite's test/ directory: the /5 profile serves files by relative name.
-  const p = spawn(args[0], args[1], { ...args[2], stdio: ['ignore', 'ignore', 'ignore'] });
+  // The listener's stderr goes to VORTEX_LISTENER_LOG (if set) for diagnosis.
+  const log = process.env.VORTEX_LISTENER_LOG ? openSync(process.env.VORTEX_LISTENER_LOG, 'a') : 'ignore';
+  const p = spawn(args[0], args[1], { ...args[2], stdio: ['ignore', 'ignore', log] });
   return p;
 }
 
