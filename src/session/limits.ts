@@ -7,7 +7,7 @@ export interface SessionLimits {
   maxHeader?: number;
   /** Largest frame payload accepted (default 1 MiB). */
   maxFrame?: number;
-  /** Largest frame payload we send; messages are fragmented to this (default 64 KiB). */
+  /** Largest frame payload we send; messages are fragmented to this (default 256 KiB). */
   sendFrameSize?: number;
   /** Largest reassembled message accepted on a profile channel (default 64 MiB). */
   maxMessage?: number;
@@ -33,7 +33,7 @@ export function resolveLimits(l: SessionLimits = {}): ResolvedLimits {
   const r: ResolvedLimits = {
     maxHeader: l.maxHeader ?? 1024,
     maxFrame: l.maxFrame ?? 1 << 20,
-    sendFrameSize: l.sendFrameSize ?? 1 << 16,
+    sendFrameSize: l.sendFrameSize ?? 1 << 18,
     maxMessage: l.maxMessage ?? 64 << 20,
     maxMgmtMessage: l.maxMgmtMessage ?? 64 << 10,
     maxChannels: l.maxChannels ?? 1024,
