@@ -129,7 +129,10 @@ function scenarios(port: () => number): void {
     const t = setTimeout(() => s.destroy(), 5000);
     await closed;
     clearTimeout(t);
-    assert.ok(got.startsWith('RPY 0 0 . 0 '), 'the listener greeted first');
+    // LibVortex greets only after reading ours, so it may drop the session before its greeting
+    // is out; either way nothing answers the bad MSG.
+    assert.ok(got === '' || got.startsWith('RPY 0 0 . 0 '), 'nothing but a greeting came back');
+    assert.ok(!/(RPY|ERR|ANS|NUL) 3 /.test(got), 'no reply on the unopened channel');
   });
 
   test('TLS (test_05): tuning on the same connection, then echo', async () => {
