@@ -283,6 +283,9 @@ export class Management {
     try {
       await this.#request(closeXml({ number: ch.number, code }));
     } catch (e) {
+      // Close in transit: the peer closed the same channel first and now answers ours with an
+      // error; the channel is gone either way, which is what was asked for.
+      if ((ch.state as string) === 'closed') return;
       if (ch.state === 'closing') ch.state = 'open';
       throw e;
     }
