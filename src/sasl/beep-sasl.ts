@@ -81,9 +81,12 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
       realm: opts.realm,
       externalId: opts.externalIdentity ? opts.externalIdentity(conn) : (peerCertificate(conn)?.subject?.CN as string | undefined),
     });
-    if (offer.content === undefined) { conn.tuning.set(key(req.number), ex); return { accept: true, uri }; }
-    let b: Blob | { error: number; text: string };
-    try { b = parseBlob(offer.encoding === 'base64' ? atob(offer.content) : offer.content); } catch (e) { return { accept: false, code: 501, text: (e as Error).message }; }
+    // No piggyback (a mechanism without an initial response, as LibVortex starts CRAM-MD5):
+    // the first challenge still goes back in the start reply, where that client waits for it.
+    let b: Blob | { error: number; text: string } = { status: 'continue', data: undefined };
+    if (offer.content !== undefined) {
+      try { b = parseBlob(offer.encoding === 'base64' ? atob(offer.content) : offer.content); } catch (e) { return { accept: false, code: 501, text: (e as Error).message }; }
+    }
     if ('error' in b || b.status === 'abort') return { accept: false, code: 535, text: 'authentication aborted' };
     const step = await ex.step(b.data);
     if (step.kind === 'fail') return { accept: false, code: step.code, text: step.text };

@@ -51,6 +51,14 @@ const baseHandlers: Parameters<typeof registerProfile>[2] = {
   frameReceived: (c, ch, f) => void base(c, ch, f),
 };
 
+/** The suite's accounts: ANONYMOUS test@aspl.es, EXTERNAL acinom, bob/secret for the rest. */
+function regressionCheck(_c: Connection, p: sasl.AuthProps): boolean | string | null {
+  if (p.mech === 'ANONYMOUS') return p.anonymousToken === 'test@aspl.es';
+  if (p.mech === 'EXTERNAL') return p.authorizationId === 'acinom' || (p.authorizationId === undefined && p.authId === 'acinom');
+  if (p.mech === 'PLAIN') return p.authId === 'bob' && p.password === 'secret';
+  return p.authId === 'bob' ? 'secret' : null;
+}
+
 /** Builds the regression listener context (ports are bound by start()). */
 export function regressionCtx(serverCert: certs.CertPair): Ctx {
   const ctx = new Ctx({ maxMessage: 256 << 20 });
@@ -215,15 +223,9 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
     certHandler: () => serverCert.cert,
     keyHandler: () => serverCert.key,
   });
-  const check = (_c: Connection, p: sasl.AuthProps): boolean | string | null => {
-    if (p.mech === 'ANONYMOUS') return p.anonymousToken === 'test@aspl.es';
-    if (p.mech === 'EXTERNAL') return p.authorizationId === 'acinom' || (p.authorizationId === undefined && p.authId === 'acinom');
-    if (p.mech === 'PLAIN') return p.authId === 'bob' && p.password === 'secret';
-    return p.authId === 'bob' ? 'secret' : null;
-  };
   // EXTERNAL: a loopback test transport vouches for the peer; the handler checks the authzid.
   const externalIdentity = (c: Connection): string => (tls.peerCertificate(c)?.subject?.CN as string | undefined) ?? 'loopback-peer';
-  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) sasl.acceptMech(ctx, m, check, { allowPlainInClear: true, realm: 'aspl.es', externalIdentity });
+  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) sasl.acceptMech(ctx, m, regressionCheck, { allowPlainInClear: true, realm: 'aspl.es', externalIdentity });
   return ctx;
 }
 
@@ -247,10 +249,15 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
     : certs.generateLeaf(certs.generateCa(), { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const ctx = regressionCtx(cert);
   onOpen(ctx);
-  // Second context: serverName test_06a.server, 12345/12345 (unified SASL API checks).
+  // Second context (unified SASL API checks): serverName test_06a.server authenticates
+  // 12345/12345, anything else the main context's accounts.
   const ctx2 = new Ctx();
-  for (const m of ['PLAIN', 'CRAM-MD5', 'DIGEST-MD5']) {
-    sasl.acceptMech(ctx2, m, (_c, p) => (p.mech === 'PLAIN' ? p.authId === '12345' && p.password === '12345' : p.authId === '12345' ? '12345' : null), { allowPlainInClear: true });
+  const check2 = (c: Connection, p: sasl.AuthProps): boolean | string | null => {
+    if (p.serverName === 'test_06a.server') return p.mech === 'PLAIN' ? p.authId === '12345' && p.password === '12345' : p.authId === '12345' ? '12345' : null;
+    return regressionCheck(c, p);
+  };
+  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) {
+    sasl.acceptMech(ctx2, m, check2, { allowPlainInClear: true, realm: 'aspl.es', externalIdentity: () => 'loopback-peer' });
   }
   // Like the C listener's on_accepted: the base profile is (re)registered for every connection,
   // so a client's "unregister profile" lasts until the next connection.
