@@ -182,7 +182,7 @@ export class Session implements FrameHandler {
     if (grow <= 0) return;
     ch.window += grow;
     this.#windowUsed += grow;
-    this.#write(this.codec.encodeSeq(ch.number, this.#ackno(ch), ch.window));
+    this.#grant(ch, this.#ackno(ch), ch.window);
   }
 
   /**
@@ -194,7 +194,7 @@ export class Session implements FrameHandler {
     if (this.ended || ch.state === 'closed') return;
     this.#windowUsed += window - ch.window;
     ch.window = window;
-    this.#write(this.codec.encodeSeq(ch.number, this.#ackno(ch), window));
+    this.#grant(ch, this.#ackno(ch), window);
   }
 
   /** Pauses (true) or resumes delivery credit on a channel: a paused consumer stops the window. */
@@ -205,6 +205,19 @@ export class Session implements FrameHandler {
       ch.touched = true;
       this.#acknowledge();
     }
+  }
+
+  /**
+   * Sends SEQ only when it moves the right edge of the window forward: a SEQ that keeps or
+   * shrinks it says nothing new, and LibVortex treats it as a protocol violation and drops the
+   * session (vortex_channel_update_remote_incoming_buffer). A smaller window thus takes
+   * effect once acknowledgements carry the edge past the old one.
+   */
+  #grant(ch: ChannelState, ackno: number, window: number): void {
+    const st = this.codec.recvState(ch.number);
+    const advance = (ackno + window - (st.ackno + st.window)) >>> 0;
+    if (advance === 0 || advance >= 0x80000000) return;
+    this.#write(this.codec.encodeSeq(ch.number, ackno, window));
   }
 
   /** Next octet the consumer has taken: received, not held, not still in flight. */
@@ -220,7 +233,7 @@ export class Session implements FrameHandler {
       const st = this.codec.recvState(ch.number);
       const ackno = this.#ackno(ch);
       const consumed = (ackno - st.ackno) >>> 0;
-      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#write(this.codec.encodeSeq(ch.number, ackno, ch.window));
+      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#grant(ch, ackno, ch.window);
     }
   }
 
