@@ -178,7 +178,7 @@ export class Channel {
     this.#st.maxMessage = octets;
   }
 
-  /** Sets the receive window granted on this channel from now on. */
+  /** Sets (and pins: no auto-raise) the receive window granted on this channel from now on. */
   setWindowSize(window: number): void { this.conn.session.setWindow(this.#st, window); }
 
   /** Channel gone: pending requests fail, iterators end. */

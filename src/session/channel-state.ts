@@ -73,6 +73,8 @@ export class ChannelState {
   readonly partials = new Map<string, Partial>();
   /** Window we granted (RFC 3081 §3.1.3). */
   window = 4096;
+  /** The application set the window: no auto-raise during large messages. */
+  windowPinned = false;
   /** Octets received but held back from the window because the consumer is paused. */
   held = 0;
   /** Octets of the frame in progress announced by its header but not yet arrived. */

@@ -194,6 +194,7 @@ export class Session implements FrameHandler {
     if (this.ended || ch.state === 'closed') return;
     this.#windowUsed += window - ch.window;
     ch.window = window;
+    ch.windowPinned = true;
     this.#grant(ch, this.#ackno(ch), window);
   }
 
@@ -422,7 +423,7 @@ export class Session implements FrameHandler {
       if (ch.paused || (ch.number === 0 && !this.mgmt.greeted)) ch.held += length;
       ch.touched = true;
       // Auto-raise the window while a large message streams in (DESIGN.md "Windows").
-      if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0) this.raiseWindow(ch, ch.window * 2);
+      if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0 && !ch.windowPinned) this.raiseWindow(ch, ch.window * 2);
     }
     if (!end) return;
     if (this.#perFrame && c.more) {

@@ -92,3 +92,22 @@ test('tuning reset: channels gone, new greetings, seqnos and msgnos restart', as
   assert.equal(again.channel.number, 1, 'channel 1 can be started again');
   assert.ok(ia.frames.some((f) => /^MSG 0 1 \. \d+ /.test(f)), 'channel 0 msgno restarts at 1');
 });
+
+test('SEQ only moves the window edge forward; a smaller window applies as acks advance', async () => {
+  const { initiator, listener, lb, got } = pair({ window: 65536, maxWindow: 65536, sendFrameSize: 4096 });
+  const { channel } = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  await tick(); await tick();
+  const before = lb.frames.length;
+  listener.setWindow(listener.channels.get(1)!, 4096); // would shrink the edge now: no SEQ
+  assert.equal(lb.frames.length, before, 'no SEQ that keeps or shrinks the edge (LibVortex drops the session on one)');
+  initiator.sendMsg(channel, Buffer.alloc(200_000, 3));
+  for (let i = 0; i < 400 && got.length === 0; i++) await tick();
+  assert.equal(got[0]?.content.length, 200_000);
+  const seqs = lb.frames.filter((f) => f.startsWith('SEQ 1 ')).map((f) => f.split(' ').map(Number));
+  let edge = 0;
+  for (const [, , ackno, window] of seqs) {
+    assert.ok(ackno + window > edge, `edge ${ackno + window} advances past ${edge}`);
+    edge = ackno + window;
+  }
+  assert.equal(seqs.at(-1)?.[3], 4096, 'the reduced window is in force once acks carried the edge past the old one');
+});
