@@ -10,6 +10,8 @@ const PROFILE = 'http://beepwire.bench/echo';
 const IN_FLIGHT = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const codecImpl = (process.env.BEEPWIRE_CODEC ?? 'wasm') as 'wasm' | 'ref';
+// BENCH_FRAME overrides sendFrameSize, to compare framing choices.
+const ctxOpts = process.env.BENCH_FRAME ? { sendFrameSize: Number(process.env.BENCH_FRAME) } : {};
 
 // ---- raw node:net echo: [u32 length][payload] ------------------------------------------
 // The server handles each message as a message (reads its length prefix, echoes it), as
@@ -94,7 +96,7 @@ async function rawRtt(port: number, count: number): Promise<number[]> {
 
 // ---- beepwire echo -----------------------------------------------------------------------
 async function beepEcho(port: number, size: number, channels: number, caPem?: string): Promise<{ msgs: number; secs: number }> {
-  const ctx = new Ctx({ codec: codecImpl });
+  const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   const conn = await Connection.connect(ctx, '127.0.0.1', port);
   if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem }))) throw new Error(`TLS failed: ${conn.popChannelError()}`);
   const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
@@ -119,7 +121,7 @@ async function beepEcho(port: number, size: number, channels: number, caPem?: st
 }
 
 async function beepRtt(port: number, count: number): Promise<number[]> {
-  const ctx = new Ctx({ codec: codecImpl });
+  const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   const conn = await Connection.connect(ctx, '127.0.0.1', port);
   const ch = (await conn.openChannel(0, PROFILE))!;
   const body = new Uint8Array(64).fill(0x61);
@@ -135,7 +137,7 @@ async function beepRtt(port: number, count: number): Promise<number[]> {
 
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
-const serverCtx = new Ctx({ codec: codecImpl });
+const serverCtx = new Ctx({ codec: codecImpl, ...ctxOpts });
 registerProfile(serverCtx, PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
 const ca = certs.generateCa();
 const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
