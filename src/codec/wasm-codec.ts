@@ -174,19 +174,23 @@ export class WasmCodec implements SessionCodec {
     return this.#m.exports.channelFind(this.#slot, channel) >= 0;
   }
 
-  #get(channel: number, field: number): number {
+  /** Field reader for an open channel (checked once per state read, not per field). */
+  #fields(channel: number): (field: number) => number {
     if (!this.hasChannel(channel)) throw new RangeError(`channel ${channel} not open`);
-    return this.#m.exports.channelGet(this.#slot, channel, field) >>> 0;
+    const ex = this.#m.exports, slot = this.#slot;
+    return (field) => ex.channelGet(slot, channel, field) >>> 0;
   }
 
   /** Receive-side sequence state. */
   recvState(channel: number): { next: number; ackno: number; window: number } {
-    return { next: this.#get(channel, CS_RECV_NEXT), ackno: this.#get(channel, CS_RECV_ACKNO), window: this.#get(channel, CS_RECV_WINDOW) };
+    const get = this.#fields(channel);
+    return { next: get(CS_RECV_NEXT), ackno: get(CS_RECV_ACKNO), window: get(CS_RECV_WINDOW) };
   }
 
   /** Send-side sequence state. */
   sendState(channel: number): { next: number; limit: number } {
-    return { next: this.#get(channel, CS_SEND_NEXT), limit: this.#get(channel, CS_SEND_LIMIT) };
+    const get = this.#fields(channel);
+    return { next: get(CS_SEND_NEXT), limit: get(CS_SEND_LIMIT) };
   }
 
   /** Moves both seqno counters, keeping the windows. */

@@ -34,6 +34,9 @@ export interface SessionOptions extends SessionLimits {
   ownedChunks?: boolean;
 }
 
+/** Receive-side sequence state of a channel, as the codec reports it. */
+type RecvState = ReturnType<SessionCodec['recvState']>;
+
 const END = new Uint8Array([69, 78, 68, 13, 10]); // "END\r\n"
 /** Payload octets one channel may write per flush round before the next channel's turn. */
 const FAIR_SHARE = 65536;
@@ -182,7 +185,8 @@ export class Session implements FrameHandler {
     if (grow <= 0) return;
     ch.window += grow;
     this.#windowUsed += grow;
-    this.#grant(ch, this.#ackno(ch), ch.window);
+    const st = this.codec.recvState(ch.number);
+    this.#grant(ch, st, this.#ackno(ch, st), ch.window);
   }
 
   /**
@@ -195,7 +199,8 @@ export class Session implements FrameHandler {
     this.#windowUsed += window - ch.window;
     ch.window = window;
     ch.windowPinned = true;
-    this.#grant(ch, this.#ackno(ch), window);
+    const st = this.codec.recvState(ch.number);
+    this.#grant(ch, st, this.#ackno(ch, st), window);
   }
 
   /** Pauses (true) or resumes delivery credit on a channel: a paused consumer stops the window. */
@@ -214,16 +219,15 @@ export class Session implements FrameHandler {
    * session (vortex_channel_update_remote_incoming_buffer). A smaller window thus takes
    * effect once acknowledgements carry the edge past the old one.
    */
-  #grant(ch: ChannelState, ackno: number, window: number): void {
-    const st = this.codec.recvState(ch.number);
+  #grant(ch: ChannelState, st: RecvState, ackno: number, window: number): void {
     const advance = (ackno + window - (st.ackno + st.window)) >>> 0;
     if (advance === 0 || advance >= 0x80000000) return;
     this.#write(this.codec.encodeSeq(ch.number, ackno, window));
   }
 
   /** Next octet the consumer has taken: received, not held, not still in flight. */
-  #ackno(ch: ChannelState): number {
-    return (this.codec.recvState(ch.number).next - ch.held - ch.inflight) >>> 0;
+  #ackno(ch: ChannelState, st: RecvState): number {
+    return (st.next - ch.held - ch.inflight) >>> 0;
   }
 
   /** Sends SEQ where half a granted window has been consumed (RFC 3081 §3.1.4). */
@@ -231,10 +235,10 @@ export class Session implements FrameHandler {
     for (const ch of this.channels.values()) {
       if (!ch.touched || ch.state === 'closed') continue;
       ch.touched = false;
-      const st = this.codec.recvState(ch.number);
-      const ackno = this.#ackno(ch);
+      const st = this.codec.recvState(ch.number); // read once per pass: three codec calls
+      const ackno = this.#ackno(ch, st);
       const consumed = (ackno - st.ackno) >>> 0;
-      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#grant(ch, ackno, ch.window);
+      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#grant(ch, st, ackno, ch.window);
     }
   }
 
