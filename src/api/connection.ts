@@ -1,6 +1,7 @@
 // Connection (PyVortex vortex.Connection): one BEEP session over TCP, initiator or listener side.
 import { connect as netConnect, type Socket } from 'node:net';
 import { BeepError, BeepReplyError } from '../errors.js';
+import { base64Text } from '../util/base64.js';
 import { Session } from '../session/session.js';
 import type { StartDecision, StartRequest } from '../session/management.js';
 import type { ChannelState } from '../session/channel-state.js';
@@ -31,7 +32,6 @@ export type TuningStart = (conn: Connection, req: StartRequest, offer: ProfileOf
 /** Called once when a connection ends: `err` unset for an orderly release. */
 export type OnClose = (conn: Connection, err?: Error) => void;
 
-const b64decode = (s: string): string => new TextDecoder().decode(Uint8Array.from(atob(s.replace(/\s+/g, '')), (c) => c.charCodeAt(0)));
 
 let nextId = 1;
 
@@ -214,7 +214,7 @@ export class Connection {
     for (const offer of req.profiles) {
       const h = this.ctx.profiles.get(offer.uri);
       if (h === undefined) continue;
-      const content = offer.content === undefined ? undefined : offer.encoding === 'base64' ? b64decode(offer.content) : offer.content;
+      const content = offer.content === undefined ? undefined : offer.encoding === 'base64' ? base64Text(offer.content) : offer.content;
       const ans: StartAnswer = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content, rawContent: offer.content, encoding: offer.encoding }) : true;
       if (ans === true) return { accept: true, uri: offer.uri, mime: h.mime };
       if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };

@@ -3,6 +3,7 @@
 // the module has no imports and exports numbers only, so instantiation is one line.
 import { CODEC_WASM_BASE64 } from './wasm-inline.generated.js';
 import { BeepCodecPanic } from '../errors.js';
+import { fromBase64 } from '../util/base64.js';
 
 /** The codec module's function exports (docs/codec.md). */
 export interface CodecExports {
@@ -50,14 +51,6 @@ export interface CodecModule {
   i32(): Int32Array;
 }
 
-/** Decodes base64 without Buffer (Deno, workerd and browsers have atob). */
-function base64Bytes(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
 /**
  * Instantiates the codec from wasm bytes or a compiled `WebAssembly.Module` (workerd forbids
  * compiling bytes at run time: import the .wasm as a module there).
@@ -93,6 +86,6 @@ let shared: CodecModule | undefined;
  * The first call may pass the module or bytes; otherwise the embedded release build is used.
  */
 export function loadCodec(source?: BufferSource | WebAssembly.Module): CodecModule {
-  if (shared === undefined) shared = instantiateCodec(source ?? base64Bytes(CODEC_WASM_BASE64));
+  if (shared === undefined) shared = instantiateCodec(source ?? fromBase64(CODEC_WASM_BASE64));
   return shared;
 }

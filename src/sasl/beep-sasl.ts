@@ -7,6 +7,7 @@ import type { Connection, TuningStart } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import { isEnabled as tlsEnabled, peerCertificate } from '../tls/node-tls.js';
 import { blobXml, parseBlob, type Blob } from './blob.js';
+import { base64Text } from '../util/base64.js';
 import {
   anonymousServer, plainServer, externalServer, cramMd5Server, anonymousClient, plainClient,
   externalClient, cramMd5Client, type AuthProps, type ServerMechanism, type ServerContext,
@@ -85,7 +86,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     // the first challenge still goes back in the start reply, where that client waits for it.
     let b: Blob | { error: number; text: string } = { status: 'continue', data: undefined };
     if (offer.content !== undefined) {
-      try { b = parseBlob(offer.encoding === 'base64' ? atob(offer.content) : offer.content); } catch (e) { return { accept: false, code: 501, text: (e as Error).message }; }
+      try { b = parseBlob(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) { return { accept: false, code: 501, text: (e as Error).message }; }
     }
     if ('error' in b || b.status === 'abort') return { accept: false, code: 535, text: 'authentication aborted' };
     const step = await ex.step(b.data);

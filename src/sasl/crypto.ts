@@ -13,22 +13,7 @@ export const utf8 = (s: string): Uint8Array => enc.encode(s);
 /** String from UTF-8 bytes. */
 export const fromUtf8 = (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b);
 
-/** Base64 of bytes (no Buffer: runs on Deno and workerd). */
-export function toBase64(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return btoa(s);
-}
-
-/** Bytes of base64 text; throws TypeError on malformed input. */
-export function fromBase64(s: string): Uint8Array {
-  const clean = s.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) throw new TypeError('malformed base64');
-  const bin = atob(clean);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
+export { toBase64, fromBase64 } from '../util/base64.js';
 
 /** Cryptographically random bytes. */
 export function randomBytes(n: number): Uint8Array {

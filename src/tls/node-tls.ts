@@ -11,6 +11,7 @@ import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
 import { TLS_URI, READY_XML, PROCEED_XML, parseTlsElement } from './profile.js';
 import { errorXml } from '../session/mgmt.js';
+import { base64Text } from '../util/base64.js';
 
 export { TLS_URI } from './profile.js';
 
@@ -80,7 +81,7 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
     }
     if (offer.content === undefined) return { accept: true, uri: TLS_URI }; // <ready/> follows as a MSG
     let el;
-    try { el = parseTlsElement(offer.encoding === 'base64' ? atob(offer.content) : offer.content); } catch (e) {
+    try { el = parseTlsElement(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) {
       return { accept: false, code: 501, text: (e as Error).message };
     }
     if (el.kind !== 'ready') return { accept: false, code: 501, text: 'expected <ready />' };
