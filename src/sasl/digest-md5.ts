@@ -1,6 +1,6 @@
 // DIGEST-MD5 (RFC 2831), qop=auth only (no security layer), md5-sess, UTF-8.
 import { utf8, fromUtf8, hex, md5, randomBytes, toBase64, timingSafeEqual } from './crypto.js';
-import type { ServerMechanism, ServerContext, ServerStep, ClientMechanism, ClientProps } from './mechanisms.js';
+import { AUTH_FAILED, fail, type ServerMechanism, type ServerContext, type ServerStep, type ClientMechanism, type ClientProps } from './mechanisms.js';
 
 /** Parses `key=value, key="quoted \" value"` directives (RFC 2831 §7.1); null if malformed. */
 export function parseDirectives(s: string): Map<string, string> | null {
@@ -58,21 +58,21 @@ export function digestMd5Server(ctx: ServerContext): ServerMechanism {
         return { kind: 'continue', challenge: utf8(`realm=${quote(realm)},nonce=${quote(nonce)},qop="auth",charset=utf-8,algorithm=md5-sess`) };
       }
       if (stage === 2) return done!; // the client's empty answer to rspauth
-      if (response === undefined) return { kind: 'fail', code: 501, text: 'missing DIGEST-MD5 response' };
+      if (response === undefined) return fail('missing DIGEST-MD5 response', 501);
       let d: Map<string, string> | null;
       try { d = parseDirectives(fromUtf8(response)); } catch { d = null; }
-      if (d === null) return { kind: 'fail', code: 501, text: 'malformed DIGEST-MD5 response' };
+      if (d === null) return fail('malformed DIGEST-MD5 response', 501);
       const user = d.get('username'), cnonce = d.get('cnonce'), nc = d.get('nc'), uri = d.get('digest-uri'), resp = d.get('response');
       const r = d.get('realm') ?? realm;
       if (!user || !cnonce || !nc || !uri || !resp || d.get('nonce') !== nonce || (d.get('qop') ?? 'auth') !== 'auth' || r !== realm) {
-        return { kind: 'fail', code: 501, text: 'DIGEST-MD5 response lacks or mismatches a directive' };
+        return fail('DIGEST-MD5 response lacks or mismatches a directive', 501);
       }
-      if (nc !== '00000001' || !/^[0-9a-f]{32}$/.test(resp)) return { kind: 'fail', code: 535, text: 'authentication failed' };
+      if (nc !== '00000001' || !/^[0-9a-f]{32}$/.test(resp)) return AUTH_FAILED;
       const authzid = d.get('authzid');
       const password = await ctx.check({ mech: 'DIGEST-MD5', authId: user, realm: r, serverName: ctx.serverName, ...(authzid ? { authorizationId: authzid } : {}) });
-      if (typeof password !== 'string') return { kind: 'fail', code: 535, text: 'authentication failed' };
+      if (typeof password !== 'string') return AUTH_FAILED;
       const expected = digestResponse(user, r, password, nonce, cnonce, nc, uri, authzid, 'AUTHENTICATE');
-      if (!timingSafeEqual(utf8(expected), utf8(resp))) return { kind: 'fail', code: 535, text: 'authentication failed' };
+      if (!timingSafeEqual(utf8(expected), utf8(resp))) return AUTH_FAILED;
       stage = 2;
       done = { kind: 'success', authId: user, authorizationId: authzid };
       return { kind: 'continue', challenge: utf8(`rspauth=${digestResponse(user, r, password, nonce, cnonce, nc, uri, authzid, '')}`) };

@@ -69,8 +69,10 @@ export interface ClientMechanism {
   verify(data: Uint8Array | undefined): Promise<boolean>;
 }
 
-const AUTH_FAILED = { kind: 'fail', code: 535, text: 'authentication failed' } as const;
-const fail = (text: string, code = 535): ServerStep => ({ kind: 'fail', code, text });
+/** The step result for wrong credentials (RFC 3080 §8: 535). */
+export const AUTH_FAILED = { kind: 'fail', code: 535, text: 'authentication failed' } as const;
+/** A failed step with its reply code (535 unless given). */
+export const fail = (text: string, code = 535): ServerStep => ({ kind: 'fail', code, text });
 
 /** Runs the handler; `true` or a matching password string means yes. */
 async function granted(check: AuthCheck, props: AuthProps, password?: string): Promise<boolean> {

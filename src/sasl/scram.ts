@@ -1,6 +1,6 @@
 // SCRAM-SHA-256 (RFC 5802, RFC 7677), no channel binding ("n,,"), Web Crypto only.
 import { utf8, fromUtf8, toBase64, fromBase64, randomBytes, saslprep, timingSafeEqual, sha256, hmacSha256, pbkdf2Sha256 } from './crypto.js';
-import type { ServerMechanism, ServerContext, ClientMechanism, ClientProps } from './mechanisms.js';
+import { AUTH_FAILED, fail, type ServerMechanism, type ServerContext, type ClientMechanism, type ClientProps } from './mechanisms.js';
 
 /** Iteration count the server asks for (RFC 7677 §4 recommends at least 4096). */
 export const SCRAM_ITERATIONS = 4096;
@@ -34,46 +34,46 @@ export function scramServer(ctx: ServerContext): ServerMechanism {
     async step(response) {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
       let text: string;
-      try { text = fromUtf8(response); } catch { return { kind: 'fail', code: 501, text: 'SCRAM message is not UTF-8' }; }
+      try { text = fromUtf8(response); } catch { return fail('SCRAM message is not UTF-8', 501); }
       if (stage === 0) {
         // gs2-header: "n," or "y," (no channel binding here), then optional "a=authzid", ","
         const m = /^([ny]),(a=[^,]*)?,(.*)$/.exec(text);
-        if (m === null) return { kind: 'fail', code: 501, text: 'malformed SCRAM client-first message' };
+        if (m === null) return fail('malformed SCRAM client-first message', 501);
         gs2 = `${m[1]},${m[2] ?? ''},`;
         authzid = m[2] ? unescapeName(m[2].slice(2)) ?? undefined : undefined;
         clientFirstBare = m[3];
         const a = attrs(clientFirstBare);
         const name = a.get('n'), cnonce = a.get('r');
-        if (name === undefined || !cnonce || a.has('m')) return { kind: 'fail', code: 501, text: 'malformed SCRAM client-first message' };
+        if (name === undefined || !cnonce || a.has('m')) return fail('malformed SCRAM client-first message', 501);
         const u = unescapeName(name);
-        if (u === null) return { kind: 'fail', code: 501, text: 'bad SCRAM username escaping' };
-        try { user = saslprep(u); } catch { return { kind: 'fail', code: 535, text: 'authentication failed' }; }
+        if (u === null) return fail('bad SCRAM username escaping', 501);
+        try { user = saslprep(u); } catch { return AUTH_FAILED; }
         salt = randomBytes(16);
         nonce = cnonce + toBase64(randomBytes(18));
         serverFirst = `r=${nonce},s=${toBase64(salt)},i=${SCRAM_ITERATIONS}`;
         stage = 1;
         return { kind: 'continue', challenge: utf8(serverFirst) };
       }
-      if (stage !== 1) return { kind: 'fail', code: 501, text: 'unexpected SCRAM message' };
+      if (stage !== 1) return fail('unexpected SCRAM message', 501);
       stage = 2;
       const cut = text.lastIndexOf(',p=');
-      if (cut < 0) return { kind: 'fail', code: 501, text: 'SCRAM client-final message lacks a proof' };
+      if (cut < 0) return fail('SCRAM client-final message lacks a proof', 501);
       const withoutProof = text.slice(0, cut);
       const a = attrs(withoutProof);
       let proof: Uint8Array;
-      try { proof = fromBase64(text.slice(cut + 3)); } catch { return { kind: 'fail', code: 501, text: 'malformed SCRAM proof' }; }
+      try { proof = fromBase64(text.slice(cut + 3)); } catch { return fail('malformed SCRAM proof', 501); }
       if (a.get('r') !== nonce || a.get('c') !== toBase64(utf8(gs2)) || proof.length !== 32) {
-        return { kind: 'fail', code: 535, text: 'authentication failed' };
+        return AUTH_FAILED;
       }
       const password = await ctx.check({ mech: 'SCRAM-SHA-256', authId: user, serverName: ctx.serverName, ...(authzid ? { authorizationId: authzid } : {}) });
-      if (typeof password !== 'string') return { kind: 'fail', code: 535, text: 'authentication failed' };
+      if (typeof password !== 'string') return AUTH_FAILED;
       let pw: string;
-      try { pw = saslprep(password); } catch { return { kind: 'fail', code: 535, text: 'authentication failed' }; }
+      try { pw = saslprep(password); } catch { return AUTH_FAILED; }
       const k = await keys(await pbkdf2Sha256(utf8(pw), salt, SCRAM_ITERATIONS));
       const authMessage = utf8(`${clientFirstBare},${serverFirst},${withoutProof}`);
       const clientSignature = await hmacSha256(k.storedKey, authMessage);
       const clientKey = xor(proof, clientSignature);
-      if (!timingSafeEqual(await sha256(clientKey), k.storedKey)) return { kind: 'fail', code: 535, text: 'authentication failed' };
+      if (!timingSafeEqual(await sha256(clientKey), k.storedKey)) return AUTH_FAILED;
       const serverSignature = await hmacSha256(k.serverKey, authMessage);
       return { kind: 'success', authId: user, authorizationId: authzid, data: utf8(`v=${toBase64(serverSignature)}`) };
     },
