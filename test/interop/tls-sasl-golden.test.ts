@@ -40,6 +40,30 @@ function frames(text: string): Array<[string, string]> {
   return out;
 }
 
+/**
+ * A fake LibVortex listener: greets advertising `uri`, records what arrives, answers the
+ * first <start> with `content` piggybacked in LibVortex's reply form, and optionally drops.
+ */
+async function fakeVortexPeer(uri: string, content: string, dropAfterReply: boolean): Promise<{ server: Server; port: number; got: () => string }> {
+  let got = '';
+  const server = createServer((s) => {
+    const g = `${MIME}<greeting>\r\n   <profile uri='${uri}' />\r\n</greeting>\r\n`;
+    s.write(`RPY 0 0 . 0 ${g.length}\r\n${g}END\r\n`);
+    let replied = false;
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (!replied && got.includes('</start>END\r\n')) {
+        replied = true;
+        const r = `${MIME}<profile uri='${uri}' ><![CDATA[${content}]]></profile>\r\n`;
+        s.write(`RPY 0 1 . ${g.length} ${r.length}\r\n${r}END\r\n`);
+        if (dropAfterReply) setTimeout(() => s.destroy(), 50);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port, got: () => got };
+}
+
 /** A raw peer that greeted like LibVortex. */
 async function vortexPeer(): Promise<RawPeer> {
   const p = await RawPeer.connect(listener.port);
@@ -60,33 +84,18 @@ test('TLS: LibVortex start with "<ready />" gets exactly "<proceed />" piggyback
 });
 
 test('TLS: our client sends exactly "<ready />" and accepts LibVortex\'s reply form', async () => {
-  let got = '';
-  const server: Server = createServer((s) => {
-    const g = `${MIME}<greeting>\r\n   <profile uri='${TLS}' />\r\n</greeting>\r\n`;
-    s.write(`RPY 0 0 . 0 ${g.length}\r\n${g}END\r\n`);
-    let replied = false;
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      if (got.includes('</start>END\r\n') && !replied) {
-        replied = true;
-        // vortex_frame_get_start_rpy_message: "<profile uri='%s' ><![CDATA[%s]]></profile>\r\n"
-        const r = `${MIME}<profile uri='${TLS}' ><![CDATA[<proceed />]]></profile>\r\n`;
-        s.write(`RPY 0 1 . ${g.length} ${r.length}\r\n${r}END\r\n`);
-        setTimeout(() => s.destroy(), 50);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const conn = await Connection.connect(new Ctx(), '127.0.0.1', (server.address() as { port: number }).port);
+  // vortex_frame_get_start_rpy_message: "<profile uri='%s' ><![CDATA[%s]]></profile>\r\n"
+  const fake = await fakeVortexPeer(TLS, '<proceed />', true);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', fake.port);
   const ok = await tls.startTls(conn, { serverName: 'localhost', timeout: 2000 });
   assert.equal(ok, false, 'the fake peer never speaks TLS');
   const err = conn.popChannelError()!;
   assert.doesNotMatch(err[1], /proceed|malformed|expected/, 'the proceed reply was understood; the handshake is what failed');
   assert.match(err[1], /TLS|closed|socket|reset|SSL/i);
-  const start = frames(got).find(([h]) => h.startsWith('MSG 0 1 '))!;
+  const start = frames(fake.got()).find(([h]) => h.startsWith('MSG 0 1 '))!;
   assert.equal(start[1], `${MIME}<start number='1' serverName='localhost'><profile uri='${TLS}'><![CDATA[<ready />]]></profile></start>`);
-  assert.ok(!/SEQ 1 /.test(got), 'no window raise on the tuning channel before TLS');
-  server.close();
+  assert.ok(!/SEQ 1 /.test(fake.got()), 'no window raise on the tuning channel before TLS');
+  fake.server.close();
 });
 
 test('SASL PLAIN: LibVortex piggyback "<blob>..</blob>" answered with "<blob status=\'complete\' />"', async () => {
@@ -111,29 +120,16 @@ test('SASL PLAIN: a bad password is refused with "<error code=\'535\'>"', async 
 });
 
 test('SASL: our client piggybacks "<blob>base64</blob>" as LibVortex does and accepts its complete blob', async () => {
-  let got = '';
-  const server: Server = createServer((s) => {
-    const g = `${MIME}<greeting>\r\n   <profile uri='${PLAIN}' />\r\n</greeting>\r\n`;
-    s.write(`RPY 0 0 . 0 ${g.length}\r\n${g}END\r\n`);
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      if (got.includes('</start>END\r\n') && !got.includes('#replied')) {
-        got += '#replied';
-        const r = `${MIME}<profile uri='${PLAIN}' ><![CDATA[<blob status='complete' />]]></profile>\r\n`;
-        s.write(`RPY 0 1 . ${g.length} ${r.length}\r\n${r}END\r\n`);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const conn = await Connection.connect(new Ctx(), '127.0.0.1', (server.address() as { port: number }).port);
+  const fake = await fakeVortexPeer(PLAIN, "<blob status='complete' />", false);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', fake.port);
   const done = sasl.startAuth(conn, 'PLAIN', { authId: 'bob', password: 'secret' });
   // The client closes the SASL channel after success; answer that close like LibVortex.
   const t0 = Date.now();
-  while (!got.includes("<close number='1'") && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 5));
+  while (!fake.got().includes("<close number='1'") && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 5));
   assert.ok(sasl.isAuthenticated(conn));
-  const start = frames(got.replace('#replied', '')).find(([h]) => h.startsWith('MSG 0 1 '))!;
+  const start = frames(fake.got()).find(([h]) => h.startsWith('MSG 0 1 '))!;
   assert.equal(start[1], `${MIME}<start number='1'><profile uri='${PLAIN}'><![CDATA[<blob>${Buffer.from('\0bob\0secret').toString('base64')}</blob>]]></profile></start>`);
   conn.shutdown();
   await done;
-  server.close();
+  fake.server.close();
 });
