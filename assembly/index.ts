@@ -93,16 +93,16 @@ export function channelGet(slot: i32, channel: i32, field: i32): i32 {
   return load<i32>(channelAddr(cs) + <usize>field);
 }
 
-/** Moves both seqno counters, keeping the windows (tests; seqno-wrap profiles). */
-export function channelSetSeq(slot: i32, channel: i32, recvNext: u32, sendNext: u32): i32 {
+/** Sets a channel's seqno counters and window edges (tests; seqno-wrap profiles); the caller supplies every field. */
+export function channelSetSeq(slot: i32, channel: i32, recvNext: u32, recvAckno: u32, recvWindow: u32, sendNext: u32, sendLimit: u32): i32 {
   if (!sessionValid(slot)) return R_BAD_SLOT;
   const cs = channelLookup(slot, channel);
   if (cs < 0) return R_UNKNOWN_CHANNEL;
   const c = channelAddr(cs);
-  const sendAvail = load<u32>(c, CS_SEND_LIMIT) - load<u32>(c, CS_SEND_NEXT);
   store<u32>(c, recvNext, CS_RECV_NEXT);
-  store<u32>(c, recvNext, CS_RECV_ACKNO);
+  store<u32>(c, recvAckno, CS_RECV_ACKNO);
+  store<u32>(c, recvWindow, CS_RECV_WINDOW);
   store<u32>(c, sendNext, CS_SEND_NEXT);
-  store<u32>(c, sendNext + sendAvail, CS_SEND_LIMIT);
+  store<u32>(c, sendLimit, CS_SEND_LIMIT);
   return 0;
 }

@@ -11,3 +11,4 @@ export type { Greeting, StartRequest, StartDecision, SessionHooks } from './sess
 export * as tls from './tls/node-tls.js';
 export * as certs from './tls/certs.js';
 export * as sasl from './sasl/beep-sasl.js';
+export * as alive from './alive/alive.js';

@@ -112,11 +112,7 @@ export class Connection {
     return conn;
   }
 
-  #abort(err: Error): void {
-    if (!this.session.ended) this.pushError(err);
-    this.session.abort(err);
-    this.io.socket.destroy();
-  }
+  #abort(err: Error): void { this.shutdown(err); }
 
   /**
    * Hands the transport to a tuning profile (TLS): pending frames are flushed and the session
@@ -251,9 +247,19 @@ export class Connection {
     }
   }
 
-  /** Drops the connection at once (PyVortex conn.shutdown()). */
-  shutdown(): void {
-    this.session.abort();
+  /**
+   * Stops (true) or resumes (false) reading from the peer, as vortex_connection_block: the
+   * session keeps its state, the peer's octets wait in the kernel and TCP flow control.
+   */
+  block(on: boolean): void {
+    if (on) this.io.socket.pause();
+    else this.io.socket.resume();
+  }
+
+  /** Drops the connection at once (PyVortex conn.shutdown()); `err`, if given, is why (popChannelError, onClose). */
+  shutdown(err?: Error): void {
+    if (err !== undefined && !this.session.ended) this.pushError(err);
+    this.session.abort(err);
     this.io.socket.destroy();
   }
 }

@@ -3,7 +3,7 @@ import type { CodecLimits, SessionCodec } from './types.js';
 import { WasmCodec } from './wasm-codec.js';
 import { RefCodec } from './ref-codec.js';
 
-export type { FrameHandler, CodecLimits, FrameDecoder, FrameEncoder, SessionCodec } from './types.js';
+export type { FrameHandler, CodecLimits, FrameDecoder, FrameEncoder, SessionCodec, SeqEdges } from './types.js';
 export { WasmCodec } from './wasm-codec.js';
 export { DEFAULT_MAX_FRAME, DEFAULT_MAX_HEADER, checkLimits } from './limits.js';
 export { RefCodec } from './ref-codec.js';

@@ -25,8 +25,8 @@ export interface CodecExports {
   channelFind(slot: number, channel: number): number;
   /** Reads a CS_* field. */
   channelGet(slot: number, channel: number, field: number): number;
-  /** Moves seqno counters. */
-  channelSetSeq(slot: number, channel: number, recvNext: number, sendNext: number): number;
+  /** Sets seqno counters and window edges. */
+  channelSetSeq(slot: number, channel: number, recvNext: number, recvAckno: number, recvWindow: number, sendNext: number, sendLimit: number): number;
   /** Decodes input-window bytes [start, end). */
   decode(slot: number, start: number, end: number): number;
   /** Accounts for payload octets delivered without copying; returns octets still to come. */

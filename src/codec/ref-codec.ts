@@ -1,6 +1,6 @@
 // Pure-TS reference codec: the same contract as the WASM codec (docs/codec.md), written for
 // clarity. It is the differential-test oracle and the benchmark baseline. No node: imports.
-import type { FrameHandler, CodecLimits, SessionCodec } from './types.js';
+import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges } from './types.js';
 import { checkLimits } from './limits.js';
 import {
   T_MSG, T_RPY, T_ERR, T_ANS, T_NUL, T_SEQ, INITIAL_WINDOW,
@@ -345,14 +345,15 @@ export class RefCodec implements SessionCodec {
     return { next: c.sendNext, limit: c.sendLimit };
   }
 
-  /** Moves both seqno counters, keeping the windows. */
-  setSeqState(channel: number, recvNext: number, sendNext: number): void {
+  /** Moves both seqno counters; window edges as `edges` says (see SeqEdges for the defaults). */
+  setSeqState(channel: number, recvNext: number, sendNext: number, edges: SeqEdges = {}): void {
     const c = this.#chan(channel);
     const avail = (c.sendLimit - c.sendNext) >>> 0;
     c.recvNext = recvNext >>> 0;
-    c.recvAckno = recvNext >>> 0;
+    c.recvAckno = (edges.recvAckno ?? recvNext) >>> 0;
+    c.recvWindow = (edges.recvWindow ?? c.recvWindow) >>> 0;
     c.sendNext = sendNext >>> 0;
-    c.sendLimit = (sendNext + avail) >>> 0;
+    c.sendLimit = (edges.sendLimit ?? sendNext + avail) >>> 0;
   }
 
   /** Tuning reset: channels gone, parse state and failure cleared. */

@@ -52,6 +52,16 @@ export interface FrameEncoder {
   sendWindow(channel: number): number;
 }
 
+/** Window edges setSeqState may place explicitly (defaults: the receive window reopened in full at recvNext, the send window's free span kept). */
+export interface SeqEdges {
+  /** Seqno the receive window starts at (RFC 3081 ackno). */
+  recvAckno?: number;
+  /** Receive window size granted from recvAckno. */
+  recvWindow?: number;
+  /** First seqno past what the peer lets us send. */
+  sendLimit?: number;
+}
+
 /** Codec state of one BEEP session: channel table, seqno and window accounting, both halves. */
 export interface SessionCodec extends FrameDecoder, FrameEncoder {
   /** Which implementation this is. */
@@ -67,7 +77,7 @@ export interface SessionCodec extends FrameDecoder, FrameEncoder {
   /** Next seqno we send and the peer's limit. */
   sendState(channel: number): { next: number; limit: number };
   /** Override sequence state (tests, and the regression suite's seqno-wrap profile). */
-  setSeqState(channel: number, recvNext: number, sendNext: number): void;
+  setSeqState(channel: number, recvNext: number, sendNext: number, edges?: SeqEdges): void;
   /** Tuning reset (RFC 3080 §3): every channel gone, parse state cleared. */
   reset(): void;
   /** Release the slot; the codec is unusable afterwards. */

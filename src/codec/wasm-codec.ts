@@ -1,5 +1,5 @@
 // SessionCodec over the shared WASM instance: one session slot per codec object.
-import type { FrameHandler, CodecLimits, SessionCodec } from './types.js';
+import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges } from './types.js';
 import { loadCodec, type CodecModule } from './loader.js';
 import { returnText } from './status.js';
 import { checkLimits } from './limits.js';
@@ -193,9 +193,11 @@ export class WasmCodec implements SessionCodec {
     return { next: get(CS_SEND_NEXT), limit: get(CS_SEND_LIMIT) };
   }
 
-  /** Moves both seqno counters, keeping the windows. */
-  setSeqState(channel: number, recvNext: number, sendNext: number): void {
-    const r = this.#m.exports.channelSetSeq(this.#slot, channel, recvNext >>> 0, sendNext >>> 0);
+  /** Moves both seqno counters; window edges as `edges` says (see SeqEdges for the defaults). */
+  setSeqState(channel: number, recvNext: number, sendNext: number, edges: SeqEdges = {}): void {
+    const r0 = this.recvState(channel), s0 = this.sendState(channel);
+    const r = this.#m.exports.channelSetSeq(this.#slot, channel, recvNext >>> 0, (edges.recvAckno ?? recvNext) >>> 0, (edges.recvWindow ?? r0.window) >>> 0,
+      sendNext >>> 0, (edges.sendLimit ?? sendNext + (s0.limit - s0.next)) >>> 0);
     if (r < 0) throw new RangeError(`setSeqState: ${returnText(r)}`);
   }
 

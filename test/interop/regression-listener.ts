@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import {
-  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, type Channel,
+  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, type Channel,
   type Frame, type Listener,
 } from '../../src/index.js';
 
@@ -14,8 +14,6 @@ import {
 export const REG = 'http://iana.org/beep/transient/vortex-regression';
 /** The close-in-transit profile. */
 export const CLOSE_IN_TRANSIT = 'http://iana.org/beep/transient/close-in-transit';
-/** ALIVE profile URI. */
-export const ALIVE = 'urn:aspl.es:beep:profiles:ALIVE';
 /** The 4096-octet text the /4 and /close-after-ans-nul-replies profiles slice from. */
 export const URI4_MESSAGE = ('This is a large file that contains arbitrary content. '.repeat(75) + 'This is a large file that contains arbitrary .').slice(0, 4096);
 
@@ -34,7 +32,7 @@ async function base(conn: Connection, ch: Channel, f: Frame): Promise<void> {
     return;
   }
   if (text.startsWith('disable-automatic-mime-and-reply-nul')) { ch.finalizeAns(f.msgNo); return; }
-  if (text.startsWith('block-connection')) { setTimeout(() => conn.shutdown(), 400); return; }
+  if (text.startsWith('block-connection')) { conn.block(true); setTimeout(() => conn.shutdown(), 400); return; }
   if (text.startsWith('unregister profile')) unregisterProfile(conn.ctx, ch.profile); // then echo, as LibVortex
   if (text.startsWith('complete flag limit=10000')) ch.setMessageLimit(10000); // then echo
   if (text.startsWith('get-file-by-feeder-rpy')) { rpy(ch, f, await readFile('vortex-regression-client.c')); return; }
@@ -177,13 +175,19 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
       return false;
     },
   });
+  // As vortex-regression-listener.c frame_seqno_exceeded: the expected seqno moves *forward* by
+  // the given amount (on top of the octets of this MSG) and the window restarts at that amount
+  // with 4096 octets, so a client that positions its own counter the same way can cross 2^32.
   reg('/seqno-exceeded', {
     frameReceived: (_c, ch, f) => {
       if (f.type !== 'MSG') return;
-      // Moves this side's expectation of the peer's next octets near the 2^31 / 2^32 edges.
-      const next = f.text === 'first message' ? 2147479552 : f.text === 'second message' ? 4294967295 - 4095 : f.text.startsWith('set-to=') ? Number(f.text.slice(7)) >>> 0 : undefined;
+      const add = f.text === 'first message' ? 2147479552 - 15 : f.text === 'second message' ? 2147475436 : f.text.startsWith('set-to=') ? Number(f.text.slice(7)) >>> 0 : undefined;
+      const ackno = f.text === 'first message' ? 2147479552 : f.text === 'second message' ? 4294967295 - 4095 : add;
+      if (add !== undefined && ackno !== undefined) {
+        const codec = ch.conn.session.codec, r = codec.recvState(ch.number);
+        codec.setSeqState(ch.number, (r.next + add) >>> 0, codec.sendState(ch.number).next, { recvAckno: ackno, recvWindow: 4096 });
+      }
       rpy(ch, f, f.payload);
-      if (next !== undefined) ch.conn.session.codec.setSeqState(ch.number, next, ch.conn.session.codec.sendState(ch.number).next);
     },
   });
   reg('/nothing', {});
@@ -213,7 +217,7 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
   });
   reg('/block-tls', { start: () => { blockNextTls = true; return true; } }); // the next TLS request is refused
   reg('/deny_supported', { start: () => ({ code: 421, text: 'start always denied by /deny_supported' }) });
-  registerProfile(ctx, ALIVE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') rpy(ch, f, f.payload); } });
+  alive.init(ctx);
   tls.acceptTls(ctx, {
     acceptHandler: async (_c, serverName) => {
       if (serverName === 'test-05-d.server') await sleep(10_000); // the client's TLS timeout checks

@@ -7,11 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
-import { Ctx, Connection, tls, sasl, type Frame } from '../../src/index.js';
+import { Ctx, Connection, tls, sasl, alive, type Frame } from '../../src/index.js';
 import { startRegressionListener, REG, CLOSE_IN_TRANSIT, URI4_MESSAGE } from './regression-listener.js';
 
 const C_DIR = process.env.VORTEX_TEST_DIR;
 const haveC = C_DIR !== undefined && existsSync(join(C_DIR, 'vortex-regression-listener'));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Registers every scenario against the listener at 127.0.0.1:port(). */
 function scenarios(port: () => number): void {
@@ -94,6 +95,49 @@ function scenarios(port: () => number): void {
     const replies = await Promise.all(['a', 'b', 'c'].map((t) => ch.request(t)));
     assert.deepEqual(replies.map((r) => [r.msgNo, r.text]), [[2147483646, 'a'], [2147483647, 'b'], [0, 'c']]);
     assert.ok(await conn.close());
+  });
+
+  test('seqno 2^32 boundary (test_02o): 20 KB sent across the wrap arrive and are echoed intact', async () => {
+    const conn = await open();
+    const ch = (await conn.openChannel(0, `${REG}/seqno-exceeded`))!;
+    // "set-to=N" moves the listener's expected seqno forward by N past this MSG and restarts its
+    // 4096-octet window at N; this side moves its counter the same way, 3000 octets short of 2^32.
+    const N = 2 ** 32 - 3000 - 19;
+    assert.equal((await ch.request(`set-to=${N}`)).text, `set-to=${N}`);
+    const codec = conn.session.codec, before = codec.sendState(ch.number).next;
+    const start = (before + N) >>> 0;
+    codec.setSeqState(ch.number, codec.recvState(ch.number).next, start, { sendLimit: (N + 4096) >>> 0 });
+    let sent = 0;
+    for (let i = 0; i < 20; i++) {
+      const body = String.fromCharCode(97 + i).repeat(1000);
+      assert.equal((await ch.request(body)).text, body, `message ${i} across the wrap`);
+      sent += 1000 + 2; // payload + the empty MIME header block
+    }
+    assert.equal(codec.sendState(ch.number).next, (start + sent) >>> 0);
+    assert.ok(codec.sendState(ch.number).next < 2 ** 31, 'the counter wrapped past 2^32');
+    assert.ok(await conn.close());
+  });
+
+  test('ALIVE (test_15): pings answered while the peer reads; failure reported once it stops reading', async () => {
+    const conn = await open();
+    const check = alive.enableCheck(conn, { checkPeriod: 20, maxUnreplyCount: 2 });
+    for (let t = 0; check.replied < 3 && t < 250; t++) await sleep(20);
+    assert.ok(check.replied >= 3, `pings answered: ${check.replied} of ${check.sent}`);
+    assert.equal(check.failed, false);
+    check.stop();
+    assert.ok(await conn.close());
+
+    // "block-connection": the listener stops reading now and drops the session after 400 ms;
+    // the check must notice the silence first.
+    const conn2 = await open();
+    const outcome = new Promise<string>((r) => {
+      alive.enableCheck(conn2, { checkPeriod: 20, maxUnreplyCount: 2, onFailure: () => r('alive failure') });
+      conn2.setOnClose(() => r('closed by the listener'));
+    });
+    const ch = (await conn2.openChannel(0, REG))!;
+    ch.sendMsg('block-connection');
+    assert.equal(await outcome, 'alive failure');
+    conn2.shutdown();
   });
 
   test('MIME (test_01d): the /mime profile echoes content with its headers untouched', async () => {
