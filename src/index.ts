@@ -12,3 +12,4 @@ export * as tls from './tls/node-tls.js';
 export * as certs from './tls/certs.js';
 export * as sasl from './sasl/beep-sasl.js';
 export * as alive from './alive/alive.js';
+export * as tunnel from './tunnel/node-tunnel.js';

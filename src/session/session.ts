@@ -102,12 +102,20 @@ export class Session implements FrameHandler {
     this.#ready.clear();
     this.#suspended = false;
     this.#blocked = false;
+    this.seqFrames = true;
     this.#windowUsed = 0;
     this.#current = undefined;
     this.codec.reset();
     this.mgmt.reset(new BeepError('tuning reset', 'BEEP_ERR_TUNING_RESET'));
     this.start(greeting);
   }
+
+  /**
+   * Sends SEQ frames (default). A TUNNEL set-up turns them off: after the far side's <ok /> no
+   * octet of this session may follow (LibVortex vortex_connection_seq_frame_updates). A tuning
+   * reset turns them on again.
+   */
+  seqFrames = true;
 
   /** Octets received and sent. */
   get octets(): { in: number; out: number } { return { in: this.#octetsIn, out: this.#octetsOut }; }
@@ -220,6 +228,7 @@ export class Session implements FrameHandler {
    * effect once acknowledgements carry the edge past the old one.
    */
   #grant(ch: ChannelState, st: RecvState, ackno: number, window: number): void {
+    if (!this.seqFrames) return;
     const advance = (ackno + window - (st.ackno + st.window)) >>> 0;
     if (advance === 0 || advance >= 0x80000000) return;
     this.#write(this.codec.encodeSeq(ch.number, ackno, window));

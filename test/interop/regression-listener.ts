@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import {
-  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, type Channel,
+  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, tunnel, type Channel,
   type Frame, type Listener,
 } from '../../src/index.js';
 
@@ -218,6 +218,8 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
   reg('/block-tls', { start: () => { blockNextTls = true; return true; } }); // the next TLS request is refused
   reg('/deny_supported', { start: () => ({ code: 421, text: 'start always denied by /deny_supported' }) });
   alive.init(ctx);
+  // TUNNEL (test_13): this listener ends routes and relays them anywhere, as the C listener does.
+  tunnel.acceptTunnel(ctx, { acceptRelay: () => true });
   tls.acceptTls(ctx, {
     acceptHandler: async (_c, serverName) => {
       if (serverName === 'test-05-d.server') await sleep(10_000); // the client's TLS timeout checks
@@ -243,7 +245,7 @@ function onOpen(ctx: Ctx): void {
 
 let offset = 0;
 
-/** Starts the main (44010) and second SASL (44011) listeners with `off` added. */
+/** Starts the main (44010), second SASL (44011) and TUNNEL hop (44110) listeners with `off` added. */
 export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[] }> {
   offset = off;
   // The suite's own test certificate when run in its test/ directory (test_05a2 checks its
@@ -270,7 +272,11 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
     // Sessions ended by an error are logged: the interop run keeps the listener's stderr.
     conn.setOnClose((c, e) => { if (e !== undefined && process.env.REGRESSION_LISTENER_LOG) console.error(`session ${c.id} ended: ${e.message}`); });
   };
-  const listeners = [await createListener(ctx, host, 44010 + off, { onAccept: reRegister }), await createListener(ctx2, host, 44011 + off)];
+  const listeners = [
+    await createListener(ctx, host, 44010 + off, { onAccept: reRegister }),
+    await createListener(ctx2, host, 44011 + off),
+    await createListener(ctx, host, 44110 + off, { onAccept: reRegister }), // the TUNNEL hop of test_13
+  ];
   for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
   // IPv6 (tests 02a3, 02a4): [::1]:44016 when the host has IPv6 loopback.
   if (host === '0.0.0.0') {

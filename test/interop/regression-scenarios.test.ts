@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
-import { Ctx, Connection, tls, sasl, alive, type Frame } from '../../src/index.js';
+import { Ctx, Connection, tls, sasl, alive, tunnel, type Frame } from '../../src/index.js';
 import { startRegressionListener, REG, CLOSE_IN_TRANSIT, URI4_MESSAGE } from './regression-listener.js';
 
 const C_DIR = process.env.VORTEX_TEST_DIR;
@@ -138,6 +138,18 @@ function scenarios(port: () => number): void {
     ch.sendMsg('block-connection');
     assert.equal(await outcome, 'alive failure');
     conn2.shutdown();
+  });
+
+  test('TUNNEL (test_13): a session through the listener\'s proxy to its 44110 hop, then echo and large messages', async () => {
+    const conn = await tunnel.connect(new Ctx(), [{ ip4: '127.0.0.1', port: port() }, { ip4: '127.0.0.1', port: port() + 100 }]);
+    assert.ok(conn.isOk(), String(conn.popChannelError()));
+    assert.ok(tunnel.isTunnelled(conn));
+    const ch = (await conn.openChannel(0, REG))!;
+    assert.ok(ch);
+    for (let i = 0; i < 10; i++) assert.equal((await ch.request(`through the tunnel ${i}`)).text, `through the tunnel ${i}`);
+    const body = 'q'.repeat(200_000);
+    assert.equal((await ch.request(body)).text, body);
+    assert.ok(await conn.close());
   });
 
   test('MIME (test_01d): the /mime profile echoes content with its headers untouched', async () => {

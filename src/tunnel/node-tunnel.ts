@@ -1,0 +1,206 @@
+// TUNNEL profile over node:net (RFC 3620; LibVortex vortex_tunnel): a listener that ends a
+// route (tuning reset, new greetings on the same socket) or relays it to the next hop as raw
+// octets, and an initiator that builds a BEEP session through a chain of proxies.
+import { connect as netConnect, type Socket } from 'node:net';
+import { BeepError, BeepReplyError } from '../errors.js';
+import { registerProfile, type Ctx } from '../api/ctx.js';
+import { Connection, type TuningStart } from '../api/connection.js';
+import type { StartDecision } from '../session/management.js';
+import { MgmtSyntaxError } from '../session/mgmt.js';
+import { base64Text } from '../util/base64.js';
+import { TUNNEL_URI, OK_XML, parseTunnel, parseTunnelReply, tunnelXml, hopProblem, type TunnelHop, type TunnelSpec } from './profile.js';
+
+export { TUNNEL_URI, type TunnelHop, type TunnelSpec } from './profile.js';
+
+/** Where a resolver sends a profile/endpoint/srv hop. */
+export interface HopAddress {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+}
+
+/** Listener-side policy (LibVortex vortex_tunnel_accept_negotiation). */
+export interface AcceptTunnelOptions {
+  /** Accept a route that ends here (`<tunnel />`); default accept. */
+  acceptEndpoint?: (conn: Connection) => boolean | Promise<boolean>;
+  /**
+   * Allow relaying this connection to `hop`. Default: refuse (537), because a listener that
+   * relays anywhere is an open proxy (RFC 3620 §7); pass a policy to act as a proxy.
+   */
+  acceptRelay?: (conn: Connection, hop: TunnelHop) => boolean | Promise<boolean>;
+  /** Resolves a profile, endpoint or srv hop to an address; undefined refuses it (550). */
+  resolve?: (hop: TunnelHop) => HopAddress | undefined | Promise<HopAddress | undefined>;
+  /** Milliseconds to reach the next hop and hear its answer (default: the context's connectTimeout, else 10,000). */
+  timeout?: number;
+}
+
+/** Thrown inside a start decision to refuse it with a reply code. */
+class Refusal extends Error {
+  constructor(readonly code: number, text: string) { super(text); }
+}
+
+const refuse = (e: unknown): StartDecision => e instanceof Refusal || e instanceof MgmtSyntaxError
+  ? { accept: false, code: e instanceof Refusal ? e.code : e.replyCode, text: e.message }
+  : { accept: false, code: 450, text: `next hop failed: ${(e as Error).message}` };
+
+/** Address of a host hop, or undefined for hops a resolver must place. */
+function direct(h: TunnelHop): HopAddress | undefined {
+  const host = h.ip4 ?? h.ip6 ?? (h.srv === undefined ? h.fqdn : undefined);
+  return host !== undefined && h.port !== undefined ? { host, port: h.port } : undefined;
+}
+
+/** Races a promise against a timer that rejects with a BEEP_ERR_TIMEOUT error. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BeepError(`${what} timed out after ${ms} ms`, 'BEEP_ERR_TIMEOUT')), ms); })]);
+  } finally { clearTimeout(timer); }
+}
+
+/** Opens a plain TCP connection (non-BEEP final hop, RFC 3620 §2.4). */
+function tcp(addr: HopAddress): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host: addr.host, port: addr.port });
+    s.once('connect', () => { s.off('error', reject); s.pause(); resolve(s); });
+    s.once('error', reject);
+  });
+}
+
+/** Ends a Connection object whose socket now belongs to a relay or a new session. */
+function handOver(conn: Connection): Socket {
+  const s = conn.releaseSocket();
+  conn.session.transportClosed(new BeepError('session handed over to a TUNNEL relay', 'BEEP_ERR_TUNNELLED'));
+  return s;
+}
+
+/** Copies octets both ways with backpressure; either side closing closes the other. */
+function relay(a: Socket, b: Socket): void {
+  const end = (): void => { a.destroy(); b.destroy(); };
+  for (const s of [a, b]) { s.on('error', end); s.once('close', end); }
+  a.pipe(b);
+  b.pipe(a);
+}
+
+/** Endpoint: after <ok /> the initiator greets first; its first octets start the new session. */
+function endHere(conn: Connection): void {
+  const raw = conn.releaseSocket();
+  const gone = (): void => conn.session.transportClosed();
+  raw.once('close', gone);
+  // Waiting for the initiator keeps our greeting from reaching a relaying proxy in the same
+  // read as the <ok /> reply (LibVortex's proxies read them with one BEEP parser).
+  raw.once('data', (chunk: Buffer) => {
+    raw.off('close', gone);
+    raw.pause();
+    conn.adoptSocket(raw);
+    conn.tuning.set('tunnel', { hop: {} } satisfies TunnelSpec);
+    conn.session.tuningReset(conn.greeting());
+    conn.session.receive(chunk);
+    raw.resume();
+  });
+  raw.resume();
+}
+
+/** Decides a TUNNEL start on a listener: end the route here, or reach the next hop and relay. */
+async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Promise<StartDecision> {
+  const timeout = o.timeout ?? conn.ctx.options.connectTimeout ?? 10_000;
+  try {
+    const spec = parseTunnel(xml);
+    const h = spec.hop;
+    if (spec.inner === undefined && direct(h) === undefined && h.profile === undefined && h.endpoint === undefined && h.srv === undefined) {
+      if (o.acceptEndpoint && !(await o.acceptEndpoint(conn))) throw new Refusal(537, 'TUNNEL endpoint refused by policy');
+      return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => endHere(conn) };
+    }
+    if (!o.acceptRelay || !(await o.acceptRelay(conn, h))) throw new Refusal(537, 'relaying is not allowed here');
+    const resolved = direct(h) ?? await o.resolve?.(h);
+    if (resolved === undefined) throw new Refusal(550, 'cannot resolve the next hop');
+    // profile/endpoint hops end at the resolved BEEP peer; a host hop without inner is plain TCP.
+    const forward = spec.inner ?? (direct(h) === undefined ? { hop: {} } : undefined);
+    let next: Socket;
+    if (forward === undefined) next = await within(timeout, 'connect to the next hop', tcp(resolved));
+    else {
+      const hopConn = await Connection.connect(conn.ctx, resolved.host, resolved.port, { connectTimeout: timeout, greetingTimeout: timeout });
+      if (!hopConn.isOk()) throw new Refusal(450, `next hop ${resolved.host}:${resolved.port} unreachable: ${hopConn.popChannelError()?.[1] ?? ''}`);
+      const answer = await within(timeout, 'next hop TUNNEL answer', ask(hopConn, tunnelXml(forward))).catch((e: unknown) => { hopConn.shutdown(); throw e; });
+      if (!answer.ok) { hopConn.shutdown(); throw new Refusal(answer.code, `next hop: ${answer.text}`); }
+      next = handOver(hopConn);
+    }
+    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => relay(handOver(conn), next) };
+  } catch (e) { return refuse(e); }
+}
+
+/**
+ * Sends a tunnel element on a new TUNNEL channel and reads the answer (piggybacked or RPY).
+ * SEQ frames are off from here on, as in LibVortex: once the far side answers <ok />, any
+ * octet of this session would land in the next one.
+ */
+async function ask(conn: Connection, xml: string): Promise<{ ok: true } | { ok: false; code: number; text: string }> {
+  conn.session.seqFrames = false;
+  const ch = await conn.openChannel(0, TUNNEL_URI, { content: xml, tuning: true });
+  if (ch === null) {
+    const [code, text] = conn.popChannelError() ?? [554, 'TUNNEL start refused'];
+    return { ok: false, code: code || 554, text };
+  }
+  const reply = ch.startReply ?? (await ch.request(xml)).text;
+  const answer = parseTunnelReply(reply);
+  if (answer.ok) conn.session.suspendWrites();
+  return answer;
+}
+
+/** Enables the TUNNEL profile on a listener context (LibVortex vortex_tunnel_accept_negotiation). */
+export function acceptTunnel(ctx: Ctx, opts: AcceptTunnelOptions = {}): boolean {
+  registerProfile(ctx, TUNNEL_URI); // advertised in greetings; starts are decided below
+  const start: TuningStart = (conn, _req, offer) => {
+    if (offer.content === undefined) return { accept: false, code: 501, text: 'TUNNEL: the start must carry the <tunnel> element' };
+    return decide(conn, offer.encoding === 'base64' ? base64Text(offer.content) : offer.content, opts);
+  };
+  ctx.tuning.set(`start:${TUNNEL_URI}`, start);
+  return true;
+}
+
+/**
+ * Builds the element a route sends to its first hop: `hops` in travel order, the last one the
+ * BEEP peer the session is for (or a profile/endpoint hop its predecessor resolves).
+ */
+export function routeSpec(hops: TunnelHop[]): TunnelSpec {
+  if (hops.length < 2) throw new RangeError('a route needs a proxy and a destination');
+  const last = hops[hops.length - 1];
+  const named = last.profile !== undefined || last.endpoint !== undefined;
+  let spec: TunnelSpec = named ? { hop: last } : { hop: last, inner: { hop: {} } };
+  for (let i = hops.length - 2; i >= 1; i--) spec = { hop: hops[i], inner: spec };
+  for (let s: TunnelSpec | undefined = spec; s !== undefined; s = s.inner) {
+    const why = hopProblem(s.hop, s.inner === undefined);
+    if (why !== undefined) throw new RangeError(`TUNNEL route: ${why}`);
+  }
+  return spec;
+}
+
+/**
+ * Connects through proxies (LibVortex vortex_tunnel_new): opens a TUNNEL channel on the first
+ * hop with the rest of the route, and on <ok /> runs a new session over the same socket.
+ * Like Connection.connect it never rejects for network trouble: check isOk() and
+ * popChannelError() (a refusal carries the proxy's reply code).
+ */
+export async function connect(ctx: Ctx, hops: TunnelHop[], opts: { timeout?: number } = {}): Promise<Connection> {
+  const spec = routeSpec(hops);
+  const first = direct(hops[0]);
+  if (first === undefined) throw new RangeError('the first hop needs a host and a port');
+  const timeout = opts.timeout ?? ctx.options.connectTimeout ?? 10_000;
+  const conn = await Connection.connect(ctx, first.host, first.port, { connectTimeout: timeout, greetingTimeout: timeout });
+  if (!conn.isOk()) return conn;
+  try {
+    const answer = await within(timeout, 'TUNNEL set-up', ask(conn, tunnelXml(spec)));
+    if (!answer.ok) throw new BeepReplyError(answer.code, answer.text);
+    conn.tuning.set('tunnel', spec);
+    conn.session.tuningReset(conn.greeting());
+    await within(timeout, 'greeting through the TUNNEL', conn.session.mgmt.ready);
+  } catch (e) {
+    conn.shutdown(e instanceof Error ? e : new BeepError(String(e)));
+  }
+  return conn;
+}
+
+/** True when the connection's session was built through a TUNNEL route. */
+export function isTunnelled(conn: Connection): boolean {
+  return conn.tuning.has('tunnel');
+}
