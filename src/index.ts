@@ -13,3 +13,4 @@ export * as certs from './tls/certs.js';
 export * as sasl from './sasl/beep-sasl.js';
 export * as alive from './alive/alive.js';
 export * as tunnel from './tunnel/node-tunnel.js';
+export * as xmlrpc from './xmlrpc/beep-xmlrpc.js';

@@ -170,16 +170,20 @@ export class Connection {
   setOnClose(handler: OnClose): void { this.#onClose.push(handler); }
 
   /**
-   * Opens a channel running `profile`; number 0 picks the next free one of our parity.
+   * Opens a channel running `profile` (several: offered in order, the peer picks one); number 0
+   * picks the next free one of our parity.
    * Resolves null on refusal, with the reason in popChannelError() (PyVortex open_channel).
    */
-  async openChannel(number: number, profile: string, opts: OpenChannelOptions = {}): Promise<Channel | null> {
+  async openChannel(number: number, profile: string | string[], opts: OpenChannelOptions = {}): Promise<Channel | null> {
     if (!Number.isInteger(number) || number < 0 || number > 0x7fffffff) throw new RangeError('channel number out of range');
+    const uris = typeof profile === 'string' ? [profile] : profile;
+    if (uris.length === 0) throw new RangeError('openChannel needs a profile');
     const n = number === 0 ? this.#nextChannel() : number;
-    const mime = opts.mime ?? this.ctx.profiles.get(profile)?.mime ?? true;
+    const mime = opts.mime ?? this.ctx.profiles.get(uris[0])?.mime ?? true;
     try {
-      const st = await this.session.mgmt.startChannel(n, [{ uri: profile, content: opts.content, encoding: opts.encoding ?? 'none' }], opts.serverName, mime, opts.tuning ?? false);
-      return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(profile)?.frameReceived, st.content);
+      const offers = uris.map((uri) => ({ uri, content: opts.content, encoding: opts.encoding ?? 'none' as const }));
+      const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false);
+      return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
     } catch (e) {
       if (e instanceof RangeError || e instanceof TypeError) throw e;
       this.pushError(e);

@@ -1,6 +1,6 @@
 // Channel 0 management messages (RFC 3080 §2.3.1): parsing with saxes (a strict, well-kept
 // XML parser; both quote styles, entities, CDATA) and canonical builders. No node: imports.
-import { SaxesParser } from 'saxes';
+import { parseXmlTree, type XmlNode } from '../util/xml-tree.js';
 
 /** Content type of every channel 0 message (RFC 3080 §2.3.1). */
 export const MGMT_CONTENT_TYPE = 'application/beep+xml';
@@ -38,35 +38,11 @@ export class MgmtSyntaxError extends Error {
   }
 }
 
-interface Node { name: string; attrs: Record<string, string>; text: string; children: Node[] }
+type Node = XmlNode;
 
-/** Parses XML into a small element tree with saxes (no DTD, one root). */
+/** Parses a channel 0 message into an element tree (at most 8 levels deep). */
 function tree(xml: string, maxLength: number): Node {
-  if (xml.length > maxLength) throw new MgmtSyntaxError(`channel 0 message longer than ${maxLength}`);
-  const parser = new SaxesParser({ xmlns: false });
-  const stack: Node[] = [];
-  let root: Node | undefined;
-  let failure: Error | undefined;
-  parser.on('error', (e) => { failure ??= e; });
-  parser.on('doctype', () => { failure ??= new Error('DOCTYPE is not allowed'); });
-  parser.on('opentag', (t) => {
-    const n: Node = { name: t.name, attrs: t.attributes as Record<string, string>, text: '', children: [] };
-    if (stack.length > 0) stack[stack.length - 1].children.push(n);
-    else if (root === undefined) root = n;
-    stack.push(n);
-    if (stack.length > 8) failure ??= new Error('elements nested too deeply');
-  });
-  parser.on('text', (t) => { if (stack.length > 0) stack[stack.length - 1].text += t; });
-  parser.on('cdata', (t) => { if (stack.length > 0) stack[stack.length - 1].text += t; });
-  parser.on('closetag', () => { stack.pop(); });
-  try {
-    parser.write(xml).close();
-  } catch (e) {
-    failure ??= e as Error;
-  }
-  if (failure !== undefined) throw new MgmtSyntaxError(`malformed XML: ${failure.message}`);
-  if (root === undefined) throw new MgmtSyntaxError('no element');
-  return root;
+  return parseXmlTree(xml, { maxLength, maxDepth: 8 }, (why) => new MgmtSyntaxError(why.startsWith('longer') ? `channel 0 message ${why}` : why));
 }
 
 function intAttr(n: Node, name: string, min: number, max: number): number {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import {
-  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, tunnel, type Channel,
+  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, tunnel, xmlrpc, type Channel,
   type Frame, type Listener,
 } from '../../src/index.js';
 
@@ -56,6 +56,30 @@ function regressionCheck(_c: Connection, p: sasl.AuthProps): boolean | string | 
   if (p.mech === 'PLAIN') return p.authId === 'bob' && p.password === 'secret';
   return p.authId === 'bob' ? 'secret' : null;
 }
+
+type Values = { count: number; fraction: number; status: boolean };
+const sum: xmlrpc.MethodHandler = ([a, b]) => (a as number) + (b as number);
+
+/** The XML-RPC services of vortex-regression-client.idl, as its generated service_dispatch serves them. */
+const regressionServices: Record<string, xmlrpc.MethodHandler> = {
+  sum,
+  'aritmetic-operations/basic/sum': sum,
+  get_the_string: () => 'This is a test',
+  get_the_bool_1: () => false,
+  get_the_bool_2: () => true,
+  get_double_sum: ([a, b]) => new xmlrpc.XmlRpcDouble((a as number) + (b as number)),
+  get_struct: ([a, b]) => {
+    const x = a as Values, y = b as Values;
+    return { count: x.count + y.count, fraction: new xmlrpc.XmlRpcDouble(x.fraction + y.fraction), status: x.status || y.status };
+  },
+  get_array: () => Array.from({ length: 10 }, (_, i) => ({ position: i, string_position: 'test content' })),
+  // Nodes 1..9 linked through `next`; the last one's next is nil.
+  get_list: () => {
+    let list: xmlrpc.XmlRpcValue = null;
+    for (let p = 9; p >= 1; p--) list = { position: p, next: list };
+    return list;
+  },
+};
 
 /** Builds the regression listener context (ports are bound by start()). */
 export function regressionCtx(serverCert: certs.CertPair): Ctx {
@@ -218,6 +242,8 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
   reg('/block-tls', { start: () => { blockNextTls = true; return true; } }); // the next TLS request is refused
   reg('/deny_supported', { start: () => ({ code: 421, text: 'start always denied by /deny_supported' }) });
   alive.init(ctx);
+  // XML-RPC (test_07): the services of vortex-regression-client.idl.
+  xmlrpc.acceptXmlRpc(ctx, { methods: regressionServices });
   // TUNNEL (test_13): this listener ends routes and relays them anywhere, as the C listener does.
   tunnel.acceptTunnel(ctx, { acceptRelay: () => true });
   tls.acceptTls(ctx, {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
-import { Ctx, Connection, tls, sasl, alive, tunnel, type Frame } from '../../src/index.js';
+import { Ctx, Connection, tls, sasl, alive, tunnel, xmlrpc, type Frame } from '../../src/index.js';
 import { startRegressionListener, REG, CLOSE_IN_TRANSIT, URI4_MESSAGE } from './regression-listener.js';
 
 const C_DIR = process.env.VORTEX_TEST_DIR;
@@ -149,6 +149,27 @@ function scenarios(port: () => number): void {
     for (let i = 0; i < 10; i++) assert.equal((await ch.request(`through the tunnel ${i}`)).text, `through the tunnel ${i}`);
     const body = 'q'.repeat(200_000);
     assert.equal((await ch.request(body)).text, body);
+    assert.ok(await conn.close());
+  });
+
+  test('XML-RPC (test_07): the IDL services — ints, strings, booleans, doubles, structs, arrays, a linked list', async () => {
+    const conn = await open();
+    const ch = (await xmlrpc.bootChannel(conn))!;
+    assert.ok(ch, String(conn.popChannelError()));
+    assert.equal(await xmlrpc.invoke(ch, 'sum', [3, 4]), 7);
+    const many = await Promise.all(Array.from({ length: 100 }, () => xmlrpc.invoke(ch, 'sum', [10, -13])));
+    assert.ok(many.every((r) => r === -3));
+    assert.equal(await xmlrpc.invoke(ch, 'get_the_string'), 'This is a test');
+    assert.equal(await xmlrpc.invoke(ch, 'get_the_bool_1'), false);
+    assert.equal(await xmlrpc.invoke(ch, 'get_the_bool_2'), true);
+    assert.equal(await xmlrpc.invoke(ch, 'get_double_sum', [new xmlrpc.XmlRpcDouble(7.2), new xmlrpc.XmlRpcDouble(8.3)]), 15.5);
+    const values = (count: number, fraction: number, status: boolean): xmlrpc.XmlRpcValue => ({ count, fraction: new xmlrpc.XmlRpcDouble(fraction), status });
+    assert.deepEqual(await xmlrpc.invoke(ch, 'get_struct', [values(3, 10.2, false), values(7, 7.12, true)]), { count: 10, fraction: 17.32, status: true });
+    const items = await xmlrpc.invoke(ch, 'get_array') as Array<{ position: number; string_position: string }>;
+    assert.deepEqual(items.map((i) => [i.position, i.string_position]), Array.from({ length: 10 }, (_, i) => [i, 'test content']));
+    let node = await xmlrpc.invoke(ch, 'get_list') as { position: number; next: unknown } | null;
+    for (let p = 1; p <= 8; p++, node = node!.next as typeof node) assert.equal(node?.position, p);
+    assert.equal(await xmlrpc.invoke(ch, 'aritmetic-operations/basic/sum', [20, 22]), 42);
     assert.ok(await conn.close());
   });
 
