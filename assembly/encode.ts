@@ -86,17 +86,20 @@ export function encodeFrame(slot: i32, channel: i32, type: i32, msgno: i32, more
 
 /**
  * Frames the next piece of a message with `left` octets to go: size = min(left, send window,
- * maxFrame), "*" when octets remain. One call per frame (window check and encoding together).
+ * maxFrame), "*" when octets remain; a NUL goes whole or not at all. One call per frame (window
+ * check and encoding together).
  * Returns the header length with the size in result word 1; 0 when the window is shut.
  */
 export function encodeFit(slot: i32, channel: i32, type: i32, msgno: i32, left: i32, maxFrame: i32, ansno: i32): i32 {
-  if (badFrameArgs(channel, type, msgno, 0, ansno) || left < 0 || maxFrame < 1 || (type == T_NUL && left != 0)) return R_ARG;
+  if (badFrameArgs(channel, type, msgno, 0, ansno) || left < 0 || maxFrame < 1 || (type == T_NUL && left > maxFrame)) return R_ARG;
   const cs = channelLookup(slot, channel);
   if (cs < 0) return R_UNKNOWN_CHANNEL;
   const c = channelAddr(cs);
   let n = sendAvail(c);
   if (left < n) n = left;
   if (maxFrame < n) n = maxFrame;
+  // A NUL is never continued: its (MIME header) payload goes whole or waits for window.
+  if (type == T_NUL && n < left) n = 0;
   store<i32>(RESULT_OFFSET + 4, n);
   if (left > 0 && n == 0) return 0;
   return encodeAt(c, channel, type, msgno, n < left ? 1 : 0, n, ansno);

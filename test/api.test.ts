@@ -110,3 +110,25 @@ test('piggybacked start content reaches the start handler and its reply content 
   assert.ok(await conn.close());
   await ctx.exit();
 });
+
+test('NUL on the wire: the empty MIME header block (size 2, as LibVortex) by default, size 0 with { bare: true }', async () => {
+  const { RawPeer } = await import('./session/raw.js');
+  const ctx = new Ctx();
+  const ANS = 'http://beepwire.test/ans';
+  registerProfile(ctx, ANS, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      ch.sendAns('x', undefined, f.msgNo);
+      ch.finalizeAns(f.msgNo, { bare: f.text === 'bare' });
+    },
+  });
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const p = await RawPeer.connect(l.port);
+  await p.greetAndStart(ANS);
+  await p.send(p.frame('MSG', 1, 0, '\r\nmime') + p.frame('MSG', 1, 1, '\r\nbare'));
+  const got = await p.waitFor(/NUL 1 1 \. \d+ \d+\r\n/);
+  // ANS 0 (3 octets: CRLF + "x") at seqno 0, NUL at 3 with its CRLF; then msg 1's ANS at 5, NUL at 8, empty.
+  assert.match(got, /ANS 1 0 \. 0 3 0\r\n\r\nxEND\r\nNUL 1 0 \. 3 2\r\n\r\nEND\r\nANS 1 1 \. 5 3 0\r\n\r\nxEND\r\nNUL 1 1 \. 8 0\r\nEND\r\n/);
+  p.socket.destroy();
+  await ctx.exit();
+});

@@ -93,7 +93,7 @@ export class Channel {
   #reply(type: 'RPY' | 'ERR' | 'ANS' | 'NUL', data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
     if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
     const body = type === 'NUL' ? EMPTY : this.#body(data, size);
-    const head = type === 'NUL' ? undefined : this.#head(opts);
+    const head = type === 'NUL' && opts?.headers === undefined ? undefined : this.#head(opts);
     let cuts: number[] | undefined;
     if (opts?.fragments !== undefined) {
       let at = head?.length ?? 0;
@@ -115,8 +115,15 @@ export class Channel {
   sendErr(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ERR', data, size, msgNo, opts); }
   /** Sends one ANS to MSG msgNo (one-to-many, RFC 3080 §2.6.2). */
   sendAns(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ANS', data, size, msgNo, opts); }
-  /** Ends an ANS series with NUL. */
-  finalizeAns(msgNo: number): boolean { return this.#reply('NUL', '', 0, msgNo); }
+  /**
+   * Ends an ANS series with NUL. On a MIME channel the NUL carries the empty MIME header block
+   * (2 octets) like every other message, as LibVortex sends it: a zero-size NUL shares its seqno
+   * with the next frame, and LibVortex's serialized delivery keys frames by seqno and loses one
+   * (regression test_03c). `{ bare: true }` sends the zero-size form.
+   */
+  finalizeAns(msgNo: number, opts: { bare?: boolean } = {}): boolean {
+    return this.#reply('NUL', '', 0, msgNo, opts.bare ? undefined : { headers: {} });
+  }
 
   /** Sends a MSG and resolves with its RPY or ERR frame (ANS...NUL: resolves with the NUL; see requestAll). */
   request(data: Payload, opts?: SendOptions): Promise<Frame> {

@@ -269,10 +269,11 @@ export class RefCodec implements SessionCodec {
 
   /** Encodes the next frame of a message within window and frame size; see FrameEncoder. */
   encodeFit(type: number, channel: number, msgno: number, left: number, maxFrame: number, ansno: number): Uint8Array | null {
-    if (!inRange(left, MAX_31) || !Number.isInteger(maxFrame) || maxFrame < 1 || (type === T_NUL && left !== 0)) throw new RangeError('encodeFit: argument out of range');
+    if (!inRange(left, MAX_31) || !Number.isInteger(maxFrame) || maxFrame < 1 || (type === T_NUL && left > maxFrame)) throw new RangeError('encodeFit: argument out of range');
     const c = this.#chans.get(channel);
     if (c === undefined) throw new RangeError('encodeFit: channel not open');
-    const n = Math.min(left, this.#avail(c), maxFrame);
+    let n = Math.min(left, this.#avail(c), maxFrame);
+    if (type === T_NUL && n < left) n = 0; // a NUL is never continued: whole or wait for window
     this.fitSize = n;
     if (left > 0 && n === 0) return null;
     return this.encodeFrame(type, channel, msgno, n < left, n, ansno);

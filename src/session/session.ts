@@ -265,13 +265,13 @@ export class Session implements FrameHandler {
     return msgno;
   }
 
-  /** Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. */
+  /** Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. A NUL has no body, only `head` if given. */
   sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array, cuts?: number[]): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state === 'closed') throw new BeepError(`channel ${ch.number} is closed`, 'BEEP_ERR_CHANNEL_CLOSED');
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
-    const ansno = ch.queueReply(t, msgno, nul ? undefined : head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
+    const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
     if (ch.sendQueue.length > 0) this.#ready.add(ch);
     this.#schedule();
     return ansno;

@@ -31,7 +31,7 @@ async function base(conn: Connection, ch: Channel, f: Frame): Promise<void> {
     ch.sendRpy("This is a small test to check fragmented frames with the same message number ...and that's all!", undefined, f.msgNo, { fragments: [10, 31, 36] });
     return;
   }
-  if (text.startsWith('disable-automatic-mime-and-reply-nul')) { ch.finalizeAns(f.msgNo); return; }
+  if (text.startsWith('disable-automatic-mime-and-reply-nul')) { ch.finalizeAns(f.msgNo, { bare: true }); return; }
   if (text.startsWith('block-connection')) { conn.block(true); setTimeout(() => conn.shutdown(), 400); return; }
   if (text.startsWith('unregister profile')) unregisterProfile(conn.ctx, ch.profile); // then echo, as LibVortex
   if (text.startsWith('complete flag limit=10000')) ch.setMessageLimit(10000); // then echo
@@ -92,6 +92,8 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
   reg('/stats', {
     frameReceived: async (_c, ch, f) => {
       if (f.type !== 'MSG') return;
+      // This listener's own figures in LibVortex's format: one event loop running, no waiting
+      // workers, no queued tasks (test_00c1/00c2 ask for a LibVortex thread pool's, and fail).
       if (f.text === 'GET stats') { rpy(ch, f, '1,0,0'); return; }
       if (f.text === 'block') await sleep(20);
       rpy(ch, f, f.payload);
@@ -271,7 +273,7 @@ function onOpen(ctx: Ctx): void {
 
 let offset = 0;
 
-/** Starts the main (44010), second SASL (44011) and TUNNEL hop (44110) listeners with `off` added. */
+/** Starts the main (44010), second SASL (44011), TUNNEL hop (44110) and HTTP CONNECT target (2443) listeners with `off` added. */
 export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[] }> {
   offset = off;
   // The suite's own test certificate when run in its test/ directory (test_05a2 checks its
@@ -302,6 +304,7 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
     await createListener(ctx, host, 44010 + off, { onAccept: reRegister }),
     await createListener(ctx2, host, 44011 + off),
     await createListener(ctx, host, 44110 + off, { onAccept: reRegister }), // the TUNNEL hop of test_13
+    await createListener(ctx, host, 2443 + off, { onAccept: reRegister }), // the HTTP CONNECT target of test_16
   ];
   for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
   // IPv6 (tests 02a3, 02a4): [::1]:44016 when the host has IPv6 loopback.
