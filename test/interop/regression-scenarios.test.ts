@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { Ctx, Connection, tls, sasl, alive, tunnel, xmlrpc, type Frame } from '../../src/index.js';
 import { startRegressionListener, REG, CLOSE_IN_TRANSIT, URI4_MESSAGE } from './regression-listener.js';
+import { RawPeer, greetingPayload } from '../session/raw.js';
 
 const C_DIR = process.env.VORTEX_TEST_DIR;
 const haveC = C_DIR !== undefined && existsSync(join(C_DIR, 'vortex-regression-listener'));
@@ -210,6 +211,38 @@ function scenarios(port: () => number): void {
     // is out; either way nothing answers the bad MSG.
     assert.ok(got === '' || got.startsWith('RPY 0 0 . 0 '), 'nothing but a greeting came back');
     assert.ok(!/(RPY|ERR|ANS|NUL) 3 /.test(got), 'no reply on the unopened channel');
+  });
+
+  /** A raw peer that has exchanged greetings and started channel 1 on the base profile. */
+  const rawChannel = async (): Promise<RawPeer> => {
+    const p = await RawPeer.connect(port());
+    await p.send(p.frame('RPY', 0, 0, greetingPayload()));
+    await p.waitFor('</greeting>');
+    await p.send(p.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${REG}'/></start>`));
+    await p.waitFor(/RPY 0 1 [^]*?<profile[^]*?END\r\n/); // the whole start reply
+    return p;
+  };
+
+  test('robustness (test_02n): msgnos 5, 659, 3, 2147483647, 0 are answered in the order received', async () => {
+    const p = await rawChannel();
+    const at = p.received.length;
+    const msgnos = [5, 659, 3, 2147483647, 0];
+    await p.send(msgnos.map((n) => p.frame('MSG', 1, n, `\r\nmsgno ${n}`)).join(''));
+    const got = await p.waitFor(/RPY 1 0 [^]*msgno 0END/);
+    const replies = [...got.slice(at).matchAll(/RPY 1 (\d+) \. \d+ \d+\r\n\r\nmsgno (\d+)END/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.deepEqual(replies, msgnos.map((n) => [n, n]));
+    p.socket.destroy();
+  });
+
+  test('robustness (test_01h): wrong and endless headers get the session dropped within 2 s', async () => {
+    for (const bad of ['RPY\n', 'RPY\r\n', 'RPY \0 \0 \r\n', '\n', 'RPY 1234123\0\r\n', `MSG 1 1 . 0 ${'7'.repeat(20_000)}`]) {
+      const p = await RawPeer.connect(port());
+      await p.send(bad);
+      assert.ok(await p.closedWithin(2000), `dropped after ${JSON.stringify(bad.slice(0, 20))}`);
+    }
+    const p = await rawChannel();
+    await p.send(`MSG 1 1 . 0 ${'7'.repeat(20_000)}`);
+    assert.ok(await p.closedWithin(2000), 'dropped after an endless header on an open channel');
   });
 
   test('TLS (test_05): tuning on the same connection, then echo', async () => {
