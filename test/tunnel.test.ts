@@ -119,3 +119,22 @@ test('TUNNEL: routes are checked before connecting', () => {
   assert.throws(() => tunnel.routeSpec([{ ip4: LOCAL, port: 1 }, { ip4: LOCAL }]), /not an allowed combination/);
   assert.deepEqual(tunnel.routeSpec([{ ip4: LOCAL, port: 1 }, { profile: 'urn:x' }]), { hop: { profile: 'urn:x' } });
 });
+
+test('TUNNEL: an endpoint drops an initiator that never greets after <ok /> (greetingTimeout)', async () => {
+  const ctx = new Ctx({ greetingTimeout: 200 });
+  tunnel.acceptTunnel(ctx);
+  const l = await createListener(ctx, LOCAL, 0);
+  const conn = await Connection.connect(new Ctx(), LOCAL, l.port);
+  const ch = await conn.openChannel(0, tunnel.TUNNEL_URI, { content: '<tunnel />', tuning: true });
+  assert.equal(ch?.startReply, '<ok />');
+  const sock = conn.releaseSocket();
+  const closed = new Promise<void>((r) => sock.once('close', () => r()));
+  sock.resume();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([closed.then(() => 'dropped'), new Promise<string>((r) => { timer = setTimeout(() => r('still open after 3 s'), 3000); })]);
+  clearTimeout(timer);
+  sock.destroy();
+  assert.equal(outcome, 'dropped');
+  assert.equal(ctx.connections.size, 0);
+  await ctx.exit();
+});

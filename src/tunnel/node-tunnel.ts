@@ -85,11 +85,15 @@ function relay(a: Socket, b: Socket): void {
 /** Endpoint: after <ok /> the initiator greets first; its first octets start the new session. */
 function endHere(conn: Connection): void {
   const raw = conn.releaseSocket();
-  const gone = (): void => conn.session.transportClosed();
+  const gone = (): void => { clearTimeout(timer); conn.session.transportClosed(); };
   raw.once('close', gone);
+  // An initiator that never greets through the tunnel is dropped like one that never greets.
+  const wait = conn.ctx.options.greetingTimeout ?? 10_000;
+  const timer = setTimeout(() => conn.shutdown(new BeepError(`no greeting through the TUNNEL within ${wait} ms`, 'BEEP_ERR_TIMEOUT')), wait);
   // Waiting for the initiator keeps our greeting from reaching a relaying proxy in the same
   // read as the <ok /> reply (LibVortex's proxies read them with one BEEP parser).
   raw.once('data', (chunk: Buffer) => {
+    clearTimeout(timer);
     raw.off('close', gone);
     raw.pause();
     conn.adoptSocket(raw);
