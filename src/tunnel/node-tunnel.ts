@@ -129,7 +129,11 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
       if (!answer.ok) { hopConn.shutdown(); throw new Refusal(answer.code, `next hop: ${answer.text}`); }
       next = handOver(hopConn);
     }
-    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => relay(handOver(conn), next) };
+    // If this session dies before <ok /> is out, the next hop's socket has no relay to join.
+    let relayed = false;
+    conn.setOnClose(() => { if (!relayed) next.destroy(); });
+    if (!conn.isOk()) next.destroy();
+    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relay(handOver(conn), next); } };
   } catch (e) { return refuse(e); }
 }
 

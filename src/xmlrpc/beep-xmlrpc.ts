@@ -85,8 +85,9 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
   const decide = async (conn: Connection, serverName: string | undefined, xml: string): Promise<string | { code: number; text: string }> => {
     const r = bootResource(xml);
     if (typeof r !== 'string') return r;
-    if (opts.acceptResource && !(await opts.acceptResource(r, conn, serverName))) return { code: 550, text: `resource ${r} is not served here` };
-    return r;
+    let ok = true;
+    try { ok = opts.acceptResource === undefined || await opts.acceptResource(r, conn, serverName); } catch { ok = false; }
+    return ok ? r : { code: 550, text: `resource ${r} is not served here` };
   };
   for (const uri of [XMLRPC_URI, XMLRPC_TRANSIENT_URI]) {
     registerProfile(ctx, uri, {
