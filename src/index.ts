@@ -1,5 +1,5 @@
 // beepwire: a BEEP (RFC 3080, RFC 3081) engine with a WebAssembly frame codec.
-export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions } from './api/ctx.js';
+export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite } from './api/ctx.js';
 export { Connection, type OpenChannelOptions, type OnClose } from './api/connection.js';
 export { Channel, type Payload, type SendOptions } from './api/channel.js';
 export { Frame } from './api/frame.js';
@@ -7,6 +7,7 @@ export { Listener, createListener, waitListeners, unlockListeners, type Listener
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
 export type { SessionLimits } from './session/limits.js';
+export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';
 export type { Greeting, StartRequest, StartDecision, SessionHooks } from './session/management.js';
 export * as tls from './tls/node-tls.js';
 export * as certs from './tls/certs.js';

@@ -3,6 +3,7 @@ import { BeepError } from '../errors.js';
 import type { ChannelState } from '../session/channel-state.js';
 import type { Message } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
+import { errorXml } from '../session/mgmt.js';
 import type { Frame } from './frame.js';
 import type { FrameReceived } from './ctx.js';
 import type { Connection } from './connection.js';
@@ -21,12 +22,23 @@ export interface SendOptions {
   fragments?: number[];
 }
 
+/** A request awaiting its reply; requestAll collects answers up to the message limit. */
+interface Request {
+  resolve(f: Frame): void;
+  reject(e: Error): void;
+  answers?: Frame[];
+  /** Octets of the answers collected so far. */
+  octets: number;
+  /** Over the limit: the promise is rejected, remaining answers are dropped until the NUL. */
+  dropping: boolean;
+}
+
 /** A channel of a connection. */
 export class Channel {
   /** The connection. */
   readonly conn: Connection;
   readonly #st: ChannelState;
-  readonly #requests = new Map<number, { resolve(f: Frame): void; reject(e: Error): void; answers?: Frame[] }>();
+  readonly #requests = new Map<number, Request>();
   #handler: FrameReceived | undefined;
   readonly #queue: Frame[] = [];
   #wake: (() => void) | undefined;
@@ -125,23 +137,49 @@ export class Channel {
     return this.#reply('NUL', '', 0, msgNo, opts.bare ? undefined : { headers: {} });
   }
 
-  /** Sends a MSG and resolves with its RPY or ERR frame (ANS...NUL: resolves with the NUL; see requestAll). */
-  request(data: Payload, opts?: SendOptions): Promise<Frame> {
+  /**
+   * Sends a MSG and resolves with its RPY or ERR frame (ANS...NUL: resolves with the NUL; see
+   * requestAll). Waits for room first while the outbound queue is at its budget.
+   */
+  async request(data: Payload, opts?: SendOptions): Promise<Frame> {
+    const body = this.#body(data, undefined);
+    if (!this.conn.writable) await this.conn.whenWritable();
     return new Promise<Frame>((resolve, reject) => {
       let msgno: number;
-      try { msgno = this.conn.session.sendMsg(this.#st, this.#body(data, undefined), undefined, this.#head(opts)); } catch (e) { reject(e); return; }
-      this.#requests.set(msgno, { resolve, reject });
+      try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
+      this.#requests.set(msgno, { resolve, reject, octets: 0, dropping: false });
     });
   }
 
-  /** Sends a MSG and resolves with every reply frame: one RPY/ERR, or the ANS frames then NUL. */
-  requestAll(data: Payload, opts?: SendOptions): Promise<Frame[]> {
+  /**
+   * Sends a MSG and resolves with every reply frame: one RPY/ERR, or the ANS frames then NUL.
+   * Answers are held up to the channel's message limit (setMessageLimit, else maxMessage):
+   * past it the promise rejects (BEEP_ERR_MESSAGE_TOO_LARGE) and further answers are dropped,
+   * so a peer sending endless ANS cannot grow us without bound.
+   */
+  async requestAll(data: Payload, opts?: SendOptions): Promise<Frame[]> {
+    const body = this.#body(data, undefined);
+    if (!this.conn.writable) await this.conn.whenWritable();
     return new Promise<Frame[]>((resolve, reject) => {
       let msgno: number;
-      try { msgno = this.conn.session.sendMsg(this.#st, this.#body(data, undefined), undefined, this.#head(opts)); } catch (e) { reject(e); return; }
+      try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
       const answers: Frame[] = [];
-      this.#requests.set(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers });
+      this.#requests.set(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers, octets: 0, dropping: false });
     });
+  }
+
+  /** Collects an ANS (or a per-frame piece) of a requestAll within the message limit. */
+  #collect(r: Request, f: Frame): void {
+    if (r.dropping || r.answers === undefined) return;
+    r.octets += f.content.length;
+    const limit = this.#st.maxMessage ?? this.conn.session.limits.maxMessage;
+    if (r.octets > limit) {
+      r.dropping = true;
+      r.answers = [];
+      r.reject(new BeepError(`answers on channel ${this.number} exceed ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
+      return;
+    }
+    r.answers.push(f);
   }
 
   #onMessage(m: Message): void {
@@ -149,20 +187,47 @@ export class Channel {
     if (m.type !== 'MSG') {
       const r = this.#requests.get(m.msgno);
       if (r !== undefined) {
-        if (m.type === 'ANS') { r.answers?.push(f); return; }
-        if (m.more) { r.answers?.push(f); return; }
+        if (m.type === 'ANS' || m.more) { this.#collect(r, f); return; }
         this.#requests.delete(m.msgno);
-        r.resolve(f);
+        if (!r.dropping) r.resolve(f);
         return;
       }
     }
     if (this.#handler !== undefined) {
-      this.#handler(this.conn, this, f);
+      this.#run(this.#handler, f);
       return;
     }
     this.#queue.push(f);
     if (this.#queue.length >= this.highWaterMark) this.conn.session.setPaused(this.#st, true);
     const w = this.#wake; this.#wake = undefined; w?.();
+  }
+
+  /**
+   * Runs the frame-received handler: a throw or a rejected promise is reported (ctx.setOnError)
+   * and, when the MSG is still owed its final reply, answered with ERR 451 (RFC 3080 §8: local
+   * error in processing). The session carries on, as PyVortex does.
+   */
+  #run(handler: FrameReceived, f: Frame): void {
+    try {
+      const r = handler(this.conn, this, f) as unknown;
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f));
+    } catch (e) {
+      this.#handlerFault(e, f);
+    }
+  }
+
+  #handlerFault(e: unknown, f: Frame): void {
+    this.conn.ctx.reportError(e, { conn: this.conn, channel: this });
+    if (f.type !== 'MSG' || this.conn.session.ended || this.#st.state === 'closed') return;
+    const owed = this.#st.inbound.get(f.msgno);
+    if (owed === undefined || owed.done) return;
+    try {
+      // After ANS only NUL may end the exchange (RFC 3080 §2.6.2).
+      if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', f.msgno, EMPTY, undefined, this.#head());
+      else this.conn.session.sendReply(this.#st, 'ERR', f.msgno, enc.encode(errorXml({ code: 451, text: 'the message could not be processed' })), undefined, this.#head());
+    } catch {
+      // the session ended meanwhile: nothing is owed any more
+    }
   }
 
   /** Incoming frames not claimed by request() or a handler; a slow loop holds the window shut. */

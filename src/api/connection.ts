@@ -9,6 +9,7 @@ import type { ProfileOffer } from '../session/mgmt.js';
 import { NodeSocketIO, attachSocket } from '../transport/node-socket.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
+import type { Watched } from './watchdog.js';
 
 /** Options of openChannel. */
 export interface OpenChannelOptions {
@@ -36,7 +37,7 @@ export type OnClose = (conn: Connection, err?: Error) => void;
 let nextId = 1;
 
 /** A BEEP session with a peer. */
-export class Connection {
+export class Connection implements Watched {
   /** Context it belongs to. */
   readonly ctx: Ctx;
   /** Process-unique id. */
@@ -58,6 +59,16 @@ export class Connection {
   /** Data attached by tuning profiles (TLS, SASL). */
   readonly tuning = new Map<string, unknown>();
   #detach: () => void;
+  #writableWaiters: Array<() => void> | undefined;
+  // Watchdog state (see sweep): counters seen at the last sweep and when things last moved.
+  #seenIn = 0;
+  #seenOut = 0;
+  #seenReplies = 0;
+  #rxAt: number;
+  #activeAt: number;
+  #greetSince: number;
+  #requestSince = 0;
+  #releasedAt = 0;
 
   /** Wraps a connected socket; use Connection.connect() or a listener instead. */
   constructor(ctx: Ctx, role: 'initiator' | 'listener', socket: Socket) {
@@ -70,12 +81,81 @@ export class Connection {
     this.session = new Session(this.io, {
       start: (req) => this.#decideStart(req),
       channelOpened: (ch, _req, d) => this.#adopt(ch, ctx.profiles.get(d.uri)?.frameReceived),
-      closeRequested: (ch) => ctx.profiles.get(ch.profile)?.close?.(ch.number, this) ?? true,
+      closeRequested: (ch) => this.#closeRequested(ch),
       channelClosed: (ch) => { this.channels.get(ch.number)?.closed(); this.channels.delete(ch.number); },
       closed: (err) => this.#closed(err),
+      writable: () => this.#wakeWritable(),
     }, { ...o, role, ownedChunks: true });
     this.#detach = attachSocket(socket, this.io, this.session);
     ctx.connections.add(this);
+    this.#rxAt = this.#activeAt = this.#greetSince = Date.now();
+    ctx.watchdog.add(this);
+  }
+
+  /**
+   * Enforces the session timers (CtxOptions): greeting, idle, stall, channel-0 replies and
+   * teardown after release. Called by the context's watchdog about four times per shortest
+   * timeout; compares counters instead of stamping every octet.
+   */
+  sweep(now: number): void {
+    const s = this.session;
+    if (s.ended) { this.ctx.watchdog.delete(this); return; }
+    const o = this.ctx.options;
+    const inN = s.octetsIn, outN = s.octetsOut;
+    if (inN !== this.#seenIn) { this.#seenIn = inN; this.#rxAt = this.#activeAt = now; }
+    if (outN !== this.#seenOut) { this.#seenOut = outN; this.#activeAt = now; }
+    else if (now - this.#activeAt > 1000) this.io.trim(); // quiet: give the write arena back
+    const m = s.mgmt;
+    if (m.released) {
+      // RFC 3081 §2.1: the peer closes TCP after <ok/>; one that does not is cut off.
+      if (this.#releasedAt === 0) this.#releasedAt = now;
+      else if (now - this.#releasedAt > (o.teardownTimeout ?? 5_000)) this.io.abort();
+      return;
+    }
+    if (!m.greeted) {
+      if (this.#greetSince === 0) this.#greetSince = now;
+      else if (now - this.#greetSince > (o.greetingTimeout ?? 10_000)) return this.#timeout('greeting timed out');
+    } else this.#greetSince = 0;
+    if (m.pendingRequests > 0) {
+      if (this.#requestSince === 0 || m.repliesReceived !== this.#seenReplies) { this.#requestSince = now; this.#seenReplies = m.repliesReceived; }
+      const t = o.startTimeout ?? 30_000;
+      if (t > 0 && now - this.#requestSince > t) return this.#timeout(`channel 0 request unanswered for ${t} ms`);
+    } else this.#requestSince = 0;
+    if (this.io.blocked) return; // the application stopped reading: the peer is not at fault
+    const stall = o.stallTimeout ?? 30_000;
+    if (stall > 0 && s.receiving && now - this.#rxAt > stall) return this.#timeout(`peer stalled in the middle of a frame for ${stall} ms`);
+    const idle = o.idleTimeout ?? (this.role === 'listener' ? 600_000 : 0);
+    if (idle > 0 && m.greeted && now - this.#activeAt > idle) this.#timeout(`idle for ${idle} ms`);
+  }
+
+  #timeout(why: string): void {
+    this.shutdown(new BeepError(why, 'BEEP_ERR_TIMEOUT'));
+  }
+
+  /** False while the session's outbound queue is at its budget (maxQueued): wait with whenWritable(). */
+  get writable(): boolean { return this.session.writable; }
+
+  /** Resolves once the outbound queue has room again (at once when it has; also when the session ends). */
+  whenWritable(): Promise<void> {
+    if (this.session.writable || this.session.ended) return Promise.resolve();
+    return new Promise((res) => { (this.#writableWaiters ??= []).push(res); });
+  }
+
+  #wakeWritable(): void {
+    const ws = this.#writableWaiters;
+    this.#writableWaiters = undefined;
+    if (ws !== undefined) for (const w of ws) w();
+  }
+
+  async #closeRequested(ch: ChannelState): Promise<boolean> {
+    const h = this.ctx.profiles.get(ch.profile)?.close;
+    if (h === undefined) return true;
+    try {
+      return await h(ch.number, this);
+    } catch (e) {
+      this.ctx.reportError(e, { conn: this, ...(this.channels.has(ch.number) ? { channel: this.channels.get(ch.number)! } : {}) });
+      return false;
+    }
   }
 
   /**
@@ -87,15 +167,22 @@ export class Connection {
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`bad port ${port}`);
     const socket = netConnect({ host, port: p });
     const timeout = opts.connectTimeout ?? ctx.options.connectTimeout ?? 10_000;
-    const conn = new Connection(ctx, 'initiator', socket);
+    let conn: Connection;
+    try {
+      conn = new Connection(ctx, 'initiator', socket);
+    } catch (e) {
+      socket.destroy(); // no session could be made (process capacity): nothing may leak
+      throw e;
+    }
     conn.session.start({ profiles: [...ctx.profiles.keys()] });
     const timer = setTimeout(() => conn.#abort(new BeepError(`connect to ${host}:${p} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
-    const gTimer = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), opts.greetingTimeout ?? ctx.options.greetingTimeout ?? 10_000);
+    const gt = opts.greetingTimeout ?? ctx.options.greetingTimeout ?? 10_000;
+    const gTimer = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), gt);
     socket.once('connect', () => clearTimeout(timer));
     try {
       await conn.session.mgmt.ready;
-    } catch (e) {
-      conn.pushError(e);
+    } catch {
+      // recorded by #closed (popChannelError); isOk() is false
     } finally {
       clearTimeout(timer);
       clearTimeout(gTimer);
@@ -107,9 +194,7 @@ export class Connection {
   static accept(ctx: Ctx, socket: Socket, refuse?: { code: number; text: string }): Connection {
     const conn = new Connection(ctx, 'listener', socket);
     conn.session.start({ profiles: [...ctx.profiles.keys()] }, refuse);
-    const t = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), ctx.options.greetingTimeout ?? 10_000);
-    conn.session.mgmt.ready.then(() => clearTimeout(t), () => clearTimeout(t));
-    return conn;
+    return conn; // the greeting deadline is enforced by the context's watchdog (sweep)
   }
 
   #abort(err: Error): void { this.shutdown(err); }
@@ -138,8 +223,8 @@ export class Connection {
     return { profiles: [...this.ctx.profiles.keys()].filter((p) => !without.includes(p)) };
   }
 
-  /** True when greetings were exchanged and the session is running. */
-  isOk(): boolean { return this.session.mgmt.greeted && !this.session.ended; }
+  /** True when greetings were exchanged and the session is running (false once its release is agreed). */
+  isOk(): boolean { return this.session.mgmt.greeted && !this.session.ended && !this.session.mgmt.released; }
   /** serverName fixed by the first successful start. */
   get serverName(): string | undefined { return this.session.mgmt.serverName; }
   /** Profiles the peer advertised. */
@@ -228,8 +313,16 @@ export class Connection {
     for (const ch of this.channels.values()) ch.closed(err);
     this.channels.clear();
     this.ctx.connections.delete(this);
+    this.ctx.watchdog.delete(this);
+    this.#wakeWritable();
     if (err !== undefined) this.pushError(err);
-    for (const h of this.#onClose.splice(0)) h(this, err);
+    for (const h of this.#onClose.splice(0)) {
+      try {
+        h(this, err);
+      } catch (e) {
+        this.ctx.reportError(e, { conn: this });
+      }
+    }
   }
 
   /** Releases the session (closes every channel, then channel 0); false on refusal or timeout. */
@@ -244,7 +337,9 @@ export class Connection {
       ]);
       return true;
     } catch (e) {
-      this.pushError(e);
+      // A release that timed out leaves nothing worth keeping: drop the connection.
+      if ((e as BeepError)?.code === 'BEEP_ERR_TIMEOUT') this.shutdown(e as BeepError);
+      else this.pushError(e);
       return false;
     } finally {
       clearTimeout(timer);
@@ -256,14 +351,12 @@ export class Connection {
    * session keeps its state, the peer's octets wait in the kernel and TCP flow control.
    */
   block(on: boolean): void {
-    if (on) this.io.socket.pause();
-    else this.io.socket.resume();
+    this.io.block(on);
   }
 
   /** Drops the connection at once (PyVortex conn.shutdown()); `err`, if given, is why (popChannelError, onClose). */
   shutdown(err?: Error): void {
-    if (err !== undefined && !this.session.ended) this.pushError(err);
-    this.session.abort(err);
+    this.session.abort(err); // recorded once, by #closed
     this.io.socket.destroy();
   }
 }

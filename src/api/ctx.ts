@@ -4,6 +4,8 @@ import type { CodecImpl } from '../codec/index.js';
 import type { Connection } from './connection.js';
 import type { Channel } from './channel.js';
 import type { Frame } from './frame.js';
+import { BeepError } from '../errors.js';
+import { Watchdog } from './watchdog.js';
 
 /** Data a start handler receives. */
 export interface StartInfo {
@@ -24,8 +26,22 @@ export interface StartInfo {
 /** What a start handler may return: accept (optionally with piggybacked reply content) or not. */
 export type StartAnswer = boolean | { content: string } | { code: number; text: string };
 
-/** Frame-received handler, as in PyVortex: (conn, channel, frame). */
-export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame) => void;
+/**
+ * Frame-received handler, as in PyVortex: (conn, channel, frame). A throw or a rejected promise
+ * is reported through ctx.setOnError and answered with ERR 451 when the MSG is still owed a reply.
+ */
+export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame) => void | Promise<void>;
+
+/** Where a reported fault happened. */
+export interface FaultSite {
+  /** The connection, if the fault belongs to one. */
+  conn?: Connection;
+  /** The channel, if the fault belongs to one. */
+  channel?: Channel;
+}
+
+/** Error hook: application handler faults (code BEEP_ERR_HANDLER, the thrown value as `cause`). */
+export type OnError = (err: BeepError, where: FaultSite) => void;
 
 /** Handlers of a registered profile. */
 export interface ProfileHandlers {
@@ -49,6 +65,20 @@ export interface CtxOptions extends SessionLimits {
   greetingTimeout?: number;
   /** Close/release timeout in ms (default 10,000). */
   closeTimeout?: number;
+  /** A greeted session with no octet in or out for this long is dropped, in ms (default: listener 600,000, initiator 0 = never). */
+  idleTimeout?: number;
+  /** A frame or message partly received with no further octet for this long drops the session, in ms (default 30,000; 0 = never). */
+  stallTimeout?: number;
+  /** Our <start> or <close> unanswered for this long drops the session (its channel 0 is stuck), in ms (default 30,000). */
+  startTimeout?: number;
+  /** After channel 0's <ok/>, a peer that keeps TCP open this long is disconnected, in ms (default 5,000). */
+  teardownTimeout?: number;
+  /** TLS handshake limit in ms (default 10,000), used by the TLS profile. */
+  tlsHandshakeTimeout?: number;
+  /** Refuse (550) a peer's session release while its channels are open (default: close them and release). */
+  refuseReleaseWithOpenChannels?: boolean;
+  /** Error hook, as setOnError. */
+  onError?: OnError;
   /** Deliver frames one by one instead of whole messages. */
   perFrame?: boolean;
 }
@@ -68,9 +98,41 @@ export class Ctx {
   /** Hooks the TLS and SASL modules install (tuning profiles). */
   readonly tuning = new Map<string, unknown>();
   #initialized = false;
+  #onError: OnError | undefined;
+  #watchdog: Watchdog | undefined;
 
   /** Creates a context. */
-  constructor(options: CtxOptions = {}) { this.options = options; }
+  constructor(options: CtxOptions = {}) {
+    this.options = options;
+    this.#onError = options.onError;
+  }
+
+  /** Sets the hook that receives application handler faults (default: console.error). */
+  setOnError(handler: OnError | undefined): void { this.#onError = handler; }
+
+  /**
+   * Reports a fault of an application handler (or a profile module): wrapped as BeepError code
+   * BEEP_ERR_HANDLER unless it already is a BeepError. A throwing hook is ignored: reporting
+   * must never become the fault.
+   */
+  reportError(err: unknown, where: FaultSite = {}): void {
+    const e = err instanceof BeepError ? err
+      : new BeepError(`handler failed: ${(err as Error)?.message ?? String(err)}`, 'BEEP_ERR_HANDLER', { cause: err });
+    try {
+      if (this.#onError !== undefined) this.#onError(e, where);
+      else console.error('beepwire:', e);
+    } catch {
+      // ignored: see above
+    }
+  }
+
+  /** The sweep that enforces this context's session timers (created on first use). */
+  get watchdog(): Watchdog {
+    const o = this.options;
+    this.#watchdog ??= new Watchdog(Watchdog.periodFor([o.greetingTimeout ?? 10_000, o.idleTimeout, o.stallTimeout ?? 30_000,
+      o.startTimeout ?? 30_000, o.teardownTimeout ?? 5_000]));
+    return this.#watchdog;
+  }
 
   /** Initializes the context; returns true (PyVortex ctx.init()). */
   init(): boolean {

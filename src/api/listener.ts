@@ -2,6 +2,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection } from './connection.js';
 import type { Ctx } from './ctx.js';
+import { processBudget } from '../session/budget.js';
+import { greetingRefusal } from '../session/refusal.js';
+import type { BeepError } from '../errors.js';
+
+/** Octets of the 421 greeting sent to connections over capacity (made once). */
+let busy: Uint8Array | undefined;
 
 /** Options of a listener. */
 export interface ListenerOptions {
@@ -23,6 +29,10 @@ export class Listener {
   port = 0;
   /** Why listening failed, if it did. */
   errorMsg = '';
+  /** Accept failures while listening (EMFILE when the process is out of file descriptors, …). */
+  acceptErrors = 0;
+  /** Connections refused with 421 because a limit (maxConnections, process sessions, codec) was reached. */
+  refused = 0;
   /** Sessions accepted and still open. */
   readonly connections = new Set<Connection>();
   readonly #server: Server;
@@ -61,22 +71,53 @@ export function createListener(ctx: Ctx, host: string, port: number | string, op
   const max = opts.maxConnections ?? 10_000;
   let listener: Listener;
   const server = createServer({ noDelay: true }, (socket: Socket) => {
-    const refuse = opts.refuse ?? (listener.connections.size >= max ? { code: 421, text: 'too many connections' } : undefined);
-    const conn = Connection.accept(ctx, socket, refuse);
+    // Over a limit a stranger gets the 421 greeting and costs no session, no codec slot.
+    if (opts.refuse === undefined && (listener.connections.size >= max || processBudget.sessions >= processBudget.maxSessions)) {
+      refuseBusy(listener, socket);
+      return;
+    }
+    let conn: Connection;
+    try {
+      conn = Connection.accept(ctx, socket, opts.refuse);
+    } catch (e) {
+      if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') refuseBusy(listener, socket);
+      else { socket.destroy(); ctx.reportError(e); }
+      return;
+    }
     listener.connections.add(conn);
     conn.setOnClose(() => listener.connections.delete(conn));
-    opts.onAccept?.(conn);
+    if (opts.onAccept !== undefined) {
+      try {
+        opts.onAccept(conn);
+      } catch (e) {
+        ctx.reportError(e, { conn });
+      }
+    }
   });
   listener = new Listener(ctx, host, server);
   return new Promise((resolve) => {
-    server.once('error', (e) => { listener.setState(false, p, e.message); resolve(listener); });
+    const failed = (e: Error): void => { listener.setState(false, p, e.message); resolve(listener); };
+    server.once('error', failed);
     server.listen(p, host, () => {
+      server.off('error', failed);
+      // While listening, accept errors (EMFILE, ENFILE, ECONNABORTED) are counted, never thrown:
+      // the server keeps listening and accepts again once descriptors free up.
+      server.on('error', () => { listener.acceptErrors++; });
       const addr = server.address();
       listener.setState(true, typeof addr === 'object' && addr !== null ? addr.port : p);
       ctx.listeners.add(listener);
       resolve(listener);
     });
   });
+}
+
+/** Sends the 421 greeting and closes; the socket is destroyed soon even if the peer lingers. */
+function refuseBusy(listener: Listener, socket: Socket): void {
+  listener.refused++;
+  socket.on('error', () => { /* a refused stranger's resets are of no interest */ });
+  busy ??= greetingRefusal(421, 'too many connections');
+  socket.end(busy);
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 /** Resolves when unlockListeners(ctx) is called (or on SIGINT/SIGTERM with unlockOnSignal). */

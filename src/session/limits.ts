@@ -23,6 +23,17 @@ export interface SessionLimits {
   maxWindow?: number;
   /** Sum of windows granted across the session's channels (default 16 MiB). */
   windowBudget?: number;
+  /**
+   * Inbound octets one session may hold in partly received messages across all its channels
+   * (default the larger of 64 MiB and maxMessage). Exceeding it ends the session (BEEP_ERR_BUDGET).
+   */
+  maxBuffered?: number;
+  /**
+   * Outbound octets one session may queue (default 4 MiB). At the budget the session stops
+   * reading from the peer until the queue drains below half; the application sees
+   * `conn.writable === false`.
+   */
+  maxQueued?: number;
 }
 
 /** Limits with every default filled in. */
@@ -41,6 +52,8 @@ export function resolveLimits(l: SessionLimits = {}): ResolvedLimits {
     window: l.window ?? 256 << 10,
     maxWindow: l.maxWindow ?? 4 << 20,
     windowBudget: l.windowBudget ?? 16 << 20,
+    maxBuffered: l.maxBuffered ?? Math.max(64 << 20, l.maxMessage ?? 0),
+    maxQueued: l.maxQueued ?? 4 << 20,
   };
   for (const [k, v] of Object.entries(r)) {
     if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw new RangeError(`limit ${k} must be an integer in 1..2147483647`);

@@ -48,6 +48,8 @@ export interface SessionHooks {
   channelClosed?(ch: ChannelState): void;
   /** The session ended; `err` when abnormally. */
   closed?(err?: Error): void;
+  /** The outbound queue drained below half its budget after being full. */
+  writable?(): void;
 }
 
 /** Result of a successful start we asked for. */
@@ -78,12 +80,17 @@ export class Management {
   peer: Greeting | undefined;
   /** serverName fixed by the first successful start (RFC 3080 §2.3.1.2). */
   serverName: string | undefined;
-  /** A release (close of channel 0) was accepted: the transport close is expected. */
+  /** A release (close of channel 0) was asked for or accepted: the transport close is expected. */
   releasing = false;
+  /** The release is agreed (<ok/> for channel 0 sent or received): only the TCP close remains. */
+  released = false;
   /** Resolves with the peer's greeting; rejects if the session ends first. */
   ready!: Promise<Greeting>;
   readonly #s: Session;
   readonly #pending = new Map<number, Pending>();
+  #starting = 0; // peer starts accepted for decision but not yet answered
+  /** Channel-0 replies received so far (a watchdog sees progress without timestamps here). */
+  repliesReceived = 0;
   #readyResolve!: (g: Greeting) => void;
   #readyReject!: (e: Error) => void;
 
@@ -105,6 +112,7 @@ export class Management {
     this.greeted = false;
     this.peer = undefined;
     this.releasing = false;
+    this.released = false;
     this.#newReady();
   }
 
@@ -120,6 +128,9 @@ export class Management {
     }
     this.#s.sendReply(ch0, 'RPY', 0, mgmtBytes(greetingXml(g)));
   }
+
+  /** Our channel-0 requests (start, close) awaiting the peer's reply. */
+  get pendingRequests(): number { return this.#pending.size; }
 
   /** Fails every pending channel-0 request (session ended). */
   failAll(err: Error): void {
@@ -149,10 +160,13 @@ export class Management {
       return this.#s.protocolError('channel 0: expected a greeting', 0, 0);
     }
     if (m.type === 'MSG') {
-      if (x.kind === 'start') return void this.#onStart(m.msgno, { number: x.number, profiles: x.profiles, ...(x.serverName !== undefined ? { serverName: x.serverName } : {}) });
-      if (x.kind === 'close') return void this.#onClose(m.msgno, x.number, x.code);
+      // Both run handlers and may finish after awaits: a fault there ends this session only.
+      const fault = (e: unknown): void => this.#s.abort(e instanceof Error ? e : new BeepError(String(e), 'BEEP_ERR_HANDLER'));
+      if (x.kind === 'start') return void this.#onStart(m.msgno, { number: x.number, profiles: x.profiles, ...(x.serverName !== undefined ? { serverName: x.serverName } : {}) }).catch(fault);
+      if (x.kind === 'close') return void this.#onClose(m.msgno, x.number, x.code).catch(fault);
       return this.#s.protocolError(`channel 0: unexpected <${x.kind}> in a MSG`, 0, 0);
     }
+    this.repliesReceived++;
     const p = this.#pending.get(m.msgno);
     if (p === undefined) return;
     this.#pending.delete(m.msgno);
@@ -177,21 +191,32 @@ export class Management {
     const peerOdd = s.role === 'listener';
     if ((req.number % 2 === 1) !== peerOdd) return this.#refuse(msgno, 501, `channel ${req.number} has the wrong parity for the peer's role`);
     if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
-    if (s.channels.size - 1 >= s.limits.maxChannels) return this.#refuse(msgno, 550, 'too many channels');
+    // Starts still being decided count: an async start handler must not let more through.
+    if (s.channels.size - 1 + this.#starting >= s.limits.maxChannels) return this.#refuse(msgno, 550, 'too many channels');
     if (this.releasing) return this.#refuse(msgno, 550, 'session is being released');
     let d: StartDecision;
+    this.#starting++;
     try {
       d = s.hooks.start ? await s.hooks.start(req) : { accept: false, code: 554, text: 'no profile available' };
     } catch (e) {
-      d = { accept: false, code: 550, text: `start handler failed: ${(e as Error).message}` };
+      d = { accept: false, code: 550, text: `start handler failed: ${(e as Error)?.message ?? String(e)}` };
+    } finally {
+      this.#starting--;
     }
     if (s.ended) return;
     if (!d.accept) return this.#refuse(msgno, d.code, d.text);
     if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
     const accepted = d;
-    if (this.serverName === undefined && req.serverName !== undefined) this.serverName = req.serverName;
     // Register with the codec now (frames follow our RPY at once), expose after the RPY is out.
-    const ch = s.addChannel(req.number, accepted.uri, accepted.mime ?? true);
+    let ch: ChannelState;
+    try {
+      ch = s.addChannel(req.number, accepted.uri, accepted.mime ?? true);
+    } catch (e) {
+      // The codec's capacity (a process limit) is reached: refuse this channel, keep the session.
+      if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') return this.#refuse(msgno, 550, 'no capacity for another channel');
+      throw e;
+    }
+    if (this.serverName === undefined && req.serverName !== undefined) this.serverName = req.serverName;
     ch.state = 'starting';
     this.#reply(msgno, profileXml({ uri: accepted.uri, content: accepted.content, encoding: accepted.encoding }), 'RPY', () => {
       if (ch.state !== 'starting') return;
@@ -208,10 +233,19 @@ export class Management {
   async #onClose(msgno: number, number: number, code: number): Promise<void> {
     const s = this.#s;
     if (number === 0) {
-      if (s.channels.size > 1) return this.#refuse(msgno, 550, 'channels are still open');
+      if (s.channels.size > 1) {
+        // Several implementations release a session with channels still open and expect them
+        // closed implicitly; refusing makes them fail. Accept unless told to refuse.
+        if (s.refuseReleaseWithChannels) return this.#refuse(msgno, 550, 'channels are still open');
+        for (const ch of [...s.channels.values()]) {
+          if (ch.number === 0) continue;
+          s.removeChannel(ch);
+          s.hooks.channelClosed?.(ch);
+        }
+      }
       this.releasing = true;
       // The peer that asked closes the transport on <ok/>; we end ours once it is written.
-      return this.#reply(msgno, OK_XML, 'RPY', () => s.endTransport());
+      return this.#reply(msgno, OK_XML, 'RPY', () => { this.released = true; s.endTransport(); });
     }
     const ch = s.channels.get(number);
     if (ch === undefined || ch.state === 'starting') return this.#refuse(msgno, 550, `channel ${number} is not open`);
@@ -305,6 +339,7 @@ export class Management {
       this.releasing = false;
       throw e;
     }
+    this.released = true;
     s.endTransport();
   }
 }

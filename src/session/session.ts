@@ -8,6 +8,7 @@ import { ChannelState, type OutMessage } from './channel-state.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
 import { Management, type Greeting, type SessionHooks } from './management.js';
+import { processBudget, addQueued, processQueueFull, waitProcessQueue, cancelProcessQueueWait } from './budget.js';
 
 /** Where a session writes. `write` returns false when the transport wants it to wait for drain(). */
 export interface SessionIO {
@@ -20,6 +21,8 @@ export interface SessionIO {
   end(): void;
   /** Drops the transport at once (poorly formed input: no response, no more reading). */
   abort?(): void;
+  /** Stops (true) or resumes (false) reading from the peer: the outbound budget is full. */
+  pauseInput?(paused: boolean): void;
 }
 
 /** Options of a session. */
@@ -32,6 +35,12 @@ export interface SessionOptions extends SessionLimits {
   perFrame?: boolean;
   /** Chunks given to receive() are never reused by the transport: payloads may be views. */
   ownedChunks?: boolean;
+  /**
+   * Refuse (550) a peer's `<close number='0'>` while its channels are open, as RFC 3080
+   * §2.3.1.3 allows; by default the remaining channels are closed implicitly and the session
+   * released, which is what several implementations expect.
+   */
+  refuseReleaseWithOpenChannels?: boolean;
 }
 
 /** Receive-side sequence state of a channel, as the codec reports it. */
@@ -60,6 +69,8 @@ export class Session implements FrameHandler {
   ended = false;
   /** Why the session ended, if abnormally. */
   error: Error | undefined;
+  /** See SessionOptions.refuseReleaseWithOpenChannels. */
+  readonly refuseReleaseWithChannels: boolean;
   readonly #io: SessionIO;
   readonly #perFrame: boolean;
   readonly #owned: boolean;
@@ -68,6 +79,13 @@ export class Session implements FrameHandler {
   #windowUsed = 0;
   #octetsIn = 0;
   #octetsOut = 0;
+  #buffered = 0; // octets held in partly received messages, all channels
+  #queued = 0; // octets queued for sending and not yet written
+  #inputPaused = false; // reading stopped: the outbound budget is full and the peer is not reading
+  #over = false; // the outbound budget is full (hysteresis: until the queue is below half)
+  #parked: Array<[ChannelState, Message]> = []; // peer MSGs held back while #over
+  #inFrame = false; // a frame's payload is partly received
+  #wakeTask = (): void => this.#pressure();
 
   /** Creates a session; call start() to send the greeting. */
   constructor(io: SessionIO, hooks: SessionHooks, opts: SessionOptions) {
@@ -78,7 +96,9 @@ export class Session implements FrameHandler {
     this.hooks = hooks;
     this.#perFrame = opts.perFrame ?? false;
     this.#owned = opts.ownedChunks ?? false;
+    this.refuseReleaseWithChannels = opts.refuseReleaseWithOpenChannels ?? false;
     this.mgmt = new Management(this);
+    processBudget.sessions++;
   }
 
   /** Sends our greeting at once (never waits for the peer's: LibVortex waits for ours). */
@@ -105,6 +125,8 @@ export class Session implements FrameHandler {
     this.seqFrames = true;
     this.#windowUsed = 0;
     this.#current = undefined;
+    this.#inFrame = false;
+    this.#release();
     this.codec.reset();
     this.mgmt.reset(new BeepError('tuning reset', 'BEEP_ERR_TUNING_RESET'));
     this.start(greeting);
@@ -119,20 +141,50 @@ export class Session implements FrameHandler {
 
   /** Octets received and sent. */
   get octets(): { in: number; out: number } { return { in: this.#octetsIn, out: this.#octetsOut }; }
+  /** Octets received so far (cheap read for watchdogs). */
+  get octetsIn(): number { return this.#octetsIn; }
+  /** Octets sent so far. */
+  get octetsOut(): number { return this.#octetsOut; }
+  /** Inbound octets held in partly received messages. */
+  get buffered(): number { return this.#buffered; }
+  /** Outbound octets queued and not yet written. */
+  get queued(): number { return this.#queued; }
+  /** False while the outbound budget is full (from reaching maxQueued until below half of it). */
+  get writable(): boolean { return !this.#over; }
+  /** True while a frame or message is partly received (a stalled peer is detectable). */
+  get receiving(): boolean {
+    return this.#inFrame || this.#buffered > 0 || this.#octetsIn !== this.codec.streamOffset;
+  }
 
-  /** Feeds bytes from the transport. */
+  /**
+   * Feeds bytes from the transport. Never throws: a fault while handling peer input ends
+   * this session only (RFC 3080 §2.2.1.1), whatever its cause.
+   */
   receive(chunk: Uint8Array): void {
     if (this.ended) return;
     this.#octetsIn += chunk.length;
-    if (!this.codec.decode(chunk, this)) return;
-    this.#acknowledge();
-    this.flush();
+    try {
+      if (!this.codec.decode(chunk, this)) return;
+      this.#acknowledge();
+      this.flush();
+    } catch (e) {
+      this.abort(asError(e));
+    }
   }
 
   /** The transport drained: resume writing. */
   drain(): void {
     this.#blocked = false;
-    this.flush();
+    this.#safeFlush();
+  }
+
+  /** flush() for callbacks outside an API call: a fault ends the session instead of escaping. */
+  #safeFlush(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      this.abort(asError(e));
+    }
   }
 
   /** The transport closed (or failed) underneath us. */
@@ -153,10 +205,89 @@ export class Session implements FrameHandler {
   #end(err?: Error): void {
     this.ended = true;
     this.error = err;
+    this.#release();
+    processBudget.sessions--;
     this.mgmt.failAll(err ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED'));
     for (const ch of this.channels.values()) ch.state = 'closed';
     this.codec.dispose();
     this.hooks.closed?.(err);
+  }
+
+  /** Returns everything this session holds to the process budgets (end, tuning reset). */
+  #release(): void {
+    processBudget.buffered -= this.#buffered;
+    this.#buffered = 0;
+    this.#parked = [];
+    if (this.#queued !== 0) addQueued(-this.#queued);
+    this.#queued = 0;
+    this.#over = false;
+    cancelProcessQueueWait(this.#wakeTask);
+    if (this.#inputPaused) {
+      this.#inputPaused = false;
+      if (!this.ended) this.#io.pauseInput?.(false);
+    }
+  }
+
+  /** Counts octets entering a partly received message; false (session ended) past a budget. */
+  #hold(ch: { number: number }, n: number): boolean {
+    const b = this.#buffered + n;
+    if (b > this.limits.maxBuffered || processBudget.buffered + n > processBudget.maxBuffered) {
+      const which = b > this.limits.maxBuffered ? `the session's ${this.limits.maxBuffered}` : `the process's ${processBudget.maxBuffered}`;
+      this.abort(new BeepError(`channel ${ch.number}: partly received messages exceed ${which} octet budget`, 'BEEP_ERR_BUDGET'));
+      return false;
+    }
+    this.#buffered = b;
+    processBudget.buffered += n;
+    return true;
+  }
+
+  /** Releases held octets of a message that completed or was dropped. */
+  #unhold(n: number): void {
+    this.#buffered -= n;
+    processBudget.buffered -= n;
+  }
+
+  /** Counts queued outbound octets; at the budget, applies backpressure. */
+  #enqueue(n: number): void {
+    this.#queued += n;
+    addQueued(n);
+    if (!this.#over && (this.#queued >= this.limits.maxQueued || processBudget.queued >= processBudget.maxQueued)) this.#pressure();
+  }
+
+  /**
+   * Outbound backpressure, once the session's (or the process's) queue reaches its budget and
+   * until it drains below half:
+   * - the application sees `writable === false` (request paths wait);
+   * - while the transport is blocked too (the peer does not read), input stops: a peer that
+   *   sends MSGs and never reads our replies makes us hold no more than the budget;
+   * - while only windows hold the queue (the peer reads but has not granted room), input goes
+   *   on, since the peer's SEQ frames are what drains it, but new peer MSGs are parked rather
+   *   than handed to handlers, counted against the inbound budget (maxBuffered).
+   */
+  #pressure(): void {
+    if (this.ended) return;
+    const procFull = processQueueFull();
+    if (!this.#over && (this.#queued >= this.limits.maxQueued || procFull)) this.#over = true;
+    else if (this.#over && this.#queued < this.limits.maxQueued / 2 && !procFull) this.#over = false;
+    if (procFull) waitProcessQueue(this.#wakeTask);
+    const pause = this.#over && this.#blocked;
+    if (pause !== this.#inputPaused) {
+      this.#inputPaused = pause;
+      this.#io.pauseInput?.(pause);
+    }
+    if (!this.#over) {
+      this.#unpark();
+      if (!this.#over) this.hooks.writable?.();
+    }
+  }
+
+  /** Hands parked MSGs to their handlers, in order, until the budget fills again. */
+  #unpark(): void {
+    while (this.#parked.length > 0 && !this.#over && !this.ended) {
+      const [ch, msg] = this.#parked.shift()!;
+      this.#unhold(msg.content.length);
+      if (ch.state !== 'closed') this.#deliver(ch, msg);
+    }
   }
 
   /** Poorly formed input (RFC 3080 §2.2.1.1): terminate without a response. */
@@ -181,13 +312,20 @@ export class Session implements FrameHandler {
       this.channels.delete(ch.number);
       if (this.codec.hasChannel(ch.number)) this.codec.closeChannel(ch.number);
       this.#windowUsed -= ch.window - 4096;
+      for (const p of ch.partials.values()) this.#unhold(p.size);
+      ch.partials.clear();
+      let dropped = 0;
+      for (const m of ch.sendQueue) dropped += (m.head?.length ?? 0) + m.data.length - m.offset;
+      ch.sendQueue.length = 0;
+      if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
     }
   }
 
   /** Raises a new channel's receive window above RFC 3081's 4096 (DESIGN.md "Windows"). */
   raiseWindow(ch: ChannelState, target: number): void {
     if (this.ended || ch.state === 'closed') return;
-    const extra = Math.min(target, this.limits.maxWindow) - ch.window;
+    // Never grant more than one frame may carry: a peer may fill a window in one frame.
+    const extra = Math.min(target, this.limits.maxWindow, this.limits.maxFrame) - ch.window;
     const room = this.limits.windowBudget - this.#windowUsed;
     const grow = Math.min(extra, room);
     if (grow <= 0) return;
@@ -199,11 +337,13 @@ export class Session implements FrameHandler {
 
   /**
    * Sets the window granted on a channel from now on (RFC 3081 §3.1.3); a smaller value takes
-   * effect as acknowledgements move on, since an edge already granted never moves back.
+   * effect as acknowledgements move on, since an edge already granted never moves back. The
+   * window is capped at maxFrame: a peer may fill a whole window with one frame.
    */
   setWindow(ch: ChannelState, window: number): void {
     if (!Number.isInteger(window) || window < 1 || window > 0x7fffffff) throw new RangeError('window must be 1..2147483647');
     if (this.ended || ch.state === 'closed') return;
+    window = Math.min(window, this.limits.maxFrame);
     this.#windowUsed += window - ch.window;
     ch.window = window;
     ch.windowPinned = true;
@@ -260,6 +400,7 @@ export class Session implements FrameHandler {
     const msgno = ch.allocMsgno();
     ch.awaiting.set(msgno, { style: 'none' });
     ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
+    this.#enqueue((head?.length ?? 0) + data.length);
     this.#ready.add(ch);
     this.#schedule();
     return msgno;
@@ -272,13 +413,14 @@ export class Session implements FrameHandler {
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
     const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
+    this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length));
     if (ch.sendQueue.length > 0) this.#ready.add(ch);
     this.#schedule();
     return ansno;
   }
 
   #flushScheduled = false;
-  #flushTask = (): void => { this.#flushScheduled = false; this.flush(); };
+  #flushTask = (): void => { this.#flushScheduled = false; this.#safeFlush(); };
 
   /** Schedules flush() at the end of the current run, so a burst of sends frames together. */
   #schedule(): void {
@@ -305,6 +447,7 @@ export class Session implements FrameHandler {
         if (ch.sendQueue.length === 0) { this.#ready.delete(ch); this.#idle(ch); }
       }
     }
+    if (this.#over) this.#pressure();
   }
 
   /** Runs a channel's idle hook (pending close) once nothing is queued, owed or awaited. */
@@ -345,6 +488,8 @@ export class Session implements FrameHandler {
       this.#write(to === total ? m.data : m.data.subarray(0, to - headLen), END);
     }
     m.offset = to;
+    this.#queued -= n;
+    addQueued(-n);
     if (to === total) {
       ch.sendQueue.shift();
       m.onSent?.();
@@ -366,7 +511,10 @@ export class Session implements FrameHandler {
   #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
     if (this.#suspended) return;
     this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0);
-    if (!this.#io.write(a, b, c)) this.#blocked = true;
+    if (!this.#io.write(a, b, c)) {
+      this.#blocked = true;
+      if (this.#over && !this.#inputPaused) this.#pressure();
+    }
   }
 
   /** Closes the transport after pending writes (used after session release). */
@@ -406,6 +554,7 @@ export class Session implements FrameHandler {
       ch.partials.set(key, p);
     }
     this.#current = { ch, key, type, msgno, ansno, more, size };
+    this.#inFrame = !end;
     ch.inflight = size;
     this.#piece(ch, p, buf, offset, length, end);
   }
@@ -428,7 +577,9 @@ export class Session implements FrameHandler {
       this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
       return;
     }
+    if (end) this.#inFrame = false;
     if (length > 0) {
+      if (!this.#hold(ch, length)) return;
       p.parts.push(this.#owned ? buf.subarray(offset, offset + length) : buf.slice(offset, offset + length));
       p.size += length;
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an
@@ -441,12 +592,14 @@ export class Session implements FrameHandler {
     if (!end) return;
     if (this.#perFrame && c.more) {
       const content = concat(p.parts, p.size);
+      this.#unhold(p.size);
       p.parts = []; p.size = 0;
       this.#deliver(ch, new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, true, content, ch.mime));
       return;
     }
     if (c.more) return;
     ch.partials.delete(c.key);
+    this.#unhold(p.size);
     this.#current = undefined;
     const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, concat(p.parts, p.size), ch.mime);
     this.#complete(ch, c.type, c.msgno);
@@ -479,6 +632,11 @@ export class Session implements FrameHandler {
 
   #deliver(ch: ChannelState, msg: Message): void {
     if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
+    if ((this.#over || this.#parked.length > 0) && msg.type === 'MSG') {
+      // See #pressure: new work waits while the replies we owe cannot go out.
+      if (this.#hold(ch, msg.content.length)) this.#parked.push([ch, msg]);
+      return;
+    }
     ch.onMessage?.(msg);
     if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close
   }
@@ -493,6 +651,11 @@ export class Session implements FrameHandler {
   onError(status: number, channel: number, streamOffset: number): void {
     this.abort(new BeepFramingError(`poorly formed frame: ${statusText(status)}`, status, channel, streamOffset));
   }
+}
+
+/** The thrown value as an Error (handlers may throw anything). */
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new BeepError(`non-error thrown: ${String(e)}`, 'BEEP_ERR_HANDLER');
 }
 
 /** Joins pieces into one array (no copy for a single piece). */

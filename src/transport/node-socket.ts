@@ -16,14 +16,17 @@ export class NodeSocketIO implements SessionIO {
   socket: Socket;
   // Small parts are copied at once into an arena (frame headers may be views that change);
   // large ones are queued by reference. Arena bytes handed to the socket are never rewritten:
-  // filling continues after them, and a full arena is replaced.
-  #arena = Buffer.allocUnsafe(ARENA);
+  // filling continues after them, and a full arena is replaced. The arena is allocated on the
+  // first write, not per connection up front: an idle session must cost a few KiB, not 64.
+  #arena: Buffer | undefined;
   #start = 0; // first arena byte not yet queued
   #used = 0;
   #queue: Buffer[] = [];
   #bytes = 0;
   #scheduled = false;
   #full = false; // the socket asked us to wait for 'drain'
+  #appPaused = false; // the application blocked reading (Connection.block)
+  #budgetPaused = false; // the session's outbound budget is full
   #flush = (): void => this.flush();
 
   /** Wraps a connected socket. */
@@ -33,7 +36,7 @@ export class NodeSocketIO implements SessionIO {
 
   #cut(): void {
     if (this.#used > this.#start) {
-      this.#queue.push(this.#arena.subarray(this.#start, this.#used));
+      this.#queue.push(this.#arena!.subarray(this.#start, this.#used));
       this.#start = this.#used;
     }
   }
@@ -46,7 +49,7 @@ export class NodeSocketIO implements SessionIO {
       this.#queue.push(Buffer.from(p.buffer, p.byteOffset, n));
       return;
     }
-    if (this.#used + n > ARENA) {
+    if (this.#arena === undefined || this.#used + n > ARENA) {
       this.#cut();
       this.#arena = Buffer.allocUnsafe(ARENA);
       this.#start = this.#used = 0;
@@ -88,6 +91,31 @@ export class NodeSocketIO implements SessionIO {
     this.#full = !ok;
   }
 
+  /** Drops the idle arena (called by the session sweep when nothing was written for a while). */
+  trim(): void {
+    if (!this.#scheduled) { this.#cut(); if (this.#queue.length === 0) this.#release(); }
+  }
+
+  /** The session's outbound budget is full (true) or drained (false): stop or resume reading. */
+  pauseInput(paused: boolean): void {
+    this.#budgetPaused = paused;
+    this.#applyPause();
+  }
+
+  /** The application blocks (true) or unblocks reading (Connection.block). */
+  block(on: boolean): void {
+    this.#appPaused = on;
+    this.#applyPause();
+  }
+
+  /** True while the application blocked reading. */
+  get blocked(): boolean { return this.#appPaused; }
+
+  #applyPause(): void {
+    if (this.#appPaused || this.#budgetPaused) this.socket.pause();
+    else this.socket.resume();
+  }
+
   /** True when the socket wants us to wait for 'drain'. */
   get full(): boolean { return this.#full; }
 
@@ -97,6 +125,7 @@ export class NodeSocketIO implements SessionIO {
   /** Destroys the socket at once (pending frames dropped: the session was aborted). */
   abort(): void {
     this.#queue = [];
+    this.#release();
     this.socket.destroy();
   }
 
@@ -104,6 +133,12 @@ export class NodeSocketIO implements SessionIO {
   end(): void {
     this.flush();
     if (!this.socket.destroyed) this.socket.end();
+    this.#release();
+  }
+
+  /** Drops the arena once nothing more will be written from it. */
+  #release(): void {
+    if (this.#queue.length === 0) { this.#arena = undefined; this.#start = this.#used = 0; }
   }
 }
 
