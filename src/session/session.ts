@@ -286,7 +286,7 @@ export class Session implements FrameHandler {
     while (this.#parked.length > 0 && !this.#over && !this.ended) {
       const [ch, msg] = this.#parked.shift()!;
       this.#unhold(msg.content.length);
-      if (ch.state !== 'closed') this.#deliver(ch, msg);
+      if (ch.state !== 'closed') this.#handOver(ch, msg);
     }
   }
 
@@ -637,6 +637,11 @@ export class Session implements FrameHandler {
       if (this.#hold(ch, msg.content.length)) this.#parked.push([ch, msg]);
       return;
     }
+    this.#handOver(ch, msg);
+  }
+
+  /** Gives a profile channel's message to its handler. */
+  #handOver(ch: ChannelState, msg: Message): void {
     ch.onMessage?.(msg);
     if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close
   }
