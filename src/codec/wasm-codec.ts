@@ -130,7 +130,8 @@ export class WasmCodec implements SessionCodec {
         if (left > 0) this.#m.u8().copyWithin(INPUT_OFFSET, INPUT_OFFSET + consumed, INPUT_OFFSET + end);
         this.#carry = left;
         this.#offset = base + consumed;
-        this.#flags = this.#m.i32()[ss + (SS_STATE >> 2)] === ST_PAYLOAD ? LARGE : 0;
+        // Keep FAILED: a handler may have disposed this codec during the call.
+        this.#flags = (this.#flags & FAILED) | (this.#m.i32()[ss + (SS_STATE >> 2)] === ST_PAYLOAD ? LARGE : 0);
         break;
       }
       pos += n;

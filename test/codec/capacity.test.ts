@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { WasmCodec, instantiateCodec, setCodecLimits, codecUsage, type CodecModule } from '../../src/codec/index.js';
 import * as L from '../../src/codec/layout.js';
 import { BeepError } from '../../src/errors.js';
@@ -191,6 +192,42 @@ test('misuse stays RangeError: bad limits, bad or duplicate channel numbers', ()
   assert.throws(() => new WasmCodec({ maxHeader: 8 }, m), RangeError);
   c.dispose();
   assert.throws(() => c.openChannel(2), RangeError);
+  // Disposed from inside its own handler, a codec stays failed.
+  const d = new WasmCodec({}, m);
+  d.openChannel(1);
+  const quiet = { onFrame() { d.dispose(); }, onData() {}, onSeq() {}, onSeqHint() {}, onError() {} };
+  d.decode(latin1('MSG 1 0 . 0 0\r\nEND\r\n'), quiet);
+  assert.equal(d.failed, true);
+  assert.equal(codecUsage(m).sessions, 0);
   // A disposed codec decodes nothing and touches no table.
   assert.equal(c.decode(latin1('MSG 1 0 . 0 0\r\nEND\r\n'), { onFrame() { throw new Error('no'); }, onData() {}, onSeq() {}, onSeqHint() {}, onError() {} }), false);
+});
+
+test('memory.grow failing (V8 capped at 8 pages) refuses sessions and channels with BEEP_ERR_CAPACITY; tables stay usable', () => {
+  // A child process, since the cap is a V8 flag; the script stops at the first refusal of each kind.
+  const index = new URL('../../src/codec/index.js', import.meta.url).href;
+  const script = `
+    import { WasmCodec, codecUsage } from ${JSON.stringify(index)};
+    const held = [], out = {};
+    try { for (;;) { const c = new WasmCodec(); try { c.openChannel(0); } catch (e) { c.dispose(); throw e; } held.push(c); } }
+    catch (e) { out.session = [e.name, e.code, e.message, held.length, codecUsage().sessions]; }
+    const a = held[0];
+    let ch = 1;
+    try { for (;; ch++) a.openChannel(ch); }
+    catch (e) { out.channel = [e.name, e.code, e.message]; }
+    out.allThere = held.every((c) => c.hasChannel(0)) && a.hasChannel(ch - 1) && !a.hasChannel(ch);
+    held.pop().dispose();
+    const again = new WasmCodec();
+    out.reused = codecUsage().sessions === held.length + 1;
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--wasm-max-mem-pages=8', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const [name, code, message, held, sessions] = out.session;
+  assert.deepEqual([name, code], ['BeepError', 'BEEP_ERR_CAPACITY']);
+  assert.match(message, /memory cannot grow/);
+  assert.ok(held > 1000 && sessions === held, `${held} sessions held`);
+  assert.deepEqual(out.channel.slice(0, 2), ['BeepError', 'BEEP_ERR_CAPACITY']);
+  assert.equal(out.allThere, true);
+  assert.equal(out.reused, true);
 });
