@@ -14,7 +14,7 @@ import {
   CS_RECV_NEXT, CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, CS_FLAGS,
   CS_CONT_TYPE, CS_CONT_MSGNO, CF_HINTED, CF_CONTINUED, INPUT_OFFSET, R_ARG,
 } from "./layout";
-import { sessionAddr, channelAddr, channelLookup } from "./tables";
+import { sessionAddr, sessionValid, channelAddr, channelLookup } from "./tables";
 
 // Keywords as little-endian u32 of "KW " (RFC 3080 §2.2.1, RFC 3081 §3.1.3).
 const KW_MSG: u32 = 0x2047534D;
@@ -109,12 +109,17 @@ let numEnd: usize = 0;
  * records written; result word 0 holds the window offset where decoding stopped.
  */
 export function decode(slot: i32, start: i32, end: i32): i32 {
+  // A slot not in use decodes nothing (and reads no directory entry it does not have).
+  if (!sessionValid(slot)) {
+    store<i32>(RESULT_OFFSET, start);
+    return 0;
+  }
   const s = sessionAddr(slot);
   let state = load<i32>(s, SS_STATE);
   let p: usize = <usize>INPUT_OFFSET + <usize>start;
   const stop: usize = <usize>INPUT_OFFSET + <usize>end;
   let n: i32 = 0;
-  if (state == ST_FAILED || state == 0) {
+  if (state == ST_FAILED) {
     store<i32>(RESULT_OFFSET, start);
     return 0;
   }
@@ -347,6 +352,7 @@ export function decode(slot: i32, start: i32, end: i32): i32 {
  * n <= remaining; returns the octets still to come, or R_ARG.
  */
 export function skip(slot: i32, n: i32): i32 {
+  if (!sessionValid(slot)) return R_ARG;
   const s = sessionAddr(slot);
   if (load<i32>(s, SS_STATE) != ST_PAYLOAD) return R_ARG;
   const remaining = load<u32>(s, SS_REMAINING);

@@ -2,7 +2,7 @@
 // Exports are 32-bit numbers only; see docs/codec.md.
 import {
   SS_STATE, SS_MAX_HEADER, SS_MAX_FRAME, SS_CUR_SLOT, SS_REMAINING, SS_TRAILER, ST_HEADER,
-  MAX_HEADER_LIMIT, R_TABLE_FULL, R_CHANNEL_EXISTS, R_UNKNOWN_CHANNEL, R_BAD_SLOT, R_ARG,
+  MAX_HEADER_LIMIT, R_CHANNEL_EXISTS, R_UNKNOWN_CHANNEL, R_BAD_SLOT, R_ARG,
   CS_RECV_NEXT, CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, CHANNEL_BYTES,
   INITIAL_WINDOW,
 } from "./layout";
@@ -10,27 +10,36 @@ import {
   sessionAddr, channelAddr, sessionValid, tablesInit, sessionAlloc, sessionFree,
   channelLookup, channelAlloc, channelFree, channelsFreeAll,
 } from "./tables";
+export {
+  setLimits, sessionLimit, channelLimit, sessionCount, channelCount, heapEnd, hashCapacity,
+} from "./tables";
 
 export * from "./layout";
 export { decode, skip } from "./decode";
 export { encodeFrame, encodeFit, encodeSeq, sendWindow } from "./encode";
 
-/** Clears every table; called once by the loader after instantiation. */
-export function init(): void {
-  tablesInit();
+/** Clears every table; called once by the loader after instantiation. 0, or R_NO_MEMORY. */
+export function init(): i32 {
+  return tablesInit();
 }
 
 /** Opens a session slot with its limits; returns the slot or a negative R_* code. */
 export function sessionOpen(maxHeader: i32, maxFrame: i32): i32 {
   if (maxHeader < 16 || maxHeader > MAX_HEADER_LIMIT || maxFrame < 0) return R_ARG;
-  const slot = sessionAlloc();
-  if (slot < 0) return R_TABLE_FULL;
+  const slot = sessionAlloc(); // may grow memory (R_TABLE_FULL / R_NO_MEMORY when it cannot)
+  if (slot < 0) return slot;
   const s = sessionAddr(slot);
   store<i32>(s, ST_HEADER, SS_STATE);
   store<i32>(s, maxHeader, SS_MAX_HEADER);
   store<i32>(s, maxFrame, SS_MAX_FRAME);
   store<i32>(s, -1, SS_CUR_SLOT);
   return slot;
+}
+
+/** Byte address of a session record (stable for the slot's life: chunks never move), or R_BAD_SLOT. */
+export function sessionAddress(slot: i32): i32 {
+  if (!sessionValid(slot)) return R_BAD_SLOT;
+  return <i32>sessionAddr(slot);
 }
 
 /** Releases a session slot and all its channels. */
@@ -58,8 +67,8 @@ export function channelOpen(slot: i32, channel: i32): i32 {
   if (!sessionValid(slot)) return R_BAD_SLOT;
   if (channel < 0) return R_ARG;
   if (channelLookup(slot, channel) >= 0) return R_CHANNEL_EXISTS;
-  const cs = channelAlloc(slot, channel);
-  if (cs < 0) return R_TABLE_FULL;
+  const cs = channelAlloc(slot, channel); // may grow memory, as sessionOpen
+  if (cs < 0) return cs;
   const c = channelAddr(cs);
   store<i32>(c, INITIAL_WINDOW, CS_RECV_WINDOW);
   store<i32>(c, INITIAL_WINDOW, CS_SEND_LIMIT);

@@ -1,6 +1,8 @@
 // Linear-memory layout of the beepwire codec. Mirrored by src/codec/layout.ts; a test checks
 // that the two agree with the compiled module's exported globals.
-// All offsets are byte offsets into the module's single fixed-size memory.
+// All offsets are byte offsets into the module's single memory. Fixed regions (I/O windows,
+// events, chunk directories) come first; session/channel chunks and the hash table are taken
+// from a bump heap above HEAP_OFFSET that grows with memory.grow (docs/codec.md, "Memory").
 
 /** Result words written by decode(): [0] = input position where decoding stopped. */
 export const RESULT_OFFSET: i32 = 0;
@@ -20,26 +22,44 @@ export const EVENTS_OFFSET: i32 = INPUT_OFFSET + INPUT_SIZE;
 export const EVENT_WORDS: i32 = 12;
 /** Records per decode() call; decode stops early (between frames) when fewer than 2 remain. */
 export const EVENT_CAPACITY: i32 = 2048;
-/** Session slot table. */
-export const SESSIONS_OFFSET: i32 = EVENTS_OFFSET + EVENT_WORDS * 4 * EVENT_CAPACITY;
+/** Directory of session chunks: one u32 byte address per SESSION_CHUNK slots, 0 = not yet allocated. */
+export const SESSION_DIR_OFFSET: i32 = EVENTS_OFFSET + EVENT_WORDS * 4 * EVENT_CAPACITY;
+/** log2 of the session slots per chunk. */
+export const SESSION_CHUNK_SHIFT: i32 = 10;
+/** Session slots per chunk (one 64 KiB page of records). */
+export const SESSION_CHUNK: i32 = 1 << SESSION_CHUNK_SHIFT;
 /** Bytes per session slot. */
 export const SESSION_BYTES: i32 = 64;
-/** Session slots (10,000 concurrent sessions fit). */
-export const SESSION_CAPACITY: i32 = 16384;
-/** Channel slot table. */
-export const CHANNELS_OFFSET: i32 = SESSIONS_OFFSET + SESSION_BYTES * SESSION_CAPACITY;
+/** Entries in the session directory. */
+export const SESSION_DIR_ENTRIES: i32 = 4096;
+/** Hard ceiling on concurrent sessions (the directory's reach): 4,194,304. */
+export const MAX_SESSIONS: i32 = SESSION_DIR_ENTRIES * SESSION_CHUNK;
+/** Directory of channel chunks, as for sessions. */
+export const CHANNEL_DIR_OFFSET: i32 = SESSION_DIR_OFFSET + 4 * SESSION_DIR_ENTRIES;
+/** log2 of the channel slots per chunk. */
+export const CHANNEL_CHUNK_SHIFT: i32 = 10;
+/** Channel slots per chunk (48 KiB of records). */
+export const CHANNEL_CHUNK: i32 = 1 << CHANNEL_CHUNK_SHIFT;
 /** Bytes per channel slot. */
 export const CHANNEL_BYTES: i32 = 48;
-/** Channel slots shared by all sessions. */
-export const CHANNEL_CAPACITY: i32 = 65536;
-/** Open-addressing table (session, channel number) -> channel slot + 1. */
-export const HASH_OFFSET: i32 = CHANNELS_OFFSET + CHANNEL_BYTES * CHANNEL_CAPACITY;
-/** Entries in the hash table (power of two, 2x CHANNEL_CAPACITY). */
-export const HASH_CAPACITY: i32 = 131072;
-/** First byte after the codec's regions; AssemblyScript's own static data starts here. */
-export const LAYOUT_END: i32 = HASH_OFFSET + 4 * HASH_CAPACITY;
-/** Memory pages (initial == maximum). */
-export const MEMORY_PAGES: i32 = 80;
+/** Entries in the channel directory. */
+export const CHANNEL_DIR_ENTRIES: i32 = 16384;
+/** Hard ceiling on concurrent channels over all sessions: 16,777,216. */
+export const MAX_CHANNELS: i32 = CHANNEL_DIR_ENTRIES * CHANNEL_CHUNK;
+/** First byte after the codec's fixed regions; AssemblyScript's own static data starts here. */
+export const LAYOUT_END: i32 = CHANNEL_DIR_OFFSET + 4 * CHANNEL_DIR_ENTRIES;
+/** Start of the bump heap (chunks, hash tables); the gap above LAYOUT_END holds static data. */
+export const HEAP_OFFSET: i32 = LAYOUT_END + 1024;
+/** Entries of the first (session, channel) -> slot hash table; it doubles past 50 % load. */
+export const HASH_INITIAL: i32 = 1024;
+/** Default process-wide limit on concurrent sessions (setLimits). */
+export const DEFAULT_MAX_SESSIONS: i32 = 1000000;
+/** Default process-wide limit on concurrent channels over all sessions (setLimits). */
+export const DEFAULT_MAX_CHANNELS: i32 = 4000000;
+/** Memory pages at instantiation: the fixed regions and the first hash table. */
+export const MEMORY_INITIAL_PAGES: i32 = 4;
+/** Memory pages at most (2 GiB: every byte address stays a positive int32 for TS). */
+export const MEMORY_MAX_PAGES: i32 = 32768;
 
 // Event record fields (int32 index within a record).
 /** Event kind (EV_*). */
@@ -120,7 +140,7 @@ export const S_NUL_CONTINUED: i32 = 13;
 export const S_BAD_ACKNO: i32 = 14;
 
 // Negative returns of the control exports (misuse by TS, never peer input).
-/** A table is full. */
+/** A process-wide limit (setLimits) or hard ceiling on sessions or channels is reached. */
 export const R_TABLE_FULL: i32 = -1;
 /** The channel is already open. */
 export const R_CHANNEL_EXISTS: i32 = -2;
@@ -132,6 +152,8 @@ export const R_BAD_SLOT: i32 = -4;
 export const R_WINDOW: i32 = -5;
 /** An argument is out of range. */
 export const R_ARG: i32 = -6;
+/** A table could not grow: memory.grow failed (MEMORY_MAX_PAGES or the host refused). */
+export const R_NO_MEMORY: i32 = -7;
 
 // Session slot fields (byte offsets within a session record).
 /** 0 free, ST_* otherwise. */ export const SS_STATE: i32 = 0;

@@ -1,5 +1,6 @@
 // Codec benchmark: decode throughput of the WASM codec vs the pure-TS reference on NUL,
-// 64 B, 4 KiB and 64 KiB frames and a SEQ storm, fed in 16 KiB and 64 KiB chunks.
+// 64 B, 4 KiB and 64 KiB frames and a SEQ storm, fed in 16 KiB and 64 KiB chunks; then 64 B
+// again with 100,000 other sessions open (grown tables, a large channel hash).
 // Target (DESIGN.md): WASM >= 2x reference at 64 B frames, same run.
 import { Bench } from 'tinybench';
 import { WasmCodec, RefCodec, type FrameHandler, type SessionCodec } from '../src/codec/index.js';
@@ -55,17 +56,29 @@ function codec(impl: 'wasm' | 'ref'): SessionCodec {
   return c;
 }
 
-const cases = [
+/** Opens `n` idle sessions with channel 0 in both codecs, as a busy server holds them. */
+function crowd(n: number): SessionCodec[] {
+  const out: SessionCodec[] = [];
+  for (let i = 0; i < n; i++) {
+    for (const c of [new WasmCodec(), new RefCodec()]) { c.openChannel(0); out.push(c); }
+  }
+  return out;
+}
+
+const cases: { name: string; bytes: Uint8Array; count: number; crowd?: number }[] = [
   { name: 'NUL (empty)', ...frames('NUL', 0) },
   { name: '64 B', ...frames('MSG', 64) },
   { name: '4 KiB', ...frames('MSG', 4096) },
   { name: '64 KiB', ...frames('MSG', 65536) },
   { name: 'SEQ storm', ...seqStorm() },
+  { name: '64 B, 100k sessions open', ...frames('MSG', 64), crowd: 100_000 },
 ];
 
 console.log(machineLine());
 const rows: Record<string, string | number>[] = [];
+const held: SessionCodec[] = [];
 for (const c of cases) {
+  if (c.crowd !== undefined) for (const k of crowd(c.crowd)) held.push(k);
   for (const chunkSize of [16384, 65536]) {
     const parts = chunks(c.bytes, chunkSize);
     const bench = new Bench({ time: Number(process.env.BENCH_TIME_MS ?? 800), warmupTime: 200 });
@@ -94,4 +107,5 @@ for (const c of cases) {
   }
 }
 console.table(rows);
+for (const c of held) c.dispose();
 if (sink === 42) console.log('');

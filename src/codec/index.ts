@@ -9,6 +9,7 @@ export { DEFAULT_MAX_FRAME, DEFAULT_MAX_HEADER, checkLimits } from './limits.js'
 export { RefCodec } from './ref-codec.js';
 export { loadCodec, instantiateCodec, type CodecModule, type CodecExports } from './loader.js';
 export { statusText, returnText } from './status.js';
+export { setCodecLimits, codecUsage, type CodecCapacityLimits, type CodecUsage } from './capacity.js';
 export * as layout from './layout.js';
 
 /** Which codec implementation a session uses. */

@@ -1,6 +1,8 @@
 // TS mirror of assembly/layout.ts (the codec's linear-memory layout, statuses and event format).
 // test/codec/layout.test.ts checks every value against the compiled module's globals.
-// All offsets are byte offsets into the module's single fixed-size memory.
+// All offsets are byte offsets into the module's single memory. Fixed regions (I/O windows,
+// events, chunk directories) come first; session/channel chunks and the hash table are taken
+// from a bump heap above HEAP_OFFSET that grows with memory.grow (docs/codec.md, "Memory").
 
 /** Result words written by decode(): [0] = input position where decoding stopped. */
 export const RESULT_OFFSET = 0;
@@ -20,26 +22,44 @@ export const EVENTS_OFFSET = INPUT_OFFSET + INPUT_SIZE;
 export const EVENT_WORDS = 12;
 /** Records per decode() call; decode stops early (between frames) when fewer than 2 remain. */
 export const EVENT_CAPACITY = 2048;
-/** Session slot table. */
-export const SESSIONS_OFFSET = EVENTS_OFFSET + EVENT_WORDS * 4 * EVENT_CAPACITY;
+/** Directory of session chunks: one u32 byte address per SESSION_CHUNK slots, 0 = not yet allocated. */
+export const SESSION_DIR_OFFSET = EVENTS_OFFSET + EVENT_WORDS * 4 * EVENT_CAPACITY;
+/** log2 of the session slots per chunk. */
+export const SESSION_CHUNK_SHIFT = 10;
+/** Session slots per chunk (one 64 KiB page of records). */
+export const SESSION_CHUNK = 1 << SESSION_CHUNK_SHIFT;
 /** Bytes per session slot. */
 export const SESSION_BYTES = 64;
-/** Session slots (10,000 concurrent sessions fit). */
-export const SESSION_CAPACITY = 16384;
-/** Channel slot table. */
-export const CHANNELS_OFFSET = SESSIONS_OFFSET + SESSION_BYTES * SESSION_CAPACITY;
+/** Entries in the session directory. */
+export const SESSION_DIR_ENTRIES = 4096;
+/** Hard ceiling on concurrent sessions (the directory's reach): 4,194,304. */
+export const MAX_SESSIONS = SESSION_DIR_ENTRIES * SESSION_CHUNK;
+/** Directory of channel chunks, as for sessions. */
+export const CHANNEL_DIR_OFFSET = SESSION_DIR_OFFSET + 4 * SESSION_DIR_ENTRIES;
+/** log2 of the channel slots per chunk. */
+export const CHANNEL_CHUNK_SHIFT = 10;
+/** Channel slots per chunk (48 KiB of records). */
+export const CHANNEL_CHUNK = 1 << CHANNEL_CHUNK_SHIFT;
 /** Bytes per channel slot. */
 export const CHANNEL_BYTES = 48;
-/** Channel slots shared by all sessions. */
-export const CHANNEL_CAPACITY = 65536;
-/** Open-addressing table (session, channel number) -> channel slot + 1. */
-export const HASH_OFFSET = CHANNELS_OFFSET + CHANNEL_BYTES * CHANNEL_CAPACITY;
-/** Entries in the hash table (power of two, 2x CHANNEL_CAPACITY). */
-export const HASH_CAPACITY = 131072;
-/** First byte after the codec's regions; AssemblyScript's own static data starts here. */
-export const LAYOUT_END = HASH_OFFSET + 4 * HASH_CAPACITY;
-/** Memory pages (initial == maximum). */
-export const MEMORY_PAGES = 80;
+/** Entries in the channel directory. */
+export const CHANNEL_DIR_ENTRIES = 16384;
+/** Hard ceiling on concurrent channels over all sessions: 16,777,216. */
+export const MAX_CHANNELS = CHANNEL_DIR_ENTRIES * CHANNEL_CHUNK;
+/** First byte after the codec's fixed regions; AssemblyScript's own static data starts here. */
+export const LAYOUT_END = CHANNEL_DIR_OFFSET + 4 * CHANNEL_DIR_ENTRIES;
+/** Start of the bump heap (chunks, hash tables); the gap above LAYOUT_END holds static data. */
+export const HEAP_OFFSET = LAYOUT_END + 1024;
+/** Entries of the first (session, channel) -> slot hash table; it doubles past 50 % load. */
+export const HASH_INITIAL = 1024;
+/** Default process-wide limit on concurrent sessions (setLimits). */
+export const DEFAULT_MAX_SESSIONS = 1000000;
+/** Default process-wide limit on concurrent channels over all sessions (setLimits). */
+export const DEFAULT_MAX_CHANNELS = 4000000;
+/** Memory pages at instantiation: the fixed regions and the first hash table. */
+export const MEMORY_INITIAL_PAGES = 4;
+/** Memory pages at most (2 GiB: every byte address stays a positive int32 for TS). */
+export const MEMORY_MAX_PAGES = 32768;
 
 // Event record fields (int32 index within a record).
 /** Event kind (EV_*). */
@@ -120,7 +140,7 @@ export const S_NUL_CONTINUED = 13;
 export const S_BAD_ACKNO = 14;
 
 // Negative returns of the control exports (misuse by TS, never peer input).
-/** A table is full. */
+/** A process-wide limit (setLimits) or hard ceiling on sessions or channels is reached. */
 export const R_TABLE_FULL = -1;
 /** The channel is already open. */
 export const R_CHANNEL_EXISTS = -2;
@@ -132,6 +152,8 @@ export const R_BAD_SLOT = -4;
 export const R_WINDOW = -5;
 /** An argument is out of range. */
 export const R_ARG = -6;
+/** A table could not grow: memory.grow failed (MEMORY_MAX_PAGES or the host refused). */
+export const R_NO_MEMORY = -7;
 
 // Session slot fields (byte offsets within a session record).
 /** 0 free, ST_* otherwise. */ export const SS_STATE = 0;

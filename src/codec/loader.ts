@@ -4,20 +4,23 @@
 import { CODEC_WASM_BASE64 } from './wasm-inline.generated.js';
 import { BeepCodecPanic } from '../errors.js';
 import { fromBase64 } from '../util/base64.js';
+import { OUTPUT_OFFSET, OUTPUT_SIZE } from './layout.js';
 
 /** The codec module's function exports (docs/codec.md). */
 export interface CodecExports {
-  /** The module's fixed-size memory. */
+  /** The module's memory; it grows (detaching its buffer) when a table grows. */
   readonly memory: WebAssembly.Memory;
-  /** Clears every table. */
-  init(): void;
-  /** Opens a session slot. */
+  /** Clears every table; 0 or R_NO_MEMORY. */
+  init(): number;
+  /** Opens a session slot; may grow memory. */
   sessionOpen(maxHeader: number, maxFrame: number): number;
+  /** Byte address of a session record (stable while the slot is open). */
+  sessionAddress(slot: number): number;
   /** Releases a session slot. */
   sessionClose(slot: number): number;
   /** Tuning reset of a session slot. */
   sessionReset(slot: number): number;
-  /** Starts tracking a channel. */
+  /** Starts tracking a channel; may grow memory. */
   channelOpen(slot: number, channel: number): number;
   /** Stops tracking a channel. */
   channelClose(slot: number, channel: number): number;
@@ -39,6 +42,20 @@ export interface CodecExports {
   encodeSeq(slot: number, channel: number, ackno: number, window: number): number;
   /** Octets we may send now. */
   sendWindow(slot: number, channel: number): number;
+  /** Sets the limits on sessions and channels in use; 0 or R_ARG. */
+  setLimits(maxSessions: number, maxChannels: number): number;
+  /** The limit on sessions in use. */
+  sessionLimit(): number;
+  /** The limit on channels in use. */
+  channelLimit(): number;
+  /** Sessions in use. */
+  sessionCount(): number;
+  /** Channels in use over all sessions. */
+  channelCount(): number;
+  /** Bytes of memory the fixed regions and tables occupy. */
+  heapEnd(): number;
+  /** Entries of the current channel hash table. */
+  hashCapacity(): number;
 }
 
 /** A loaded codec instance with views over its memory. */
@@ -49,6 +66,8 @@ export interface CodecModule {
   u8(): Uint8Array;
   /** int32 view of memory. */
   i32(): Int32Array;
+  /** View of the first `len` octets of the output region (one cached view per length, shared by every session). */
+  header(len: number): Uint8Array;
 }
 
 /**
@@ -61,21 +80,32 @@ export function instantiateCodec(source: BufferSource | WebAssembly.Module): Cod
   const exports = instance.exports as unknown as CodecExports;
   let u8 = new Uint8Array(exports.memory.buffer);
   let i32 = new Int32Array(exports.memory.buffer);
-  // Memory is fixed-size (initial == maximum), but re-view defensively if it ever changes.
+  // Memory grows when a table grows (sessionOpen/channelOpen, never inside decode/encode); a
+  // grown memory detaches the old buffer, so every view is re-made from the new one.
   const refresh = (): void => {
     u8 = new Uint8Array(exports.memory.buffer);
     i32 = new Int32Array(exports.memory.buffer);
   };
+  let status: number;
   try {
-    exports.init();
+    status = exports.init();
   } catch (e) {
     throw new BeepCodecPanic(e);
   }
-  // A grown memory detaches the old buffer (length 0): a cheaper test than reading .buffer.
+  if (status !== 0) throw new BeepCodecPanic(new Error(`codec init returned ${status}`));
+  // Header views by length, per module rather than per session (an idle session costs no array).
+  const views: Uint8Array[] = new Array(OUTPUT_SIZE + 1);
+  // A detached buffer reports length 0: a cheaper test than reading memory.buffer.
+  const bytes = (): Uint8Array => (u8.length !== 0 ? u8 : (refresh(), u8));
   return {
     exports,
-    u8: () => (u8.length !== 0 ? u8 : (refresh(), u8)),
+    u8: bytes,
     i32: () => (i32.length !== 0 ? i32 : (refresh(), i32)),
+    header: (len) => {
+      const v = views[len];
+      if (v !== undefined && v.length !== 0) return v;
+      return (views[len] = bytes().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len));
+    },
   };
 }
 

@@ -19,12 +19,13 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 const RETURN_TEXT: Record<number, string> = {
-  [L.R_TABLE_FULL]: 'codec table full',
+  [L.R_TABLE_FULL]: 'codec capacity limit reached (setCodecLimits)',
   [L.R_CHANNEL_EXISTS]: 'channel already open',
   [L.R_UNKNOWN_CHANNEL]: 'channel not open',
   [L.R_BAD_SLOT]: 'session slot not in use',
   [L.R_WINDOW]: 'frame does not fit in the send window',
   [L.R_ARG]: 'argument out of range',
+  [L.R_NO_MEMORY]: 'codec memory cannot grow',
 };
 
 /** Describes a decode status (S_*). */

@@ -1,14 +1,15 @@
-// SessionCodec over the shared WASM instance: one session slot per codec object.
+// SessionCodec over the shared WASM instance: one session slot per codec object. The object is
+// kept small (an idle session's JS cost): a few numbers, no per-session arrays.
 import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges } from './types.js';
 import { loadCodec, type CodecModule } from './loader.js';
 import { returnText } from './status.js';
 import { checkLimits } from './limits.js';
-import { BeepCodecPanic } from '../errors.js';
+import { BeepCodecPanic, BeepError } from '../errors.js';
 import {
-  RESULT_OFFSET, OUTPUT_OFFSET, INPUT_OFFSET, INPUT_SIZE, EVENTS_OFFSET, EVENT_WORDS,
+  RESULT_OFFSET, INPUT_OFFSET, INPUT_SIZE, EVENTS_OFFSET, EVENT_WORDS,
   EVENT_CAPACITY, EV_FRAME, EV_DATA, EV_SEQ, EV_SEQ_HINT, F_END, CS_RECV_NEXT,
-  CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, SESSIONS_OFFSET, SESSION_BYTES,
-  SS_STATE, SS_REMAINING, SS_CUR_CHANNEL, ST_PAYLOAD,
+  CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT,
+  SS_STATE, SS_REMAINING, SS_CUR_CHANNEL, ST_PAYLOAD, R_TABLE_FULL, R_NO_MEMORY,
 } from './layout.js';
 
 const EV_BASE = EVENTS_OFFSET >> 2;
@@ -20,39 +21,56 @@ const EV_BASE = EVENTS_OFFSET >> 2;
 const COPY_PIECE = 16384;
 /** Copy size after a call that ended inside a payload: large frames are likely, so copy little. */
 const COPY_SMALL = 1024;
+/** #flags: poorly formed input seen (or disposed). */
+const FAILED = 1;
+/** #flags: the last decode call ended inside a payload. */
+const LARGE = 2;
+
+/**
+ * Error for a negative sessionOpen/channelOpen return: a limit or memory.grow failure is
+ * capacity (BeepError 'BEEP_ERR_CAPACITY', which the session layer refuses with 421/550);
+ * anything else is misuse (RangeError).
+ */
+function openError(what: string, r: number): Error {
+  if (r === R_TABLE_FULL || r === R_NO_MEMORY) return new BeepError(`${what}: ${returnText(r)}`, 'BEEP_ERR_CAPACITY');
+  return new RangeError(`${what}: ${returnText(r)}`);
+}
 
 /** The WASM-backed session codec. */
 export class WasmCodec implements SessionCodec {
-  /** Implementation tag. */
-  readonly impl = 'wasm' as const;
   readonly #m: CodecModule;
   #slot: number;
+  #ss: number; // int32 index of the session record (records never move when tables grow)
   #carry = 0; // octets of a partial header kept at the start of the input window
   #offset = 0; // octets consumed from the peer
-  #failed = false;
-  #large = false; // the last decode call ended inside a payload
-  #views: Uint8Array[] = []; // header views by length, so encoding allocates nothing
+  #flags = 0; // FAILED | LARGE
 
-  /** Opens a session slot in the process-wide codec instance. */
+  /**
+   * Opens a session slot in the process-wide codec instance. Throws BeepError
+   * 'BEEP_ERR_CAPACITY' when the session limit is reached or memory cannot grow.
+   */
   constructor(limits: CodecLimits = {}, module: CodecModule = loadCodec()) {
     const { maxHeader, maxFrame } = checkLimits(limits);
     this.#m = module;
     const slot = module.exports.sessionOpen(maxHeader, maxFrame);
-    if (slot < 0) throw new RangeError(returnText(slot));
+    if (slot < 0) throw openError('codec session', slot);
     this.#slot = slot;
+    this.#ss = module.exports.sessionAddress(slot) >> 2;
   }
 
+  /** Implementation tag (a getter: no per-object field). */
+  get impl(): 'wasm' { return 'wasm'; }
   /** True after poorly formed input. */
-  get failed(): boolean { return this.#failed; }
+  get failed(): boolean { return (this.#flags & FAILED) !== 0; }
   /** Octets consumed from the peer so far. */
   get streamOffset(): number { return this.#offset; }
 
   /** Decodes a chunk; see FrameDecoder. */
   decode(chunk: Uint8Array, handler: FrameHandler): boolean {
-    if (this.#failed) return false;
+    if ((this.#flags & FAILED) !== 0) return false;
     const ex = this.#m.exports;
     let pos = 0;
-    const ss = (SESSIONS_OFFSET + this.#slot * SESSION_BYTES) >> 2;
+    const ss = this.#ss;
     while (pos < chunk.length) {
       const carry = this.#carry;
       // Inside a payload: deliver the caller's bytes as they are, no copy (the ws/undici way).
@@ -65,7 +83,7 @@ export class WasmCodec implements SessionCodec {
         this.#offset += n;
         continue;
       }
-      const n = Math.min(this.#large ? COPY_SMALL : COPY_PIECE, INPUT_SIZE - carry, chunk.length - pos);
+      const n = Math.min((this.#flags & LARGE) !== 0 ? COPY_SMALL : COPY_PIECE, INPUT_SIZE - carry, chunk.length - pos);
       this.#m.u8().set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
       const end = carry + n;
       // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
@@ -77,12 +95,14 @@ export class WasmCodec implements SessionCodec {
         try {
           count = ex.decode(this.#slot, start, end);
         } catch (e) {
-          this.#failed = true;
+          this.#flags |= FAILED;
           throw new BeepCodecPanic(e);
         }
-        const ev = this.#m.i32();
+        let ev = this.#m.i32();
         const consumed = ev[RESULT_OFFSET >> 2];
         for (let k = 0, b = EV_BASE; k < count; k++, b += EVENT_WORDS) {
+          // A handler may open a session or channel, growing memory: the records survive, the view detaches.
+          if (ev.length === 0) ev = this.#m.i32();
           switch (ev[b]) {
             case EV_FRAME:
               handler.onFrame(ev[b + 1], ev[b + 2], ev[b + 3], ev[b + 4] === 1, ev[b + 5] >>> 0,
@@ -98,7 +118,7 @@ export class WasmCodec implements SessionCodec {
               handler.onSeqHint(ev[b + 2], ev[b + 5] >>> 0, ev[b + 6] >>> 0);
               break;
             default: // EV_ERROR
-              this.#failed = true;
+              this.#flags |= FAILED;
               this.#offset = base + ev[b + 8];
               handler.onError(ev[b + 1], ev[b + 2], base + ev[b + 8]);
               return false;
@@ -110,7 +130,8 @@ export class WasmCodec implements SessionCodec {
         if (left > 0) this.#m.u8().copyWithin(INPUT_OFFSET, INPUT_OFFSET + consumed, INPUT_OFFSET + end);
         this.#carry = left;
         this.#offset = base + consumed;
-        this.#large = this.#m.i32()[ss + (SS_STATE >> 2)] === ST_PAYLOAD;
+        // Keep FAILED: a handler may have disposed this codec during the call.
+        this.#flags = (this.#flags & FAILED) | (this.#m.i32()[ss + (SS_STATE >> 2)] === ST_PAYLOAD ? LARGE : 0);
         break;
       }
       pos += n;
@@ -122,7 +143,7 @@ export class WasmCodec implements SessionCodec {
   encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array {
     const len = this.#m.exports.encodeFrame(this.#slot, channel, type, msgno, more ? 1 : 0, size, ansno);
     if (len < 0) throw new RangeError(`encodeFrame: ${returnText(len)}`);
-    return this.#view(len);
+    return this.#m.header(len);
   }
 
   /** Encodes the next frame of a message within window and frame size; see FrameEncoder. */
@@ -130,14 +151,7 @@ export class WasmCodec implements SessionCodec {
     const len = this.#m.exports.encodeFit(this.#slot, channel, type, msgno, left, maxFrame, ansno);
     if (len < 0) throw new RangeError(`encodeFit: ${returnText(len)}`);
     if (len === 0) return null;
-    return this.#view(len);
-  }
-
-  /** A view of the first `len` output octets (cached per length; re-made if memory moved). */
-  #view(len: number): Uint8Array {
-    const v = this.#views[len];
-    if (v !== undefined && v.length !== 0) return v;
-    return (this.#views[len] = this.#m.u8().subarray(OUTPUT_OFFSET, OUTPUT_OFFSET + len));
+    return this.#m.header(len);
   }
 
   /** Payload size chosen by the last encodeFit (result word 1; one shared instance, read at once). */
@@ -147,7 +161,7 @@ export class WasmCodec implements SessionCodec {
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
     const len = this.#m.exports.encodeSeq(this.#slot, channel, ackno >>> 0, window);
     if (len < 0) throw new RangeError(`encodeSeq: ${returnText(len)}`);
-    return this.#view(len);
+    return this.#m.header(len);
   }
 
   /** Octets the peer lets us send on `channel` now. */
@@ -157,10 +171,10 @@ export class WasmCodec implements SessionCodec {
     return r;
   }
 
-  /** Starts tracking a channel. */
+  /** Starts tracking a channel; BeepError 'BEEP_ERR_CAPACITY' at the channel limit or when memory cannot grow. */
   openChannel(channel: number): void {
     const r = this.#m.exports.channelOpen(this.#slot, channel);
-    if (r < 0) throw new RangeError(`openChannel ${channel}: ${returnText(r)}`);
+    if (r < 0) throw openError(`openChannel ${channel}`, r);
   }
 
   /** Stops tracking a channel. */
@@ -205,13 +219,13 @@ export class WasmCodec implements SessionCodec {
   reset(): void {
     this.#m.exports.sessionReset(this.#slot);
     this.#carry = 0;
-    this.#failed = false;
+    this.#flags = 0;
   }
 
   /** Releases the slot. */
   dispose(): void {
     if (this.#slot >= 0) this.#m.exports.sessionClose(this.#slot);
     this.#slot = -1;
-    this.#failed = true;
+    this.#flags = FAILED;
   }
 }
