@@ -131,7 +131,7 @@ async function noteFailure(conn: Connection, o: Resolved, code: number): Promise
   if (o.failureDelay > 0) await new Promise((r) => setTimeout(r, o.failureDelay));
   if (o.maxFailures === 0 || g.failures < o.maxFailures) return false;
   // After the current run of microtasks: the failure reply is queued and flushed by then.
-  setImmediate(() => dropSession(conn, new BeepError(`${g.failures} failed SASL authentications on this session`, 'BEEP_ERR_AUTH_LIMIT')));
+  setTimeout(() => dropSession(conn, new BeepError(`${g.failures} failed SASL authentications on this session`, 'BEEP_ERR_AUTH_LIMIT')), 0);
   return true;
 }
 

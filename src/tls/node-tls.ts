@@ -222,8 +222,12 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
  * it never stays OK in clear after a failed TLS request.
  */
 export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Promise<boolean> {
+  // The session ends with the reason (conn.error, onClose; BEEP_ERR_TIMEOUT for a timer), which
+  // popChannelError() then reports; never OK in clear after a failed TLS request.
   const fail = (e: unknown): false => {
-    conn.pushError(e);
+    const err = e instanceof Error ? e : new BeepError(String(e), 'BEEP_ERR_TLS');
+    if (conn.session.ended) conn.pushError(err);
+    else conn.session.abort(err);
     conn.shutdown();
     return false;
   };

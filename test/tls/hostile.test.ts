@@ -97,6 +97,7 @@ test('initiator: tlsHandshakeTimeout drops a listener that stalls after <proceed
   assert.equal(await tls.startTls(conn, { serverName: 'localhost', tlsHandshakeTimeout: 300 }), false);
   assert.match(conn.popChannelError()![1], /timed out/);
   assert.equal(conn.isOk(), false);
+  assert.equal((conn.error as BeepError | undefined)?.code, 'BEEP_ERR_TIMEOUT', 'the session ended with the timeout');
   fake.close();
 });
 
