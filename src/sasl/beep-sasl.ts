@@ -16,7 +16,7 @@ import {
 } from './mechanisms.js';
 import { digestMd5Server, digestMd5Client } from './digest-md5.js';
 import {
-  HandlerFault, reportHandlerFault, callHandler, errorElement, replyXml, detach, limitChannelOnOpen, sizeOption, msOption, dropSession,
+  HandlerFault, reportHandlerFault, callHandler, errorElement, clipText, replyXml, detach, limitChannelOnOpen, sizeOption, msOption, dropSession,
 } from './guard.js';
 import { scramServer, scramClient } from './scram.js';
 
@@ -36,7 +36,11 @@ const MECHS: Record<string, [(c: ServerContext) => ServerMechanism, (p: ClientPr
 /** Profile URI of a mechanism. */
 export const saslUri = (mech: string): string => `http://iana.org/beep/SASL/${mech.toUpperCase()}`;
 
-/** Listener handler: (conn, props) -> true/false, or the password for CRAM/DIGEST/SCRAM. */
+/**
+ * Listener handler: (conn, props) -> true/false, or the password for CRAM/DIGEST/SCRAM. A throw
+ * or rejection fails the attempt with 454 (temporary authentication failure; not counted in
+ * maxFailures) and is reported as BEEP_ERR_HANDLER (reportHandlerFault in guard.ts).
+ */
 export type AuthHandler = (conn: Connection, props: AuthProps) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
 
 /** Options of acceptMech. */
@@ -155,7 +159,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
   const start: TuningStart = async (conn, req, offer) => {
     const refuse = async (code: number, text: string): Promise<StartDecision> => {
       await noteFailure(conn, o, code);
-      return { accept: false, code, text };
+      return { accept: false, code, text: clipText(text) };
     };
     if (isAuthenticated(conn)) return { accept: false, code: 550, text: 'session already authenticated' };
     if (name === PLAIN && !opts.allowPlainInClear && !tlsEnabled(conn)) return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
@@ -190,10 +194,11 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     if (step.kind === 'fail') return refuse(step.code, step.text);
     if (step.kind === 'success') {
       if (!complete(conn, name, step)) return { accept: false, code: 550, text: 'session already authenticated' };
+      g.exchanges.delete(req.number); // one left on this number by a tuning reset must not answer MSGs
       limitChannelOnOpen(conn, req.number, o.maxMessage);
       return { accept: true, uri, content: blobXml('complete', step.data) };
     }
-    g.exchanges.set(req.number, ex);
+    g.exchanges.set(req.number, ex); // replaces any exchange left on this number by a tuning reset
     limitChannelOnOpen(conn, req.number, o.maxMessage);
     return { accept: true, uri, content: blobXml('continue', step.challenge) };
   };

@@ -43,9 +43,14 @@ export async function callHandler<T>(where: string, f: () => T | Promise<T>): Pr
 /** Longest diagnostic text we put in an error reply (peer-chosen names end up in it). */
 const MAX_ERROR_TEXT = 256;
 
+/** Bounds a diagnostic text for an error reply. */
+export function clipText(text: string): string {
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
+}
+
 /** `<error code='..'>text</error>` through session/mgmt.ts's escaper, text bounded. */
 export function errorElement(code: number, text: string): string {
-  return errorXml({ code, text: text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text });
+  return errorXml({ code, text: clipText(text) });
 }
 
 const enc = new TextEncoder();
