@@ -138,3 +138,55 @@ test('TUNNEL: an endpoint drops an initiator that never greets after <ok /> (gre
   assert.equal(ctx.connections.size, 0);
   await ctx.exit();
 });
+
+test('TUNNEL endpoint: a peer that resets TCP after <ok /> does not take the process down', async () => {
+  const { watchFaults, greeted, startRaw, settle } = await import('./sasl/hostile.js');
+  const watch = watchFaults();
+  try {
+    const ctx = new Ctx();
+    tunnel.acceptTunnel(ctx);
+    const conns: Connection[] = [];
+    const l = await createListener(ctx, LOCAL, 0, { onAccept: (c) => conns.push(c) });
+    const p = await greeted(l.port);
+    const r = await startRaw(p, 1, tunnel.TUNNEL_URI, '<tunnel />');
+    assert.match(r.payload, /<ok \/>/);
+    p.socket.resetAndDestroy();
+    for (let i = 0; i < 200 && conns[0].isOk(); i++) await settle(1);
+    await settle();
+    assert.deepEqual(watch.faults, [], 'no uncaught socket error');
+    assert.equal(conns[0].isOk(), false);
+    assert.equal(ctx.connections.size, 0);
+    await ctx.exit();
+  } finally { watch.stop(); }
+});
+
+test('TUNNEL proxy: a next hop that resets while the <ok /> is pending does not crash the proxy', async () => {
+  const { watchFaults, settle } = await import('./sasl/hostile.js');
+  const watch = watchFaults();
+  try {
+    // A plain TCP final hop that resets every connection as soon as it is accepted.
+    const rst: Server = createServer((s) => { s.on('error', () => undefined); s.resetAndDestroy(); });
+    await new Promise<void>((r) => rst.listen(0, LOCAL, r));
+    const rstPort = (rst.address() as { port: number }).port;
+    const proxy = await beepListener(relayAll);
+    for (let i = 0; i < 5; i++) {
+      const conn = await Connection.connect(new Ctx(), LOCAL, proxy.port);
+      await conn.openChannel(0, tunnel.TUNNEL_URI, { content: `<tunnel ip4='${LOCAL}' port='${rstPort}' />`, tuning: true });
+      conn.shutdown();
+    }
+    await settle();
+    assert.deepEqual(watch.faults, []);
+    await proxy.ctx.exit();
+    await new Promise<void>((r) => rst.close(() => r()));
+  } finally { watch.stop(); }
+});
+
+test('TUNNEL: a base64 piggyback that is not base64 is refused with 501', async () => {
+  const proxy = await beepListener(relayAll);
+  const conn = await Connection.connect(new Ctx(), LOCAL, proxy.port);
+  assert.equal(await conn.openChannel(0, tunnel.TUNNEL_URI, { content: '@@@@', encoding: 'base64' }), null);
+  assert.equal(conn.popChannelError()?.[0], 501);
+  assert.ok(conn.isOk());
+  assert.ok(await conn.close());
+  await proxy.ctx.exit();
+});

@@ -75,3 +75,56 @@ test('XML-RPC: a refused resource (550), a malformed bootmsg (501), boot by MSG,
   assert.ok(await conn.close());
   await s.ctx.exit();
 });
+
+test('XML-RPC: a call above maxCallSize ends the session before it is buffered or parsed', async () => {
+  const ctx = new Ctx();
+  const conns: Connection[] = [];
+  xmlrpc.acceptXmlRpc(ctx, { methods: { echo: (p) => p }, maxCallSize: 4096 });
+  const l = await createListener(ctx, LOCAL, 0, { onAccept: (c) => conns.push(c) });
+  const conn = await Connection.connect(new Ctx(), LOCAL, l.port);
+  const ch = (await xmlrpc.bootChannel(conn, { resource: '/' }))!;
+  assert.deepEqual(await xmlrpc.invoke(ch, 'echo', ['x'.repeat(3000)]), ['x'.repeat(3000)], 'below the limit: served');
+  await assert.rejects(xmlrpc.invoke(ch, 'echo', ['x'.repeat(5000)]));
+  for (let i = 0; i < 200 && conns[0].isOk(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal((conns[0].error as { code?: string } | undefined)?.code, 'BEEP_ERR_MESSAGE_TOO_LARGE');
+  await ctx.exit();
+});
+
+test('XML-RPC: maxCallSize defaults to 1 MiB', async () => {
+  const ctx = new Ctx();
+  const conns: Connection[] = [];
+  xmlrpc.acceptXmlRpc(ctx, { methods: { echo: (p) => p } });
+  const l = await createListener(ctx, LOCAL, 0, { onAccept: (c) => conns.push(c) });
+  const conn = await Connection.connect(new Ctx(), LOCAL, l.port);
+  const ch = (await xmlrpc.bootChannel(conn, { resource: '/' }))!;
+  await assert.rejects(xmlrpc.invoke(ch, 'echo', ['x'.repeat((1 << 20) + 10)]));
+  for (let i = 0; i < 200 && conns[0].isOk(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal((conns[0].error as { code?: string } | undefined)?.code, 'BEEP_ERR_MESSAGE_TOO_LARGE');
+  await ctx.exit();
+});
+
+test('XML-RPC: DOCTYPE and entity declarations are refused with a parse fault, nothing expanded', async () => {
+  const s = await server();
+  const conn = await Connection.connect(new Ctx(), LOCAL, s.port);
+  const ch = (await xmlrpc.bootChannel(conn, { resource: '/api' }))!;
+  const bomb = '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    + '<methodCall><methodName>echo</methodName><params><param><value><string>&b;</string></value></param></params></methodCall>';
+  const r = await ch.request(bomb);
+  assert.equal(r.type, 'RPY');
+  assert.match(r.text, /<name>faultCode<\/name><value><i4>-32700<\/i4>/);
+  assert.doesNotMatch(r.text, /aaaa/);
+  assert.equal(await xmlrpc.invoke(ch, 'where'), '/api');
+  assert.ok(await conn.close());
+  await s.ctx.exit();
+});
+
+test('XML-RPC: a refused boot by MSG answers an escaped <error>', async () => {
+  const s = await server();
+  const conn = await Connection.connect(new Ctx(), LOCAL, s.port);
+  const ch = (await conn.openChannel(0, xmlrpc.XMLRPC_URI))!;
+  const err = await ch.request("<bootmsg resource='/x&lt;y&gt;' />");
+  assert.equal(err.type, 'ERR');
+  assert.match(err.text, /^<error code='550'>resource \/x&lt;y&gt; is not served here<\/error>$/);
+  assert.ok(await conn.close());
+  await s.ctx.exit();
+});

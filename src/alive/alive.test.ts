@@ -66,3 +66,14 @@ test('ALIVE: bad options are refused', async () => {
   assert.ok(await conn.close());
   await srv.ctx.exit();
 });
+
+test('ALIVE: a message above 4 KiB on an ALIVE channel ends the session before it is buffered', async () => {
+  const srv = await listener(true);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', srv.port);
+  const ch = (await conn.openChannel(0, alive.ALIVE_URI))!;
+  assert.equal((await ch.request('')).payloadSize, 0, 'an empty ping is answered');
+  await ch.request(new Uint8Array(5000)).catch(() => undefined);
+  for (let i = 0; i < 300 && srv.accepted[0].isOk(); i++) await sleep(10);
+  assert.equal((srv.accepted[0].error as BeepError | undefined)?.code, 'BEEP_ERR_MESSAGE_TOO_LARGE');
+  await srv.ctx.exit();
+});

@@ -6,9 +6,13 @@ import { registerProfile, type Ctx } from '../api/ctx.js';
 import type { Connection } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import { BeepError } from '../errors.js';
+import { limitChannelOnOpen } from '../sasl/guard.js';
 
 /** The ALIVE profile URI. */
 export const ALIVE_URI = 'urn:aspl.es:beep:profiles:ALIVE';
+
+/** Largest message accepted on an ALIVE channel: pings and their replies are empty. */
+export const ALIVE_MAX_MESSAGE = 4096;
 
 /** Failure handler: called instead of shutting the connection down. */
 export type AliveFailure = (conn: Connection, checkPeriod: number, maxUnreplyCount: number) => void;
@@ -38,6 +42,7 @@ export interface AliveCheck {
 /** Registers the ALIVE profile on a context so peers can check this side (vortex_alive_init). */
 export function init(ctx: Ctx): void {
   registerProfile(ctx, ALIVE_URI, {
+    start: (i) => { limitChannelOnOpen(i.conn, i.channelNum, ALIVE_MAX_MESSAGE); return true; },
     frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy('', undefined, f.msgNo); },
   });
 }
@@ -76,7 +81,7 @@ export function enableCheck(conn: Connection, opts: AliveOptions): AliveCheck {
     channel.request('').then(() => { outstanding--; replied++; }, () => undefined);
   };
   const timer = setInterval(tick, period);
-  conn.openChannel(0, ALIVE_URI).then((ch) => { channel = ch; }, () => { channel = null; });
+  conn.openChannel(0, ALIVE_URI).then((ch) => { ch?.setMessageLimit(ALIVE_MAX_MESSAGE); channel = ch; }, () => { channel = null; });
   conn.setOnClose(() => stop());
   return {
     stop,

@@ -5,6 +5,7 @@ import { BeepError, BeepReplyError } from '../errors.js';
 import { registerProfile, type Ctx } from '../api/ctx.js';
 import type { Connection, TuningStart } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
+import type { StartDecision } from '../session/management.js';
 import { isEnabled as tlsEnabled, peerCertificate } from '../tls/node-tls.js';
 import { blobXml, parseBlob, type Blob } from './blob.js';
 import { base64Text } from '../util/base64.js';
@@ -14,6 +15,9 @@ import {
   type ClientMechanism, type ClientProps, type ServerStep,
 } from './mechanisms.js';
 import { digestMd5Server, digestMd5Client } from './digest-md5.js';
+import {
+  HandlerFault, reportHandlerFault, callHandler, errorElement, clipText, replyXml, detach, limitChannelOnOpen, sizeOption, msOption, dropSession,
+} from './guard.js';
 import { scramServer, scramClient } from './scram.js';
 
 export type { AuthProps, ClientProps } from './mechanisms.js';
@@ -32,7 +36,11 @@ const MECHS: Record<string, [(c: ServerContext) => ServerMechanism, (p: ClientPr
 /** Profile URI of a mechanism. */
 export const saslUri = (mech: string): string => `http://iana.org/beep/SASL/${mech.toUpperCase()}`;
 
-/** Listener handler: (conn, props) -> true/false, or the password for CRAM/DIGEST/SCRAM. */
+/**
+ * Listener handler: (conn, props) -> true/false, or the password for CRAM/DIGEST/SCRAM. A throw
+ * or rejection fails the attempt with 454 (temporary authentication failure; not counted in
+ * maxFailures) and is reported as BEEP_ERR_HANDLER (reportHandlerFault in guard.ts).
+ */
 export type AuthHandler = (conn: Connection, props: AuthProps) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
 
 /** Options of acceptMech. */
@@ -46,7 +54,28 @@ export interface AcceptMechOptions {
    * name of the TLS client certificate; a listener on a trusted transport may supply another.
    */
   externalIdentity?: (conn: Connection) => string | undefined;
+  /**
+   * Largest message accepted on a SASL channel, in octets (default 65,536). A bigger one ends
+   * the session (BEEP_ERR_MESSAGE_TOO_LARGE) before it is buffered: blobs are small.
+   */
+  maxMessage?: number;
+  /** Milliseconds a failure reply is held back, to slow down password guessing (default 0). */
+  failureDelay?: number;
+  /**
+   * Failed attempts allowed per session (default 10; 0 = no limit). The failure that reaches
+   * it is still answered, then the session ends with BeepError 'BEEP_ERR_AUTH_LIMIT'.
+   * Counted: every exchange that ends in a failure reply except 454 (our handler's fault)
+   * and 550 (state errors, e.g. a second authentication).
+   */
+  maxFailures?: number;
 }
+
+/** Default acceptMech maxMessage: a SASL channel carries <blob> elements of a few hundred octets. */
+export const SASL_MAX_MESSAGE = 65536;
+/** Default acceptMech maxFailures. */
+export const SASL_MAX_FAILURES = 10;
+/** Longest decoded client response handed to a mechanism (longer: 501 without parsing). */
+const MAX_RESPONSE = 8192;
 
 /** What a session's successful authentication established. */
 export interface SaslState {
@@ -59,43 +88,118 @@ export interface SaslState {
 }
 
 const XML = { headers: { 'Content-Type': 'application/beep+xml' } };
+const EMPTY = new Uint8Array(0);
+
+/** Per-session SASL bookkeeping (survives tuning resets: the TCP peer is the same). */
+interface Guard {
+  /** Failed attempts so far. */
+  failures: number;
+  /** A step (and its password lookup) is running: one at a time per session. */
+  busy: boolean;
+  /** Exchanges in progress by channel number. */
+  exchanges: Map<number, ServerMechanism>;
+}
+const guards = new WeakMap<Connection, Guard>();
+const guardOf = (conn: Connection): Guard => {
+  let g = guards.get(conn);
+  if (g === undefined) guards.set(conn, g = { failures: 0, busy: false, exchanges: new Map() });
+  return g;
+};
+
+/** Options with defaults filled in and checked. */
+interface Resolved { maxMessage: number; failureDelay: number; maxFailures: number }
+
+/** One mechanism step that never throws: handler faults become 454, anything else 501. */
+async function safeStep(ctx: Ctx, conn: Connection, ex: ServerMechanism, response: Uint8Array | undefined): Promise<ServerStep> {
+  if (response !== undefined && response.length > MAX_RESPONSE) return { kind: 'fail', code: 501, text: `SASL response longer than ${MAX_RESPONSE} octets` };
+  try {
+    return await ex.step(response);
+  } catch (e) {
+    if (e instanceof HandlerFault) {
+      reportHandlerFault(ctx, e, conn);
+      // RFC 3080 §8 454: the client may retry; its credentials were not judged.
+      return { kind: 'fail', code: 454, text: 'temporary authentication failure' };
+    }
+    return { kind: 'fail', code: 501, text: 'malformed SASL message' }; // a mechanism tripped over client input
+  }
+}
+
+/**
+ * Counts a failure reply and holds it for failureDelay; true when it reaches maxFailures, in
+ * which case the session is ended right after the reply is handed to the transport.
+ */
+async function noteFailure(conn: Connection, o: Resolved, code: number): Promise<boolean> {
+  if (code === 454 || code === 550) return false;
+  const g = guardOf(conn);
+  g.failures++;
+  if (o.failureDelay > 0) await new Promise((r) => setTimeout(r, o.failureDelay));
+  if (o.maxFailures === 0 || g.failures < o.maxFailures) return false;
+  // After the current run of microtasks: the failure reply is queued and flushed by then.
+  setTimeout(() => dropSession(conn, new BeepError(`${g.failures} failed SASL authentications on this session`, 'BEEP_ERR_AUTH_LIMIT')), 0);
+  return true;
+}
 
 /** Enables a mechanism on a listener context (PyVortex vortex.sasl.accept_mech). */
 export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: AcceptMechOptions = {}): boolean {
   const name = mech.toUpperCase();
   const factory = MECHS[name]?.[0];
   if (factory === undefined) throw new RangeError(`unsupported SASL mechanism ${mech}`);
+  const o: Resolved = {
+    maxMessage: sizeOption('maxMessage', opts.maxMessage, SASL_MAX_MESSAGE),
+    failureDelay: msOption('failureDelay', opts.failureDelay, 0),
+    maxFailures: msOption('maxFailures', opts.maxFailures, SASL_MAX_FAILURES),
+  };
   const uri = saslUri(name);
-  const key = (n: number): string => `sasl:exchange:${n}`;
   registerProfile(ctx, uri, {
     frameReceived: (conn, channel, frame) => {
-      if (frame.type === 'MSG') void serverMsg(conn, channel, frame.msgNo, frame.text, conn.tuning.get(key(channel.number)) as ServerMechanism | undefined, name, () => conn.tuning.delete(key(channel.number)));
+      if (frame.type === 'MSG') detach(ctx, conn, serverMsg(ctx, conn, channel, frame.msgNo, frame.text, name, o));
     },
+    close: (n, conn) => { guardOf(conn).exchanges.delete(n); return true; },
   });
   const start: TuningStart = async (conn, req, offer) => {
+    const refuse = async (code: number, text: string): Promise<StartDecision> => {
+      await noteFailure(conn, o, code);
+      return { accept: false, code, text: clipText(text) };
+    };
     if (isAuthenticated(conn)) return { accept: false, code: 550, text: 'session already authenticated' };
     if (name === PLAIN && !opts.allowPlainInClear && !tlsEnabled(conn)) return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
-    const serverName = conn.serverName ?? req.serverName;
-    const ex = factory({
-      check: (props) => handler(conn, props),
-      serverName,
-      realm: opts.realm,
-      externalId: opts.externalIdentity ? opts.externalIdentity(conn) : (peerCertificate(conn)?.subject?.CN as string | undefined),
-    });
-    // No piggyback (a mechanism without an initial response, as LibVortex starts CRAM-MD5):
-    // the first challenge still goes back in the start reply, where that client waits for it.
-    let b: Blob | { error: number; text: string } = { status: 'continue', data: undefined };
+    const g = guardOf(conn);
+    if (g.busy) return { accept: false, code: 550, text: 'another SASL step is in progress on this session' };
+    // RFC 3080 §4.1: the piggybacked blob is the initial response; without one the client has
+    // none yet (the mechanism then sends the first challenge, empty for client-first ones).
+    let response: Uint8Array | undefined;
     if (offer.content !== undefined) {
-      try { b = parseBlob(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) { return { accept: false, code: 501, text: (e as Error).message }; }
+      let b;
+      try { b = parseBlob(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) { return refuse(501, (e as Error).message); }
+      if ('error' in b) return refuse(501, 'SASL: expected <blob>, got <error>');
+      if (b.status === 'abort') return refuse(535, 'authentication aborted');
+      response = b.data ?? EMPTY; // <blob/>: an empty initial response
     }
-    if ('error' in b || b.status === 'abort') return { accept: false, code: 535, text: 'authentication aborted' };
-    const step = await ex.step(b.data);
-    if (step.kind === 'fail') return { accept: false, code: step.code, text: step.text };
+    let externalId: string | undefined;
+    try {
+      externalId = opts.externalIdentity ? opts.externalIdentity(conn) : (peerCertificate(conn)?.subject?.CN as string | undefined);
+    } catch (e) {
+      reportHandlerFault(ctx, new HandlerFault('SASL externalIdentity', e), conn);
+      return { accept: false, code: 454, text: 'temporary authentication failure' };
+    }
+    const ex = factory({
+      check: (props) => callHandler('SASL authentication handler', () => handler(conn, props)),
+      serverName: conn.serverName ?? req.serverName,
+      realm: opts.realm,
+      externalId,
+    });
+    g.busy = true;
+    let step: ServerStep;
+    try { step = await safeStep(ctx, conn, ex, response); } finally { g.busy = false; }
+    if (step.kind === 'fail') return refuse(step.code, step.text);
     if (step.kind === 'success') {
       if (!complete(conn, name, step)) return { accept: false, code: 550, text: 'session already authenticated' };
+      g.exchanges.delete(req.number); // one left on this number by a tuning reset must not answer MSGs
+      limitChannelOnOpen(conn, req.number, o.maxMessage);
       return { accept: true, uri, content: blobXml('complete', step.data) };
     }
-    conn.tuning.set(key(req.number), ex);
+    g.exchanges.set(req.number, ex); // replaces any exchange left on this number by a tuning reset
+    limitChannelOnOpen(conn, req.number, o.maxMessage);
     return { accept: true, uri, content: blobXml('continue', step.challenge) };
   };
   ctx.tuning.set(`start:${uri}`, start);
@@ -109,19 +213,30 @@ function complete(conn: Connection, mech: string, step: Extract<ServerStep, { ki
   return true;
 }
 
-async function serverMsg(conn: Connection, channel: Channel, msgNo: number, text: string, ex: ServerMechanism | undefined, mech: string, forget: () => void): Promise<void> {
-  const err = (code: number, why: string): void => { forget(); channel.sendErr(`<error code='${code}'>${why}</error>`, undefined, msgNo, XML); };
+/** A client <blob> on a SASL channel: the next step of the exchange, answered RPY or ERR. */
+async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: number, text: string, mech: string, o: Resolved): Promise<void> {
+  const g = guardOf(conn);
+  const st = channel.state;
+  const ex = g.exchanges.get(channel.number);
+  const err = async (code: number, why: string, counted = true): Promise<void> => {
+    g.exchanges.delete(channel.number);
+    if (counted) await noteFailure(conn, o, code);
+    replyXml(conn, st, 'ERR', msgNo, errorElement(code, why));
+  };
   let b;
   try { b = parseBlob(text); } catch (e) { return err(501, (e as Error).message); }
-  if ('error' in b) return err(501, 'expected <blob>');
+  if ('error' in b) return err(501, 'SASL: expected <blob>, got <error>');
   if (b.status === 'abort') return err(535, 'authentication aborted');
-  if (ex === undefined) return err(550, 'no authentication in progress on this channel');
-  const step = await ex.step(b.data);
+  if (ex === undefined) return err(550, 'no authentication in progress on this channel', false);
+  if (g.busy) { replyXml(conn, st, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session')); return; }
+  g.busy = true;
+  let step: ServerStep;
+  try { step = await safeStep(ctx, conn, ex, b.data ?? EMPTY); } finally { g.busy = false; }
   if (step.kind === 'fail') return err(step.code, step.text);
-  if (step.kind === 'continue') { channel.sendRpy(blobXml('continue', step.challenge), undefined, msgNo, XML); return; }
-  forget();
-  if (!complete(conn, mech, step)) return err(550, 'session already authenticated');
-  channel.sendRpy(blobXml('complete', step.data), undefined, msgNo, XML);
+  if (step.kind === 'continue') { replyXml(conn, st, 'RPY', msgNo, blobXml('continue', step.challenge)); return; }
+  g.exchanges.delete(channel.number);
+  if (!complete(conn, mech, step)) return err(550, 'session already authenticated', false);
+  replyXml(conn, st, 'RPY', msgNo, blobXml('complete', step.data));
 }
 
 /** Client options beyond credentials. */
@@ -130,6 +245,8 @@ export interface StartAuthOptions {
   signal?: AbortSignal;
   /** Observes each server challenge (diagnostics, tests). */
   onChallenge?: (challenge: Uint8Array | undefined) => void;
+  /** Largest listener message accepted on the SASL channel, in octets (default 65,536). */
+  maxMessage?: number;
 }
 
 /**
@@ -142,10 +259,12 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
   if (factory === undefined) throw new RangeError(`unsupported SASL mechanism ${mech}`);
   const failWith = (e: unknown): false => { conn.pushError(e); return false; };
   if (isAuthenticated(conn)) return failWith(new BeepReplyError(550, 'session already authenticated'));
+  const limit = sizeOption('maxMessage', opts.maxMessage, SASL_MAX_MESSAGE);
   const m = factory({ ...props, serverName: props.serverName ?? conn.serverName ?? 'localhost' });
   const initial = await m.initial();
   const ch = await conn.openChannel(0, saslUri(name), { content: blobXml('continue', initial), serverName: props.serverName });
   if (ch === null) return false;
+  ch.setMessageLimit(limit); // COORDINATOR: OpenChannelOptions.maxMessage would also cover frames read with the start reply
   const finish = async (ok: boolean, e?: unknown): Promise<boolean> => {
     if (e !== undefined) conn.pushError(e);
     if (ch.isOk()) await ch.close();

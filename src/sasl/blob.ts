@@ -1,7 +1,7 @@
 // The SASL profile's <blob> element (RFC 3080 §4.1): base64 data with a status of
 // continue (default), complete or abort. Portable: no node: imports.
 import { SaxesParser } from 'saxes';
-import { MgmtSyntaxError } from '../session/mgmt.js';
+import { MgmtSyntaxError, xmlEscape } from '../session/mgmt.js';
 import { toBase64, fromBase64 } from './crypto.js';
 
 /** A parsed <blob>. */
@@ -14,7 +14,7 @@ export interface Blob {
 
 /** Builds `<blob status='...'>base64</blob>` (status omitted when continue). */
 export function blobXml(status: Blob['status'], data?: Uint8Array): string {
-  const st = status === 'continue' ? '' : ` status='${status}'`;
+  const st = status === 'continue' ? '' : ` status='${xmlEscape(status)}'`; // the one escaper, even for a fixed set
   return data === undefined || data.length === 0 ? `<blob${st} />` : `<blob${st}>${toBase64(data)}</blob>`;
 }
 

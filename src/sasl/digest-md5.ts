@@ -1,6 +1,6 @@
 // DIGEST-MD5 (RFC 2831), qop=auth only (no security layer), md5-sess, UTF-8.
 import { utf8, fromUtf8, hex, md5, randomBytes, toBase64, timingSafeEqual } from './crypto.js';
-import { AUTH_FAILED, fail, type ServerMechanism, type ServerContext, type ServerStep, type ClientMechanism, type ClientProps } from './mechanisms.js';
+import { AUTH_FAILED, MAX_FIELD, fail, type ServerMechanism, type ServerContext, type ServerStep, type ClientMechanism, type ClientProps } from './mechanisms.js';
 
 /** Parses `key=value, key="quoted \" value"` directives (RFC 2831 §7.1); null if malformed. */
 export function parseDirectives(s: string): Map<string, string> | null {
@@ -59,12 +59,13 @@ export function digestMd5Server(ctx: ServerContext): ServerMechanism {
       }
       if (stage === 2) return done!; // the client's empty answer to rspauth
       if (response === undefined) return fail('missing DIGEST-MD5 response', 501);
+      if (response.length >= 4096) return fail('DIGEST-MD5 response of 4096 octets or more (RFC 2831 §2.1.2)', 501);
       let d: Map<string, string> | null;
       try { d = parseDirectives(fromUtf8(response)); } catch { d = null; }
       if (d === null) return fail('malformed DIGEST-MD5 response', 501);
       const user = d.get('username'), cnonce = d.get('cnonce'), nc = d.get('nc'), uri = d.get('digest-uri'), resp = d.get('response');
       const r = d.get('realm') ?? realm;
-      if (!user || !cnonce || !nc || !uri || !resp || d.get('nonce') !== nonce || (d.get('qop') ?? 'auth') !== 'auth' || r !== realm) {
+      if (!user || !cnonce || !nc || !uri || !resp || d.get('nonce') !== nonce || (d.get('qop') ?? 'auth') !== 'auth' || r !== realm || user.length > MAX_FIELD) {
         return fail('DIGEST-MD5 response lacks or mismatches a directive', 501);
       }
       if (nc !== '00000001' || !/^[0-9a-f]{32}$/.test(resp)) return AUTH_FAILED;

@@ -74,10 +74,25 @@ export const AUTH_FAILED = { kind: 'fail', code: 535, text: 'authentication fail
 /** A failed step with its reply code (535 unless given). */
 export const fail = (text: string, code = 535): ServerStep => ({ kind: 'fail', code, text });
 
+/** Longest identity (authcid, authzid, trace) or password accepted, in characters (RFC 4616 asks for at least 255 octets). */
+export const MAX_FIELD = 1024;
+
+/** The step result for client input that breaks the mechanism's syntax (RFC 3080 §8: 501). */
+const malformed = (what: string): ServerStep => fail(`malformed ${what}`, 501);
+
+/** UTF-8 text of a client message, or undefined when it is not valid UTF-8. */
+function text(b: Uint8Array): string | undefined {
+  try { return fromUtf8(b); } catch { return undefined; }
+}
+
 /** Runs the handler; `true` or a matching password string means yes. */
 async function granted(check: AuthCheck, props: AuthProps, password?: string): Promise<boolean> {
   const r = await check(props);
-  if (typeof r === 'string') return password !== undefined && timingSafeEqual(utf8(saslprep(r)), utf8(password));
+  if (typeof r === 'string') {
+    let stored: string;
+    try { stored = saslprep(r); } catch { return false; } // the application's stored password is unusable
+    return password !== undefined && timingSafeEqual(utf8(stored), utf8(password));
+  }
   return r === true;
 }
 
@@ -85,8 +100,11 @@ async function granted(check: AuthCheck, props: AuthProps, password?: string): P
 export function anonymousServer(ctx: ServerContext): ServerMechanism {
   return {
     async step(response) {
-      const token = response === undefined ? '' : fromUtf8(response); // an empty blob is an empty token
-      if (token.length > 255) return fail('trace token too long');
+      // No initial response (RFC 3080 §4.1): an empty challenge asks for the trace (RFC 4505 §3).
+      if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
+      const token = text(response); // an empty blob is an empty token
+      if (token === undefined) return malformed('ANONYMOUS trace (not UTF-8)');
+      if ([...token].length > 255) return fail('trace token longer than 255 characters (RFC 4505 §2)', 501);
       return (await granted(ctx.check, { mech: 'ANONYMOUS', anonymousToken: token, serverName: ctx.serverName }))
         ? { kind: 'success', authId: token } : AUTH_FAILED;
     },
@@ -101,6 +119,7 @@ export function plainServer(ctx: ServerContext): ServerMechanism {
       let parts: string[];
       try { parts = fromUtf8(response).split('\0'); } catch { return fail('PLAIN response is not UTF-8', 501); }
       if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return fail('malformed PLAIN response', 501);
+      if (parts.some((x) => x.length > MAX_FIELD)) return malformed(`PLAIN response (a field longer than ${MAX_FIELD} characters)`);
       let authId: string, password: string;
       try { authId = saslprep(parts[1]); password = saslprep(parts[2]); } catch { return AUTH_FAILED; }
       const authorizationId = parts[0] === '' ? undefined : parts[0];
@@ -115,7 +134,11 @@ export function externalServer(ctx: ServerContext): ServerMechanism {
   return {
     async step(response) {
       if (ctx.externalId === undefined) return fail('no external identity (TLS client certificate) on this session', 538);
-      const authorizationId = response === undefined || response.length === 0 ? undefined : fromUtf8(response);
+      // No initial response (RFC 3080 §4.1): an empty challenge asks for the authzid message.
+      if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
+      const authorizationId = response.length === 0 ? undefined : text(response);
+      if (response.length > 0 && authorizationId === undefined) return malformed('EXTERNAL authorization identity (not UTF-8)');
+      if (authorizationId !== undefined && authorizationId.length > MAX_FIELD) return malformed('EXTERNAL authorization identity (too long)');
       const props: AuthProps = { mech: 'EXTERNAL', authId: ctx.externalId, serverName: ctx.serverName, ...(authorizationId ? { authorizationId } : {}) };
       return (await granted(ctx.check, props)) ? { kind: 'success', authId: ctx.externalId, authorizationId } : AUTH_FAILED;
     },
@@ -132,14 +155,15 @@ export function cramMd5Server(ctx: ServerContext): ServerMechanism {
         return { kind: 'continue', challenge };
       }
       if (response === undefined) return fail('missing CRAM-MD5 response', 501);
-      const text = fromUtf8(response);
-      const sp = text.lastIndexOf(' ');
-      if (sp <= 0 || !/^[0-9a-f]{32}$/.test(text.slice(sp + 1))) return fail('malformed CRAM-MD5 response', 501);
-      const authId = text.slice(0, sp);
+      const t = text(response);
+      if (t === undefined) return malformed('CRAM-MD5 response (not UTF-8)');
+      const sp = t.lastIndexOf(' ');
+      if (sp <= 0 || sp > MAX_FIELD || !/^[0-9a-f]{32}$/.test(t.slice(sp + 1))) return fail('malformed CRAM-MD5 response', 501);
+      const authId = t.slice(0, sp);
       const password = await ctx.check({ mech: 'CRAM-MD5', authId, serverName: ctx.serverName });
       if (typeof password !== 'string') return AUTH_FAILED;
       const expected = utf8(hex(hmacMd5(utf8(password), challenge)));
-      return timingSafeEqual(expected, utf8(text.slice(sp + 1))) ? { kind: 'success', authId } : AUTH_FAILED;
+      return timingSafeEqual(expected, utf8(t.slice(sp + 1))) ? { kind: 'success', authId } : AUTH_FAILED;
     },
   };
 }

@@ -1,6 +1,6 @@
 // SCRAM-SHA-256 (RFC 5802, RFC 7677), no channel binding ("n,,"), Web Crypto only.
 import { utf8, fromUtf8, toBase64, fromBase64, randomBytes, saslprep, timingSafeEqual, sha256, hmacSha256, pbkdf2Sha256 } from './crypto.js';
-import { AUTH_FAILED, fail, type ServerMechanism, type ServerContext, type ClientMechanism, type ClientProps } from './mechanisms.js';
+import { AUTH_FAILED, MAX_FIELD, fail, type ServerMechanism, type ServerContext, type ClientMechanism, type ClientProps } from './mechanisms.js';
 
 /** Iteration count the server asks for (RFC 7677 §4 recommends at least 4096). */
 export const SCRAM_ITERATIONS = 4096;
@@ -47,6 +47,7 @@ export function scramServer(ctx: ServerContext): ServerMechanism {
         if (name === undefined || !cnonce || a.has('m')) return fail('malformed SCRAM client-first message', 501);
         const u = unescapeName(name);
         if (u === null) return fail('bad SCRAM username escaping', 501);
+        if (u.length > MAX_FIELD || (authzid?.length ?? 0) > MAX_FIELD) return fail('SCRAM user name too long', 501);
         try { user = saslprep(u); } catch { return AUTH_FAILED; }
         salt = randomBytes(16);
         nonce = cnonce + toBase64(randomBytes(18));

@@ -10,7 +10,9 @@ import { Connection, type TuningStart } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
 import { TLS_URI, READY_XML, PROCEED_XML, parseTlsElement } from './profile.js';
-import { errorXml } from '../session/mgmt.js';
+import {
+  callHandler, reportHandlerFault, errorElement, replyXml, detach, limitChannelOnOpen, guardSocket, sizeOption, msOption,
+} from '../sasl/guard.js';
 import { base64Text } from '../util/base64.js';
 
 export { TLS_URI } from './profile.js';
@@ -18,7 +20,7 @@ export { TLS_URI } from './profile.js';
 /** A certificate or key: a PEM string, or a path to a PEM file. */
 export type PemOrPath = string;
 
-/** Listener-side TLS handlers (PyVortex vortex.tls.accept_tls). */
+/** Listener-side TLS handlers (PyVortex vortex.tls.accept_tls) and options. */
 export interface AcceptTlsHandlers {
   /** Accept or refuse TLS for this connection and serverName (default accept). */
   acceptHandler?: (conn: Connection, serverName: string | undefined) => boolean | Promise<boolean>;
@@ -28,6 +30,14 @@ export interface AcceptTlsHandlers {
   keyHandler: (conn: Connection, serverName: string | undefined) => PemOrPath | Promise<PemOrPath>;
   /** CA certificates to verify client certificates (enables client certificate requests). */
   caHandler?: (conn: Connection, serverName: string | undefined) => PemOrPath | Promise<PemOrPath>;
+  /**
+   * Milliseconds from <proceed/> to a completed handshake, and again from there to the
+   * peer's new greeting (default: the context's tlsHandshakeTimeout, else 10,000; 0 = off).
+   * A peer that stalls is dropped with BeepError 'BEEP_ERR_TIMEOUT'.
+   */
+  tlsHandshakeTimeout?: number;
+  /** Largest message accepted on a TLS channel, in octets (default 4096: it carries <ready/>). */
+  maxMessage?: number;
 }
 
 /** Initiator-side options (PyVortex vortex.tls.start_tls). */
@@ -42,7 +52,12 @@ export interface StartTlsOptions {
   key?: PemOrPath;
   /** Verify the listener's certificate (default true). */
   rejectUnauthorized?: boolean;
-  /** Handshake plus new greeting timeout in ms (default 10,000). */
+  /**
+   * Milliseconds for the handshake after <proceed/> (default: `timeout`, else the context's
+   * tlsHandshakeTimeout, else 10,000; 0 = off). Expiry: false, BeepError 'BEEP_ERR_TIMEOUT'.
+   */
+  tlsHandshakeTimeout?: number;
+  /** Milliseconds for the listener's greeting after the handshake (default: the context's greetingTimeout, else 10,000); also the handshake's default. */
   timeout?: number;
 }
 
@@ -54,32 +69,42 @@ export interface TlsState {
   serverName: string | undefined;
 }
 
+/** Default tlsHandshakeTimeout in ms (contract: issue 9). */
+export const TLS_HANDSHAKE_TIMEOUT = 10_000;
+/** Default size limit of a TLS channel message: <ready/>, <proceed/> or an <error>. */
+export const TLS_MAX_MESSAGE = 4096;
+
+/** The context-wide tlsHandshakeTimeout (a CtxOptions field on the coordinator's branch). */
+const ctxHandshakeTimeout = (ctx: Ctx): unknown => (ctx.options as { tlsHandshakeTimeout?: unknown }).tlsHandshakeTimeout;
+
 /** Reads a PEM given inline or as a file path (Node adapter only). */
 function pem(v: PemOrPath): string {
   return v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8');
 }
 
-const xmlBytes = (xml: string): { body: Uint8Array; head: Uint8Array } => ({
-  body: new TextEncoder().encode(xml),
-  head: new TextEncoder().encode('Content-Type: application/beep+xml\r\n\r\n'),
-});
+/** Connections whose TLS upgrade has begun (a second <ready/> must not start another). */
+const upgrading = new WeakSet<Connection>();
 
 /** Enables the TLS profile on a listener context (PyVortex vortex.tls.accept_tls). */
 export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
+  const maxMessage = sizeOption('maxMessage', handlers.maxMessage, TLS_MAX_MESSAGE);
+  const timeoutOf = (): number => msOption('tlsHandshakeTimeout', handlers.tlsHandshakeTimeout ?? ctxHandshakeTimeout(ctx), TLS_HANDSHAKE_TIMEOUT);
+  timeoutOf(); // a bad option is a RangeError now, not in the middle of a session
   // Advertised in greetings; ready messages sent after the start arrive on the channel.
   registerProfile(ctx, TLS_URI, {
     frameReceived: (conn, channel, frame) => {
       if (frame.type !== 'MSG') return;
-      void answerReady(conn, channel, frame.msgNo, frame.text, handlers);
+      detach(ctx, conn, answerReady(conn, channel, frame.msgNo, frame.text, handlers, timeoutOf()));
     },
   });
   const start: TuningStart = async (conn, req, offer) => {
     const serverName = req.serverName ?? conn.serverName;
-    if (isEnabled(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
-    if (handlers.acceptHandler && !(await handlers.acceptHandler(conn, serverName))) {
-      return { accept: false, code: 421, text: 'TLS not available' };
+    if (isEnabled(conn) || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
+    if (!(await allowed(conn, serverName, handlers))) return { accept: false, code: 421, text: 'TLS not available' };
+    if (offer.content === undefined) { // <ready/> follows as a MSG
+      limitChannelOnOpen(conn, req.number, maxMessage);
+      return { accept: true, uri: TLS_URI };
     }
-    if (offer.content === undefined) return { accept: true, uri: TLS_URI }; // <ready/> follows as a MSG
     let el;
     try { el = parseTlsElement(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) {
       return { accept: false, code: 501, text: (e as Error).message };
@@ -87,52 +112,106 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
     if (el.kind !== 'ready') return { accept: false, code: 501, text: 'expected <ready />' };
     let secure: SecureContext;
     try { secure = await secureContextFor(conn, serverName, handlers); } catch (e) {
-      return { accept: false, code: 421, text: `TLS not available: ${(e as Error).message}` };
+      reportHandlerFault(ctx, e, conn);
+      return { accept: false, code: 421, text: 'TLS not available' };
     }
-    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, onReplySent: () => upgradeListener(conn, secure, serverName, handlers.caHandler !== undefined) };
+    if (conn.session.ended || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
+    upgrading.add(conn);
+    limitChannelOnOpen(conn, req.number, maxMessage);
+    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, onReplySent: () => upgradeListener(conn, secure, serverName, handlers.caHandler !== undefined, timeoutOf()) };
     return d;
   };
   ctx.tuning.set(`start:${TLS_URI}`, start);
   return true;
 }
 
+/** Runs the application's acceptHandler; a throw refuses and is reported. */
+async function allowed(conn: Connection, serverName: string | undefined, h: AcceptTlsHandlers): Promise<boolean> {
+  if (h.acceptHandler === undefined) return true;
+  try { return await callHandler('TLS acceptHandler', () => h.acceptHandler!(conn, serverName)) === true; } catch (e) {
+    reportHandlerFault(conn.ctx, e, conn);
+    return false;
+  }
+}
+
+/** Builds the listener's secure context; a throwing handler is a HandlerFault. */
 async function secureContextFor(conn: Connection, serverName: string | undefined, h: AcceptTlsHandlers): Promise<SecureContext> {
-  const cert = pem(await h.certHandler(conn, serverName));
-  const key = pem(await h.keyHandler(conn, serverName));
-  const ca = h.caHandler ? pem(await h.caHandler(conn, serverName)) : undefined;
-  return createSecureContext({ cert, key, ca });
+  return callHandler('TLS certificate handlers', async () => {
+    const cert = pem(await h.certHandler(conn, serverName));
+    const key = pem(await h.keyHandler(conn, serverName));
+    const ca = h.caHandler ? pem(await h.caHandler(conn, serverName)) : undefined;
+    return createSecureContext({ cert, key, ca });
+  });
 }
 
 /** <ready/> sent as a MSG on an open TLS channel: RPY <proceed/> or ERR, then the upgrade. */
-async function answerReady(conn: Connection, channel: Channel, msgNo: number, text: string, h: AcceptTlsHandlers): Promise<void> {
+async function answerReady(conn: Connection, channel: Channel, msgNo: number, text: string, h: AcceptTlsHandlers, timeout: number): Promise<void> {
   const serverName = conn.serverName;
-  const fail = (code: number, why: string): void => {
-    const { body, head } = xmlBytes(errorXml({ code, text: why }));
-    conn.session.sendReply(channel.state, 'ERR', msgNo, body, undefined, head);
-  };
+  const st = channel.state;
+  // Every send is guarded: the peer may end the session while we wait for the handlers.
+  const fail = (code: number, why: string): void => { replyXml(conn, st, 'ERR', msgNo, errorElement(code, why)); };
   let el;
   try { el = parseTlsElement(text); } catch (e) { return fail(501, (e as Error).message); }
   if (el.kind !== 'ready') return fail(501, 'expected <ready />');
-  let secure: SecureContext;
-  try { secure = await secureContextFor(conn, serverName, h); } catch (e) { return fail(421, `TLS not available: ${(e as Error).message}`); }
-  const { body, head } = xmlBytes(PROCEED_XML);
-  conn.session.sendReply(channel.state, 'RPY', msgNo, body, () => upgradeListener(conn, secure, serverName, h.caHandler !== undefined), head);
+  if (isEnabled(conn) || upgrading.has(conn)) return fail(550, 'TLS is already active');
+  upgrading.add(conn); // claimed before the first await: one upgrade per connection
+  let secure: SecureContext | undefined;
+  if (await allowed(conn, serverName, h)) {
+    try { secure = await secureContextFor(conn, serverName, h); } catch (e) { reportHandlerFault(conn.ctx, e, conn); }
+  }
+  if (secure === undefined) { upgrading.delete(conn); return fail(421, 'TLS not available'); }
+  const sc = secure;
+  if (!replyXml(conn, st, 'RPY', msgNo, PROCEED_XML, () => upgradeListener(conn, sc, serverName, h.caHandler !== undefined, timeout))) upgrading.delete(conn);
 }
 
 /** Listener side: wrap the socket right after <proceed/> went out; reset once secure. */
-function upgradeListener(conn: Connection, secureContext: SecureContext, serverName: string | undefined, requestCert: boolean): void {
+function upgradeListener(conn: Connection, secureContext: SecureContext, serverName: string | undefined, requestCert: boolean, timeout: number): void {
+  if (conn.session.ended) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = (): void => { clearTimeout(timer); timer = undefined; };
   const raw = conn.releaseSocket();
+  const arm = (what: string): void => {
+    stop();
+    if (timeout > 0) timer = setTimeout(() => { conn.shutdown(new BeepError(`${what} not completed within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')); raw.destroy(); }, timeout);
+  };
+  conn.setOnClose(stop);
+  // The released socket has no session listeners until TLS wraps it: keep it from crashing
+  // the process on a reset, and tell the session if it goes away before that.
+  let adopted = false;
+  guardSocket(raw, (e) => { if (!adopted) conn.session.transportClosed(e); });
+  raw.once('close', () => { stop(); if (!adopted) conn.session.transportClosed(); });
+  arm('TLS handshake');
   const wrap = (): void => {
-    const s = new TLSSocket(raw, { isServer: true, secureContext, requestCert, rejectUnauthorized: false });
-    conn.adoptSocket(s);
-    s.once('secure', () => {
-      conn.tuning.set('tls', { socket: s, serverName } satisfies TlsState);
-      conn.session.tuningReset(conn.greeting([TLS_URI]));
-    });
+    if (conn.session.ended || raw.destroyed) { stop(); return; }
+    try {
+      const s = new TLSSocket(raw, { isServer: true, secureContext, requestCert, rejectUnauthorized: false });
+      adopted = true;
+      conn.adoptSocket(s);
+      s.once('secure', () => {
+        if (conn.session.ended) { stop(); return; }
+        conn.tuning.set('tls', { socket: s, serverName } satisfies TlsState);
+        conn.session.tuningReset(conn.greeting([TLS_URI]));
+        // A peer that completes the handshake and never greets again is dropped the same way.
+        arm('greeting after TLS');
+        conn.session.mgmt.ready.then(stop, stop);
+      });
+    } catch (e) {
+      stop();
+      conn.shutdown(new BeepError(`TLS upgrade failed: ${(e as Error).message}`, 'BEEP_ERR_TLS', { cause: e }));
+    }
   };
   // <proceed/> must be on the wire before TLS takes the socket over.
   if (raw.writableLength === 0) wrap();
   else raw.once('drain', wrap);
+}
+
+/** Races `p` against a timer (none when ms is 0) that rejects with BEEP_ERR_TIMEOUT; the timer never outlives the race. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  if (ms === 0) return p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BeepError(`${what} timed out after ${ms} ms`, 'BEEP_ERR_TIMEOUT')), ms); })]);
+  } finally { clearTimeout(timer); }
 }
 
 /**
@@ -143,26 +222,32 @@ function upgradeListener(conn: Connection, secureContext: SecureContext, serverN
  * it never stays OK in clear after a failed TLS request.
  */
 export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Promise<boolean> {
+  // The session ends with the reason (conn.error, onClose; BEEP_ERR_TIMEOUT for a timer), which
+  // popChannelError() then reports; never OK in clear after a failed TLS request.
   const fail = (e: unknown): false => {
-    conn.pushError(e);
+    const err = e instanceof Error ? e : new BeepError(String(e), 'BEEP_ERR_TLS');
+    if (conn.session.ended) conn.pushError(err);
+    else conn.session.abort(err);
     conn.shutdown();
     return false;
   };
+  const greetingWait = msOption('timeout', opts.timeout ?? conn.ctx.options.greetingTimeout, 10_000);
+  const handshakeWait = msOption('tlsHandshakeTimeout', opts.tlsHandshakeTimeout ?? opts.timeout ?? ctxHandshakeTimeout(conn.ctx), TLS_HANDSHAKE_TIMEOUT);
   if (!conn.isOk()) return fail(new BeepError('connection is not ready', 'BEEP_ERR_NOT_CONNECTED'));
   if (isEnabled(conn)) return true;
   const serverName = opts.serverName ?? (isIP(conn.host) === 0 ? conn.host : undefined);
   const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true });
   if (ch === null) { conn.shutdown(); return false; }
+  ch.setMessageLimit(TLS_MAX_MESSAGE); // COORDINATOR: OpenChannelOptions.maxMessage would apply it before the start reply is read
   let el;
   try {
     el = parseTlsElement(ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' } })).text);
   } catch (e) { return fail(e); }
   if (el.kind === 'error') return fail(new BeepReplyError(el.code, el.text));
   if (el.kind !== 'proceed') return fail(new BeepReplyError(501, 'expected <proceed />'));
-  const timeout = opts.timeout ?? conn.ctx.options.greetingTimeout ?? 10_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const raw = conn.releaseSocket();
+    guardSocket(raw); // the TLS socket reports errors; the raw one must never throw them
     const s = tlsConnect({
       socket: raw as Socket,
       servername: serverName,
@@ -172,22 +257,17 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
       rejectUnauthorized: opts.rejectUnauthorized ?? true,
     });
     conn.adoptSocket(s);
-    await Promise.race([
-      new Promise<void>((resolve, reject) => {
-        s.once('secureConnect', () => resolve());
-        s.once('error', reject);
-        s.once('close', () => reject(new BeepError('connection closed during the TLS handshake', 'BEEP_ERR_TLS')));
-      }),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BeepError('TLS handshake timed out', 'BEEP_ERR_TIMEOUT')), timeout); }),
-    ]);
+    await within(handshakeWait, 'TLS handshake', new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', () => resolve());
+      s.once('error', reject);
+      s.once('close', () => reject(new BeepError('connection closed during the TLS handshake', 'BEEP_ERR_TLS')));
+    }));
     conn.tuning.set('tls', { socket: s, serverName } satisfies TlsState);
     conn.session.tuningReset(conn.greeting([TLS_URI]));
-    await Promise.race([conn.session.mgmt.ready, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BeepError('greeting after TLS timed out', 'BEEP_ERR_TIMEOUT')), timeout); })]);
+    await within(greetingWait, 'greeting after TLS', conn.session.mgmt.ready);
     return conn.isOk();
   } catch (e) {
     return fail(e instanceof BeepError ? e : new BeepError(`TLS handshake failed: ${(e as Error).message}`, 'BEEP_ERR_TLS', { cause: e }));
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -8,6 +8,7 @@ import { Connection, type TuningStart } from '../api/connection.js';
 import type { StartDecision } from '../session/management.js';
 import { MgmtSyntaxError } from '../session/mgmt.js';
 import { base64Text } from '../util/base64.js';
+import { callHandler, HandlerFault, reportHandlerFault, guardSocket } from '../sasl/guard.js';
 import { TUNNEL_URI, OK_XML, parseTunnel, parseTunnelReply, tunnelXml, hopProblem, type TunnelHop, type TunnelSpec } from './profile.js';
 
 export { TUNNEL_URI, type TunnelHop, type TunnelSpec } from './profile.js';
@@ -40,9 +41,19 @@ class Refusal extends Error {
   constructor(readonly code: number, text: string) { super(text); }
 }
 
-const refuse = (e: unknown): StartDecision => e instanceof Refusal || e instanceof MgmtSyntaxError
-  ? { accept: false, code: e instanceof Refusal ? e.code : e.replyCode, text: e.message }
-  : { accept: false, code: 450, text: `next hop failed: ${(e as Error).message}` };
+/** Largest message accepted on a TUNNEL channel we opened: its answer is <ok /> or an <error>. */
+export const TUNNEL_MAX_MESSAGE = 16384;
+
+/** A refusal for whatever went wrong deciding a start; an application policy fault is reported (451). */
+function refuse(conn: Connection, e: unknown): StartDecision {
+  if (e instanceof Refusal) return { accept: false, code: e.code, text: e.message };
+  if (e instanceof MgmtSyntaxError) return { accept: false, code: e.replyCode, text: e.message };
+  if (e instanceof HandlerFault) {
+    reportHandlerFault(conn.ctx, e, conn);
+    return { accept: false, code: 451, text: 'TUNNEL policy failed' }; // RFC 3080 §8: local error in processing
+  }
+  return { accept: false, code: 450, text: `next hop failed: ${(e as Error)?.message ?? String(e)}` };
+}
 
 /** Address of a host hop, or undefined for hops a resolver must place. */
 function direct(h: TunnelHop): HopAddress | undefined {
@@ -62,6 +73,7 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 function tcp(addr: HopAddress): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = netConnect({ host: addr.host, port: addr.port });
+    guardSocket(s); // for its whole life: a reset before the relay starts must not crash the process
     s.once('connect', () => { s.off('error', reject); s.pause(); resolve(s); });
     s.once('error', reject);
   });
@@ -70,6 +82,7 @@ function tcp(addr: HopAddress): Promise<Socket> {
 /** Ends a Connection object whose socket now belongs to a relay or a new session. */
 function handOver(conn: Connection): Socket {
   const s = conn.releaseSocket();
+  guardSocket(s); // no session listens to it any more; the relay adds its own handling later
   conn.session.transportClosed(new BeepError('session handed over to a TUNNEL relay', 'BEEP_ERR_TUNNELLED'));
   return s;
 }
@@ -80,12 +93,16 @@ function relay(a: Socket, b: Socket): void {
   for (const s of [a, b]) { s.on('error', end); s.once('close', end); }
   a.pipe(b);
   b.pipe(a);
+  if (a.destroyed || b.destroyed) end(); // one side went away before the relay began: no 'close' will come
 }
 
 /** Endpoint: after <ok /> the initiator greets first; its first octets start the new session. */
 function endHere(conn: Connection): void {
   const raw = conn.releaseSocket();
   const gone = (): void => { clearTimeout(timer); conn.session.transportClosed(); };
+  // The released socket keeps an 'error' listener for its whole life: a peer that resets TCP
+  // now must end this session, not the process ('close' follows and ends the session).
+  guardSocket(raw);
   raw.once('close', gone);
   // An initiator that never greets through the tunnel is dropped like one that never greets.
   const wait = conn.ctx.options.greetingTimeout ?? 10_000;
@@ -94,6 +111,7 @@ function endHere(conn: Connection): void {
   // read as the <ok /> reply (LibVortex's proxies read them with one BEEP parser).
   raw.once('data', (chunk: Buffer) => {
     clearTimeout(timer);
+    if (conn.session.ended) return;
     raw.off('close', gone);
     raw.pause();
     conn.adoptSocket(raw);
@@ -112,11 +130,11 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
     const spec = parseTunnel(xml);
     const h = spec.hop;
     if (spec.inner === undefined && direct(h) === undefined && h.profile === undefined && h.endpoint === undefined && h.srv === undefined) {
-      if (o.acceptEndpoint && !(await o.acceptEndpoint(conn))) throw new Refusal(537, 'TUNNEL endpoint refused by policy');
+      if (o.acceptEndpoint && !(await callHandler('TUNNEL acceptEndpoint', () => o.acceptEndpoint!(conn)))) throw new Refusal(537, 'TUNNEL endpoint refused by policy');
       return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => endHere(conn) };
     }
-    if (!o.acceptRelay || !(await o.acceptRelay(conn, h))) throw new Refusal(537, 'relaying is not allowed here');
-    const resolved = direct(h) ?? await o.resolve?.(h);
+    if (!o.acceptRelay || !(await callHandler('TUNNEL acceptRelay', () => o.acceptRelay!(conn, h)))) throw new Refusal(537, 'relaying is not allowed here');
+    const resolved = direct(h) ?? (o.resolve === undefined ? undefined : await callHandler('TUNNEL resolve', () => o.resolve!(h)));
     if (resolved === undefined) throw new Refusal(550, 'cannot resolve the next hop');
     // profile/endpoint hops end at the resolved BEEP peer; a host hop without inner is plain TCP.
     const forward = spec.inner ?? (direct(h) === undefined ? { hop: {} } : undefined);
@@ -134,7 +152,7 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
     conn.setOnClose(() => { if (!relayed) next.destroy(); });
     if (!conn.isOk()) next.destroy();
     return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relay(handOver(conn), next); } };
-  } catch (e) { return refuse(e); }
+  } catch (e) { return refuse(conn, e); }
 }
 
 /**
@@ -149,6 +167,7 @@ async function ask(conn: Connection, xml: string): Promise<{ ok: true } | { ok: 
     const [code, text] = conn.popChannelError() ?? [554, 'TUNNEL start refused'];
     return { ok: false, code: code || 554, text };
   }
+  ch.setMessageLimit(TUNNEL_MAX_MESSAGE); // COORDINATOR: OpenChannelOptions.maxMessage would cover the start reply's segment too
   const reply = ch.startReply ?? (await ch.request(xml)).text;
   const answer = parseTunnelReply(reply);
   if (answer.ok) conn.session.suspendWrites();
@@ -160,7 +179,11 @@ export function acceptTunnel(ctx: Ctx, opts: AcceptTunnelOptions = {}): boolean 
   registerProfile(ctx, TUNNEL_URI); // advertised in greetings; starts are decided below
   const start: TuningStart = (conn, _req, offer) => {
     if (offer.content === undefined) return { accept: false, code: 501, text: 'TUNNEL: the start must carry the <tunnel> element' };
-    return decide(conn, offer.encoding === 'base64' ? base64Text(offer.content) : offer.content, opts);
+    let xml: string;
+    try { xml = offer.encoding === 'base64' ? base64Text(offer.content) : offer.content; } catch {
+      return { accept: false, code: 501, text: 'TUNNEL: the piggyback is not base64' };
+    }
+    return decide(conn, xml, opts);
   };
   ctx.tuning.set(`start:${TUNNEL_URI}`, start);
   return true;
