@@ -39,7 +39,7 @@ hostile(S, 'a peer that sends MSGs and never reads replies: listener holds < 16 
     if ((msgno & 63) === 0) {
       const ab = process.memoryUsage().arrayBuffers - base.arrayBuffers;
       peakAb = Math.max(peakAb, ab);
-      if (ab > 256 * MiB) break; // far past the bound: stop before the test process suffers
+      if (ab > 64 * MiB) break; // four times the bound: stop before the test process suffers
     }
   }
   const h = held(base);
