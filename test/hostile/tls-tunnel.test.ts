@@ -17,7 +17,8 @@ before(async () => {
   const ca = certs.generateCa();
   const leaf = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'] });
   s = await startServer((ctx) => {
-    tls.acceptTls(ctx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
+    // tlsHandshakeTimeout is given as a context option (contract) and, in case the TLS module takes it there, to acceptTls too.
+    tls.acceptTls(ctx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key, tlsHandshakeTimeout: 300 } as tls.AcceptTlsHandlers);
     tunnel.acceptTunnel(ctx);
     xmlrpc.acceptXmlRpc(ctx, { methods: { echo: (params) => params[0] ?? null } });
   }, { tlsHandshakeTimeout: 300 });
