@@ -11,7 +11,7 @@
 // bounded; children are killed on exit. Results: bench/results/capacity.json.
 // Flags: --quick (1k/2k only; env CAPACITY_QUICK=1), --codec=ref (listener codec),
 // --no-fallback (no reference-codec rerun when the WASM listener fails), --skip-memory,
-// --skip-bare, --clients=N.
+// --skip-bare, --skip-sockets (in-memory part only), --clients=N.
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -276,6 +276,9 @@ function table(scenarios: Scenario[]): string {
   return rows.map((r) => r[2] === 'FAILED' ? `${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  FAILED: ${r[3]}` : r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')).join('\n');
 }
 
+// Hard bound on the whole run: children are killed and the run fails rather than hang.
+setTimeout(() => { console.error(`capacity bench: run deadline exceeded, aborting`); killAll(); process.exit(2); }, Math.max(0, RUN_DEADLINE - performance.now()) + 60_000).unref();
+
 async function main(): Promise<void> {
   console.log(`capacity bench${QUICK ? ' (quick)' : ''}\n${machineLine()}`);
   console.log(`fd limit ${fdLimit()} per process; sources ${SOURCES[0]}..${SOURCES[SOURCES.length - 1]}; ${CLIENTS} client processes; settle ${SETTLE_MS} ms after GC`);
@@ -285,18 +288,21 @@ async function main(): Promise<void> {
   const max = limit - 60 - RESERVE;
   const targets = QUICK ? [1000, 2000] : [1000, 10_000, max];
   const scenarios: Scenario[] = [];
-  if (!args.has('--skip-bare')) scenarios.push(await runScenario('bare node:net', 'bare', 'wasm', targets, { rtt: false, overload: false }));
-  const beep = await runScenario(`beepwire (${LISTENER_CODEC})`, 'beep', LISTENER_CODEC, targets, { rtt: true, overload: !QUICK });
-  scenarios.push(beep);
-  if (beep.failure && FALLBACK && LISTENER_CODEC === 'wasm' && !QUICK) {
+  const sockets = !args.has('--skip-sockets');
+  if (sockets && !args.has('--skip-bare')) scenarios.push(await runScenario('bare node:net', 'bare', 'wasm', targets, { rtt: false, overload: false }));
+  const beep = sockets ? await runScenario(`beepwire (${LISTENER_CODEC})`, 'beep', LISTENER_CODEC, targets, { rtt: true, overload: !QUICK }) : undefined;
+  if (beep) scenarios.push(beep);
+  if (beep?.failure && FALLBACK && LISTENER_CODEC === 'wasm' && !QUICK) {
     log(`beepwire with the WASM codec failed at level ${beep.failure.atLevel}; rerunning the listener with codec 'ref' for the remaining figures`);
     scenarios.push(await runScenario('beepwire (ref)', 'beep', 'ref', targets, { rtt: true, overload: true }));
   }
   const inMemory = args.has('--skip-memory') ? [] : [await memoryRun('wasm'), await memoryRun('ref')];
   const elapsed = (performance.now() - t0) / 1000;
 
-  console.log('\nper-session memory (L = listener process, C = all client processes; delta from the idle process before any connection, after GC + settle)');
-  console.log(table(scenarios));
+  if (scenarios.length > 0) {
+    console.log('\nper-session memory (L = listener process, C = all client processes; delta from the idle process before any connection, after GC + settle)');
+    console.log(table(scenarios));
+  }
   for (const s of scenarios) {
     if (s.rtt) console.log(`${s.name}: bystander ${s.rtt.ok ? `first RTT ${fmtMs(s.rtt.firstRttMs)}, p50 ${fmtMs(s.rtt.p50Ms)} (connect+greeting ${fmtMs(s.rtt.connectMs)}) with ${s.levels.at(-1)?.listener.heldSessions} sessions held — ${Number(s.rtt.firstRttMs) < 50 ? 'PASS' : 'FAIL'} (< 50 ms)` : `FAILED ${s.rtt.error}`}`);
     if (s.overload) {
