@@ -2,7 +2,7 @@
 // from several 127.0.0.0/8 source addresses, driven over IPC by capacity.bench.js.
 import { connect as netConnect, type Socket } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
-import { Ctx, Connection, BeepReplyError } from '../src/index.js';
+import { Ctx, Connection, BeepReplyError, registerProfile, createListener } from '../src/index.js';
 import { loadCodec } from '../src/codec/index.js';
 import { ECHO_PROFILE, readMemory, serve, emit, countFds } from './capacity-common.js';
 
@@ -101,7 +101,28 @@ serve({
   rtt: async (r) => rtt(String(r.host), Number(r.port), Number(r.rounds ?? 20)),
 });
 
+/**
+ * Warms this process's client paths (JIT) against a listener of its own, so the timed round
+ * trips measure the loaded listener rather than the bystander's first-call compilation.
+ */
+async function warmUp(): Promise<void> {
+  const lctx = new Ctx();
+  registerProfile(lctx, ECHO_PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, f.payloadSize, f.msgNo); } });
+  const l = await createListener(lctx, '127.0.0.1', 0);
+  try {
+    for (let k = 0; k < 3; k++) {
+      const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port, { connectTimeout: 5000, greetingTimeout: 5000 });
+      const ch = conn.isOk() ? await conn.openChannel(0, ECHO_PROFILE) : null;
+      for (let i = 0; ch !== null && i < 50; i++) await Promise.race([ch.request('x'.repeat(64)), new Promise((res) => setTimeout(res, 2000))]);
+      conn.shutdown();
+    }
+  } finally {
+    await Promise.race([lctx.exit(), new Promise((res) => setTimeout(res, 2000))]);
+  }
+}
+
 async function rtt(host: string, port: number, rounds: number): Promise<Record<string, unknown>> {
+  await warmUp();
   const c = new Ctx();
   const t0 = performance.now();
   const conn = await Connection.connect(c, host, port, { connectTimeout: 5000, greetingTimeout: 5000 });

@@ -2,7 +2,8 @@
 //  1. N idle sessions against one beepwire listener (its own process; clients in other
 //     processes, source addresses 127.0.0.2..9), memory per session at 1k, 10k and up to the
 //     fd limit, beside a bare node:net server + clients holding as many idle sockets.
-//  2. A bystander's echo round trip while they are held.
+//  2. A bystander's echo round trip while they are held (the bystander process warms its own
+//     client code first against a private listener, so the figure is the loaded listener's).
 //  3. Past the fd limit: ~200 more connections than the listener can take; does it survive,
 //     and does service resume once fds free up.
 //  4. 100,000 greeted idle sans-I/O Sessions in one process over in-memory transports
