@@ -242,7 +242,7 @@ async function memoryRun(codec: 'wasm' | 'ref'): Promise<Record<string, unknown>
   m.onEvent = (r) => { if (r.event === 'progress') progressLine(`   ... ${r.sessions} sessions, ${r.greeted} greeted`); };
   try {
     await m.up;
-    const checkpoints = QUICK ? [1000, 2000] : [1000, 10_000, 16_000, 50_000, 100_000].filter((c) => c <= MEM_TARGET);
+    const checkpoints = QUICK ? [1000, 2000] : [...new Set([1000, 10_000, 16_000, 50_000, 100_000, MEM_TARGET])].filter((c) => c <= MEM_TARGET);
     const deadlineMs = Math.max(10_000, Math.min(60_000, left() - 15_000));
     const r = await m.call('run', { codec, target: MEM_TARGET, checkpoints, batch: 500, deadlineMs, settleMs: SETTLE_MS }, deadlineMs + 30_000);
     const base = r.base as MemReading;
