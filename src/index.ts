@@ -8,6 +8,7 @@ export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic } from './e
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
 export type { SessionLimits } from './session/limits.js';
 export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';
+export { setCodecLimits, codecUsage } from './codec/index.js';
 export type { Greeting, StartRequest, StartDecision, SessionHooks } from './session/management.js';
 export * as tls from './tls/node-tls.js';
 export * as certs from './tls/certs.js';

@@ -6,7 +6,6 @@ import { registerProfile, type Ctx } from '../api/ctx.js';
 import type { Connection } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import { BeepError } from '../errors.js';
-import { limitChannelOnOpen } from '../sasl/guard.js';
 
 /** The ALIVE profile URI. */
 export const ALIVE_URI = 'urn:aspl.es:beep:profiles:ALIVE';
@@ -42,7 +41,7 @@ export interface AliveCheck {
 /** Registers the ALIVE profile on a context so peers can check this side (vortex_alive_init). */
 export function init(ctx: Ctx): void {
   registerProfile(ctx, ALIVE_URI, {
-    start: (i) => { limitChannelOnOpen(i.conn, i.channelNum, ALIVE_MAX_MESSAGE); return true; },
+    start: () => ({ maxMessage: ALIVE_MAX_MESSAGE }),
     frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy('', undefined, f.msgNo); },
   });
 }

@@ -168,18 +168,31 @@ export class Channel {
     });
   }
 
-  /** Collects an ANS (or a per-frame piece) of a requestAll within the message limit. */
+  /**
+   * Collects an ANS (or a per-frame piece) of a requestAll: held answers count against the
+   * session's inbound budget (maxBuffered) and the channel's message limit.
+   */
   #collect(r: Request, f: Frame): void {
     if (r.dropping || r.answers === undefined) return;
-    r.octets += f.content.length;
+    const n = f.content.length;
     const limit = this.#st.maxMessage ?? this.conn.session.limits.maxMessage;
-    if (r.octets > limit) {
-      r.dropping = true;
-      r.answers = [];
-      r.reject(new BeepError(`answers on channel ${this.number} exceed ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
+    const over = r.octets + n > limit ? `exceed the ${limit}-octet message limit`
+      : !this.conn.session.reserve(n) ? 'exceed the inbound budget (maxBuffered)' : undefined;
+    if (over !== undefined) {
+      this.#drop(r);
+      r.reject(new BeepError(`answers on channel ${this.number} ${over}`, r.octets + n > limit ? 'BEEP_ERR_MESSAGE_TOO_LARGE' : 'BEEP_ERR_BUDGET'));
       return;
     }
+    r.octets += n;
     r.answers.push(f);
+  }
+
+  /** Gives a request's held answers back to the budget; later answers are dropped. */
+  #drop(r: Request): void {
+    this.conn.session.unreserve(r.octets);
+    r.octets = 0;
+    r.dropping = true;
+    r.answers = [];
   }
 
   #onMessage(m: Message): void {
@@ -189,7 +202,7 @@ export class Channel {
       if (r !== undefined) {
         if (m.type === 'ANS' || m.more) { this.#collect(r, f); return; }
         this.#requests.delete(m.msgno);
-        if (!r.dropping) r.resolve(f);
+        if (!r.dropping) { this.conn.session.unreserve(r.octets); r.resolve(f); }
         return;
       }
     }
@@ -256,6 +269,7 @@ export class Channel {
   /** Channel gone: pending requests fail, iterators end. */
   closed(err?: Error): void {
     this.#closed = true;
+    for (const r of this.#requests.values()) this.#drop(r);
     for (const r of this.#requests.values()) r.reject(err ?? new BeepError(`channel ${this.number} closed`, 'BEEP_ERR_CHANNEL_CLOSED'));
     this.#requests.clear();
     const w = this.#wake; this.#wake = undefined; w?.();

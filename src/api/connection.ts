@@ -25,6 +25,8 @@ export interface OpenChannelOptions {
   mime?: boolean;
   /** A tuning channel (TLS): no window raise, since the transport changes right after the reply. */
   tuning?: boolean;
+  /** Caps messages received on the channel from its first frame (see Channel.setMessageLimit). */
+  maxMessage?: number;
 }
 
 /** Start decision of a tuning profile (installed in ctx.tuning under `start:<uri>`). */
@@ -109,7 +111,7 @@ export class Connection implements Watched {
     if (m.released) {
       // RFC 3081 §2.1: the peer closes TCP after <ok/>; one that does not is cut off.
       if (this.#releasedAt === 0) this.#releasedAt = now;
-      else if (now - this.#releasedAt > (o.teardownTimeout ?? 5_000)) this.io.abort();
+      else if (now - this.#releasedAt > (o.teardownTimeout ?? 5_000)) this.io.reset();
       return;
     }
     if (!m.greeted) {
@@ -267,7 +269,8 @@ export class Connection implements Watched {
     const mime = opts.mime ?? this.ctx.profiles.get(uris[0])?.mime ?? true;
     try {
       const offers = uris.map((uri) => ({ uri, content: opts.content, encoding: opts.encoding ?? 'none' as const }));
-      const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false);
+      if (opts.maxMessage !== undefined && (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 1)) throw new RangeError('maxMessage must be a positive integer');
+      const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false, opts.maxMessage);
       return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
     } catch (e) {
       if (e instanceof RangeError || e instanceof TypeError) throw e;
@@ -303,8 +306,8 @@ export class Connection implements Watched {
       const ans: StartAnswer = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content, rawContent: offer.content, encoding: offer.encoding }) : true;
       if (ans === true) return { accept: true, uri: offer.uri, mime: h.mime };
       if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };
-      if ('content' in ans) return { accept: true, uri: offer.uri, content: ans.content, mime: h.mime };
-      return { accept: false, code: ans.code, text: ans.text };
+      if ('code' in ans) return { accept: false, code: ans.code, text: ans.text };
+      return { accept: true, uri: offer.uri, content: ans.content, mime: h.mime, maxMessage: ans.maxMessage };
     }
     return { accept: false, code: 554, text: 'none of the requested profiles is supported' };
   }

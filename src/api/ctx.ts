@@ -23,8 +23,11 @@ export interface StartInfo {
   encoding?: 'none' | 'base64';
 }
 
-/** What a start handler may return: accept (optionally with piggybacked reply content) or not. */
-export type StartAnswer = boolean | { content: string } | { code: number; text: string };
+/**
+ * What a start handler may return: accept (optionally with piggybacked reply content and a cap
+ * on the channel's messages, set before any of its frames is read) or refuse with a reply code.
+ */
+export type StartAnswer = boolean | { content?: string; maxMessage?: number } | { code: number; text: string };
 
 /**
  * Frame-received handler, as in PyVortex: (conn, channel, frame). A throw or a rejected promise

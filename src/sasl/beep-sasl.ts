@@ -16,7 +16,7 @@ import {
 } from './mechanisms.js';
 import { digestMd5Server, digestMd5Client } from './digest-md5.js';
 import {
-  HandlerFault, reportHandlerFault, callHandler, errorElement, clipText, replyXml, detach, limitChannelOnOpen, sizeOption, msOption, dropSession,
+  HandlerFault, reportHandlerFault, callHandler, errorElement, clipText, replyXml, detach, sizeOption, msOption, dropSession,
 } from './guard.js';
 import { scramServer, scramClient } from './scram.js';
 
@@ -195,12 +195,10 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     if (step.kind === 'success') {
       if (!complete(conn, name, step)) return { accept: false, code: 550, text: 'session already authenticated' };
       g.exchanges.delete(req.number); // one left on this number by a tuning reset must not answer MSGs
-      limitChannelOnOpen(conn, req.number, o.maxMessage);
-      return { accept: true, uri, content: blobXml('complete', step.data) };
+      return { accept: true, uri, content: blobXml('complete', step.data), maxMessage: o.maxMessage };
     }
     g.exchanges.set(req.number, ex); // replaces any exchange left on this number by a tuning reset
-    limitChannelOnOpen(conn, req.number, o.maxMessage);
-    return { accept: true, uri, content: blobXml('continue', step.challenge) };
+    return { accept: true, uri, content: blobXml('continue', step.challenge), maxMessage: o.maxMessage };
   };
   ctx.tuning.set(`start:${uri}`, start);
   return true;
@@ -262,9 +260,8 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
   const limit = sizeOption('maxMessage', opts.maxMessage, SASL_MAX_MESSAGE);
   const m = factory({ ...props, serverName: props.serverName ?? conn.serverName ?? 'localhost' });
   const initial = await m.initial();
-  const ch = await conn.openChannel(0, saslUri(name), { content: blobXml('continue', initial), serverName: props.serverName });
+  const ch = await conn.openChannel(0, saslUri(name), { content: blobXml('continue', initial), serverName: props.serverName, maxMessage: limit });
   if (ch === null) return false;
-  ch.setMessageLimit(limit); // COORDINATOR: OpenChannelOptions.maxMessage would also cover frames read with the start reply
   const finish = async (ok: boolean, e?: unknown): Promise<boolean> => {
     if (e !== undefined) conn.pushError(e);
     if (ch.isOk()) await ch.close();

@@ -20,19 +20,11 @@ export class HandlerFault extends Error {
   }
 }
 
-/**
- * Reports an application handler fault as a BeepError 'BEEP_ERR_HANDLER' with `cause`.
- * COORDINATOR: wire this to ctx.setOnError. Until then it calls `ctx.reportError(err, { conn })`
- * when the context has such a method, else console.error. The session carries on either way.
- */
+/** Reports an application handler fault through ctx.reportError (ctx.setOnError) as BEEP_ERR_HANDLER with `cause`. */
 export function reportHandlerFault(ctx: Ctx, err: unknown, conn?: Connection): void {
   const fault = err instanceof HandlerFault ? err.fault : err;
   const e = new BeepError(err instanceof HandlerFault ? err.message : `handler failed: ${(err as Error)?.message ?? String(err)}`, 'BEEP_ERR_HANDLER', { cause: fault });
-  try {
-    const hook = (ctx as unknown as { reportError?: (e: Error, where: { conn?: Connection }) => void }).reportError;
-    if (typeof hook === 'function') hook.call(ctx, e, { conn });
-    else console.error(e);
-  } catch { /* a throwing error hook must not take the session down either */ }
+  ctx.reportError(e, conn === undefined ? {} : { conn });
 }
 
 /** Runs an application handler; a throw or rejection becomes a HandlerFault naming `where`. */
@@ -75,28 +67,6 @@ export function detach(ctx: Ctx, conn: Connection, task: Promise<unknown>): void
   task.catch((e: unknown) => reportHandlerFault(ctx, e, conn));
 }
 
-/** Microtask rounds to wait for the session to register a channel a start decision accepted. */
-const OPEN_ROUNDS = 64;
-
-/**
- * Caps messages on channel `number`, which a start decision about to be returned accepts: the
- * session registers it a few microtasks later, always before the next socket read, so no frame
- * on it is buffered above `octets`. Exceeding the cap ends the session (like maxMessage).
- * COORDINATOR: a `maxMessage` field on StartDecision / StartAnswer (applied in addChannel)
- * would replace this wait.
- */
-export function limitChannelOnOpen(conn: Connection, number: number, octets: number): void {
-  const existing = conn.session.channels.get(number);
-  let rounds = 0;
-  const apply = (): void => {
-    if (conn.session.ended) return;
-    const st = conn.session.channels.get(number);
-    if (st !== undefined && st !== existing) { st.maxMessage = Math.min(octets, st.maxMessage ?? octets); return; }
-    if (++rounds < OPEN_ROUNDS) queueMicrotask(apply);
-  };
-  queueMicrotask(apply);
-}
-
 /** Checks a message-size option: a positive integer, else RangeError. */
 export function sizeOption(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
@@ -123,7 +93,6 @@ export function guardSocket(socket: Socket, onError?: (e: Error) => void): void 
 /**
  * Ends a session with `err` after its queued frames are handed to the socket (so the reply
  * that explains why reaches the peer), then closes TCP; a peer that does not read is cut off.
- * COORDINATOR: a graceful variant of conn.shutdown(err) would replace this.
  */
 export function dropSession(conn: Connection, err: Error): void {
   if (conn.session.ended) return;

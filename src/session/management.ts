@@ -31,7 +31,7 @@ export interface StartRequest {
 
 /** The application's answer to a StartRequest. */
 export type StartDecision =
-  | { accept: true; uri: string; content?: string; encoding?: 'none' | 'base64'; mime?: boolean; onReplySent?: () => void }
+  | { accept: true; uri: string; content?: string; encoding?: 'none' | 'base64'; mime?: boolean; onReplySent?: () => void; maxMessage?: number }
   | { accept: false; code: number; text: string };
 
 /** Hooks through which the session asks and tells the application layer. */
@@ -218,6 +218,8 @@ export class Management {
     }
     if (this.serverName === undefined && req.serverName !== undefined) this.serverName = req.serverName;
     ch.state = 'starting';
+    // A per-channel cap applies before the peer's first frame on it can be read.
+    if (accepted.maxMessage !== undefined) ch.maxMessage = accepted.maxMessage;
     this.#reply(msgno, profileXml({ uri: accepted.uri, content: accepted.content, encoding: accepted.encoding }), 'RPY', () => {
       if (ch.state !== 'starting') return;
       ch.state = 'open';
@@ -278,7 +280,7 @@ export class Management {
   }
 
   /** Asks the peer to start a channel (RFC 3080 §2.3.1.2). */
-  async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true, tuning = false): Promise<Started> {
+  async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true, tuning = false, maxMessage?: number): Promise<Started> {
     const s = this.#s;
     if (s.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (s.channels.has(number)) throw new RangeError(`channel ${number} is already in use`);
@@ -286,6 +288,7 @@ export class Management {
     // the RPY arrives: the peer may send on it in the same segment.
     const ch = s.addChannel(number, profiles[0]?.uri ?? '', mime);
     ch.state = 'starting';
+    if (maxMessage !== undefined) ch.maxMessage = maxMessage;
     let m: Message;
     try {
       await this.ready;
@@ -319,7 +322,8 @@ export class Management {
     } catch (e) {
       // Close in transit: the peer closed the same channel first and now answers ours with an
       // error; the channel is gone either way, which is what was asked for.
-      if ((ch.state as string) === 'closed') return;
+      // A session that ended meanwhile did not close the channel: the caller learns why.
+      if ((ch.state as string) === 'closed' && !s.ended) return;
       if (ch.state === 'closing') ch.state = 'open';
       throw e;
     }

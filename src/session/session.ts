@@ -241,6 +241,22 @@ export class Session implements FrameHandler {
     return true;
   }
 
+  /**
+   * Reserves `n` inbound octets held above the session (requestAll answers) within the session
+   * and process budgets; false, without ending the session, when they would be exceeded.
+   */
+  reserve(n: number): boolean {
+    if (this.#buffered + n > this.limits.maxBuffered || processBudget.buffered + n > processBudget.maxBuffered) return false;
+    this.#buffered += n;
+    processBudget.buffered += n;
+    return true;
+  }
+
+  /** Returns octets taken with reserve(). */
+  unreserve(n: number): void {
+    if (!this.ended) this.#unhold(n);
+  }
+
   /** Releases held octets of a message that completed or was dropped. */
   #unhold(n: number): void {
     this.#buffered -= n;

@@ -11,7 +11,7 @@ import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
 import { TLS_URI, READY_XML, PROCEED_XML, parseTlsElement } from './profile.js';
 import {
-  callHandler, reportHandlerFault, errorElement, replyXml, detach, limitChannelOnOpen, guardSocket, sizeOption, msOption,
+  callHandler, reportHandlerFault, errorElement, replyXml, detach, guardSocket, sizeOption, msOption,
 } from '../sasl/guard.js';
 import { base64Text } from '../util/base64.js';
 
@@ -75,7 +75,7 @@ export const TLS_HANDSHAKE_TIMEOUT = 10_000;
 export const TLS_MAX_MESSAGE = 4096;
 
 /** The context-wide tlsHandshakeTimeout (a CtxOptions field on the coordinator's branch). */
-const ctxHandshakeTimeout = (ctx: Ctx): unknown => (ctx.options as { tlsHandshakeTimeout?: unknown }).tlsHandshakeTimeout;
+const ctxHandshakeTimeout = (ctx: Ctx): number | undefined => ctx.options.tlsHandshakeTimeout;
 
 /** Reads a PEM given inline or as a file path (Node adapter only). */
 function pem(v: PemOrPath): string {
@@ -102,8 +102,7 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
     if (isEnabled(conn) || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
     if (!(await allowed(conn, serverName, handlers))) return { accept: false, code: 421, text: 'TLS not available' };
     if (offer.content === undefined) { // <ready/> follows as a MSG
-      limitChannelOnOpen(conn, req.number, maxMessage);
-      return { accept: true, uri: TLS_URI };
+      return { accept: true, uri: TLS_URI, maxMessage };
     }
     let el;
     try { el = parseTlsElement(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) {
@@ -117,8 +116,7 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
     }
     if (conn.session.ended || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
     upgrading.add(conn);
-    limitChannelOnOpen(conn, req.number, maxMessage);
-    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, onReplySent: () => upgradeListener(conn, secure, serverName, handlers.caHandler !== undefined, timeoutOf()) };
+    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, maxMessage, onReplySent: () => upgradeListener(conn, secure, serverName, handlers.caHandler !== undefined, timeoutOf()) };
     return d;
   };
   ctx.tuning.set(`start:${TLS_URI}`, start);
@@ -236,9 +234,8 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
   if (!conn.isOk()) return fail(new BeepError('connection is not ready', 'BEEP_ERR_NOT_CONNECTED'));
   if (isEnabled(conn)) return true;
   const serverName = opts.serverName ?? (isIP(conn.host) === 0 ? conn.host : undefined);
-  const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true });
+  const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true, maxMessage: TLS_MAX_MESSAGE });
   if (ch === null) { conn.shutdown(); return false; }
-  ch.setMessageLimit(TLS_MAX_MESSAGE); // COORDINATOR: OpenChannelOptions.maxMessage would apply it before the start reply is read
   let el;
   try {
     el = parseTlsElement(ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' } })).text);

@@ -129,6 +129,18 @@ export class NodeSocketIO implements SessionIO {
     this.socket.destroy();
   }
 
+  /**
+   * Resets the connection (RST where the runtime can): a peer that kept TCP open after the
+   * release learns at once that we are gone, even if it reads nothing.
+   */
+  reset(): void {
+    this.#queue = [];
+    this.#release();
+    const s = this.socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof s.resetAndDestroy === 'function' && !s.destroyed) s.resetAndDestroy();
+    else s.destroy();
+  }
+
   /** Half-closes after pending writes. */
   end(): void {
     this.flush();

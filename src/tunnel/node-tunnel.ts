@@ -162,12 +162,11 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
  */
 async function ask(conn: Connection, xml: string): Promise<{ ok: true } | { ok: false; code: number; text: string }> {
   conn.session.seqFrames = false;
-  const ch = await conn.openChannel(0, TUNNEL_URI, { content: xml, tuning: true });
+  const ch = await conn.openChannel(0, TUNNEL_URI, { content: xml, tuning: true, maxMessage: TUNNEL_MAX_MESSAGE });
   if (ch === null) {
     const [code, text] = conn.popChannelError() ?? [554, 'TUNNEL start refused'];
     return { ok: false, code: code || 554, text };
   }
-  ch.setMessageLimit(TUNNEL_MAX_MESSAGE); // COORDINATOR: OpenChannelOptions.maxMessage would cover the start reply's segment too
   const reply = ch.startReply ?? (await ch.request(xml)).text;
   const answer = parseTunnelReply(reply);
   if (answer.ok) conn.session.suspendWrites();

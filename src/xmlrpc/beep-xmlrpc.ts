@@ -8,7 +8,7 @@ import type { Frame } from '../api/frame.js';
 import { BeepError } from '../errors.js';
 import { parseXmlTree } from '../util/xml-tree.js';
 import { xmlEscape } from '../session/mgmt.js';
-import { callHandler, reportHandlerFault, errorElement, detach, limitChannelOnOpen, sizeOption } from '../sasl/guard.js';
+import { callHandler, reportHandlerFault, errorElement, detach, sizeOption } from '../sasl/guard.js';
 import {
   FAULT, XmlRpcFault, XmlRpcSyntaxError, methodCallXml, methodResponseXml, parseMethodCall, parseMethodResponse,
   type MethodCall, type XmlRpcValue,
@@ -109,12 +109,12 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
     registerProfile(ctx, uri, {
       // The bootmsg is piggybacked in the start (what LibVortex does) or sent as the first MSG.
       start: async (i) => {
-        limitChannelOnOpen(i.conn, i.channelNum, maxCall); // bounded before any call is buffered
-        if (i.content === undefined) return true;
+        // maxMessage: bounded before any call on the channel is buffered.
+        if (i.content === undefined) return { maxMessage: maxCall };
         const r = await decide(i.conn, i.serverName ?? i.conn.serverName, i.content);
         if (typeof r !== 'string') return r;
         booted(i.conn).set(i.channelNum, r);
-        return { content: BOOTRPY };
+        return { content: BOOTRPY, maxMessage: maxCall };
       },
       frameReceived: (conn, channel, f) => {
         if (f.type !== 'MSG') return;
@@ -141,9 +141,8 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
 export async function bootChannel(conn: Connection, opts: { resource?: string; serverName?: string; maxResponseSize?: number } = {}): Promise<Channel | null> {
   const limit = sizeOption('maxResponseSize', opts.maxResponseSize, XMLRPC_MAX_RESPONSE);
   const content = `<bootmsg resource='${xmlEscape(opts.resource ?? '/')}' />`;
-  const ch = await conn.openChannel(0, [XMLRPC_URI, XMLRPC_TRANSIENT_URI], { content, serverName: opts.serverName });
+  const ch = await conn.openChannel(0, [XMLRPC_URI, XMLRPC_TRANSIENT_URI], { content, serverName: opts.serverName, maxMessage: limit });
   if (ch === null) return null;
-  ch.setMessageLimit(limit);
   const reply = ch.startReply ?? (await ch.request(content, XML_HEADERS)).text;
   if (reply.trim() !== BOOTRPY && reply.trim() !== '<bootrpy/>') {
     conn.pushError(new BeepError(`XML-RPC boot refused: ${reply.slice(0, 200)}`, 'BEEP_ERR_XMLRPC'));

@@ -82,6 +82,8 @@ hostile(S, 'teardownTimeout 300 ms: peer answers our <close number=0> with <ok/>
   await p.write(p.frame('RPY', 0, msgno, `Content-Type: application/beep+xml\r\n\r\n<ok />`));
   await within(1500, 'listener onClose after <ok/> with TCP left open', a.ended);
   await within(1000, 'conn.close()', closing);
+  // A half-open peer stops reading after our FIN, so it sees the reset only when it writes.
+  p.socket.write('x');
   assert.ok(await p.closedWithin(500), 'the listener destroyed the socket');
 });
 
@@ -93,5 +95,7 @@ hostile(S, 'teardownTimeout 300 ms: peer asks <close number=0>, gets <ok/>, neve
   await p.write(p.mgmt(`<close number='0' code='200'/>`));
   assert.equal((await p.reply(0, msgno, 1000)).kw, 'RPY');
   await within(1500, 'listener onClose after its <ok/> with TCP left open', a.ended);
+  // A half-open peer stops reading after our FIN, so it sees the reset only when it writes.
+  p.socket.write('x');
   assert.ok(await p.closedWithin(500), 'the listener destroyed the socket');
 });
