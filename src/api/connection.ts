@@ -6,7 +6,7 @@ import { Session } from '../session/session.js';
 import type { StartDecision, StartRequest } from '../session/management.js';
 import type { ChannelState } from '../session/channel-state.js';
 import type { ProfileOffer } from '../session/mgmt.js';
-import { NodeSocketIO, attachSocket } from '../transport/node-socket.js';
+import { NodeSocketIO, attachSocket, detachSocket } from '../transport/node-socket.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
 import type { Watched } from './watchdog.js';
@@ -60,7 +60,6 @@ export class Connection implements Watched {
   readonly #onClose: OnClose[] = [];
   /** Data attached by tuning profiles (TLS, SASL). */
   readonly tuning = new Map<string, unknown>();
-  #detach: () => void;
   #writableWaiters: Array<() => void> | undefined;
   // Watchdog state (see sweep): counters seen at the last sweep and when things last moved.
   #seenIn = 0;
@@ -88,7 +87,7 @@ export class Connection implements Watched {
       closed: (err) => this.#closed(err),
       writable: () => this.#wakeWritable(),
     }, { ...o, role, ownedChunks: true });
-    this.#detach = attachSocket(socket, this.io, this.session);
+    attachSocket(socket, this.io, this.session);
     ctx.connections.add(this);
     this.#rxAt = this.#activeAt = this.#greetSince = Date.now();
     ctx.watchdog.add(this);
@@ -106,7 +105,6 @@ export class Connection implements Watched {
     const inN = s.octetsIn, outN = s.octetsOut;
     if (inN !== this.#seenIn) { this.#seenIn = inN; this.#rxAt = this.#activeAt = now; }
     if (outN !== this.#seenOut) { this.#seenOut = outN; this.#activeAt = now; }
-    else if (now - this.#activeAt > 1000) this.io.trim(); // quiet: give the write arena back
     const m = s.mgmt;
     if (m.released) {
       // RFC 3081 §2.1: the peer closes TCP after <ok/>; one that does not is cut off.
@@ -209,7 +207,7 @@ export class Connection implements Watched {
   releaseSocket(): Socket {
     this.session.suspendWrites();
     this.io.flush();
-    this.#detach();
+    detachSocket(this.io.socket);
     this.io.socket.pause();
     return this.io.socket;
   }
@@ -217,7 +215,7 @@ export class Connection implements Watched {
   /** Makes the session read and write `socket` (the TLS socket after an upgrade). */
   adoptSocket(socket: Socket): void {
     this.io.socket = socket;
-    this.#detach = attachSocket(socket, this.io, this.session);
+    attachSocket(socket, this.io, this.session);
   }
 
   /** Greeting this side sends (again after a tuning reset): registered profiles minus `without`. */

@@ -48,6 +48,12 @@ export interface Awaiting {
   style: 'none' | 'ans';
 }
 
+/** A shared map that is always empty: fields start with it and get their own Map on first write. */
+class NoEntries<K, V> extends Map<K, V> {
+  override set(): this { throw new Error('internal: write to the shared empty map'); }
+}
+export const NONE: Map<any, any> = new NoEntries();
+
 /** State of one open channel. */
 export class ChannelState {
   /** Channel number. */
@@ -61,16 +67,16 @@ export class ChannelState {
   /** Next msgno for our MSGs. */
   nextMsgno: number;
   /** Our MSGs awaiting replies, by msgno. */
-  readonly awaiting = new Map<number, Awaiting>();
+  awaiting: Map<number, Awaiting> = NONE;
   /** Peer MSGs awaiting our replies, by msgno. */
-  readonly inbound = new Map<number, Inbound>();
+  inbound: Map<number, Inbound> = NONE;
   /** Their msgnos in arrival order from index #head (RFC 3080 §2.6.1 reply order). */
   #order: number[] = [];
   #head = 0;
   /** Messages ready to frame, strictly in order: frames of two messages never interleave. */
   readonly sendQueue: OutMessage[] = [];
   /** Messages being reassembled, by "type msgno ansno". */
-  readonly partials = new Map<string, Partial>();
+  partials: Map<string, Partial> = NONE;
   /** Window we granted (RFC 3081 §3.1.3). */
   window = 4096;
   /** The application set the window: no auto-raise during large messages. */
@@ -98,6 +104,16 @@ export class ChannelState {
     this.nextMsgno = number === 0 ? 1 : 0;
   }
 
+  /** Records one of our MSGs awaiting its reply. */
+  addAwaiting(msgno: number): void {
+    (this.awaiting === NONE ? (this.awaiting = new Map()) : this.awaiting).set(msgno, { style: 'none' });
+  }
+
+  /** Starts reassembling a message. */
+  addPartial(key: string, p: Partial): void {
+    (this.partials === NONE ? (this.partials = new Map()) : this.partials).set(key, p);
+  }
+
   /** Allocates the next free msgno (RFC 3080 §2.2.1: 0..2147483647, wrapping). */
   allocMsgno(): number {
     for (let i = 0; i < 0x80000000; i++) {
@@ -110,7 +126,7 @@ export class ChannelState {
 
   /** Records a complete peer MSG that now awaits our reply. */
   addInbound(msgno: number): void {
-    this.inbound.set(msgno, { replies: [], done: false, nextAnsno: 0 });
+    (this.inbound === NONE ? (this.inbound = new Map()) : this.inbound).set(msgno, { replies: [], done: false, nextAnsno: 0 });
     this.#order.push(msgno);
   }
 
@@ -141,6 +157,8 @@ export class ChannelState {
       this.inbound.delete(msgno);
       this.#head++;
     }
+    // Channel 0 is quiet after the greeting: give its bookkeeping back (idle sessions stay small).
+    if (this.number === 0 && this.inbound.size === 0 && this.#head === order.length) { this.inbound = NONE; this.#order = []; this.#head = 0; return; }
     if (this.#head > 1024 && this.#head * 2 > order.length) { this.#order = order.slice(this.#head); this.#head = 0; }
   }
 

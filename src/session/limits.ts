@@ -39,8 +39,16 @@ export interface SessionLimits {
 /** Limits with every default filled in. */
 export type ResolvedLimits = Required<SessionLimits>;
 
-/** Fills defaults and validates ranges. */
+let last: ResolvedLimits | undefined;
+
+/** Fills defaults and validates ranges; sessions with equal limits share one frozen object. */
 export function resolveLimits(l: SessionLimits = {}): ResolvedLimits {
+  const r = resolveFresh(l);
+  if (last !== undefined && (Object.keys(r) as Array<keyof ResolvedLimits>).every((k) => r[k] === last![k])) return last;
+  return (last = Object.freeze(r));
+}
+
+function resolveFresh(l: SessionLimits): ResolvedLimits {
   const r: ResolvedLimits = {
     maxHeader: l.maxHeader ?? 1024,
     maxFrame: l.maxFrame ?? 1 << 20,

@@ -414,7 +414,7 @@ export class Session implements FrameHandler {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state !== 'open') throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
     const msgno = ch.allocMsgno();
-    ch.awaiting.set(msgno, { style: 'none' });
+    ch.addAwaiting(msgno);
     ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
     this.#enqueue((head?.length ?? 0) + data.length);
     this.#ready.add(ch);
@@ -567,7 +567,7 @@ export class Session implements FrameHandler {
       // First frame of a message: RFC 3080 §2.2.1.1 message-number rules.
       if (!this.#admit(ch, type, msgno)) return;
       p = { parts: [], size: 0, seqno };
-      ch.partials.set(key, p);
+      ch.addPartial(key, p);
     }
     this.#current = { ch, key, type, msgno, ansno, more, size };
     this.#inFrame = !end;

@@ -10,24 +10,28 @@ const COPY_BELOW = 16384;
 /** Size of the arena small parts are copied into. */
 const ARENA = 65536;
 
+// One arena per process, shared by every connection: a session writes a few hundred octets per
+// flush, so a 64 KiB arena per connection is mostly idle memory. Each connection cuts its own
+// pieces out of it; bytes handed to a socket are never rewritten (filling moves forward and a
+// full arena is replaced), exactly as with a private arena.
+let shared = Buffer.allocUnsafe(ARENA);
+let sharedUsed = 0;
+
 /** SessionIO over a Node stream socket. */
 export class NodeSocketIO implements SessionIO {
   /** The socket (replaced in place by a TLS upgrade). */
   socket: Socket;
-  // Small parts are copied at once into an arena (frame headers may be views that change);
-  // large ones are queued by reference. Arena bytes handed to the socket are never rewritten:
-  // filling continues after them, and a full arena is replaced. The arena is allocated on the
-  // first write, not per connection up front: an idle session must cost a few KiB, not 64.
-  #arena: Buffer | undefined;
-  #start = 0; // first arena byte not yet queued
-  #used = 0;
+  // Small parts are copied at once into the shared arena (frame headers may be views that
+  // change); large ones are queued by reference.
+  #piece: Buffer | undefined; // arena holding our open piece
+  #start = 0; // open piece: #piece[#start, #end)
+  #end = 0;
   #queue: Buffer[] = [];
   #bytes = 0;
   #scheduled = false;
   #full = false; // the socket asked us to wait for 'drain'
   #appPaused = false; // the application blocked reading (Connection.block)
   #budgetPaused = false; // the session's outbound budget is full
-  #flush = (): void => this.flush();
 
   /** Wraps a connected socket. */
   constructor(socket: Socket) {
@@ -35,10 +39,8 @@ export class NodeSocketIO implements SessionIO {
   }
 
   #cut(): void {
-    if (this.#used > this.#start) {
-      this.#queue.push(this.#arena!.subarray(this.#start, this.#used));
-      this.#start = this.#used;
-    }
+    if (this.#piece !== undefined && this.#end > this.#start) this.#queue.push(this.#piece.subarray(this.#start, this.#end));
+    this.#piece = undefined;
   }
 
   #put(p: Uint8Array): void {
@@ -49,13 +51,19 @@ export class NodeSocketIO implements SessionIO {
       this.#queue.push(Buffer.from(p.buffer, p.byteOffset, n));
       return;
     }
-    if (this.#arena === undefined || this.#used + n > ARENA) {
-      this.#cut();
-      this.#arena = Buffer.allocUnsafe(ARENA);
-      this.#start = this.#used = 0;
+    if (sharedUsed + n > ARENA) {
+      shared = Buffer.allocUnsafe(ARENA);
+      sharedUsed = 0;
     }
-    this.#arena.set(p, this.#used);
-    this.#used += n;
+    // Our piece grows while nobody else wrote into the arena since; otherwise a new one starts.
+    if (this.#piece !== shared || this.#end !== sharedUsed) {
+      this.#cut();
+      this.#piece = shared;
+      this.#start = this.#end = sharedUsed;
+    }
+    shared.set(p, sharedUsed);
+    sharedUsed += n;
+    this.#end = sharedUsed;
   }
 
   /** Queues frame parts; they reach the socket at the end of the current microtask run. */
@@ -65,7 +73,7 @@ export class NodeSocketIO implements SessionIO {
     if (c !== undefined) this.#put(c);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flush);
+      queueMicrotask(() => this.flush()); // a closure per flush round, none kept per connection
     }
     // Back-pressure: the socket's verdict at the last flush, or a large backlog now.
     return !this.#full && this.#bytes < 1 << 20;
@@ -89,11 +97,6 @@ export class NodeSocketIO implements SessionIO {
       s.uncork();
     }
     this.#full = !ok;
-  }
-
-  /** Drops the idle arena (called by the session sweep when nothing was written for a while). */
-  trim(): void {
-    if (!this.#scheduled) { this.#cut(); if (this.#queue.length === 0) this.#release(); }
   }
 
   /** The session's outbound budget is full (true) or drained (false): stop or resume reading. */
@@ -125,7 +128,6 @@ export class NodeSocketIO implements SessionIO {
   /** Destroys the socket at once (pending frames dropped: the session was aborted). */
   abort(): void {
     this.#queue = [];
-    this.#release();
     this.socket.destroy();
   }
 
@@ -135,7 +137,6 @@ export class NodeSocketIO implements SessionIO {
    */
   reset(): void {
     this.#queue = [];
-    this.#release();
     const s = this.socket as Socket & { resetAndDestroy?: () => void };
     if (typeof s.resetAndDestroy === 'function' && !s.destroyed) s.resetAndDestroy();
     else s.destroy();
@@ -145,30 +146,33 @@ export class NodeSocketIO implements SessionIO {
   end(): void {
     this.flush();
     if (!this.socket.destroyed) this.socket.end();
-    this.#release();
-  }
-
-  /** Drops the arena once nothing more will be written from it. */
-  #release(): void {
-    if (this.#queue.length === 0) { this.#arena = undefined; this.#start = this.#used = 0; }
   }
 }
 
-/** Feeds a socket's events into a session. Returns a function that detaches them. */
-export function attachSocket(socket: Socket, io: NodeSocketIO, session: Session): () => void {
+// Listeners shared by every socket (no closures per connection): the socket carries its
+// session and adapter under a symbol.
+const kBound = Symbol('beepwire.bound');
+type Bound = Socket & { [kBound]?: { io: NodeSocketIO; session: Session } };
+function onData(this: Bound, chunk: Buffer): void { this[kBound]?.session.receive(chunk); }
+function onDrain(this: Bound): void { const b = this[kBound]; if (b !== undefined) { b.io.drained(); b.session.drain(); } }
+function onClose(this: Bound): void { this[kBound]?.session.transportClosed(); }
+function onError(this: Bound, e: Error): void { this[kBound]?.session.transportClosed(e); }
+
+/** Feeds a socket's events into a session (undo with detachSocket). */
+export function attachSocket(socket: Socket, io: NodeSocketIO, session: Session): void {
   socket.setNoDelay(true);
-  const onData = (chunk: Buffer): void => session.receive(chunk);
-  const onDrain = (): void => { io.drained(); session.drain(); };
-  const onClose = (): void => session.transportClosed();
-  const onError = (e: Error): void => session.transportClosed(e);
+  (socket as Bound)[kBound] = { io, session };
   socket.on('data', onData);
   socket.on('drain', onDrain);
   socket.on('close', onClose);
   socket.on('error', onError);
-  return () => {
-    socket.off('data', onData);
-    socket.off('drain', onDrain);
-    socket.off('close', onClose);
-    socket.off('error', onError);
-  };
+}
+
+/** Detaches what attachSocket attached. */
+export function detachSocket(socket: Socket): void {
+  socket.off('data', onData);
+  socket.off('drain', onDrain);
+  socket.off('close', onClose);
+  socket.off('error', onError);
+  (socket as Bound)[kBound] = undefined;
 }
