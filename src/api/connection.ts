@@ -3,8 +3,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { BeepError, BeepReplyError } from '../errors.js';
 import { base64Text } from '../util/base64.js';
 import { Session } from '../session/session.js';
-import type { StartDecision, StartRequest } from '../session/management.js';
-import type { ChannelState } from '../session/channel-state.js';
+import type { StartDecision, StartRequest, SessionHooks } from '../session/management.js';
+import { NONE, type ChannelState } from '../session/channel-state.js';
 import type { ProfileOffer } from '../session/mgmt.js';
 import { NodeSocketIO, attachSocket, detachSocket } from '../transport/node-socket.js';
 import { Channel } from './channel.js';
@@ -54,12 +54,29 @@ export class Connection implements Watched {
   readonly session: Session;
   /** The transport adapter (its socket is swapped by a TLS upgrade). */
   readonly io: NodeSocketIO;
+  // Collections are made on first use: an idle session should cost a few KiB (issue 9).
+  #channels: Map<number, Channel> = NONE;
+  #errors: Array<[number, string]> | undefined;
+  #onClose: OnClose[] | undefined;
+  #tuning: Map<string, unknown> | undefined;
   /** Open channels by number (channel 0 excluded). */
-  readonly channels = new Map<number, Channel>();
-  readonly #errors: Array<[number, string]> = [];
-  readonly #onClose: OnClose[] = [];
-  /** Data attached by tuning profiles (TLS, SASL). */
-  readonly tuning = new Map<string, unknown>();
+  get channels(): Map<number, Channel> { return this.#channels; }
+  /** Data attached by tuning profiles (TLS, SASL); made on first use. */
+  get tuning(): Map<string, unknown> { return (this.#tuning ??= new Map()); }
+  /** The listener that accepted this connection (it forgets the connection when it ends). */
+  listener: { connections: Set<Connection> } | undefined;
+
+  /** Session hooks as one small object (methods on a prototype, not closures per connection). */
+  static readonly #Hooks = class implements SessionHooks {
+    readonly c: Connection;
+    constructor(c: Connection) { this.c = c; }
+    start(req: StartRequest): Promise<StartDecision> { return this.c.#decideStart(req); }
+    channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void { this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived); }
+    closeRequested(ch: ChannelState): Promise<boolean> { return this.c.#closeRequested(ch); }
+    channelClosed(ch: ChannelState): void { this.c.channels.get(ch.number)?.closed(); this.c.channels.delete(ch.number); }
+    closed(err?: Error): void { this.c.#closed(err); }
+    writable(): void { this.c.#wakeWritable(); }
+  };
   #writableWaiters: Array<() => void> | undefined;
   // Watchdog state (see sweep): counters seen at the last sweep and when things last moved.
   #seenIn = 0;
@@ -79,14 +96,7 @@ export class Connection implements Watched {
     this.port = socket.remotePort ?? 0;
     this.io = new NodeSocketIO(socket);
     const o = ctx.options;
-    this.session = new Session(this.io, {
-      start: (req) => this.#decideStart(req),
-      channelOpened: (ch, _req, d) => this.#adopt(ch, ctx.profiles.get(d.uri)?.frameReceived),
-      closeRequested: (ch) => this.#closeRequested(ch),
-      channelClosed: (ch) => { this.channels.get(ch.number)?.closed(); this.channels.delete(ch.number); },
-      closed: (err) => this.#closed(err),
-      writable: () => this.#wakeWritable(),
-    }, { ...o, role, ownedChunks: true });
+    this.session = new Session(this.io, new Connection.#Hooks(this), { ...o, role, ownedChunks: true });
     attachSocket(socket, this.io, this.session);
     ctx.connections.add(this);
     this.#rxAt = this.#activeAt = this.#greetSince = Date.now();
@@ -105,6 +115,7 @@ export class Connection implements Watched {
     const inN = s.octetsIn, outN = s.octetsOut;
     if (inN !== this.#seenIn) { this.#seenIn = inN; this.#rxAt = this.#activeAt = now; }
     if (outN !== this.#seenOut) { this.#seenOut = outN; this.#activeAt = now; }
+    else if (inN === this.#seenIn && now - this.#activeAt > 1000) s.compact(); // quiet for a while
     const m = s.mgmt;
     if (m.released) {
       // RFC 3081 §2.1: the peer closes TCP after <ok/>; one that does not is cut off.
@@ -244,15 +255,15 @@ export class Connection implements Watched {
 
   /** Records a (code, message) pair for popChannelError(). */
   pushChannelError(code: number, message: string): void {
-    this.#errors.push([code, message]);
+    (this.#errors ??= []).push([code, message]);
     if (this.#errors.length > 64) this.#errors.shift(); // bounded
   }
 
   /** Oldest recorded error as [code, message], or null (PyVortex pop_channel_error). */
-  popChannelError(): [number, string] | null { return this.#errors.shift() ?? null; }
+  popChannelError(): [number, string] | null { return this.#errors?.shift() ?? null; }
 
   /** Adds a handler called once when the connection ends. */
-  setOnClose(handler: OnClose): void { this.#onClose.push(handler); }
+  setOnClose(handler: OnClose): void { (this.#onClose ??= []).push(handler); }
 
   /**
    * Opens a channel running `profile` (several: offered in order, the peer picks one); number 0
@@ -287,7 +298,7 @@ export class Connection implements Watched {
   #adopt(st: ChannelState, handler?: FrameReceived, piggyback?: string): Channel {
     const ch = new Channel(this, st, handler);
     ch.startReply = piggyback;
-    this.channels.set(st.number, ch);
+    (this.#channels === NONE ? (this.#channels = new Map()) : this.#channels).set(st.number, ch);
     return ch;
   }
 
@@ -317,7 +328,10 @@ export class Connection implements Watched {
     this.ctx.watchdog.delete(this);
     this.#wakeWritable();
     if (err !== undefined) this.pushError(err);
-    for (const h of this.#onClose.splice(0)) {
+    this.listener?.connections.delete(this);
+    const hs = this.#onClose ?? [];
+    this.#onClose = undefined;
+    for (const h of hs) {
       try {
         h(this, err);
       } catch (e) {

@@ -85,7 +85,7 @@ export function createListener(ctx: Ctx, host: string, port: number | string, op
       return;
     }
     listener.connections.add(conn);
-    conn.setOnClose(() => listener.connections.delete(conn));
+    conn.listener = listener;
     if (opts.onAccept !== undefined) {
       try {
         opts.onAccept(conn);

@@ -1,7 +1,7 @@
 // Channel 0 (RFC 3080 §2.3): greetings, <start>, <close>, session release. Replies on channel
 // 0 use the same in-order machinery as any channel, so async start decisions stay ordered.
 import { BeepError, BeepReplyError } from '../errors.js';
-import type { ChannelState } from './channel-state.js';
+import { NONE, type ChannelState } from './channel-state.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
 import {
@@ -70,6 +70,7 @@ interface Pending {
 }
 
 const enc = new TextEncoder();
+const SETTLED = (): void => { /* ready already settled */ };
 const MGMT_PREFIX = `Content-Type: ${MGMT_CONTENT_TYPE}\r\n\r\n`;
 
 /** Channel 0 state machine of one session. */
@@ -87,7 +88,7 @@ export class Management {
   /** Resolves with the peer's greeting; rejects if the session ends first. */
   ready!: Promise<Greeting>;
   readonly #s: Session;
-  readonly #pending = new Map<number, Pending>();
+  #pending: Map<number, Pending> = NONE;
   #starting = 0; // peer starts accepted for decision but not yet answered
   /** Channel-0 replies received so far (a watchdog sees progress without timestamps here). */
   repliesReceived = 0;
@@ -135,6 +136,7 @@ export class Management {
   /** Fails every pending channel-0 request (session ended). */
   failAll(err: Error): void {
     this.#readyReject(err);
+    this.#readyResolve = this.#readyReject = SETTLED;
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
   }
@@ -154,6 +156,7 @@ export class Management {
         this.peer = { profiles: x.profiles, features: x.features, localize: x.localize };
         this.#s.hooks.greeting?.(this.peer);
         this.#readyResolve(this.peer);
+        this.#readyResolve = this.#readyReject = SETTLED; // the resolvers (and their context) go
         return;
       }
       if (m.type === 'ERR' && x.kind === 'error') return this.#s.abort(new BeepReplyError(x.code, x.text));
@@ -275,7 +278,7 @@ export class Management {
   #request(xml: string): Promise<Message> {
     return new Promise<Message>((resolve, reject) => {
       const msgno = this.#s.sendMsg(this.#ch0, mgmtBytes(xml));
-      this.#pending.set(msgno, { resolve, reject });
+      (this.#pending === NONE ? (this.#pending = new Map()) : this.#pending).set(msgno, { resolve, reject });
     });
   }
 

@@ -4,7 +4,7 @@ import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } fro
 import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError } from '../errors.js';
-import { ChannelState, type OutMessage } from './channel-state.js';
+import { ChannelState, NONE, type OutMessage } from './channel-state.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
 import { Management, type Greeting, type SessionHooks } from './management.js';
@@ -50,6 +50,8 @@ const END = new Uint8Array([69, 78, 68, 13, 10]); // "END\r\n"
 /** Payload octets one channel may write per flush round before the next channel's turn. */
 const FAIR_SHARE = 65536;
 const EMPTY = new Uint8Array(0);
+/** Shared, always empty: a quiet session holds no Set of its own (see compact()). */
+const NO_CHANNELS: Set<ChannelState> = new Set<ChannelState>();
 
 /** One BEEP session over one transport connection. */
 export class Session implements FrameHandler {
@@ -75,7 +77,7 @@ export class Session implements FrameHandler {
   readonly #perFrame: boolean;
   readonly #owned: boolean;
   #blocked = false;
-  readonly #ready = new Set<ChannelState>(); // channels with queued frames
+  #ready: Set<ChannelState> = NO_CHANNELS; // channels with queued frames
   #windowUsed = 0;
   #octetsIn = 0;
   #octetsOut = 0;
@@ -85,7 +87,7 @@ export class Session implements FrameHandler {
   #over = false; // the outbound budget is full (hysteresis: until the queue is below half)
   #parked: Array<[ChannelState, Message]> = []; // peer MSGs held back while #over
   #inFrame = false; // a frame's payload is partly received
-  #wakeTask = (): void => this.#pressure();
+  #wakeTask: (() => void) | undefined; // made when the process budget is first waited for
 
   /** Creates a session; call start() to send the greeting. */
   constructor(io: SessionIO, hooks: SessionHooks, opts: SessionOptions) {
@@ -119,7 +121,7 @@ export class Session implements FrameHandler {
       if (ch.number !== 0) this.hooks.channelClosed?.(ch);
     }
     this.channels.clear();
-    this.#ready.clear();
+    this.#ready = NO_CHANNELS;
     this.#suspended = false;
     this.#blocked = false;
     this.seqFrames = true;
@@ -221,7 +223,7 @@ export class Session implements FrameHandler {
     if (this.#queued !== 0) addQueued(-this.#queued);
     this.#queued = 0;
     this.#over = false;
-    cancelProcessQueueWait(this.#wakeTask);
+    if (this.#wakeTask !== undefined) cancelProcessQueueWait(this.#wakeTask);
     if (this.#inputPaused) {
       this.#inputPaused = false;
       if (!this.ended) this.#io.pauseInput?.(false);
@@ -285,7 +287,7 @@ export class Session implements FrameHandler {
     const procFull = processQueueFull();
     if (!this.#over && (this.#queued >= this.limits.maxQueued || procFull)) this.#over = true;
     else if (this.#over && this.#queued < this.limits.maxQueued / 2 && !procFull) this.#over = false;
-    if (procFull) waitProcessQueue(this.#wakeTask);
+    if (procFull) waitProcessQueue(this.#wakeTask ??= () => this.#pressure());
     const pause = this.#over && this.#blocked;
     if (pause !== this.#inputPaused) {
       this.#inputPaused = pause;
@@ -417,7 +419,7 @@ export class Session implements FrameHandler {
     ch.addAwaiting(msgno);
     ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
     this.#enqueue((head?.length ?? 0) + data.length);
-    this.#ready.add(ch);
+    this.#markReady(ch);
     this.#schedule();
     return msgno;
   }
@@ -430,17 +432,34 @@ export class Session implements FrameHandler {
     const nul = type === 'NUL';
     const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
     this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length));
-    if (ch.sendQueue.length > 0) this.#ready.add(ch);
+    if (ch.sendQueue.length > 0) this.#markReady(ch);
     this.#schedule();
     return ansno;
   }
 
   #flushScheduled = false;
-  #flushTask = (): void => { this.#flushScheduled = false; this.#safeFlush(); };
+  #flushTask: (() => void) | undefined; // made on the first send
+
+  #markReady(ch: ChannelState): void {
+    (this.#ready === NO_CHANNELS ? (this.#ready = new Set()) : this.#ready).add(ch);
+  }
+
+  /**
+   * Gives back what a quiet session does not need (called by a transport's sweep when nothing
+   * moved for a while): an idle session should cost a few KiB, and a busy one keeps its Set.
+   */
+  compact(): void {
+    if (this.#ready.size === 0) this.#ready = NO_CHANNELS;
+    const ch0 = this.channels.get(0);
+    if (ch0 !== undefined && ch0.partials.size === 0) ch0.partials = NONE;
+  }
 
   /** Schedules flush() at the end of the current run, so a burst of sends frames together. */
   #schedule(): void {
-    if (!this.#flushScheduled) { this.#flushScheduled = true; queueMicrotask(this.#flushTask); }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushTask ??= () => { this.#flushScheduled = false; this.#safeFlush(); });
+    }
   }
 
   /** Writes queued frames, one frame per ready channel per round, within windows and transport pace. */
@@ -473,7 +492,7 @@ export class Session implements FrameHandler {
 
   /** Re-checks a channel's idle hook (after replies arrive or are queued). */
   checkIdle(ch: ChannelState): void {
-    if (ch.sendQueue.length > 0) this.#ready.add(ch);
+    if (ch.sendQueue.length > 0) this.#markReady(ch);
     this.#idle(ch);
     this.flush();
   }
