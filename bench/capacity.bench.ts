@@ -27,7 +27,10 @@ const argValue = (name: string): string | undefined => process.argv.slice(2).fin
 const QUICK = args.has('--quick') || process.env.CAPACITY_QUICK === '1';
 const LISTENER_CODEC = (argValue('codec') ?? process.env.CAPACITY_CODEC ?? 'wasm') as 'wasm' | 'ref';
 const FALLBACK = !args.has('--no-fallback');
-const CLIENTS = Number(argValue('clients') ?? 3);
+// One client process by default: 19,900 sessions fit its fd limit, and the per-session figures
+// then carry one process's fixed costs, like the listener's. The overload step uses a process
+// of its own, so the listener's descriptors, not the client's, are what runs out.
+const CLIENTS = Number(argValue('clients') ?? 1);
 const SETTLE_MS = Number(process.env.CAPACITY_SETTLE_MS ?? 500);
 const RUN_DEADLINE = performance.now() + Number(process.env.CAPACITY_DEADLINE_MS ?? 240_000);
 const SOURCES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
@@ -215,7 +218,19 @@ async function overload(listener: ChildHandle, clients: ChildHandle[], port: num
   const room = Math.max(0, limit - Number(before.fds));
   const tries = room + EXTRA;
   log(`   overload: listener has ${before.fds} fds open of ${limit}; trying ${tries} more connections (${room} free + ${EXTRA})`);
-  const r = await openMore(clients, port, tries, 5_000);
+  const extra = spawn('overload client', 'capacity-client.js');
+  await extra.up;
+  await extra.call('start', { mode: 'beep', codec: 'wasm' });
+  try {
+    return await overloadWith(listener, clients, [extra], port, room, tries);
+  } finally {
+    await extra.kill();
+  }
+}
+
+/** The overload attempt from `attackers`, then recovery once `clients` free descriptors. */
+async function overloadWith(listener: ChildHandle, clients: ChildHandle[], attackers: ChildHandle[], port: number, room: number, tries: number): Promise<Record<string, unknown>> {
+  const r = await openMore(attackers, port, tries, 5_000);
   await sleep(500);
   const alive = listener.alive;
   const after = alive ? await listener.call('stats').catch((e: Error) => ({ error: e.message } as Reply)) : undefined;
@@ -227,7 +242,7 @@ async function overload(listener: ChildHandle, clients: ChildHandle[], port: num
   await clients[0].call('close', { count: free });
   // Held sessions, not fds: counting /proc/self/fd needs an fd too, and fails (-1) at the limit.
   const freed = await until(async () => Number((await listener.call('stats')).live) <= Number(after?.live ?? 0) - free, 10_000);
-  const reopen = await openMore(clients, port, 100, 5_000);
+  const reopen = await openMore(attackers, port, 100, 5_000);
   const rtt = await bystander(port, 'after freeing fds');
   const final = listener.alive ? await listener.call('stats').catch(() => undefined) : undefined;
   log(`   recovery: closed ${free} idle sessions (listener saw them close: ${freed}), reopened ${reopen.ok}/100, bystander ${rtt.ok ? 'ok' : 'FAILED'}; listener alive ${listener.alive}, server 'error' events ${final?.serverErrorCount}`);
