@@ -66,6 +66,13 @@ export class Channel {
   get pendingReplies(): number { return this.#st.inbound.size; }
   /** Our MSGs awaiting replies. */
   get outstanding(): number { return this.#st.awaiting.size; }
+  /**
+   * False while the connection's outbound queue is at its budget (maxQueued): sends are still
+   * queued, but a producer should `await channel.whenWritable()` before the next one.
+   */
+  get writable(): boolean { return this.conn.writable; }
+  /** Resolves once the outbound queue has room (at once when it has). */
+  whenWritable(): Promise<void> { return this.conn.whenWritable(); }
   /** Session-layer state (advanced use and tests). */
   get state(): ChannelState { return this.#st; }
 
@@ -249,6 +256,8 @@ export class Channel {
       const f = this.#queue.shift();
       if (f !== undefined) {
         if (this.#queue.length < this.highWaterMark / 2) this.conn.session.setPaused(this.#st, false);
+        // A loop that answers what it reads waits while its replies cannot go out.
+        if (!this.conn.writable) await this.conn.whenWritable();
         yield f;
         continue;
       }
