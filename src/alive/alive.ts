@@ -64,7 +64,14 @@ export function enableCheck(conn: Connection, opts: AliveOptions): AliveCheck {
   const fail = (why: string): void => {
     stop();
     failed = true;
-    if (opts.onFailure) { opts.onFailure(conn, period, max); return; }
+    if (opts.onFailure) {
+      try {
+        opts.onFailure(conn, period, max);
+      } catch (e) {
+        conn.ctx.reportError(e, { conn }); // runs from a timer: a throw would be uncaught
+      }
+      return;
+    }
     conn.shutdown(new BeepError(`ALIVE check failed: ${why}`, 'BEEP_ERR_ALIVE'));
   };
   const tick = (): void => {

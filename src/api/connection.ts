@@ -88,12 +88,16 @@ export class Connection implements Watched {
   #requestSince = 0;
   #releasedAt = 0;
 
-  /** Wraps a connected socket; use Connection.connect() or a listener instead. */
-  constructor(ctx: Ctx, role: 'initiator' | 'listener', socket: Socket) {
+  /**
+   * Wraps a socket; use Connection.connect() or a listener instead. `peer` is the host and port
+   * the initiator asked for (the socket knows its remote address only once connected, and TLS
+   * must check the certificate against the host the user named).
+   */
+  constructor(ctx: Ctx, role: 'initiator' | 'listener', socket: Socket, peer?: { host: string; port: number }) {
     this.ctx = ctx;
     this.role = role;
-    this.host = socket.remoteAddress ?? '';
-    this.port = socket.remotePort ?? 0;
+    this.host = peer?.host ?? socket.remoteAddress ?? '';
+    this.port = peer?.port ?? socket.remotePort ?? 0;
     this.io = new NodeSocketIO(socket);
     const o = ctx.options;
     this.session = new Session(this.io, new Connection.#Hooks(this), { ...o, role, ownedChunks: true });
@@ -180,7 +184,7 @@ export class Connection implements Watched {
     const timeout = opts.connectTimeout ?? ctx.options.connectTimeout ?? 10_000;
     let conn: Connection;
     try {
-      conn = new Connection(ctx, 'initiator', socket);
+      conn = new Connection(ctx, 'initiator', socket, { host, port: p });
     } catch (e) {
       socket.destroy(); // no session could be made (process capacity): nothing may leak
       throw e;

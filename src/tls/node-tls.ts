@@ -248,6 +248,9 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
     const s = tlsConnect({
       socket: raw as Socket,
       servername: serverName,
+      // The identity checked when no serverName is given (an IP address): the host connected to,
+      // never node's 'localhost' default.
+      host: conn.host,
       ca: opts.ca === undefined ? undefined : (Array.isArray(opts.ca) ? opts.ca : [opts.ca]).map(pem),
       cert: opts.cert === undefined ? undefined : pem(opts.cert),
       key: opts.key === undefined ? undefined : pem(opts.key),

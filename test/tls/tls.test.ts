@@ -139,3 +139,28 @@ test('auto-TLS on connect; handlers may return file paths instead of PEM', async
   assert.ok(await conn.close());
   await pathCtx.exit();
 });
+
+test('without serverName the certificate is checked against the host connected to (issue 14: not "localhost")', async () => {
+  const dnsOnly = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'] });
+  const ipOnly = certs.generateLeaf(ca, { commonName: 'ip', ipAddresses: ['127.0.0.1'] });
+  const serve = async (leaf: certs.CertPair): Promise<{ c: Ctx; port: number }> => {
+    const c = new Ctx();
+    tls.acceptTls(c, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
+    const l = await createListener(c, '127.0.0.1', 0);
+    return { c, port: l.port };
+  };
+  const a = await serve(dnsOnly);
+  const b = await serve(ipOnly);
+  try {
+    const toA = await Connection.connect(new Ctx(), '127.0.0.1', a.port);
+    assert.equal(toA.host, '127.0.0.1', 'the initiator knows the host it asked for');
+    assert.equal(toA.port, a.port);
+    assert.equal(await tls.startTls(toA, { ca: ca.cert }), false, 'a certificate only for "localhost" is refused at 127.0.0.1');
+    const toB = await Connection.connect(new Ctx(), '127.0.0.1', b.port);
+    assert.ok(await tls.startTls(toB, { ca: ca.cert }), `a certificate for 127.0.0.1 is accepted: ${String(toB.popChannelError())}`);
+    await toB.close();
+  } finally {
+    await a.c.exit();
+    await b.c.exit();
+  }
+});
