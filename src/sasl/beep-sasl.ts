@@ -132,7 +132,12 @@ async function noteFailure(conn: Connection, o: Resolved, code: number): Promise
   if (code === 454 || code === 550) return false;
   const g = guardOf(conn);
   g.failures++;
-  if (o.failureDelay > 0) await new Promise((r) => setTimeout(r, o.failureDelay));
+  // The session stays busy through the delay: steps sent meanwhile, on any channel, get 550
+  // unjudged, so spreading guesses over channels gains nothing.
+  if (o.failureDelay > 0) {
+    g.busy = true;
+    try { await new Promise((r) => setTimeout(r, o.failureDelay)); } finally { g.busy = false; }
+  }
   if (o.maxFailures === 0 || g.failures < o.maxFailures) return false;
   // After the current run of microtasks: the failure reply is queued and flushed by then.
   setTimeout(() => dropSession(conn, new BeepError(`${g.failures} failed SASL authentications on this session`, 'BEEP_ERR_AUTH_LIMIT')), 0);
@@ -165,6 +170,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     if (name === PLAIN && !opts.allowPlainInClear && !tlsEnabled(conn)) return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
     const g = guardOf(conn);
     if (g.busy) return { accept: false, code: 550, text: 'another SASL step is in progress on this session' };
+    if (o.maxFailures > 0 && g.failures >= o.maxFailures) return { accept: false, code: 550, text: 'too many failed authentications' };
     // RFC 3080 §4.1: the piggybacked blob is the initial response; without one the client has
     // none yet (the mechanism then sends the first challenge, empty for client-first ones).
     let response: Uint8Array | undefined;
@@ -227,6 +233,7 @@ async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: nu
   if (b.status === 'abort') return err(535, 'authentication aborted');
   if (ex === undefined) return err(550, 'no authentication in progress on this channel', false);
   if (g.busy) { replyXml(conn, st, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session')); return; }
+  if (o.maxFailures > 0 && g.failures >= o.maxFailures) return err(550, 'too many failed authentications', false);
   g.busy = true;
   let step: ServerStep;
   try { step = await safeStep(ctx, conn, ex, b.data ?? EMPTY); } finally { g.busy = false; }

@@ -110,7 +110,9 @@ export function readValue(n: XmlNode): XmlRpcValue {
     case 'double': {
       leaf();
       const s = text.trim();
-      if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(s) || !Number.isFinite(Number(s))) throw bad(`bad <double> '${s}'`);
+      // One way to match each input (no backtracking blow-up on long digit runs), and a length
+      // bound: a double needs at most a few dozen characters (17 significant digits).
+      if (s.length > 512 || !/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s) || !Number.isFinite(Number(s))) throw bad(`bad <double> '${s.slice(0, 40)}'`);
       return Number(s);
     }
     case 'boolean': {
