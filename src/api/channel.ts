@@ -54,6 +54,9 @@ export class Channel {
     this.#st = st;
     this.#handler = handler;
     st.onMessage = (m) => this.#onMessage(m);
+    const early = st.early;
+    st.early = undefined;
+    if (early !== undefined) for (const m of early) this.#onMessage(m);
   }
 
   /** Channel number. */

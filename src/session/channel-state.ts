@@ -95,6 +95,8 @@ export class ChannelState {
   maxMessage: number | undefined;
   /** Application hook for delivered messages. */
   onMessage: ((m: Message) => void) | undefined;
+  /** Messages that arrived between our start's <profile/> RPY and the API adopting the channel. */
+  early: Message[] | undefined;
 
   /** Creates channel state. Channel 0's first MSG is msgno 1 (the greeting is reply 0). */
   constructor(number: number, profile: string, mime = true) {

@@ -67,6 +67,8 @@ export interface Started {
 interface Pending {
   resolve(m: Message): void;
   reject(e: Error): void;
+  /** Runs synchronously as the RPY is processed, before any later frame of the same read. */
+  onRpy: ((m: Message) => void) | undefined;
 }
 
 const enc = new TextEncoder();
@@ -176,6 +178,7 @@ export class Management {
     if (m.type === 'ERR') {
       p.reject(x.kind === 'error' ? new BeepReplyError(x.code, x.text) : new BeepReplyError(550, 'malformed error reply'));
     } else {
+      p.onRpy?.(m);
       p.resolve(m);
     }
   }
@@ -275,10 +278,10 @@ export class Management {
   }
 
   /** Sends a channel-0 MSG and resolves with the RPY (rejects with BeepReplyError on ERR). */
-  #request(xml: string): Promise<Message> {
+  #request(xml: string, onRpy?: (m: Message) => void): Promise<Message> {
     return new Promise<Message>((resolve, reject) => {
       const msgno = this.#s.sendMsg(this.#ch0, mgmtBytes(xml));
-      (this.#pending === NONE ? (this.#pending = new Map()) : this.#pending).set(msgno, { resolve, reject });
+      (this.#pending === NONE ? (this.#pending = new Map()) : this.#pending).set(msgno, { resolve, reject, onRpy });
     });
   }
 
@@ -293,9 +296,20 @@ export class Management {
     ch.state = 'starting';
     if (maxMessage !== undefined) ch.maxMessage = maxMessage;
     let m: Message;
+    // The channel opens while the <profile/> RPY is processed, not in a later microtask: the
+    // peer may send on it right behind that RPY, in the same read (LibVortex's fast-send does).
+    // Such messages wait in `early` (bounded by the initial 4096-octet window) for the API.
+    const opened = (r: Message): void => {
+      let y;
+      try { y = parseMgmt(new TextDecoder().decode(r.payload)); } catch { return; } // judged below
+      if (y.kind !== 'profile' || !profiles.some((p) => p.uri === y.uri)) return;
+      ch.profile = y.uri;
+      ch.state = 'open';
+      ch.early = [];
+    };
     try {
       await this.ready;
-      m = await this.#request(startXml({ number, serverName, profiles }));
+      m = await this.#request(startXml({ number, serverName, profiles }), opened);
     } catch (e) {
       s.removeChannel(ch);
       throw e;
@@ -320,8 +334,16 @@ export class Management {
     ch.state = 'closing';
     if (!ch.idle) await new Promise<void>((res) => { ch.onIdle = res; s.flush(); });
     if ((ch.state as string) === 'closed') return; // the peer closed it meanwhile
+    // The channel is forgotten while the <ok/> is processed, not in a later microtask: the
+    // peer may send <close number='0'/> right behind its <ok/> (LibVortex does), both arrive in
+    // one read, and that close must find this channel gone (LibVortex test_02d, test_02m).
+    const closed = (): void => {
+      if ((ch.state as string) === 'closed') return;
+      s.removeChannel(ch);
+      s.hooks.channelClosed?.(ch);
+    };
     try {
-      await this.#request(closeXml({ number: ch.number, code }));
+      await this.#request(closeXml({ number: ch.number, code }), closed);
     } catch (e) {
       // Close in transit: the peer closed the same channel first and now answers ours with an
       // error; the channel is gone either way, which is what was asked for.
@@ -330,8 +352,6 @@ export class Management {
       if (ch.state === 'closing') ch.state = 'open';
       throw e;
     }
-    s.removeChannel(ch);
-    s.hooks.channelClosed?.(ch);
   }
 
   /** Releases the session: closes every channel, then channel 0, then the transport. */

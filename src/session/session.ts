@@ -677,6 +677,7 @@ export class Session implements FrameHandler {
 
   /** Gives a profile channel's message to its handler. */
   #handOver(ch: ChannelState, msg: Message): void {
+    if (ch.onMessage === undefined && ch.early !== undefined) { ch.early.push(msg); return; }
     ch.onMessage?.(msg);
     if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close
   }

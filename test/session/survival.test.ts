@@ -176,3 +176,32 @@ test('greetingRefusal: a complete ERR 0 0 frame with <error code=421>', () => {
   const payload = "Content-Type: application/beep+xml\r\n\r\n<error code='421'>too many connections</error>";
   assert.equal(t, `ERR 0 0 . 0 ${payload.length}\r\n${payload}END\r\n`);
 });
+
+test("a peer's <ok/> and its <close number='0'> in one read: the channel is gone before the release is judged (LibVortex test_02d)", async () => {
+  const { s, wire, peer } = await listener({ refuseReleaseWithOpenChannels: true });
+  const closing = s.mgmt.closeChannel(s.channels.get(1)!);
+  await tick();
+  const msgno = Number(/MSG 0 (\d+) /.exec(wire.take())![1]);
+  const ok = peer.frame('RPY', 0, msgno, mgmt('<ok/>'));
+  const release = peer.frame('MSG', 0, 2, mgmt("<close number='0' code='200'/>"));
+  s.receive(Buffer.concat([ok, release]));
+  await closing;
+  await tick();
+  assert.match(wire.take(), /RPY 0 2 .*<ok \/>END/s, 'the release is accepted, not refused 550');
+});
+
+test('frames on a channel right behind our start\'s <profile/> RPY, in one read, reach the channel (LibVortex fast-send)', async () => {
+  const wire = new Wire();
+  const s = new Session(wire, {}, { role: 'initiator' });
+  s.start({ profiles: [] });
+  const peer = new Peer();
+  s.receive(peer.frame('RPY', 0, 0, G));
+  const started = s.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  await tick();
+  const msgno = Number(/MSG 0 (\d+) /.exec(wire.take())![1]);
+  s.receive(Buffer.concat([peer.frame('RPY', 0, msgno, mgmt(`<profile uri='${P}'/>`)), peer.frame('MSG', 1, 0, '\r\nmessage 1')]));
+  assert.equal(s.ended, false, String(s.error));
+  const st = await started;
+  assert.equal(st.channel.early?.length, 1, 'held until the application takes the channel');
+  assert.equal(Buffer.from(st.channel.early![0].content).toString('latin1'), '\r\nmessage 1');
+});
