@@ -1,6 +1,7 @@
 // Per-channel bookkeeping: msgno allocation, replies kept in MSG order (RFC 3080 §2.6.1),
 // the outgoing queue, reassembly, and receive-window state. No I/O.
 import type { Message } from './message.js';
+import { Fifo } from './fifo.js';
 
 /** A message queued for transmission; `offset` advances as frames go out. */
 export interface OutMessage {
@@ -74,7 +75,7 @@ export class ChannelState {
   #order: number[] = [];
   #head = 0;
   /** Messages ready to frame, strictly in order: frames of two messages never interleave. */
-  readonly sendQueue: OutMessage[] = [];
+  readonly sendQueue = new Fifo<OutMessage>();
   /** Messages being reassembled, by "type msgno ansno". */
   partials: Map<string, Partial> = NONE;
   /** Window we granted (RFC 3081 §3.1.3). */
@@ -90,7 +91,7 @@ export class ChannelState {
   /** Octets received since the last SEQ decision (touched in this receive pass). */
   touched = false;
   /** Called when every queue of the channel is empty (used by close). */
-  onIdle: (() => void) | undefined;
+  onIdle: Array<() => void> | undefined;
   /** Per-channel cap on a reassembled message (below the session's maxMessage), if set. */
   maxMessage: number | undefined;
   /** Application hook for delivered messages. */

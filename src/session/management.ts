@@ -211,6 +211,7 @@ export class Management {
     }
     if (s.ended) return;
     if (!d.accept) return this.#refuse(msgno, d.code, d.text);
+    if (this.releasing) return this.#refuse(msgno, 550, 'session is being released'); // agreed while deciding
     if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
     const accepted = d;
     // Register with the codec now (frames follow our RPY at once), expose after the RPY is out.
@@ -274,7 +275,7 @@ export class Management {
     // RFC 3080 §2.3.1.3: our replies go out before <ok/>, and replies to our MSGs that the
     // peer sent before its <close> (possibly queued behind it on its side) are awaited.
     if (ch.idle) finish();
-    else ch.onIdle = finish;
+    else (ch.onIdle ??= []).push(finish); // our own close may be waiting too: both are answered
   }
 
   /** Sends a channel-0 MSG and resolves with the RPY (rejects with BeepReplyError on ERR). */
@@ -332,7 +333,8 @@ export class Management {
     const s = this.#s;
     if (ch.state === 'closed') return;
     ch.state = 'closing';
-    if (!ch.idle) await new Promise<void>((res) => { ch.onIdle = res; s.flush(); });
+    if (!ch.idle) await new Promise<void>((res) => { (ch.onIdle ??= []).push(res); s.flush(); });
+    if (s.ended) throw s.error ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED');
     if ((ch.state as string) === 'closed') return; // the peer closed it meanwhile
     // The channel is forgotten while the <ok/> is processed, not in a later microtask: the
     // peer may send <close number='0'/> right behind its <ok/> (LibVortex does), both arrive in

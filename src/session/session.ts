@@ -5,6 +5,7 @@ import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError } from '../errors.js';
 import { ChannelState, NONE, type OutMessage } from './channel-state.js';
+import { Fifo } from './fifo.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
 import { Management, type Greeting, type SessionHooks } from './management.js';
@@ -50,6 +51,15 @@ const END = new Uint8Array([69, 78, 68, 13, 10]); // "END\r\n"
 /** Payload octets one channel may write per flush round before the next channel's turn. */
 const FAIR_SHARE = 65536;
 const EMPTY = new Uint8Array(0);
+/**
+ * Octets charged per queued outbound message on top of its payload, and per parked inbound MSG:
+ * the objects behind an empty message cost ~200-400 octets, and a budget that counted payload
+ * only let a peer queue 100,000 empty replies (20 MiB) within a 200 KB count.
+ */
+const QUEUE_COST = 256;
+const PARK_COST = 512;
+/** Parked MSGs handed over per pass, so a long list never holds the event loop. */
+const UNPARK_BATCH = 1024;
 /** Shared, always empty: a quiet session holds no Set of its own (see compact()). */
 const NO_CHANNELS: Set<ChannelState> = new Set<ChannelState>();
 
@@ -85,7 +95,7 @@ export class Session implements FrameHandler {
   #queued = 0; // octets queued for sending and not yet written
   #inputPaused = false; // reading stopped: the outbound budget is full and the peer is not reading
   #over = false; // the outbound budget is full (hysteresis: until the queue is below half)
-  #parked: Array<[ChannelState, Message]> = []; // peer MSGs held back while #over
+  #parked = new Fifo<[ChannelState, Message]>(); // peer MSGs held back while #over
   #inFrame = false; // a frame's payload is partly received
   #wakeTask: (() => void) | undefined; // made when the process budget is first waited for
 
@@ -155,7 +165,9 @@ export class Session implements FrameHandler {
   get writable(): boolean { return !this.#over; }
   /** True while a frame or message is partly received (a stalled peer is detectable). */
   get receiving(): boolean {
-    return this.#inFrame || this.#buffered > 0 || this.#octetsIn !== this.codec.streamOffset;
+    if (this.#inFrame || this.#buffered > 0 || this.#octetsIn !== this.codec.streamOffset) return true;
+    for (const ch of this.channels.values()) if (ch.partials.size > 0) return true; // even empty ones
+    return false;
   }
 
   /**
@@ -210,7 +222,7 @@ export class Session implements FrameHandler {
     this.#release();
     processBudget.sessions--;
     this.mgmt.failAll(err ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED'));
-    for (const ch of this.channels.values()) ch.state = 'closed';
+    for (const ch of this.channels.values()) { ch.state = 'closed'; this.#idle(ch); }
     this.codec.dispose();
     this.hooks.closed?.(err);
   }
@@ -219,7 +231,7 @@ export class Session implements FrameHandler {
   #release(): void {
     processBudget.buffered -= this.#buffered;
     this.#buffered = 0;
-    this.#parked = [];
+    this.#parked.clear();
     if (this.#queued !== 0) addQueued(-this.#queued);
     this.#queued = 0;
     this.#over = false;
@@ -299,13 +311,17 @@ export class Session implements FrameHandler {
     }
   }
 
-  /** Hands parked MSGs to their handlers, in order, until the budget fills again. */
+  /**
+   * Hands parked MSGs to their handlers, in order, until the budget fills again; at most
+   * UNPARK_BATCH per pass (the flush that sends their replies continues).
+   */
   #unpark(): void {
-    while (this.#parked.length > 0 && !this.#over && !this.ended) {
+    for (let n = 0; n < UNPARK_BATCH && this.#parked.length > 0 && !this.#over && !this.ended; n++) {
       const [ch, msg] = this.#parked.shift()!;
-      this.#unhold(msg.content.length);
+      this.#unhold(msg.content.length + PARK_COST);
       if (ch.state !== 'closed') this.#handOver(ch, msg);
     }
+    if (this.#parked.length > 0) this.#schedule();
   }
 
   /** Poorly formed input (RFC 3080 §2.2.1.1): terminate without a response. */
@@ -333,9 +349,12 @@ export class Session implements FrameHandler {
       for (const p of ch.partials.values()) this.#unhold(p.size);
       ch.partials.clear();
       let dropped = 0;
-      for (const m of ch.sendQueue) dropped += (m.head?.length ?? 0) + m.data.length - m.offset;
-      ch.sendQueue.length = 0;
+      const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
+      for (const m of ch.sendQueue) unsent(m);
+      for (const e of ch.inbound.values()) for (const m of e.replies) unsent(m); // held back for reply order
+      ch.sendQueue.clear();
       if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
+      this.#idle(ch);
     }
   }
 
@@ -418,7 +437,7 @@ export class Session implements FrameHandler {
     const msgno = ch.allocMsgno();
     ch.addAwaiting(msgno);
     ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
-    this.#enqueue((head?.length ?? 0) + data.length);
+    this.#enqueue((head?.length ?? 0) + data.length + QUEUE_COST);
     this.#markReady(ch);
     this.#schedule();
     return msgno;
@@ -431,7 +450,7 @@ export class Session implements FrameHandler {
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
     const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
-    this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length));
+    this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length) + QUEUE_COST);
     if (ch.sendQueue.length > 0) this.#markReady(ch);
     this.#schedule();
     return ansno;
@@ -483,11 +502,16 @@ export class Session implements FrameHandler {
       }
     }
     if (this.#over) this.#pressure();
+    else if (this.#parked.length > 0) this.#unpark();
   }
 
   /** Runs a channel's idle hook (pending close) once nothing is queued, owed or awaited. */
   #idle(ch: ChannelState): void {
-    if (ch.onIdle !== undefined && ch.idle) { const f = ch.onIdle; ch.onIdle = undefined; f(); }
+    if (ch.onIdle !== undefined && (ch.idle || ch.state === 'closed')) {
+      const fs = ch.onIdle;
+      ch.onIdle = undefined;
+      for (const f of fs) f();
+    }
   }
 
   /** Re-checks a channel's idle hook (after replies arrive or are queued). */
@@ -499,7 +523,7 @@ export class Session implements FrameHandler {
 
   /** Frames the next piece of the channel's head message; its size, or -1 when the window is shut. */
   #sendFrame(ch: ChannelState): number {
-    const m: OutMessage = ch.sendQueue[0];
+    const m: OutMessage = ch.sendQueue.peek()!;
     const head = m.head;
     const headLen = head === undefined ? 0 : head.length;
     const total = headLen + m.data.length;
@@ -527,6 +551,8 @@ export class Session implements FrameHandler {
     addQueued(-n);
     if (to === total) {
       ch.sendQueue.shift();
+      this.#queued -= QUEUE_COST;
+      addQueued(-QUEUE_COST);
       m.onSent?.();
     }
     return n;
@@ -625,7 +651,7 @@ export class Session implements FrameHandler {
       if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0 && !ch.windowPinned) this.raiseWindow(ch, ch.window * 2);
     }
     if (!end) return;
-    if (this.#perFrame && c.more) {
+    if (this.#perFrame && c.more && ch.number !== 0) { // channel 0 is always parsed whole
       const content = concat(p.parts, p.size);
       this.#unhold(p.size);
       p.parts = []; p.size = 0;
@@ -666,17 +692,18 @@ export class Session implements FrameHandler {
   }
 
   #deliver(ch: ChannelState, msg: Message): void {
-    if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
-    if ((this.#over || this.#parked.length > 0) && msg.type === 'MSG') {
-      // See #pressure: new work waits while the replies we owe cannot go out.
-      if (this.#hold(ch, msg.content.length)) this.#parked.push([ch, msg]);
+    if ((this.#over || this.#parked.length > 0) && msg.type === 'MSG' && (ch.number !== 0 || this.mgmt.greeted)) {
+      // See #pressure: new work (channel 0's starts and closes too) waits while the replies we
+      // owe cannot go out; each parked MSG counts against the inbound budget.
+      if (this.#hold(ch, msg.content.length + PARK_COST)) this.#parked.push([ch, msg]);
       return;
     }
     this.#handOver(ch, msg);
   }
 
-  /** Gives a profile channel's message to its handler. */
+  /** Gives a message to channel 0's state machine or a profile channel's handler. */
   #handOver(ch: ChannelState, msg: Message): void {
+    if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
     if (ch.onMessage === undefined && ch.early !== undefined) { ch.early.push(msg); return; }
     ch.onMessage?.(msg);
     if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close

@@ -30,6 +30,7 @@ export class NodeSocketIO implements SessionIO {
   #bytes = 0;
   #scheduled = false;
   #full = false; // the socket asked us to wait for 'drain'
+  #overflow = false; // write() said "wait" because of our own backlog, not the socket's
   #appPaused = false; // the application blocked reading (Connection.block)
   #budgetPaused = false; // the session's outbound budget is full
 
@@ -76,7 +77,9 @@ export class NodeSocketIO implements SessionIO {
       queueMicrotask(() => this.flush()); // a closure per flush round, none kept per connection
     }
     // Back-pressure: the socket's verdict at the last flush, or a large backlog now.
-    return !this.#full && this.#bytes < 1 << 20;
+    if (this.#full) return false;
+    if (this.#bytes >= 1 << 20) { this.#overflow = true; return false; }
+    return true;
   }
 
   /** Hands everything queued to the socket. */
@@ -97,6 +100,13 @@ export class NodeSocketIO implements SessionIO {
       s.uncork();
     }
     this.#full = !ok;
+    if (this.#overflow) {
+      this.#overflow = false;
+      // The session stopped at our backlog limit and the socket took it all: no 'drain' will
+      // come, so resume it ourselves, after a turn of the event loop (a long queue is written
+      // 1 MiB per turn, never all in one run).
+      if (ok) setImmediate(() => { const b = (this.socket as Bound)[kBound]; if (b !== undefined && b.io === this) b.session.drain(); });
+    }
   }
 
   /** The session's outbound budget is full (true) or drained (false): stop or resume reading. */
