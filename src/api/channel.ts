@@ -10,6 +10,8 @@ import type { Connection } from './connection.js';
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+/** Octets charged per frame held for the application (requestAll answers, the iterator queue). */
+const HELD_COST = 128;
 
 /** Payload argument: text (UTF-8) or bytes. */
 export type Payload = string | Uint8Array;
@@ -20,6 +22,8 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** Replies only: body sizes of the frames to send it in (the last frame takes the rest). */
   fragments?: number[];
+  /** request()/requestAll() only: reject with BEEP_ERR_TIMEOUT after this many ms without the reply (a late reply is dropped). */
+  timeout?: number;
 }
 
 /** A request awaiting its reply; requestAll collects answers up to the message limit. */
@@ -31,6 +35,8 @@ interface Request {
   octets: number;
   /** Over the limit: the promise is rejected, remaining answers are dropped until the NUL. */
   dropping: boolean;
+  /** The request's timer, if it has one. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** A channel of a connection. */
@@ -157,7 +163,7 @@ export class Channel {
     return new Promise<Frame>((resolve, reject) => {
       let msgno: number;
       try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
-      this.#requests.set(msgno, { resolve, reject, octets: 0, dropping: false });
+      this.#track(msgno, { resolve, reject, octets: 0, dropping: false }, opts?.timeout);
     });
   }
 
@@ -174,8 +180,19 @@ export class Channel {
       let msgno: number;
       try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
       const answers: Frame[] = [];
-      this.#requests.set(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers, octets: 0, dropping: false });
+      this.#track(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers, octets: 0, dropping: false }, opts?.timeout);
     });
+  }
+
+  /** Records a request; with a timeout, it rejects BEEP_ERR_TIMEOUT and later replies are dropped. */
+  #track(msgno: number, r: Request, timeout: number | undefined): void {
+    this.#requests.set(msgno, r);
+    if (timeout === undefined || timeout <= 0) return;
+    r.timer = setTimeout(() => {
+      if (this.#requests.get(msgno) !== r || r.dropping) return;
+      this.#drop(r);
+      r.reject(new BeepError(`no reply on channel ${this.number} within ${timeout} ms`, 'BEEP_ERR_TIMEOUT'));
+    }, timeout);
   }
 
   /**
@@ -184,7 +201,7 @@ export class Channel {
    */
   #collect(r: Request, f: Frame): void {
     if (r.dropping || r.answers === undefined) return;
-    const n = f.content.length;
+    const n = f.content.length + HELD_COST;
     const limit = this.#st.maxMessage ?? this.conn.session.limits.maxMessage;
     const over = r.octets + n > limit ? `exceed the ${limit}-octet message limit`
       : !this.conn.session.reserve(n) ? 'exceed the inbound budget (maxBuffered)' : undefined;
@@ -199,6 +216,7 @@ export class Channel {
 
   /** Gives a request's held answers back to the budget; later answers are dropped. */
   #drop(r: Request): void {
+    clearTimeout(r.timer);
     this.conn.session.unreserve(r.octets);
     r.octets = 0;
     r.dropping = true;
@@ -212,12 +230,18 @@ export class Channel {
       if (r !== undefined) {
         if (m.type === 'ANS' || m.more) { this.#collect(r, f); return; }
         this.#requests.delete(m.msgno);
+        clearTimeout(r.timer);
         if (!r.dropping) { this.conn.session.unreserve(r.octets); r.resolve(f); }
         return;
       }
     }
     if (this.#handler !== undefined) {
       this.#run(this.#handler, f);
+      return;
+    }
+    // Frames nobody has read yet count against the session's inbound budget (maxBuffered).
+    if (!this.conn.session.reserve(f.content.length + HELD_COST)) {
+      this.conn.shutdown(new BeepError(`channel ${this.number}: unread messages exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'));
       return;
     }
     this.#queue.push(f);
@@ -258,6 +282,7 @@ export class Channel {
     for (;;) {
       const f = this.#queue.shift();
       if (f !== undefined) {
+        this.conn.session.unreserve(f.content.length + HELD_COST);
         if (this.#queue.length < this.highWaterMark / 2) this.conn.session.setPaused(this.#st, false);
         // A loop that answers what it reads waits while its replies cannot go out.
         if (!this.conn.writable) await this.conn.whenWritable();
@@ -288,13 +313,26 @@ export class Channel {
   }
 
   /** Closes the channel (RFC 3080 §2.3.1.3); false with the reason in popChannelError(). */
+  /**
+   * Closes the channel (RFC 3080 §2.3.1.3); false with the reason in popChannelError(). The
+   * close waits for replies we owe and are owed; past closeTimeout it gives up (the channel
+   * stays open, BEEP_ERR_TIMEOUT) instead of waiting on a peer that never answers.
+   */
   async close(code = 200): Promise<boolean> {
+    const t = this.conn.ctx.options.closeTimeout ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await this.conn.session.mgmt.closeChannel(this.#st, code);
+      await Promise.race([
+        this.conn.session.mgmt.closeChannel(this.#st, code),
+        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new BeepError(`close of channel ${this.number} timed out after ${t} ms`, 'BEEP_ERR_TIMEOUT')), t); }),
+      ]);
       return true;
     } catch (e) {
+      if ((e as BeepError)?.code === 'BEEP_ERR_TIMEOUT') this.conn.session.mgmt.cancelClose(this.#st);
       this.#fail(e);
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

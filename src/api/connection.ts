@@ -87,6 +87,7 @@ export class Connection implements Watched {
   #greetSince: number;
   #requestSince = 0;
   #releasedAt = 0;
+  #endRecorded = false;
 
   /**
    * Wraps a socket; use Connection.connect() or a listener instead. `peer` is the host and port
@@ -253,6 +254,9 @@ export class Connection implements Watched {
 
   /** Records an error for popChannelError(). */
   pushError(e: unknown): void {
+    // Once the session's end is recorded, API calls that failed because of it add nothing new:
+    // one failure, one entry.
+    if (this.#endRecorded) return;
     const code = e instanceof BeepReplyError ? e.replyCode : 0;
     this.pushChannelError(code, (e as Error)?.message ?? String(e));
   }
@@ -331,7 +335,7 @@ export class Connection implements Watched {
     this.ctx.connections.delete(this);
     this.ctx.watchdog.delete(this);
     this.#wakeWritable();
-    if (err !== undefined) this.pushError(err);
+    if (err !== undefined) { this.pushError(err); this.#endRecorded = true; }
     this.listener?.connections.delete(this);
     const hs = this.#onClose ?? [];
     this.#onClose = undefined;

@@ -252,6 +252,8 @@ export interface StartAuthOptions {
   onChallenge?: (challenge: Uint8Array | undefined) => void;
   /** Largest listener message accepted on the SASL channel, in octets (default 65,536). */
   maxMessage?: number;
+  /** Each step's reply must come within this many ms (default: the context's startTimeout, else 30,000). */
+  timeout?: number;
 }
 
 /**
@@ -270,11 +272,16 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
   const ch = await conn.openChannel(0, saslUri(name), { content: blobXml('continue', initial), serverName: props.serverName, maxMessage: limit });
   if (ch === null) return false;
   const finish = async (ok: boolean, e?: unknown): Promise<boolean> => {
+    // A listener that let a step go unanswered leaves the exchange stuck: drop the connection
+    // (recorded once, as its end) rather than wait on a channel that cannot close cleanly.
+    if ((e as BeepError | undefined)?.code === 'BEEP_ERR_TIMEOUT') { conn.shutdown(e as BeepError); return false; }
     if (e !== undefined) conn.pushError(e);
     if (ch.isOk()) await ch.close();
     return ok;
   };
   try {
+    const wait = opts.timeout ?? conn.ctx.options.startTimeout ?? 30_000;
+    const ask = (c: Channel, xml: string): Promise<Blob | { error: number; text: string }> => askStep(c, xml, wait);
     let reply = ch.startReply !== undefined ? parseBlob(ch.startReply) : await ask(ch, blobXml('continue', initial));
     for (let round = 0; round < 16; round++) {
       if ('error' in reply) return finish(false, new BeepReplyError(reply.error, reply.text));
@@ -298,8 +305,8 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
 }
 
 /** Sends one blob on the SASL channel and parses the reply (ERR carries <error>). */
-async function ask(ch: Channel, xml: string): Promise<Blob | { error: number; text: string }> {
-  const f = await ch.request(xml, XML);
+async function askStep(ch: Channel, xml: string, timeout: number): Promise<Blob | { error: number; text: string }> {
+  const f = await ch.request(xml, { ...XML, timeout });
   const r = parseBlob(f.text);
   if (f.type === 'ERR' && !('error' in r)) return { error: 535, text: 'authentication failed' };
   return r;

@@ -155,6 +155,7 @@ export class Management {
     if (!this.greeted) {
       if (m.type === 'RPY' && x.kind === 'greeting') {
         this.greeted = true;
+        this.#s.greeted(); // the greeting's octets were held from the window; give them back
         this.peer = { profiles: x.profiles, features: x.features, localize: x.localize };
         this.#s.hooks.greeting?.(this.peer);
         this.#readyResolve(this.peer);
@@ -334,6 +335,7 @@ export class Management {
     if (ch.state === 'closed') return;
     ch.state = 'closing';
     if (!ch.idle) await new Promise<void>((res) => { (ch.onIdle ??= []).push(res); s.flush(); });
+    if ((ch.state as string) === 'open') throw new BeepError(`close of channel ${ch.number} was given up`, 'BEEP_ERR_TIMEOUT'); // cancelClose
     if (s.ended) throw s.error ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED');
     if ((ch.state as string) === 'closed') return; // the peer closed it meanwhile
     // The channel is forgotten while the <ok/> is processed, not in a later microtask: the
@@ -354,6 +356,18 @@ export class Management {
       if (ch.state === 'closing') ch.state = 'open';
       throw e;
     }
+  }
+
+  /**
+   * Gives up a close of ours still waiting for the channel to go idle (closeTimeout): the
+   * channel is open again. A close already asked of the peer is left to startTimeout.
+   */
+  cancelClose(ch: ChannelState): void {
+    if (ch.state !== 'closing' || ch.onIdle === undefined) return;
+    ch.state = 'open';
+    const ws = ch.onIdle;
+    ch.onIdle = undefined;
+    for (const w of ws) w();
   }
 
   /** Releases the session: closes every channel, then channel 0, then the transport. */

@@ -58,6 +58,8 @@ const EMPTY = new Uint8Array(0);
  */
 const QUEUE_COST = 256;
 const PARK_COST = 512;
+/** Charged per message being reassembled (an empty `*` frame opens one at no payload cost). */
+const PARTIAL_COST = 256;
 /** Parked MSGs handed over per pass, so a long list never holds the event loop. */
 const UNPARK_BATCH = 1024;
 /** Shared, always empty: a quiet session holds no Set of its own (see compact()). */
@@ -165,7 +167,8 @@ export class Session implements FrameHandler {
   get writable(): boolean { return !this.#over; }
   /** True while a frame or message is partly received (a stalled peer is detectable). */
   get receiving(): boolean {
-    if (this.#inFrame || this.#buffered > 0 || this.#octetsIn !== this.codec.streamOffset) return true;
+    // Held answers and parked MSGs are whole messages: only partial frames and messages count.
+    if (this.#inFrame || this.#octetsIn !== this.codec.streamOffset) return true;
     for (const ch of this.channels.values()) if (ch.partials.size > 0) return true; // even empty ones
     return false;
   }
@@ -266,6 +269,12 @@ export class Session implements FrameHandler {
     return true;
   }
 
+  /** Releases the greeting's hold on channel 0's window once the greeting is accepted. */
+  greeted(): void {
+    const ch0 = this.channels.get(0);
+    if (ch0 !== undefined && ch0.held > 0) { ch0.held = 0; ch0.touched = true; }
+  }
+
   /** Returns octets taken with reserve(). */
   unreserve(n: number): void {
     if (!this.ended) this.#unhold(n);
@@ -346,7 +355,7 @@ export class Session implements FrameHandler {
       this.channels.delete(ch.number);
       if (this.codec.hasChannel(ch.number)) this.codec.closeChannel(ch.number);
       this.#windowUsed -= ch.window - 4096;
-      for (const p of ch.partials.values()) this.#unhold(p.size);
+      for (const p of ch.partials.values()) this.#unhold(p.size + PARTIAL_COST);
       ch.partials.clear();
       let dropped = 0;
       const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
@@ -611,6 +620,7 @@ export class Session implements FrameHandler {
     if (p === undefined) {
       // First frame of a message: RFC 3080 §2.2.1.1 message-number rules.
       if (!this.#admit(ch, type, msgno)) return;
+      if (!this.#hold(ch, PARTIAL_COST)) return;
       p = { parts: [], size: 0, seqno };
       ch.addPartial(key, p);
     }
@@ -660,7 +670,7 @@ export class Session implements FrameHandler {
     }
     if (c.more) return;
     ch.partials.delete(c.key);
-    this.#unhold(p.size);
+    this.#unhold(p.size + PARTIAL_COST);
     this.#current = undefined;
     const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, concat(p.parts, p.size), ch.mime);
     this.#complete(ch, c.type, c.msgno);

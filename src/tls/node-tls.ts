@@ -238,7 +238,7 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
   if (ch === null) { conn.shutdown(); return false; }
   let el;
   try {
-    el = parseTlsElement(ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' } })).text);
+    el = parseTlsElement(ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' }, timeout: handshakeWait })).text);
   } catch (e) { return fail(e); }
   if (el.kind === 'error') return fail(new BeepReplyError(el.code, el.text));
   if (el.kind !== 'proceed') return fail(new BeepReplyError(501, 'expected <proceed />'));

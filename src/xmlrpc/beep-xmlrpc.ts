@@ -143,7 +143,14 @@ export async function bootChannel(conn: Connection, opts: { resource?: string; s
   const content = `<bootmsg resource='${xmlEscape(opts.resource ?? '/')}' />`;
   const ch = await conn.openChannel(0, [XMLRPC_URI, XMLRPC_TRANSIENT_URI], { content, serverName: opts.serverName, maxMessage: limit });
   if (ch === null) return null;
-  const reply = ch.startReply ?? (await ch.request(content, XML_HEADERS)).text;
+  let reply: string;
+  try {
+    reply = ch.startReply ?? (await ch.request(content, { ...XML_HEADERS, timeout: conn.ctx.options.startTimeout ?? 30_000 })).text;
+  } catch (e) {
+    conn.pushError(e); // resolves null, as documented: a fire-and-forget caller gets no rejection
+    if (ch.isOk()) await ch.close();
+    return null;
+  }
   if (reply.trim() !== BOOTRPY && reply.trim() !== '<bootrpy/>') {
     conn.pushError(new BeepError(`XML-RPC boot refused: ${reply.slice(0, 200)}`, 'BEEP_ERR_XMLRPC'));
     await ch.close();
