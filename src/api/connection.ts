@@ -73,7 +73,7 @@ export class Connection implements Watched {
     start(req: StartRequest): Promise<StartDecision> { return this.c.#decideStart(req); }
     channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void { this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived); }
     closeRequested(ch: ChannelState): Promise<boolean> { return this.c.#closeRequested(ch); }
-    channelClosed(ch: ChannelState): void { this.c.channels.get(ch.number)?.closed(); this.c.channels.delete(ch.number); }
+    channelClosed(ch: ChannelState): void { this.c.#channelGone(ch); }
     closed(err?: Error): void { this.c.#closed(err); }
     writable(): void { this.c.#wakeWritable(); }
   };
@@ -162,6 +162,21 @@ export class Connection implements Watched {
     this.#writableWaiters = undefined;
     if (ws !== undefined) for (const w of ws) w();
   }
+
+  #channelGone(ch: ChannelState): void {
+    this.channels.get(ch.number)?.closed();
+    this.channels.delete(ch.number);
+    const h = this.ctx.profiles.get(ch.profile)?.closed;
+    if (h === undefined) return;
+    try {
+      h(ch.number, this);
+    } catch (e) {
+      this.ctx.reportError(e, { conn: this });
+    }
+  }
+
+  /** Changes at every tuning reset: a decision begun before one must not act on the new session. */
+  get tuningEpoch(): number { return this.session.mgmt.epoch; }
 
   async #closeRequested(ch: ChannelState): Promise<boolean> {
     const h = this.ctx.profiles.get(ch.profile)?.close;
@@ -330,7 +345,10 @@ export class Connection implements Watched {
   }
 
   #closed(err?: Error): void {
-    for (const ch of this.channels.values()) ch.closed(err);
+    for (const ch of this.channels.values()) {
+      ch.closed(err);
+      try { this.ctx.profiles.get(ch.profile)?.closed?.(ch.number, this); } catch (e) { this.ctx.reportError(e, { conn: this }); }
+    }
     this.channels.clear();
     this.ctx.connections.delete(this);
     this.ctx.watchdog.delete(this);

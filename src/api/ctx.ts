@@ -52,6 +52,8 @@ export interface ProfileHandlers {
   start?: (info: StartInfo) => StartAnswer | Promise<StartAnswer>;
   /** Accept or refuse a channel close; default accept. */
   close?: (channelNum: number, conn: Connection) => boolean | Promise<boolean>;
+  /** The channel is gone, however it went (closed by either side, a tuning reset, the session's end): drop its state. */
+  closed?: (channelNum: number, conn: Connection) => void;
   /** Called for every message received on channels running the profile. */
   frameReceived?: FrameReceived;
   /** Interpret MIME headers (default true); false delivers content untouched. */

@@ -160,6 +160,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
       if (frame.type === 'MSG') detach(ctx, conn, serverMsg(ctx, conn, channel, frame.msgNo, frame.text, name, o));
     },
     close: (n, conn) => { guardOf(conn).exchanges.delete(n); return true; },
+    closed: (n, conn) => { guardOf(conn).exchanges.delete(n); }, // a tuning reset drops channels too
   });
   const start: TuningStart = async (conn, req, offer) => {
     const refuse = async (code: number, text: string): Promise<StartDecision> => {
@@ -195,8 +196,11 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
       externalId,
     });
     g.busy = true;
+    const epoch = conn.tuningEpoch;
     let step: ServerStep;
     try { step = await safeStep(ctx, conn, ex, response); } finally { g.busy = false; }
+    // A tuning reset meanwhile (TLS pipelined behind this start): the answer would reach nobody.
+    if (conn.tuningEpoch !== epoch) return { accept: false, code: 550, text: 'session was reset' };
     if (step.kind === 'fail') return refuse(step.code, step.text);
     if (step.kind === 'success') {
       if (!complete(conn, name, step)) return { accept: false, code: 550, text: 'session already authenticated' };
@@ -235,8 +239,10 @@ async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: nu
   if (g.busy) { replyXml(conn, st, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session')); return; }
   if (o.maxFailures > 0 && g.failures >= o.maxFailures) return err(550, 'too many failed authentications', false);
   g.busy = true;
+  const epoch = conn.tuningEpoch;
   let step: ServerStep;
   try { step = await safeStep(ctx, conn, ex, b.data ?? EMPTY); } finally { g.busy = false; }
+  if (conn.tuningEpoch !== epoch) return; // the channel went with a tuning reset
   if (step.kind === 'fail') return err(step.code, step.text);
   if (step.kind === 'continue') { replyXml(conn, st, 'RPY', msgNo, blobXml('continue', step.challenge)); return; }
   g.exchanges.delete(channel.number);

@@ -87,8 +87,16 @@ export function msOption(name: string, v: unknown, dflt: number): number {
  * owner's close handling still runs; `onError` may end the session early.
  */
 export function guardSocket(socket: Socket, onError?: (e: Error) => void): void {
+  // Once per socket: a socket reused through repeated tuning resets must not gather listeners.
+  if (onError === undefined) {
+    if (guarded.has(socket)) return;
+    guarded.add(socket);
+  }
   socket.on('error', (e: Error) => { try { onError?.(e); } catch { /* closing anyway */ } });
 }
+
+/** Sockets that already carry a plain guard. */
+const guarded = new WeakSet<Socket>();
 
 /**
  * Ends a session with `err` after its queued frames are handed to the socket (so the reply

@@ -92,6 +92,8 @@ export class Management {
   readonly #s: Session;
   #pending: Map<number, Pending> = NONE;
   #starting = 0; // peer starts accepted for decision but not yet answered
+  /** Bumped by every tuning reset: work begun under an older epoch belongs to a session that is gone. */
+  epoch = 0;
   /** Channel-0 replies received so far (a watchdog sees progress without timestamps here). */
   repliesReceived = 0;
   #readyResolve!: (g: Greeting) => void;
@@ -110,6 +112,7 @@ export class Management {
 
   /** Tuning reset (RFC 3080 §3): pending requests fail, a new greeting is awaited. */
   reset(err: Error): void {
+    this.epoch++;
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
     this.greeted = false;
@@ -202,15 +205,17 @@ export class Management {
     if (s.channels.size - 1 + this.#starting >= s.limits.maxChannels) return this.#refuse(msgno, 550, 'too many channels');
     if (this.releasing) return this.#refuse(msgno, 550, 'session is being released');
     let d: StartDecision;
+    const epoch = this.epoch;
     this.#starting++;
     try {
       d = s.hooks.start ? await s.hooks.start(req) : { accept: false, code: 554, text: 'no profile available' };
     } catch (e) {
       d = { accept: false, code: 550, text: `start handler failed: ${(e as Error)?.message ?? String(e)}` };
     } finally {
-      this.#starting--;
+      if (this.epoch === epoch) this.#starting--;
     }
-    if (s.ended) return;
+    // A tuning reset happened meanwhile: this MSG belonged to the session before it (no reply).
+    if (s.ended || this.epoch !== epoch) return;
     if (!d.accept) return this.#refuse(msgno, d.code, d.text);
     if (this.releasing) return this.#refuse(msgno, 550, 'session is being released'); // agreed while deciding
     if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);

@@ -87,10 +87,21 @@ function handOver(conn: Connection): Socket {
   return s;
 }
 
-/** Copies octets both ways with backpressure; either side closing closes the other. */
-function relay(a: Socket, b: Socket): void {
-  const end = (): void => { a.destroy(); b.destroy(); };
-  for (const s of [a, b]) { s.on('error', end); s.once('close', end); }
+/**
+ * Copies octets both ways with backpressure; either side closing closes the other. The relay
+ * still counts as the listener's connection until it ends (maxConnections), and one idle for
+ * idleTimeout (listener default) is cut like an idle session.
+ */
+function relay(conn: Connection, a: Socket, b: Socket): void {
+  const l = conn.listener;
+  l?.connections.add(conn);
+  const end = (): void => { l?.connections.delete(conn); a.destroy(); b.destroy(); };
+  const idle = conn.ctx.options.idleTimeout ?? 600_000;
+  for (const s of [a, b]) {
+    s.on('error', end);
+    s.once('close', end);
+    if (idle > 0) { s.setTimeout(idle); s.once('timeout', end); }
+  }
   a.pipe(b);
   b.pipe(a);
   if (a.destroyed || b.destroyed) end(); // one side went away before the relay began: no 'close' will come
@@ -105,8 +116,8 @@ function endHere(conn: Connection): void {
   guardSocket(raw);
   raw.once('close', gone);
   // An initiator that never greets through the tunnel is dropped like one that never greets.
-  const wait = conn.ctx.options.greetingTimeout ?? 10_000;
-  const timer = setTimeout(() => conn.shutdown(new BeepError(`no greeting through the TUNNEL within ${wait} ms`, 'BEEP_ERR_TIMEOUT')), wait);
+  const wait = conn.ctx.options.greetingTimeout ?? 10_000; // 0: off, as everywhere
+  const timer = wait > 0 ? setTimeout(() => conn.shutdown(new BeepError(`no greeting through the TUNNEL within ${wait} ms`, 'BEEP_ERR_TIMEOUT')), wait) : undefined;
   // Waiting for the initiator keeps our greeting from reaching a relaying proxy in the same
   // read as the <ok /> reply (LibVortex's proxies read them with one BEEP parser).
   raw.once('data', (chunk: Buffer) => {
@@ -151,7 +162,7 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
     let relayed = false;
     conn.setOnClose(() => { if (!relayed) next.destroy(); });
     if (!conn.isOk()) next.destroy();
-    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relay(handOver(conn), next); } };
+    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relay(conn, handOver(conn), next); } };
   } catch (e) { return refuse(conn, e); }
 }
 

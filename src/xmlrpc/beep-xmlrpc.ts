@@ -129,6 +129,7 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
         }));
       },
       close: (n, conn) => { booted(conn).delete(n); return true; },
+      closed: (n, conn) => { booted(conn).delete(n); }, // a tuning reset drops channels too
     });
   }
   return true;
