@@ -249,7 +249,7 @@ hostile(S, 'channel.close() and conn.close() at once while a request is outstand
   } finally { await srv.close(); }
 });
 
-hostile(S, 'channel.close() while the server never answers our request: close() settles (no timer covers the wait for idle)', async () => {
+hostile(S, 'channel.close() while the server never answers our request: close() settles (closeTimeout covers the wait for idle)', async () => {
   const srv = await rawServer((w) => acceptStarts(w));
   try {
     const conn = await Connection.connect(new Ctx({ startTimeout: 300, closeTimeout: 300, stallTimeout: 300 } as CtxOptions), LOCAL, srv.port);
@@ -292,22 +292,32 @@ hostile(S, 'budget: a server pushing 60 MSGs of ~1 MiB into a channel the applic
   } finally { await sctx.exit(); }
 });
 
-hostile(S, 'budget: zero-length ANS frames with "*" and distinct ansnos (never completed) are bounded (maxBuffered 1 MiB): each opens a partial message that costs heap but no budget', async (t) => {
+/**
+ * A server answering MSG 1 0 with up to `n` zero-length ANS frames (`more` '*': never completed,
+ * '.': complete answers), 2,000 per write with backpressure. No payload: no window, no budget.
+ */
+async function ansFlood(more: '*' | '.', n: number): Promise<{ srv: Awaited<ReturnType<typeof rawServer>>; frames(): number; stop(): void }> {
   let stop = false, frames = 0;
-  const N = 400_000;
   const srv = await rawServer((w) => {
     acceptStarts(w);
     w.sock.on('data', async () => {
       if (!/MSG 1 0 /.test(w.text) || w.text.includes('@')) return;
       w.text += '@';
-      for (let k = 0; k < N && !stop && !w.sock.destroyed; k += 2000) {
+      for (let k = 0; k < n && !stop && !w.sock.destroyed; k += 2000) {
         let b = '';
-        for (let j = k; j < k + 2000; j++) b += `ANS 1 0 * 0 0 ${j}\r\nEND\r\n`; // no payload: no window, no budget
+        for (let j = k; j < k + 2000; j++) b += `ANS 1 0 ${more} 0 0 ${j}\r\nEND\r\n`;
         frames += 2000;
         if (!w.sock.write(b)) await new Promise((r) => { w.sock.once('drain', r); w.sock.once('close', r); });
       }
     });
   });
+  return { srv, frames: () => frames, stop: () => { stop = true; } };
+}
+
+hostile(S, 'budget: zero-length ANS frames with "*" and distinct ansnos (never completed) are bounded (maxBuffered 1 MiB): each open partial message is charged against the budget', async (t) => {
+  const N = 400_000;
+  const flood = await ansFlood('*', N);
+  const srv = flood.srv;
   try {
     const base = memNow();
     const conn = await Connection.connect(new Ctx({ maxBuffered: 1 << 20, stallTimeout: 300 } as CtxOptions), LOCAL, srv.port);
@@ -315,32 +325,20 @@ hostile(S, 'budget: zero-length ANS frames with "*" and distinct ansnos (never c
     assert.ok(ch);
     ch.request('x').catch(() => {});
     const t0 = Date.now();
-    while (Date.now() - t0 < 4000 && conn.isOk() && frames < N) await sleep(50);
+    while (Date.now() - t0 < 4000 && conn.isOk() && flood.frames() < N) await sleep(50);
     await sleep(700); // past stallTimeout
     const h = held(base);
-    t.diagnostic(`${frames} frames sent; session ok ${conn.isOk()}; partial messages ${conn.session.channels.get(1)?.partials.size}; client ${h.text}`);
-    stop = true;
+    t.diagnostic(`${flood.frames()} frames sent; session ok ${conn.isOk()}; partial messages ${conn.session.channels.get(1)?.partials.size}; client ${h.text}`);
+    flood.stop();
     conn.shutdown();
     assert.ok(h.held < 16 * MiB, `client holds ${h.text} with maxBuffered 1 MiB`);
-  } finally { stop = true; await srv.close(); }
+  } finally { flood.stop(); await srv.close(); }
 });
 
-hostile(S, 'budget: endless zero-length ANS to requestAll() are bounded (maxBuffered 1 MiB): each answer costs heap but 0 octets of budget', async (t) => {
-  let stop = false, frames = 0;
+hostile(S, 'budget: endless zero-length ANS to requestAll() are bounded (maxBuffered 1 MiB): each answer is charged against the budget', async (t) => {
   const N = 400_000;
-  const srv = await rawServer((w) => {
-    acceptStarts(w);
-    w.sock.on('data', async () => {
-      if (!/MSG 1 0 /.test(w.text) || w.text.includes('@')) return;
-      w.text += '@';
-      for (let k = 0; k < N && !stop && !w.sock.destroyed; k += 2000) {
-        let b = '';
-        for (let j = k; j < k + 2000; j++) b += `ANS 1 0 . 0 0 ${j}\r\nEND\r\n`;
-        frames += 2000;
-        if (!w.sock.write(b)) await new Promise((r) => { w.sock.once('drain', r); w.sock.once('close', r); });
-      }
-    });
-  });
+  const flood = await ansFlood('.', N);
+  const srv = flood.srv;
   try {
     const base = memNow();
     const conn = await Connection.connect(new Ctx({ maxBuffered: 1 << 20 } as CtxOptions), LOCAL, srv.port);
@@ -349,14 +347,14 @@ hostile(S, 'budget: endless zero-length ANS to requestAll() are bounded (maxBuff
     let outcome: unknown = 'pending';
     ch.requestAll('x').then((f) => { outcome = f.length; }, (e) => { outcome = e; });
     const t0 = Date.now();
-    while (Date.now() - t0 < 4000 && conn.isOk() && frames < N && outcome === 'pending') await sleep(50);
+    while (Date.now() - t0 < 4000 && conn.isOk() && flood.frames() < N && outcome === 'pending') await sleep(50);
     await sleep(300);
     const h = held(base);
-    t.diagnostic(`${frames} frames sent; session ok ${conn.isOk()}; requestAll ${String((outcome as Error)?.message ?? outcome)}; client ${h.text}`);
-    stop = true;
+    t.diagnostic(`${flood.frames()} frames sent; session ok ${conn.isOk()}; requestAll ${String((outcome as Error)?.message ?? outcome)}; client ${h.text}`);
+    flood.stop();
     conn.shutdown();
     assert.ok(h.held < 16 * MiB, `client holds ${h.text} with maxBuffered 1 MiB`);
-  } finally { stop = true; await srv.close(); }
+  } finally { flood.stop(); await srv.close(); }
 });
 
 hostile(S, 'stallTimeout: requestAll answers already received (whole ANS messages) are not "a frame partly received" -> a server pausing between ANS is not cut off', async () => {
