@@ -132,3 +132,37 @@ test('NUL on the wire: the empty MIME header block (size 2, as LibVortex) by def
   p.socket.destroy();
   await ctx.exit();
 });
+
+test('isOk() is false as soon as await close() resolved true (issue 14)', async () => {
+  const ctx = new Ctx();
+  echo(ctx);
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  assert.ok(conn.isOk());
+  assert.ok(await conn.close());
+  assert.equal(conn.isOk(), false);
+  await ctx.exit();
+});
+
+test('a frame handler that throws or rejects: reported through setOnError, the MSG gets ERR 451, the session carries on', async () => {
+  const ctx = new Ctx();
+  const faults: string[] = [];
+  ctx.setOnError((err, where) => { faults.push(`${err.code} ${(err.cause as Error)?.message} ch${where.channel?.number}`); });
+  registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => {
+    if (f.text === 'throw') throw new Error('boom');
+    if (f.text === 'reject') return Promise.reject(new Error('later'));
+    ch.sendRpy(f.payload, undefined, f.msgNo);
+  } });
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  const ch = (await conn.openChannel(0, ECHO))!;
+  const a = await ch.request('throw');
+  const b = await ch.request('reject');
+  assert.equal(a.type, 'ERR');
+  assert.match(a.text, /code='451'/);
+  assert.equal(b.type, 'ERR');
+  assert.equal((await ch.request('ok')).text, 'ok');
+  assert.deepEqual(faults, ['BEEP_ERR_HANDLER boom ch1', 'BEEP_ERR_HANDLER later ch1']);
+  assert.ok(await conn.close());
+  await ctx.exit();
+});
