@@ -50,7 +50,7 @@ test('a listener refusing service (421) yields a failed connection with code 421
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
   assert.equal(conn.isOk(), false);
   const err = conn.popChannelError();
-  assert.deepEqual(err, [421, '421 maintenance']);
+  assert.deepEqual(err, [421, 'maintenance']); // the code once, not repeated in the text (issue 14)
   await ctx.exit();
 });
 
@@ -165,4 +165,32 @@ test('a frame handler that throws or rejects: reported through setOnError, the M
   assert.deepEqual(faults, ['BEEP_ERR_HANDLER boom ch1', 'BEEP_ERR_HANDLER later ch1']);
   assert.ok(await conn.close());
   await ctx.exit();
+});
+
+test("openChannel(0, '') (the PyVortex manual's form): null with 501 in popChannelError, and a peer's malformed <start> is answered, not fatal (issue 14)", async () => {
+  const ctx = new Ctx();
+  echo(ctx);
+  const l = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
+  assert.equal(await conn.openChannel(0, ''), null);
+  assert.deepEqual(conn.popChannelError(), [501, 'a profile URI must be a non-empty string']);
+  // The same start sent on the wire anyway: the listener answers 501 and the session stays up.
+  const st = conn.session.mgmt.startChannel(1, [{ uri: '', encoding: 'none' }]);
+  await assert.rejects(st, (e: Error & { replyCode?: number }) => e.replyCode === 501);
+  assert.ok(conn.isOk());
+  assert.ok(await conn.openChannel(0, ECHO));
+  assert.ok(await conn.close());
+  await ctx.exit();
+});
+
+test('popChannelError never gives code 0: a connection refused is 421 (the manual loops while err_code)', async () => {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', port);
+  assert.equal(conn.isOk(), false);
+  const e = conn.popChannelError();
+  assert.equal(e?.[0], 421, String(e));
+  assert.equal(conn.popChannelError(), null, 'one failure, one entry');
 });

@@ -23,7 +23,7 @@ test('manual client example reports a refused connection like PyVortex', async (
   const frame = await runClient('127.0.0.1', 1, (s) => logs.push(s));
   assert.equal(frame, null);
   assert.match(logs[0], /^ERROR: Failed to create connection with '127\.0\.0\.1':1$/);
-  assert.match(logs[1], /^ERROR: Found error message: 0: .*ECONNREFUSED/);
+  assert.match(logs[1], /^ERROR: Found error message: 421: .*ECONNREFUSED/);
 });
 
 test('npm start program: listener and client exchange on 127.0.0.1', () => {

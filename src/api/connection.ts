@@ -38,6 +38,18 @@ export type OnClose = (conn: Connection, err?: Error) => void;
 
 let nextId = 1;
 
+/**
+ * RFC 3080 §8 reply code for a failure that is not a peer's reply, so popChannelError() never
+ * gives 0 (PyVortex's `while err_code` loop stops at 0): poorly formed input 500, a budget or
+ * size limit 550, anything else (network, timeouts, a closed session) 421 service not available.
+ */
+function replyCodeOf(e: unknown): number {
+  const code = (e as BeepError)?.code;
+  if (code === 'BEEP_ERR_FRAMING') return 500;
+  if (code === 'BEEP_ERR_BUDGET' || code === 'BEEP_ERR_MESSAGE_TOO_LARGE' || code === 'BEEP_ERR_CAPACITY') return 550;
+  return 421;
+}
+
 /** A BEEP session with a peer. */
 export class Connection implements Watched {
   /** Context it belongs to. */
@@ -272,8 +284,8 @@ export class Connection implements Watched {
     // Once the session's end is recorded, API calls that failed because of it add nothing new:
     // one failure, one entry.
     if (this.#endRecorded) return;
-    const code = e instanceof BeepReplyError ? e.replyCode : 0;
-    this.pushChannelError(code, (e as Error)?.message ?? String(e));
+    if (e instanceof BeepReplyError) { this.pushChannelError(e.replyCode, e.text || e.message); return; }
+    this.pushChannelError(replyCodeOf(e), (e as Error)?.message ?? String(e));
   }
 
   /** Records a (code, message) pair for popChannelError(). */
@@ -297,6 +309,12 @@ export class Connection implements Watched {
     if (!Number.isInteger(number) || number < 0 || number > 0x7fffffff) throw new RangeError('channel number out of range');
     const uris = typeof profile === 'string' ? [profile] : profile;
     if (uris.length === 0) throw new RangeError('openChannel needs a profile');
+    // An empty URI (PyVortex's manual opens `open_channel(0, "")`) is refused here, as the
+    // listener would refuse it: null, with 501 in popChannelError().
+    if (uris.some((u) => typeof u !== 'string' || u.length === 0)) {
+      this.pushChannelError(501, 'a profile URI must be a non-empty string');
+      return null;
+    }
     const n = number === 0 ? this.#nextChannel() : number;
     const mime = opts.mime ?? this.ctx.profiles.get(uris[0])?.mime ?? true;
     try {

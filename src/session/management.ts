@@ -152,8 +152,11 @@ export class Management {
     try {
       x = parseMgmt(new TextDecoder().decode(m.payload), { maxLength: this.#s.limits.maxMgmtMessage });
     } catch (e) {
-      if (e instanceof MgmtSyntaxError) return this.#s.protocolError(`channel 0: ${(e as Error).message}`, 0, 0);
-      throw e;
+      if (!(e instanceof MgmtSyntaxError)) throw e;
+      // A malformed <start> or <close> is answered (500/501) and the session goes on: the frame
+      // was well formed, only its content is wrong. A malformed greeting or reply cannot be.
+      if (this.greeted && m.type === 'MSG') return this.#refuse(m.msgno, e.replyCode, e.message);
+      return this.#s.protocolError(`channel 0: ${(e as Error).message}`, 0, 0);
     }
     if (!this.greeted) {
       if (m.type === 'RPY' && x.kind === 'greeting') {
@@ -192,7 +195,8 @@ export class Management {
   }
 
   #refuse(msgno: number, code: number, text: string): void {
-    this.#reply(msgno, errorXml({ code, text }), 'ERR');
+    // Texts may quote the peer's own input: bounded, and escaped by errorXml.
+    this.#reply(msgno, errorXml({ code, text: text.length > 256 ? `${text.slice(0, 256)}...` : text }), 'ERR');
   }
 
   async #onStart(msgno: number, req: StartRequest): Promise<void> {

@@ -60,9 +60,16 @@ test('msgno reused while the first is unanswered', () =>
 test('reply to a MSG never sent', () => dropped((p) => p.frame('RPY', 1, 42, 'x'), start(ECHO)));
 test('NUL not after ANS (NUL for a msgno never sent)', () => dropped((p) => p.frame('NUL', 1, 3, ''), start(ECHO)));
 test('continuation changes msgno', () => dropped((p) => p.frame('MSG', 1, 0, 'a', '*') + p.frame('MSG', 1, 1, 'b'), start(ECHO)));
-test('bad XML on channel 0', () => dropped((p) => p.frame('MSG', 0, 2, 'Content-Type: application/beep+xml\r\n\r\n<start number=1><profile'), async (p) => {
+test('bad XML in a channel-0 MSG: answered ERR 500, the session goes on (the frame itself was well formed)', async () => {
+  const p = await RawPeer.connect(listener.port);
+  await p.waitFor('</greeting>');
   await p.send(p.frame('RPY', 0, 0, greetingPayload()));
-}));
+  await p.send(p.frame('MSG', 0, 1, 'Content-Type: application/beep+xml\r\n\r\n<start number=1><profile'));
+  await p.waitFor("<error code='500'>");
+  await p.send(p.frame('MSG', 0, 2, `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${ECHO}'/></start>`));
+  await p.waitFor(`<profile uri='${ECHO}'`);
+  p.socket.destroy();
+});
 test('greeting missing: first frame is a MSG', () => dropped(() => frame('MSG', 0, 1, 0, 'Content-Type: application/beep+xml\r\n\r\n<start number="1"><profile uri="x"/></start>'), async () => undefined));
 test('poorly formed frame written one octet at a time', () => dropped(() => 'MSG 0 1 x 0 0\r\n', undefined, true));
 
