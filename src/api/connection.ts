@@ -178,10 +178,13 @@ export class Connection implements Watched {
   #channelGone(ch: ChannelState): void {
     this.channels.get(ch.number)?.closed();
     this.channels.delete(ch.number);
-    const h = this.ctx.profiles.get(ch.profile)?.closed;
-    if (h === undefined) return;
+    this.#profileClosed(ch.number, ch.profile);
+  }
+
+  /** Tells the channel's profile it is gone (ProfileHandlers.closed); a fault there is reported. */
+  #profileClosed(number: number, profile: string): void {
     try {
-      h(ch.number, this);
+      this.ctx.profiles.get(profile)?.closed?.(number, this);
     } catch (e) {
       this.ctx.reportError(e, { conn: this });
     }
@@ -365,7 +368,7 @@ export class Connection implements Watched {
   #closed(err?: Error): void {
     for (const ch of this.channels.values()) {
       ch.closed(err);
-      try { this.ctx.profiles.get(ch.profile)?.closed?.(ch.number, this); } catch (e) { this.ctx.reportError(e, { conn: this }); }
+      this.#profileClosed(ch.number, ch.profile);
     }
     this.channels.clear();
     this.ctx.connections.delete(this);

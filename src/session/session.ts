@@ -237,7 +237,9 @@ export class Session implements FrameHandler {
     this.#parked.clear();
     if (this.#queued !== 0) addQueued(-this.#queued);
     this.#queued = 0;
+    const wasOver = this.#over;
     this.#over = false;
+    if (wasOver && !this.ended) this.hooks.writable?.(); // a tuning reset emptied the queue: waiters go on
     if (this.#wakeTask !== undefined) cancelProcessQueueWait(this.#wakeTask);
     if (this.#inputPaused) {
       this.#inputPaused = false;
