@@ -83,3 +83,26 @@ export class BeepCodecPanic extends BeepError {
   /** Marks instances for the brand check. */
   get [kCodecPanic](): boolean { return true; }
 }
+
+/**
+ * Text of a thrown value, never throwing itself: handlers may throw anything (a Proxy whose
+ * traps throw, an object without a prototype, a `message` getter that throws).
+ */
+export function thrownText(v: unknown): string {
+  try {
+    const m = (v as Error | undefined)?.message;
+    if (typeof m === 'string') return m;
+  } catch { /* fall through to String() */ }
+  try {
+    return String(v);
+  } catch {
+    return '<unprintable thrown value>';
+  }
+}
+
+/** The thrown value as an Error (itself when it is one), never throwing. */
+export function asError(v: unknown, code = 'BEEP_ERR_HANDLER'): Error {
+  let isError = false;
+  try { isError = v instanceof Error; } catch { /* a Proxy's getPrototypeOf trap threw */ }
+  return isError ? (v as Error) : new BeepError(`non-error thrown: ${thrownText(v)}`, code, { cause: v });
+}

@@ -47,7 +47,7 @@ export class Channel {
   readonly #requests = new Map<number, Request>();
   #handler: FrameReceived | undefined;
   readonly #queue: Frame[] = [];
-  #wake: (() => void) | undefined;
+  #wake: Array<() => void> | undefined; // iterators waiting for a frame (one per concurrent loop)
   #closed = false;
   /** Frames buffered for the async iterator before the window is held shut. */
   highWaterMark = 64;
@@ -246,7 +246,7 @@ export class Channel {
     }
     this.#queue.push(f);
     if (this.#queue.length >= this.highWaterMark) this.conn.session.setPaused(this.#st, true);
-    const w = this.#wake; this.#wake = undefined; w?.();
+    this.#wakeAll();
   }
 
   /**
@@ -290,8 +290,14 @@ export class Channel {
         continue;
       }
       if (this.#closed || this.#st.state === 'closed') return;
-      await new Promise<void>((res) => { this.#wake = res; });
+      await new Promise<void>((res) => { (this.#wake ??= []).push(res); });
     }
+  }
+
+  #wakeAll(): void {
+    const ws = this.#wake;
+    this.#wake = undefined;
+    if (ws !== undefined) for (const w of ws) w();
   }
 
   /** Caps messages received on this channel (exceeding it ends the session, like maxMessage). */
@@ -309,7 +315,7 @@ export class Channel {
     for (const r of this.#requests.values()) this.#drop(r);
     for (const r of this.#requests.values()) r.reject(err ?? new BeepError(`channel ${this.number} closed`, 'BEEP_ERR_CHANNEL_CLOSED'));
     this.#requests.clear();
-    const w = this.#wake; this.#wake = undefined; w?.();
+    this.#wakeAll();
   }
 
   /** Closes the channel (RFC 3080 §2.3.1.3); false with the reason in popChannelError(). */
@@ -318,7 +324,14 @@ export class Channel {
    * close waits for replies we owe and are owed; past closeTimeout it gives up (the channel
    * stays open, BEEP_ERR_TIMEOUT) instead of waiting on a peer that never answers.
    */
-  async close(code = 200): Promise<boolean> {
+  close(code = 200): Promise<boolean> {
+    // Concurrent calls share one attempt: a second <close> for the same channel helps nobody.
+    return (this.#closing ??= this.#close(code).finally(() => { this.#closing = undefined; }));
+  }
+
+  #closing: Promise<boolean> | undefined;
+
+  async #close(code: number): Promise<boolean> {
     const t = this.conn.ctx.options.closeTimeout ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

@@ -1,6 +1,6 @@
 // Connection (PyVortex vortex.Connection): one BEEP session over TCP, initiator or listener side.
 import { connect as netConnect, type Socket } from 'node:net';
-import { BeepError, BeepReplyError } from '../errors.js';
+import { BeepError, BeepReplyError, thrownText } from '../errors.js';
 import { base64Text } from '../util/base64.js';
 import { Session } from '../session/session.js';
 import type { StartDecision, StartRequest, SessionHooks } from '../session/management.js';
@@ -82,9 +82,11 @@ export class Connection implements Watched {
   static readonly #Hooks = class implements SessionHooks {
     readonly c: Connection;
     constructor(c: Connection) { this.c = c; }
-    start(req: StartRequest): Promise<StartDecision> { return this.c.#decideStart(req); }
+    start(req: StartRequest): Promise<StartDecision> {
+      return this.c.#decided(this.c.#decideStart(req), `start of channel ${req.number}`, { accept: false, code: 451, text: 'start decision timed out' });
+    }
     channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void { this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived); }
-    closeRequested(ch: ChannelState): Promise<boolean> { return this.c.#closeRequested(ch); }
+    closeRequested(ch: ChannelState): Promise<boolean> { return this.c.#decided(this.c.#closeRequested(ch), `close of channel ${ch.number}`, false); }
     channelClosed(ch: ChannelState): void { this.c.#channelGone(ch); }
     closed(err?: Error): void { this.c.#closed(err); }
     writable(): void { this.c.#wakeWritable(); }
@@ -193,6 +195,25 @@ export class Connection implements Watched {
   /** Changes at every tuning reset: a decision begun before one must not act on the new session. */
   get tuningEpoch(): number { return this.session.mgmt.epoch; }
 
+  /**
+   * A start or close decision within startTimeout: a handler that never settles would hold the
+   * peer's channel-0 request, and every later one (replies go in order), for good. Past it the
+   * fault is reported (BEEP_ERR_TIMEOUT) and `fallback` answers; a late result is ignored.
+   */
+  #decided<T>(p: Promise<T>, what: string, fallback: T): Promise<T> {
+    const t = this.ctx.options.startTimeout ?? 30_000;
+    if (t <= 0) return p;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<T>((res) => {
+      timer = setTimeout(() => {
+        this.ctx.reportError(new BeepError(`${what}: the handler did not decide within ${t} ms`, 'BEEP_ERR_TIMEOUT'), { conn: this });
+        res(fallback);
+      }, t);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    return Promise.race([p.finally(() => clearTimeout(timer)), late]);
+  }
+
   async #closeRequested(ch: ChannelState): Promise<boolean> {
     const h = this.ctx.profiles.get(ch.profile)?.close;
     if (h === undefined) return true;
@@ -287,8 +308,12 @@ export class Connection implements Watched {
     // Once the session's end is recorded, API calls that failed because of it add nothing new:
     // one failure, one entry.
     if (this.#endRecorded) return;
-    if (e instanceof BeepReplyError) { this.pushChannelError(e.replyCode, e.text || e.message); return; }
-    this.pushChannelError(replyCodeOf(e), (e as Error)?.message ?? String(e));
+    let code = 421;
+    try {
+      if (e instanceof BeepReplyError) { this.pushChannelError(e.replyCode, e.text || e.message); return; }
+      code = replyCodeOf(e);
+    } catch { /* a thrown Proxy: its traps throw */ }
+    this.pushChannelError(code, thrownText(e));
   }
 
   /** Records a (code, message) pair for popChannelError(). */
@@ -356,7 +381,13 @@ export class Connection implements Watched {
       const h = this.ctx.profiles.get(offer.uri);
       if (h === undefined) continue;
       const content = offer.content === undefined ? undefined : offer.encoding === 'base64' ? base64Text(offer.content) : offer.content;
-      const ans: StartAnswer = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content, rawContent: offer.content, encoding: offer.encoding }) : true;
+      let ans: StartAnswer;
+      try {
+        ans = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content, rawContent: offer.content, encoding: offer.encoding }) : true;
+      } catch (e) {
+        this.ctx.reportError(e, { conn: this });
+        return { accept: false, code: 550, text: 'start handler failed' };
+      }
       if (ans === true) return { accept: true, uri: offer.uri, mime: h.mime };
       if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };
       if ('code' in ans) return { accept: false, code: ans.code, text: ans.text };

@@ -4,7 +4,7 @@ import type { CodecImpl } from '../codec/index.js';
 import type { Connection } from './connection.js';
 import type { Channel } from './channel.js';
 import type { Frame } from './frame.js';
-import { BeepError } from '../errors.js';
+import { BeepError, thrownText } from '../errors.js';
 import { Watchdog } from './watchdog.js';
 
 /** Data a start handler receives. */
@@ -121,9 +121,10 @@ export class Ctx {
    * must never become the fault.
    */
   reportError(err: unknown, where: FaultSite = {}): void {
-    const e = err instanceof BeepError ? err
-      : new BeepError(`handler failed: ${(err as Error)?.message ?? String(err)}`, 'BEEP_ERR_HANDLER', { cause: err });
     try {
+      let isBeep = false;
+      try { isBeep = err instanceof BeepError; } catch { /* a Proxy's traps threw */ }
+      const e = isBeep ? (err as BeepError) : new BeepError(`handler failed: ${thrownText(err)}`, 'BEEP_ERR_HANDLER', { cause: err });
       if (this.#onError !== undefined) this.#onError(e, where);
       else console.error('beepwire:', e);
     } catch {

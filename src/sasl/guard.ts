@@ -8,14 +8,14 @@ import type { Socket } from 'node:net';
 import type { Ctx } from '../api/ctx.js';
 import type { Connection } from '../api/connection.js';
 import type { ChannelState } from '../session/channel-state.js';
-import { BeepError } from '../errors.js';
+import { BeepError, thrownText } from '../errors.js';
 import { errorXml } from '../session/mgmt.js';
 
 /** An application handler (password lookup, policy callback) threw or rejected. */
 export class HandlerFault extends Error {
   /** Wraps what the handler threw. */
   constructor(where: string, readonly fault: unknown) {
-    super(`${where} failed: ${(fault as Error)?.message ?? String(fault)}`, { cause: fault });
+    super(`${where} failed: ${thrownText(fault)}`, { cause: fault });
     this.name = 'HandlerFault';
   }
 }
@@ -23,7 +23,7 @@ export class HandlerFault extends Error {
 /** Reports an application handler fault through ctx.reportError (ctx.setOnError) as BEEP_ERR_HANDLER with `cause`. */
 export function reportHandlerFault(ctx: Ctx, err: unknown, conn?: Connection): void {
   const fault = err instanceof HandlerFault ? err.fault : err;
-  const e = new BeepError(err instanceof HandlerFault ? err.message : `handler failed: ${(err as Error)?.message ?? String(err)}`, 'BEEP_ERR_HANDLER', { cause: fault });
+  const e = new BeepError(err instanceof HandlerFault ? err.message : `handler failed: ${thrownText(err)}`, 'BEEP_ERR_HANDLER', { cause: fault });
   ctx.reportError(e, conn === undefined ? {} : { conn });
 }
 

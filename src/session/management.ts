@@ -1,6 +1,6 @@
 // Channel 0 (RFC 3080 §2.3): greetings, <start>, <close>, session release. Replies on channel
 // 0 use the same in-order machinery as any channel, so async start decisions stay ordered.
-import { BeepError, BeepReplyError } from '../errors.js';
+import { BeepError, BeepReplyError, asError, thrownText } from '../errors.js';
 import { NONE, type ChannelState } from './channel-state.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
@@ -173,7 +173,7 @@ export class Management {
     }
     if (m.type === 'MSG') {
       // Both run handlers and may finish after awaits: a fault there ends this session only.
-      const fault = (e: unknown): void => this.#s.abort(e instanceof Error ? e : new BeepError(String(e), 'BEEP_ERR_HANDLER'));
+      const fault = (e: unknown): void => this.#s.abort(asError(e));
       if (x.kind === 'start') return void this.#onStart(m.msgno, { number: x.number, profiles: x.profiles, ...(x.serverName !== undefined ? { serverName: x.serverName } : {}) }).catch(fault);
       if (x.kind === 'close') return void this.#onClose(m.msgno, x.number, x.code).catch(fault);
       return this.#s.protocolError(`channel 0: unexpected <${x.kind}> in a MSG`, 0, 0);
@@ -214,7 +214,7 @@ export class Management {
     try {
       d = s.hooks.start ? await s.hooks.start(req) : { accept: false, code: 554, text: 'no profile available' };
     } catch (e) {
-      d = { accept: false, code: 550, text: `start handler failed: ${(e as Error)?.message ?? String(e)}` };
+      d = { accept: false, code: 550, text: `start handler failed: ${thrownText(e)}` };
     } finally {
       if (this.epoch === epoch) this.#starting--;
     }

@@ -3,7 +3,7 @@
 import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } from '../codec/index.js';
 import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
-import { BeepError, BeepFramingError } from '../errors.js';
+import { BeepError, BeepFramingError, asError } from '../errors.js';
 import { ChannelState, NONE, type OutMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
 import { Message, TYPE_NAMES } from './message.js';
@@ -731,11 +731,6 @@ export class Session implements FrameHandler {
   onError(status: number, channel: number, streamOffset: number): void {
     this.abort(new BeepFramingError(`poorly formed frame: ${statusText(status)}`, status, channel, streamOffset));
   }
-}
-
-/** The thrown value as an Error (handlers may throw anything). */
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new BeepError(`non-error thrown: ${String(e)}`, 'BEEP_ERR_HANDLER');
 }
 
 /** Joins pieces into one array (no copy for a single piece). */

@@ -5,7 +5,7 @@ import { registerProfile, type Ctx } from '../api/ctx.js';
 import type { Connection } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import type { Frame } from '../api/frame.js';
-import { BeepError } from '../errors.js';
+import { BeepError, thrownText } from '../errors.js';
 import { parseXmlTree } from '../util/xml-tree.js';
 import { xmlEscape } from '../session/mgmt.js';
 import { callHandler, reportHandlerFault, errorElement, detach, sizeOption } from '../sasl/guard.js';
@@ -79,7 +79,7 @@ async function answer(opts: AcceptXmlRpcOptions, info: CallInfo, f: Frame): Prom
   } catch (e) {
     result = e instanceof XmlRpcFault ? e
       : e instanceof XmlRpcSyntaxError ? new XmlRpcFault(e.faultCode, e.message)
-        : new XmlRpcFault(FAULT.internal, (e as Error)?.message ?? String(e));
+        : new XmlRpcFault(FAULT.internal, thrownText(e));
   }
   let xml: string;
   try { xml = methodResponseXml(result); } catch (e) { xml = methodResponseXml(new XmlRpcFault(FAULT.internal, `result cannot be sent: ${(e as Error).message}`)); }
