@@ -47,7 +47,8 @@ export class Channel {
   readonly #requests = new Map<number, Request>();
   #handler: FrameReceived | undefined;
   readonly #queue: Frame[] = [];
-  #wake: Array<() => void> | undefined; // iterators waiting for a frame (one per concurrent loop)
+  #wake: Array<() => void> | undefined;
+  #counted = true; // frames in #queue are reserved against the session's budget // iterators waiting for a frame (one per concurrent loop)
   #closed = false;
   /** Frames buffered for the async iterator before the window is held shut. */
   highWaterMark = 64;
@@ -159,11 +160,12 @@ export class Channel {
    */
   async request(data: Payload, opts?: SendOptions): Promise<Frame> {
     const body = this.#body(data, undefined);
-    if (!this.conn.writable) await this.conn.whenWritable();
+    // With room, no await: requests made in one run go out in call order, in that run.
+    const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
     return new Promise<Frame>((resolve, reject) => {
       let msgno: number;
       try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
-      this.#track(msgno, { resolve, reject, octets: 0, dropping: false }, opts?.timeout);
+      this.#track(msgno, { resolve, reject, octets: 0, dropping: false }, timeout);
     });
   }
 
@@ -175,13 +177,32 @@ export class Channel {
    */
   async requestAll(data: Payload, opts?: SendOptions): Promise<Frame[]> {
     const body = this.#body(data, undefined);
-    if (!this.conn.writable) await this.conn.whenWritable();
+    const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
     return new Promise<Frame[]>((resolve, reject) => {
       let msgno: number;
       try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
       const answers: Frame[] = [];
-      this.#track(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers, octets: 0, dropping: false }, opts?.timeout);
+      this.#track(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers, octets: 0, dropping: false }, timeout);
     });
+  }
+
+  /**
+   * Waits for room in the outbound queue; the request's timeout covers this wait too. Returns
+   * what is left of the timeout (rejects BEEP_ERR_TIMEOUT when nothing is).
+   */
+  async #room(timeout: number | undefined): Promise<number | undefined> {
+    if (this.conn.writable) return timeout;
+    if (timeout === undefined || timeout <= 0) { await this.conn.whenWritable(); return timeout; }
+    const t0 = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = await Promise.race([
+      this.conn.whenWritable().then(() => false),
+      new Promise<boolean>((res) => { timer = setTimeout(() => res(true), timeout); }),
+    ]);
+    clearTimeout(timer);
+    const left = timeout - (Date.now() - t0);
+    if (expired || left <= 0) throw new BeepError(`no room to send on channel ${this.number} within ${timeout} ms`, 'BEEP_ERR_TIMEOUT');
+    return left;
   }
 
   /** Records a request; with a timeout, it rejects BEEP_ERR_TIMEOUT and later replies are dropped. */
@@ -211,6 +232,7 @@ export class Channel {
       return;
     }
     r.octets += n;
+    f.compact();
     r.answers.push(f);
   }
 
@@ -244,6 +266,7 @@ export class Channel {
       this.conn.shutdown(new BeepError(`channel ${this.number}: unread messages exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'));
       return;
     }
+    f.compact(); // held until read: must not pin its socket chunk
     this.#queue.push(f);
     if (this.#queue.length >= this.highWaterMark) this.conn.session.setPaused(this.#st, true);
     this.#wakeAll();
@@ -282,7 +305,7 @@ export class Channel {
     for (;;) {
       const f = this.#queue.shift();
       if (f !== undefined) {
-        this.conn.session.unreserve(f.content.length + HELD_COST);
+        if (this.#counted) this.conn.session.unreserve(f.content.length + HELD_COST);
         if (this.#queue.length < this.highWaterMark / 2) this.conn.session.setPaused(this.#st, false);
         // A loop that answers what it reads waits while its replies cannot go out.
         if (!this.conn.writable) await this.conn.whenWritable();
@@ -312,6 +335,10 @@ export class Channel {
   /** Channel gone: pending requests fail, iterators end. */
   closed(err?: Error): void {
     this.#closed = true;
+    // Unread frames stay readable but no longer count: the session is gone or reset, and a
+    // reset has already given the budget back (counting them down later would go negative).
+    for (const f of this.#queue) this.conn.session.unreserve(f.content.length + HELD_COST);
+    this.#counted = false;
     for (const r of this.#requests.values()) this.#drop(r);
     for (const r of this.#requests.values()) r.reject(err ?? new BeepError(`channel ${this.number} closed`, 'BEEP_ERR_CHANNEL_CLOSED'));
     this.#requests.clear();

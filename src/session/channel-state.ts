@@ -92,6 +92,8 @@ export class ChannelState {
   touched = false;
   /** Called when every queue of the channel is empty (used by close). */
   onIdle: Array<() => void> | undefined;
+  /** Gives up our own close while it waits for the channel to go idle (set while it waits). */
+  cancelOwnClose: (() => void) | undefined;
   /** Per-channel cap on a reassembled message (below the session's maxMessage), if set. */
   maxMessage: number | undefined;
   /** Application hook for delivered messages. */

@@ -257,9 +257,7 @@ export class Management {
         // closed implicitly; refusing makes them fail. Accept unless told to refuse.
         if (s.refuseReleaseWithChannels) return this.#refuse(msgno, 550, 'channels are still open');
         for (const ch of [...s.channels.values()]) {
-          if (ch.number === 0) continue;
-          s.removeChannel(ch);
-          s.hooks.channelClosed?.(ch);
+          if (ch.number !== 0 && s.removeChannel(ch)) s.hooks.channelClosed?.(ch);
         }
       }
       this.releasing = true;
@@ -278,8 +276,7 @@ export class Management {
     if (!ok) return this.#refuse(msgno, 550, `close of channel ${number} refused`);
     ch.state = 'closing';
     const finish = (): void => {
-      s.removeChannel(ch);
-      s.hooks.channelClosed?.(ch);
+      if (s.removeChannel(ch)) s.hooks.channelClosed?.(ch);
       this.#reply(msgno, OK_XML);
     };
     // RFC 3080 §2.3.1.3: our replies go out before <ok/>, and replies to our MSGs that the
@@ -343,8 +340,21 @@ export class Management {
     const s = this.#s;
     if (ch.state === 'closed') return;
     ch.state = 'closing';
-    if (!ch.idle) await new Promise<void>((res) => { (ch.onIdle ??= []).push(res); s.flush(); });
-    if ((ch.state as string) === 'open') throw new BeepError(`close of channel ${ch.number} was given up`, 'BEEP_ERR_TIMEOUT'); // cancelClose
+    if (!ch.idle) {
+      const idle = await new Promise<boolean>((res) => {
+        const w = (): void => { ch.cancelOwnClose = undefined; res(true); };
+        (ch.onIdle ??= []).push(w);
+        // cancelClose(): only our waiter goes; a close the peer asked for keeps waiting.
+        ch.cancelOwnClose = (): void => {
+          ch.onIdle = ch.onIdle?.filter((f) => f !== w);
+          if (ch.onIdle?.length === 0) { ch.onIdle = undefined; if (ch.state === 'closing') ch.state = 'open'; }
+          ch.cancelOwnClose = undefined;
+          res(false);
+        };
+        s.flush();
+      });
+      if (!idle) throw new BeepError(`close of channel ${ch.number} was given up`, 'BEEP_ERR_TIMEOUT');
+    }
     if (s.ended) throw s.error ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED');
     if ((ch.state as string) === 'closed') return; // the peer closed it meanwhile
     // The channel is forgotten while the <ok/> is processed, not in a later microtask: the
@@ -372,11 +382,7 @@ export class Management {
    * channel is open again. A close already asked of the peer is left to startTimeout.
    */
   cancelClose(ch: ChannelState): void {
-    if (ch.state !== 'closing' || ch.onIdle === undefined) return;
-    ch.state = 'open';
-    const ws = ch.onIdle;
-    ch.onIdle = undefined;
-    for (const w of ws) w();
+    ch.cancelOwnClose?.();
   }
 
   /** Releases the session: closes every channel, then channel 0, then the transport. */

@@ -42,6 +42,18 @@ export class Message {
     this.mime = mime;
   }
 
+  /**
+   * Copies the content out of a larger buffer it is a view of, so that holding the message
+   * (parked, queued for an iterator, collected as an answer) does not keep a whole socket
+   * chunk alive. Cheap when the content is most of its buffer already (then left as is).
+   */
+  compact(): void {
+    const c = this.content;
+    if (c.length * 4 >= c.buffer.byteLength) return;
+    (this as { content: Uint8Array }).content = Uint8Array.prototype.slice.call(c); // a Buffer's slice() would be a view
+    this.#entity = undefined;
+  }
+
   /** Parsed MIME entity (RFC 3080 §2.2); with MIME off, the whole content is the body. */
   get entity(): MimeEntity {
     if (this.#entity === undefined) {

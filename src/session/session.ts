@@ -330,8 +330,12 @@ export class Session implements FrameHandler {
     for (let n = 0; n < UNPARK_BATCH && this.#parked.length > 0 && !this.#over && !this.ended; n++) {
       const [ch, msg] = this.#parked.shift()!;
       this.#unhold(msg.content.length + PARK_COST);
-      if (ch.state !== 'closed') this.#handOver(ch, msg);
+      if (ch.state === 'closed') continue;
+      ch.held = Math.max(0, ch.held - msg.content.length);
+      ch.touched = true;
+      this.#handOver(ch, msg);
     }
+    this.#acknowledge(); // the window the parked MSGs held opens again
     if (this.#parked.length > 0) this.#schedule();
   }
 
@@ -350,23 +354,26 @@ export class Session implements FrameHandler {
     return ch;
   }
 
-  /** Forgets a channel (after close negotiation or a tuning reset). */
-  removeChannel(ch: ChannelState): void {
+  /** Forgets a channel (after close negotiation or a tuning reset); true when it was registered. */
+  removeChannel(ch: ChannelState): boolean {
     ch.state = 'closed';
-    if (this.channels.get(ch.number) === ch) {
-      this.channels.delete(ch.number);
-      if (this.codec.hasChannel(ch.number)) this.codec.closeChannel(ch.number);
-      this.#windowUsed -= ch.window - 4096;
+    if (this.channels.get(ch.number) !== ch) return false;
+    this.channels.delete(ch.number);
+    if (this.codec.hasChannel(ch.number)) this.codec.closeChannel(ch.number);
+    this.#windowUsed -= ch.window - 4096;
+    // An ended session gave everything back at once (#release): nothing is returned twice.
+    if (!this.ended) {
       for (const p of ch.partials.values()) this.#unhold(p.size + PARTIAL_COST);
-      ch.partials.clear();
       let dropped = 0;
       const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
       for (const m of ch.sendQueue) unsent(m);
       for (const e of ch.inbound.values()) for (const m of e.replies) unsent(m); // held back for reply order
-      ch.sendQueue.clear();
       if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
-      this.#idle(ch);
     }
+    ch.partials.clear();
+    ch.sendQueue.clear();
+    this.#idle(ch);
+    return true;
   }
 
   /** Raises a new channel's receive window above RFC 3081's 4096 (DESIGN.md "Windows"). */
@@ -611,7 +618,7 @@ export class Session implements FrameHandler {
       if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
       if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
       // A plain Uint8Array view: Buffer#subarray is several times slower to construct.
-      const content = this.#owned ? new Uint8Array(buf.buffer, buf.byteOffset + offset, length) : buf.slice(offset, offset + length);
+      const content = this.#owned ? new Uint8Array(buf.buffer, buf.byteOffset + offset, length) : copyOf(buf, offset, offset + length);
       const msg = new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, content, ch.mime);
       this.#complete(ch, type, msgno);
       this.#deliver(ch, msg);
@@ -653,7 +660,8 @@ export class Session implements FrameHandler {
     if (end) this.#inFrame = false;
     if (length > 0) {
       if (!this.#hold(ch, length)) return;
-      p.parts.push(this.#owned ? buf.subarray(offset, offset + length) : buf.slice(offset, offset + length));
+      // A view keeps the whole socket chunk alive: only pieces that are most of it stay views.
+      p.parts.push(this.#owned && length * 4 >= buf.byteLength ? buf.subarray(offset, offset + length) : copyOf(buf, offset, offset + length));
       p.size += length;
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an
       // endless fragmented greeting hits the window limit instead of memory (LibVortex test_01g1).
@@ -707,7 +715,8 @@ export class Session implements FrameHandler {
     if ((this.#over || this.#parked.length > 0) && msg.type === 'MSG' && (ch.number !== 0 || this.mgmt.greeted)) {
       // See #pressure: new work (channel 0's starts and closes too) waits while the replies we
       // owe cannot go out; each parked MSG counts against the inbound budget.
-      if (this.#hold(ch, msg.content.length + PARK_COST)) this.#parked.push([ch, msg]);
+      // Held from the window too: a peer is not invited to send more while we only park.
+      if (this.#hold(ch, msg.content.length + PARK_COST)) { msg.compact(); ch.held += msg.content.length; this.#parked.push([ch, msg]); }
       return;
     }
     this.#handOver(ch, msg);
@@ -731,6 +740,11 @@ export class Session implements FrameHandler {
   onError(status: number, channel: number, streamOffset: number): void {
     this.abort(new BeepFramingError(`poorly formed frame: ${statusText(status)}`, status, channel, streamOffset));
   }
+}
+
+/** A copy of bytes [from, to): Uint8Array's slice, since a Buffer's slice() is only a view. */
+export function copyOf(buf: Uint8Array, from = 0, to = buf.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(buf, from, to);
 }
 
 /** Joins pieces into one array (no copy for a single piece). */
