@@ -7,7 +7,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registerProfile, unregisterProfile, Connection, Ctx, createListener, alive, xmlrpc } from '../../src/index.js';
-import { ECHO, LOCAL, Peer, hostile, installFaultRecorders, sleep, startServer, within, type Server } from './harness.js';
+import { ECHO, carriesOn, profileAttacker, LOCAL, Peer, hostile, installFaultRecorders, sleep, startServer, within, type Server } from './harness.js';
 
 installFaultRecorders();
 
@@ -70,23 +70,8 @@ let acceptThrows = false, closeThrows = false;
 after(async () => { await s.close(); await hooks.close(); await never.close(); });
 const S = (): Server => s;
 
-/** Greets and opens channel 1 on `profile` and channel 3 on echo. */
-async function attacker(profile: string, srv = s): Promise<Peer> {
-  const p = await Peer.connect(srv.port);
-  await p.greet();
-  assert.equal(await p.start(1, profile), 'RPY', `start of ${profile}`);
-  assert.equal(await p.start(3, ECHO), 'RPY', 'start of echo');
-  return p;
-}
+const attacker = (profile: string, srv = s): Promise<Peer> => profileAttacker(srv, profile);
 
-/** The session carries on: an echo round trip on channel 3 of the same session. */
-async function carriesOn(p: Peer, msgno = 0): Promise<void> {
-  await p.write(p.frame('MSG', 3, msgno, 'still alive'));
-  const r = await p.reply(3, msgno, 2000);
-  assert.equal(r.kw, 'RPY');
-  assert.match(r.payload, /still alive/);
-  assert.equal(p.isClosed, false);
-}
 
 // ---- frameReceived ------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registerProfile } from '../../src/index.js';
-import { ECHO, Peer, hostile, installFaultRecorders, sleep, startServer, type Server } from './harness.js';
+import { ECHO, carriesOn, profileAttacker, Peer, hostile, installFaultRecorders, sleep, startServer, type Server } from './harness.js';
 
 installFaultRecorders();
 
@@ -33,23 +33,8 @@ before(async () => {
 after(async () => { await s.close(); await slow.close(); });
 const S = (): Server => s;
 
-/** Greets and opens channel 1 on `profile` and channel 3 on echo. */
-async function attacker(profile: string): Promise<Peer> {
-  const p = await Peer.connect(s.port);
-  await p.greet();
-  assert.equal(await p.start(1, profile), 'RPY', `start of ${profile}`);
-  assert.equal(await p.start(3, ECHO), 'RPY', 'start of echo');
-  return p;
-}
+const attacker = (profile: string): Promise<Peer> => profileAttacker(s, profile);
 
-/** The session carries on: an echo round trip on channel 3 of the same session. */
-async function carriesOn(p: Peer, msgno = 0): Promise<void> {
-  await p.write(p.frame('MSG', 3, msgno, 'still alive'));
-  const r = await p.reply(3, msgno, 2000);
-  assert.equal(r.kw, 'RPY');
-  assert.match(r.payload, /still alive/);
-  assert.equal(p.isClosed, false);
-}
 
 for (const [profile, what] of [[THROWS, 'throws'], [REJECTS, 'returns a rejected promise']] as const) {
   hostile(S, `frameReceived ${what}: the MSG gets ERR 451, the session carries on`, async () => {

@@ -337,3 +337,21 @@ export function hostile(server: () => Server | Bystander, name: string, body: (t
     await ('bystander' in s ? s.bystander : s).echoes();
   });
 }
+
+/** Greets `srv` and opens channel 1 on `profile` and channel 3 on echo (a handler's victim and a witness). */
+export async function profileAttacker(srv: Server, profile: string): Promise<Peer> {
+  const p = await Peer.connect(srv.port);
+  await p.greet();
+  assert.equal(await p.start(1, profile), 'RPY', `start of ${profile}`);
+  assert.equal(await p.start(3, ECHO), 'RPY', 'start of echo');
+  return p;
+}
+
+/** The session carries on: an echo round trip on channel 3 of the same session. */
+export async function carriesOn(p: Peer, msgno = 0): Promise<void> {
+  await p.write(p.frame('MSG', 3, msgno, 'still alive'));
+  const r = await p.reply(3, msgno, 2000);
+  assert.equal(r.kw, 'RPY');
+  assert.match(r.payload, /still alive/);
+  assert.equal(p.isClosed, false);
+}
