@@ -96,6 +96,8 @@ export class Connection implements Watched {
   #seenIn = 0;
   #seenOut = 0;
   #seenReplies = 0;
+  #seenProgress = 0;
+  #wasReceiving = false;
   #rxAt: number;
   #activeAt: number;
   #greetSince: number;
@@ -132,7 +134,12 @@ export class Connection implements Watched {
     if (s.ended) { this.ctx.watchdog.delete(this); return; }
     const o = this.ctx.options;
     const inN = s.octetsIn, outN = s.octetsOut;
-    if (inN !== this.#seenIn) { this.#seenIn = inN; this.#rxAt = this.#activeAt = now; }
+    if (inN !== this.#seenIn) { this.#seenIn = inN; this.#activeAt = now; }
+    // The stall clock runs on data progress, not on any octet: SEQs trickled by a peer that
+    // leaves a message half sent do not keep it alive. It starts when receiving starts.
+    const receiving = s.receiving;
+    if (s.progress !== this.#seenProgress || (receiving && !this.#wasReceiving)) { this.#seenProgress = s.progress; this.#rxAt = now; }
+    this.#wasReceiving = receiving;
     if (outN !== this.#seenOut) { this.#seenOut = outN; this.#activeAt = now; }
     else if (inN === this.#seenIn && now - this.#activeAt > 1000) s.compact(); // quiet for a while
     const m = s.mgmt;
@@ -153,7 +160,7 @@ export class Connection implements Watched {
     } else this.#requestSince = 0;
     if (this.io.blocked) return; // the application stopped reading: the peer is not at fault
     const stall = o.stallTimeout ?? 30_000;
-    if (stall > 0 && s.receiving && now - this.#rxAt > stall) return this.#timeout(`peer stalled in the middle of a frame for ${stall} ms`);
+    if (stall > 0 && receiving && now - this.#rxAt > stall) return this.#timeout(`peer stalled in the middle of a frame for ${stall} ms`);
     const idle = o.idleTimeout ?? (this.role === 'listener' ? 600_000 : 0);
     if (idle > 0 && m.greeted && now - this.#activeAt > idle) this.#timeout(`idle for ${idle} ms`);
   }

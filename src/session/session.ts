@@ -99,6 +99,7 @@ export class Session implements FrameHandler {
   #over = false; // the outbound budget is full (hysteresis: until the queue is below half)
   #parked = new Fifo<[ChannelState, Message]>(); // peer MSGs held back while #over
   #inFrame = false; // a frame's payload is partly received
+  #progress = 0; // data frames and payload octets received (SEQ frames are not progress)
   #wakeTask: (() => void) | undefined; // made when the process budget is first waited for
 
   /** Creates a session; call start() to send the greeting. */
@@ -159,6 +160,11 @@ export class Session implements FrameHandler {
   get octetsIn(): number { return this.#octetsIn; }
   /** Octets sent so far. */
   get octetsOut(): number { return this.#octetsOut; }
+  /**
+   * Grows with every data frame and payload octet received. SEQ frames do not count: a peer
+   * that keeps a message half sent while trickling SEQs is stalled all the same.
+   */
+  get progress(): number { return this.#progress; }
   /** Inbound octets held in partly received messages. */
   get buffered(): number { return this.#buffered; }
   /** Outbound octets queued and not yet written. */
@@ -605,6 +611,7 @@ export class Session implements FrameHandler {
   onFrame(type: number, channel: number, msgno: number, more: boolean, seqno: number, size: number,
     ansno: number, buf: Uint8Array, offset: number, length: number, end: boolean): void {
     if (this.ended) return;
+    this.#progress += 1 + length;
     const ch = this.channels.get(channel);
     if (ch === undefined || ch.state === 'closed') return this.protocolError(`frame on channel ${channel}, not open`, 0, channel);
     if (ch.state === 'starting') return this.protocolError(`frame on channel ${channel} before its start was accepted`, 0, channel);
@@ -645,6 +652,7 @@ export class Session implements FrameHandler {
   onData(_channel: number, buf: Uint8Array, offset: number, length: number, end: boolean): void {
     const c = this.#current;
     if (this.ended || c === undefined) return;
+    this.#progress += length;
     const p = c.ch.partials.get(c.key);
     if (p !== undefined) this.#piece(c.ch, p, buf, offset, length, end);
   }

@@ -71,6 +71,20 @@ hostile(S, 'stallTimeout 300 ms: a message left unfinished (first frame more=*, 
   await assertEnded(stall, p, 1500, TIMEOUT);
 });
 
+hostile(S, 'stallTimeout 300 ms: a message left unfinished while the peer trickles SEQ frames every 100 ms -> still dropped within 1.5 s', async () => {
+  const p = await Peer.connect(stall.port);
+  await p.greet();
+  assert.equal(await p.start(1, ECHO), 'RPY');
+  await p.write(p.frame('MSG', 1, 0, 'first half', '*'));
+  // SEQs are octets but not progress on the message: they must not keep the session alive.
+  const keep = setInterval(() => { if (!p.isClosed) p.socket.write('SEQ 1 0 4096\r\n'); }, 100);
+  try {
+    await assertEnded(stall, p, 1500, TIMEOUT);
+  } finally {
+    clearInterval(keep);
+  }
+});
+
 hostile(S, 'teardownTimeout 300 ms: peer answers our <close number=0> with <ok/> and never closes TCP -> onClose fires within 1.5 s', async () => {
   const p = await Peer.connect(stall.port, { allowHalfOpen: true });
   await p.greet();
