@@ -72,7 +72,7 @@ export interface CtxOptions extends SessionLimits {
   closeTimeout?: number;
   /** A greeted session with no octet in or out for this long is dropped, in ms (default: listener 600,000, initiator 0 = never). */
   idleTimeout?: number;
-  /** A frame or message partly received with no further octet for this long drops the session, in ms (default 30,000; 0 = never). */
+  /** A frame or message partly received with no further data for this long (SEQ frames do not count) drops the session, in ms (default 30,000; 0 = never). */
   stallTimeout?: number;
   /** Our <start> or <close> unanswered for this long drops the session (its channel 0 is stuck), in ms (default 30,000). */
   startTimeout?: number;
