@@ -41,6 +41,8 @@ export interface Partial {
   size: number;
   /** seqno of the first frame. */
   seqno: number;
+  /** Delivered (or dropped): its parts are no longer this partial's to keep. */
+  done?: boolean;
 }
 
 /** One of our MSGs awaiting its reply. */

@@ -4,7 +4,7 @@ import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } fro
 import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError, asError } from '../errors.js';
-import { ChannelState, NONE, type OutMessage } from './channel-state.js';
+import { ChannelState, NONE, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
@@ -100,6 +100,7 @@ export class Session implements FrameHandler {
   #parked = new Fifo<[ChannelState, Message]>(); // peer MSGs held back while #over
   #inFrame = false; // a frame's payload is partly received
   #progress = 0; // data frames and payload octets received (SEQ frames are not progress)
+  #pinning: PartialMessage[] = []; // partials given views of the chunk being decoded (see #unpin)
   #wakeTask: (() => void) | undefined; // made when the process budget is first waited for
 
   /** Creates a session; call start() to send the greeting. */
@@ -187,7 +188,9 @@ export class Session implements FrameHandler {
     if (this.ended) return;
     this.#octetsIn += chunk.length;
     try {
-      if (!this.codec.decode(chunk, this)) return;
+      const ok = this.codec.decode(chunk, this);
+      if (this.#pinning.length > 0) this.#unpin(chunk);
+      if (!ok) return;
       this.#acknowledge();
       this.flush();
     } catch (e) {
@@ -657,7 +660,7 @@ export class Session implements FrameHandler {
     if (p !== undefined) this.#piece(c.ch, p, buf, offset, length, end);
   }
 
-  #piece(ch: ChannelState, p: { parts: Uint8Array[]; size: number; seqno: number }, buf: Uint8Array, offset: number, length: number, end: boolean): void {
+  #piece(ch: ChannelState, p: PartialMessage, buf: Uint8Array, offset: number, length: number, end: boolean): void {
     const c = this.#current!;
     ch.inflight -= length;
     const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
@@ -669,7 +672,10 @@ export class Session implements FrameHandler {
     if (length > 0) {
       if (!this.#hold(ch, length)) return;
       // A view keeps the whole socket chunk alive: only pieces that are most of it stay views.
-      p.parts.push(this.#owned && length * 4 >= buf.byteLength ? buf.subarray(offset, offset + length) : copyOf(buf, offset, offset + length));
+      if (this.#owned) {
+        p.parts.push(buf.subarray(offset, offset + length));
+        if (length * 4 < buf.byteLength) this.#pinning.push(p); // small view: see #unpin
+      } else p.parts.push(copyOf(buf, offset, offset + length));
       p.size += length;
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an
       // endless fragmented greeting hits the window limit instead of memory (LibVortex test_01g1).
@@ -687,12 +693,30 @@ export class Session implements FrameHandler {
       return;
     }
     if (c.more) return;
+    p.done = true;
     ch.partials.delete(c.key);
     this.#unhold(p.size + PARTIAL_COST);
     this.#current = undefined;
     const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, concat(p.parts, p.size), ch.mime);
     this.#complete(ch, c.type, c.msgno);
     this.#deliver(ch, msg);
+  }
+
+  /**
+   * After a chunk is decoded, small views of it still held by unfinished messages are copied:
+   * a view keeps the whole socket chunk alive, and a peer leaving many messages open with a
+   * few octets each would pin far more than the budget counts. Pieces of messages completed in
+   * the same chunk (the common case) are never copied.
+   */
+  #unpin(chunk: Uint8Array): void {
+    for (const p of this.#pinning) {
+      if (p.done) continue;
+      for (let i = 0; i < p.parts.length; i++) {
+        const v = p.parts[i]!;
+        if (v.buffer === chunk.buffer && v.length * 4 < chunk.byteLength) p.parts[i] = copyOf(v);
+      }
+    }
+    this.#pinning.length = 0;
   }
 
   /** Checks a new message's msgno against what is outstanding (RFC 3080 §2.2.1.1). */
