@@ -4,6 +4,7 @@ import type { ChannelState } from '../session/channel-state.js';
 import type { Message } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
 import { errorXml } from '../session/mgmt.js';
+import { within } from '../util/within.js';
 import type { Frame } from './frame.js';
 import type { FrameReceived } from './ctx.js';
 import type { Connection } from './connection.js';
@@ -47,8 +48,8 @@ export class Channel {
   readonly #requests = new Map<number, Request>();
   #handler: FrameReceived | undefined;
   readonly #queue: Frame[] = [];
-  #wake: Array<() => void> | undefined;
-  #counted = true; // frames in #queue are reserved against the session's budget // iterators waiting for a frame (one per concurrent loop)
+  #wake: Array<() => void> | undefined; // iterators waiting for a frame (one per concurrent loop)
+  #counted = true; // frames in #queue are reserved against the session's budget
   #closed = false;
   /** Frames buffered for the async iterator before the window is held shut. */
   highWaterMark = 64;
@@ -191,17 +192,12 @@ export class Channel {
    * what is left of the timeout (rejects BEEP_ERR_TIMEOUT when nothing is).
    */
   async #room(timeout: number | undefined): Promise<number | undefined> {
-    if (this.conn.writable) return timeout;
-    if (timeout === undefined || timeout <= 0) { await this.conn.whenWritable(); return timeout; }
+    const bounded = timeout !== undefined && timeout > 0;
     const t0 = Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = await Promise.race([
-      this.conn.whenWritable().then(() => false),
-      new Promise<boolean>((res) => { timer = setTimeout(() => res(true), timeout); }),
-    ]);
-    clearTimeout(timer);
+    await within(bounded ? timeout : 0, `waiting for room to send on channel ${this.number}`, this.conn.whenWritable());
+    if (!bounded) return timeout;
     const left = timeout - (Date.now() - t0);
-    if (expired || left <= 0) throw new BeepError(`no room to send on channel ${this.number} within ${timeout} ms`, 'BEEP_ERR_TIMEOUT');
+    if (left <= 0) throw new BeepError(`waiting for room to send on channel ${this.number} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT');
     return left;
   }
 
@@ -359,20 +355,13 @@ export class Channel {
   #closing: Promise<boolean> | undefined;
 
   async #close(code: number): Promise<boolean> {
-    const t = this.conn.ctx.options.closeTimeout ?? 10_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        this.conn.session.mgmt.closeChannel(this.#st, code),
-        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new BeepError(`close of channel ${this.number} timed out after ${t} ms`, 'BEEP_ERR_TIMEOUT')), t); }),
-      ]);
+      await within(this.conn.ctx.options.closeTimeout ?? 10_000, `close of channel ${this.number}`, this.conn.session.mgmt.closeChannel(this.#st, code));
       return true;
     } catch (e) {
       if ((e as BeepError)?.code === 'BEEP_ERR_TIMEOUT') this.conn.session.mgmt.cancelClose(this.#st);
       this.#fail(e);
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -2,6 +2,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { BeepError, BeepReplyError, thrownText } from '../errors.js';
 import { base64Text } from '../util/base64.js';
+import { within } from '../util/within.js';
 import { Session } from '../session/session.js';
 import type { StartDecision, StartRequest, SessionHooks } from '../session/management.js';
 import { NONE, type ChannelState } from '../session/channel-state.js';
@@ -428,21 +429,14 @@ export class Connection implements Watched {
   /** Releases the session (closes every channel, then channel 0); false on refusal or timeout. */
   async close(): Promise<boolean> {
     if (this.session.ended) return false;
-    const t = this.ctx.options.closeTimeout ?? 10_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        this.session.mgmt.release(),
-        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new BeepError(`close timed out after ${t} ms`, 'BEEP_ERR_TIMEOUT')), t); }),
-      ]);
+      await within(this.ctx.options.closeTimeout ?? 10_000, 'close', this.session.mgmt.release());
       return true;
     } catch (e) {
       // A release that timed out leaves nothing worth keeping: drop the connection.
       if ((e as BeepError)?.code === 'BEEP_ERR_TIMEOUT') this.shutdown(e as BeepError);
       else this.pushError(e);
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -5,6 +5,7 @@ import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureConte
 import { readFileSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import { BeepError, BeepReplyError } from '../errors.js';
+import { within } from '../util/within.js';
 import { registerProfile, type Ctx } from '../api/ctx.js';
 import { Connection, type TuningStart } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
@@ -201,15 +202,6 @@ function upgradeListener(conn: Connection, secureContext: SecureContext, serverN
   // <proceed/> must be on the wire before TLS takes the socket over.
   if (raw.writableLength === 0) wrap();
   else raw.once('drain', wrap);
-}
-
-/** Races `p` against a timer (none when ms is 0) that rejects with BEEP_ERR_TIMEOUT; the timer never outlives the race. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  if (ms === 0) return p;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BeepError(`${what} timed out after ${ms} ms`, 'BEEP_ERR_TIMEOUT')), ms); })]);
-  } finally { clearTimeout(timer); }
 }
 
 /**

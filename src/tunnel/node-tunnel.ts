@@ -3,6 +3,7 @@
 // octets, and an initiator that builds a BEEP session through a chain of proxies.
 import { connect as netConnect, type Socket } from 'node:net';
 import { BeepError, BeepReplyError } from '../errors.js';
+import { within } from '../util/within.js';
 import { registerProfile, type Ctx } from '../api/ctx.js';
 import { Connection, type TuningStart } from '../api/connection.js';
 import type { StartDecision } from '../session/management.js';
@@ -59,14 +60,6 @@ function refuse(conn: Connection, e: unknown): StartDecision {
 function direct(h: TunnelHop): HopAddress | undefined {
   const host = h.ip4 ?? h.ip6 ?? (h.srv === undefined ? h.fqdn : undefined);
   return host !== undefined && h.port !== undefined ? { host, port: h.port } : undefined;
-}
-
-/** Races a promise against a timer that rejects with a BEEP_ERR_TIMEOUT error. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BeepError(`${what} timed out after ${ms} ms`, 'BEEP_ERR_TIMEOUT')), ms); })]);
-  } finally { clearTimeout(timer); }
 }
 
 /** Opens a plain TCP connection (non-BEEP final hop, RFC 3620 §2.4). */
