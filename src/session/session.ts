@@ -98,7 +98,6 @@ export class Session implements FrameHandler {
   #inputPaused = false; // reading stopped: the outbound budget is full and the peer is not reading
   #over = false; // the outbound budget is full (hysteresis: until the queue is below half)
   #parked = new Fifo<[ChannelState, Message]>(); // peer MSGs held back while #over
-  #inFrame = false; // a frame's payload is partly received
   #progress = 0; // data frames and payload octets received (SEQ frames are not progress)
   #pinning: PartialMessage[] = []; // partials given views of the chunk being decoded (see #unpin)
   #wakeTask: (() => void) | undefined; // made when the process budget is first waited for
@@ -141,7 +140,6 @@ export class Session implements FrameHandler {
     this.seqFrames = true;
     this.#windowUsed = 0;
     this.#current = undefined;
-    this.#inFrame = false;
     this.#release();
     this.codec.reset();
     this.mgmt.reset(new BeepError('tuning reset', 'BEEP_ERR_TUNING_RESET'));
@@ -166,7 +164,7 @@ export class Session implements FrameHandler {
    * that keeps a message half sent while trickling SEQs is stalled all the same.
    */
   get progress(): number { return this.#progress; }
-  /** Inbound octets held in partly received messages. */
+  /** Inbound octets held against maxBuffered (partial and parked messages, held answers and frames). */
   get buffered(): number { return this.#buffered; }
   /** Outbound octets queued and not yet written. */
   get queued(): number { return this.#queued; }
@@ -175,7 +173,8 @@ export class Session implements FrameHandler {
   /** True while a frame or message is partly received (a stalled peer is detectable). */
   get receiving(): boolean {
     // Held answers and parked MSGs are whole messages: only partial frames and messages count.
-    if (this.#inFrame || this.#octetsIn !== this.codec.streamOffset) return true;
+    // A partial header is octets not yet consumed; a frame or message in progress has a partial.
+    if (this.#octetsIn !== this.codec.streamOffset) return true;
     for (const ch of this.channels.values()) if (ch.partials.size > 0) return true; // even empty ones
     return false;
   }
@@ -644,7 +643,6 @@ export class Session implements FrameHandler {
       ch.addPartial(key, p);
     }
     this.#current = { ch, key, type, msgno, ansno, more, size };
-    this.#inFrame = !end;
     ch.inflight = size;
     this.#piece(ch, p, buf, offset, length, end);
   }
@@ -668,7 +666,6 @@ export class Session implements FrameHandler {
       this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
       return;
     }
-    if (end) this.#inFrame = false;
     if (length > 0) {
       if (!this.#hold(ch, length)) return;
       // A view keeps the whole socket chunk alive: only pieces that are most of it stay views.
