@@ -6,7 +6,7 @@ import type { Message } from './message.js';
 import type { Session } from './session.js';
 import {
   parseMgmt, greetingXml, startXml, profileXml, closeXml, errorXml, OK_XML, MGMT_CONTENT_TYPE,
-  MgmtSyntaxError, type ProfileOffer,
+  MgmtSyntaxError, type ProfileOffer, type Mgmt,
 } from './mgmt.js';
 
 /** What a peer advertised in its greeting (RFC 3080 §2.3.1.1). */
@@ -257,7 +257,7 @@ export class Management {
         // closed implicitly; refusing makes them fail. Accept unless told to refuse.
         if (s.refuseReleaseWithChannels) return this.#refuse(msgno, 550, 'channels are still open');
         for (const ch of [...s.channels.values()]) {
-          if (ch.number !== 0 && s.removeChannel(ch)) s.hooks.channelClosed?.(ch);
+          if (ch.number !== 0) this.#forget(ch);
         }
       }
       this.releasing = true;
@@ -276,7 +276,7 @@ export class Management {
     if (!ok) return this.#refuse(msgno, 550, `close of channel ${number} refused`);
     ch.state = 'closing';
     const finish = (): void => {
-      if (s.removeChannel(ch)) s.hooks.channelClosed?.(ch);
+      this.#forget(ch);
       this.#reply(msgno, OK_XML);
     };
     // RFC 3080 §2.3.1.3: our replies go out before <ok/>, and replies to our MSGs that the
@@ -303,36 +303,40 @@ export class Management {
     const ch = s.addChannel(number, profiles[0]?.uri ?? '', mime);
     ch.state = 'starting';
     if (maxMessage !== undefined) ch.maxMessage = maxMessage;
-    let m: Message;
     // The channel opens while the <profile/> RPY is processed, not in a later microtask: the
     // peer may send on it right behind that RPY, in the same read (LibVortex's fast-send does).
     // Such messages wait in `early` (bounded by the initial 4096-octet window) for the API.
+    let reply = undefined as Mgmt | undefined;
+    let bad: unknown;
     const opened = (r: Message): void => {
-      let y;
-      try { y = parseMgmt(new TextDecoder().decode(r.payload)); } catch { return; } // judged below
-      if (y.kind !== 'profile' || !profiles.some((p) => p.uri === y.uri)) return;
-      ch.profile = y.uri;
+      try { reply = parseMgmt(new TextDecoder().decode(r.payload)); } catch (e) { bad = e; return; }
+      const uri = reply.kind === 'profile' ? reply.uri : undefined;
+      if (uri === undefined || !profiles.some((p) => p.uri === uri)) return; // refused below
+      ch.profile = uri;
       ch.state = 'open';
       ch.early = [];
     };
     try {
       await this.ready;
-      m = await this.#request(startXml({ number, serverName, profiles }), opened);
+      await this.#request(startXml({ number, serverName, profiles }), opened);
     } catch (e) {
       s.removeChannel(ch);
       throw e;
     }
-    const x = parseMgmt(new TextDecoder().decode(m.payload));
-    if (x.kind !== 'profile' || !profiles.some((p) => p.uri === x.uri)) {
+    const x = reply;
+    if (bad !== undefined || x === undefined || x.kind !== 'profile' || !profiles.some((p) => p.uri === x.uri)) {
       s.removeChannel(ch);
-      throw new BeepReplyError(550, 'start answered without an offered profile');
+      throw bad ?? new BeepReplyError(550, 'start answered without an offered profile');
     }
     if (this.serverName === undefined && serverName !== undefined) this.serverName = serverName;
-    ch.profile = x.uri;
-    ch.state = 'open';
     if (!tuning) s.raiseWindow(ch, s.limits.window); // a tuning channel's transport changes next
     s.flush();
     return { channel: ch, uri: x.uri, content: x.content, encoding: x.encoding };
+  }
+
+  /** Removes a closed channel and tells the application, once however many paths close it. */
+  #forget(ch: ChannelState): void {
+    if (this.#s.removeChannel(ch)) this.#s.hooks.channelClosed?.(ch);
   }
 
   /** Closes a channel (RFC 3080 §2.3.1.3) once its queues drain and replies arrived. */
@@ -360,11 +364,7 @@ export class Management {
     // The channel is forgotten while the <ok/> is processed, not in a later microtask: the
     // peer may send <close number='0'/> right behind its <ok/> (LibVortex does), both arrive in
     // one read, and that close must find this channel gone (LibVortex test_02d, test_02m).
-    const closed = (): void => {
-      if ((ch.state as string) === 'closed') return;
-      s.removeChannel(ch);
-      s.hooks.channelClosed?.(ch);
-    };
+    const closed = (): void => this.#forget(ch);
     try {
       await this.#request(closeXml({ number: ch.number, code }), closed);
     } catch (e) {
