@@ -2,24 +2,15 @@
 // Each test is one attack by one unauthenticated raw-socket peer on 127.0.0.1. The tests in
 // this file FAIL on the code they were written against: each documents a defect (root cause
 // and suggested fix in the comment above it).
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Connection, Ctx, certs, processUsage, registerProfile, tls } from '../../src/index.js';
-import { ECHO, KiB, MiB, Peer, held, hostile, installFaultRecorders, memNow, settle, sleep, startServer, within, type Server } from './harness.js';
+import { ECHO, KiB, MiB, Peer, held, hostile, installFaultRecorders, listenerPool, memNow, settle, sleep, within } from './harness.js';
 
 installFaultRecorders();
 
-let s!: Server;
-const S = (): Server => s;
-const servers: Server[] = [];
-async function serve(...args: Parameters<typeof startServer>): Promise<Server> {
-  s = await startServer(...args);
-  servers.push(s);
-  return s;
-}
-after(async () => { for (const x of servers) await x.close(); });
+const { serve, current: S } = listenerPool(); // a fresh listener (with its bystander) per attack
 
 const usage = (): { buffered: number; queued: number; sessions: number } => {
   const u = processUsage();
@@ -42,7 +33,7 @@ hostile(S, 'drift: a peer <close> pending on unsent replies and a partial messag
   await serve();
   await settle(50);
   const before = usage();
-  const p = await Peer.connect(s.port);
+  const p = await Peer.connect(S().port);
   await p.greet();
   assert.equal(await p.start(1, ECHO), 'RPY');
   await p.waitFor(/SEQ 1 /); // the listener raised its window on channel 1
@@ -54,7 +45,7 @@ hostile(S, 'drift: a peer <close> pending on unsent replies and a partial messag
   // Our close cannot be answered before the reply owed goes out: it waits for idle.
   await p.write(p.mgmt(`<close number='1' code='200'/>`));
   await sleep(100);
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   const during = usage();
   assert.ok(during.buffered > before.buffered && during.queued > before.queued, `the attack holds octets (${JSON.stringify(during)})`);
   p.reset();
@@ -94,12 +85,12 @@ hostile(S, 'drift: unread iterator frames, then a TLS tuning reset, then the app
   });
   await settle(50);
   const before = usage();
-  const p = await Peer.connect(s.port);
+  const p = await Peer.connect(S().port);
   await p.greet();
   assert.equal(await p.start(1, ITER), 'RPY');
   await p.waitFor(/SEQ 1 /);
   for (let i = 0; i < 3; i++) await p.write(p.frame('MSG', 1, i, `\r\n${'z'.repeat(1000)}`));
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   for (let i = 0; i < 100 && a.conn.session.buffered < 3000; i++) await sleep(10);
   const ch = a.conn.channels.get(1);
   assert.ok(ch !== undefined, 'the listener has channel 1');
@@ -140,7 +131,7 @@ hostile(S, 'drift: unread iterator frames, then a TLS tuning reset, then the app
 hostile(S, 'memory: 1-octet partial pieces at the end of 64 KiB writes, one per channel -> retained memory stays near maxBuffered (256 KiB)', async (t) => {
   await serve(() => {}, { maxBuffered: 256 * KiB, stallTimeout: 0 });
   const base = memNow();
-  const p = await Peer.connect(s.port, { keep: 4 * MiB });
+  const p = await Peer.connect(S().port, { keep: 4 * MiB });
   await p.greet();
   await p.write('SEQ 0 0 1048576\r\n'); // room for 150 start replies on channel 0
   const N = 150;
@@ -151,7 +142,7 @@ hostile(S, 'memory: 1-octet partial pieces at the end of 64 KiB writes, one per 
   }
   for (let i = 0; i < 300 && p.count(/RPY 0 \d+ \. /g) < N + 1; i++) await sleep(10);
   assert.equal(p.count(/RPY 0 \d+ \. /g), N + 1, 'every channel started');
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   const seq = Buffer.from('SEQ 1 0 4096\r\n'.repeat(4600), 'latin1'); // ~64 KiB consumed at once
   for (let i = 0; i < N && !p.isClosed; i++) {
     await p.write(Buffer.concat([seq, p.frame('MSG', 2 * i + 1, 0, 'x', '*')]));
@@ -185,7 +176,7 @@ hostile(S, 'release with open channels: a peer <close> still pending on an unsen
       closed: (n) => { closed.push(n); },
     });
   });
-  const p = await Peer.connect(s.port);
+  const p = await Peer.connect(S().port);
   await p.greet();
   assert.equal(await p.start(1, 'http://beepwire.test/counted'), 'RPY');
   await p.waitFor(/SEQ 1 /);
@@ -194,7 +185,7 @@ hostile(S, 'release with open channels: a peer <close> still pending on an unsen
   await p.write(p.mgmt(`<close number='1' code='200'/>`));
   await sleep(50);
   await p.write(p.mgmt(`<close number='0' code='200'/>`));
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   await within(2000, 'release', a.ended);
   p.destroy();
   assert.deepEqual(closed, [1], `ProfileHandlers.closed calls: ${JSON.stringify(closed)}`);
@@ -279,11 +270,11 @@ hostile(S, 'client: request({ timeout: 200 }) while a server that never grants w
 // and the parked list is bounded by one window per channel instead of by maxBuffered.
 hostile(S, 'windows: a peer that never exceeds the granted window and grants us little -> never dropped with BEEP_ERR_BUDGET (parked MSGs are not credited)', async () => {
   await serve(() => {}, { maxQueued: 64 * KiB, maxBuffered: MiB, stallTimeout: 0 });
-  const p = await Peer.connect(s.port, { keep: 8 * MiB });
+  const p = await Peer.connect(S().port, { keep: 8 * MiB });
   await p.greet();
   assert.equal(await p.start(1, ECHO), 'RPY');
   await p.waitFor(/SEQ 1 /);
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   const body = `\r\n${'a'.repeat(4094)}`;
   let pos = 0; // our seqno on channel 1
   const edge = (): number => { // right edge of the window the listener granted us on channel 1

@@ -2,30 +2,20 @@
 // XML-RPC, ALIVE): each test is one attack by one unauthenticated raw-socket peer on 127.0.0.1.
 // The tests in this file FAIL on the code they were written against: each documents a defect
 // (root cause and suggested fix in the comment above it).
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { certs, sasl, tls, tunnel, xmlrpc } from '../../src/index.js';
-import { ECHO, MiB, Peer, held, hostile, installFaultRecorders, memNow, sleep, startServer, type Server } from './harness.js';
+import { ECHO, MiB, Peer, held, hostile, installFaultRecorders, listenerPool, memNow, sleep } from './harness.js';
 
 installFaultRecorders();
 
 const TLS_URI = 'http://iana.org/beep/TLS';
 const XML = 'Content-Type: application/beep+xml\r\n\r\n';
-let s!: Server;
-const S = (): Server => s;
-const servers: Server[] = [];
-/** A fresh listener (with its bystander) for one attack; all are closed at the end. */
-async function serve(...args: Parameters<typeof startServer>): Promise<Server> {
-  s = await startServer(...args);
-  servers.push(s);
-  return s;
-}
-after(async () => { for (const x of servers) await x.close(); });
+const { serve, current: S } = listenerPool(); // a fresh listener (with its bystander) per attack
 
 async function greeted(): Promise<Peer> {
-  const p = await Peer.connect(s.port);
+  const p = await Peer.connect(S().port);
   await p.greet();
   return p;
 }
@@ -141,7 +131,7 @@ hostile(S, 'TLS + SASL start pipelined: a start decided after the TLS tuning res
     sasl.acceptMech(ctx, 'PLAIN', async (_c, p) => { await sleep(200); return p.authId === 'bob' && p.password === 'secret'; }, { allowPlainInClear: true });
   });
   const p = await greeted();
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   await p.write(Buffer.concat([
     p.mgmt(`<start number='1'><profile uri='${TLS_URI}'><![CDATA[<ready />]]></profile></start>`),
     p.mgmt(`<start number='3'><profile uri='${sasl.saslUri('PLAIN')}'><![CDATA[<blob>${Buffer.from('\0bob\0secret').toString('base64')}</blob>]]></profile></start>`),
@@ -184,7 +174,7 @@ async function relayServer(ctxOpts: Record<string, unknown>, listenerOpts: Recor
 
 /** Connects, greets and asks for a relay to the backend; true once <ok /> came (false: refused with 421). */
 async function relayThrough(bport: number, peers: Peer[]): Promise<boolean> {
-  const p = await Peer.connect(s.port);
+  const p = await Peer.connect(S().port);
   peers.push(p);
   await p.waitFor(/<\/greeting>|<error/, 2000);
   if (!p.text.includes('</greeting>')) return false;
@@ -210,7 +200,7 @@ hostile(S, 'TUNNEL relay: an idle relay is cut after idleTimeout (300 ms)', asyn
   try {
     assert.ok(await relayThrough(r.bport, peers));
     // 1.2 s of silence on the relay; the bystander keeps itself busy meanwhile.
-    for (let i = 0; i < 6; i++) { await sleep(200); await s.bystander.echoes(); }
+    for (let i = 0; i < 6; i++) { await sleep(200); await S().bystander.echoes(); }
     assert.ok(peers[0].isClosed, 'the idle relayed connection is still open 1.2 s after idleTimeout 300 ms');
   } finally { for (const p of peers) p.destroy(); r.close(); }
 });
@@ -227,7 +217,7 @@ hostile(S, 'TUNNEL relay: an idle relay is cut after idleTimeout (300 ms)', asyn
 hostile(S, 'TUNNEL endpoint: <tunnel /> repeated in the new session must not add a socket listener per round', async (t) => {
   await serve((ctx) => { tunnel.acceptTunnel(ctx); });
   const p = await greeted();
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   const startXml = `<start number='1'><profile uri='${tunnel.TUNNEL_URI}'><![CDATA[<tunnel />]]></profile></start>`;
   await p.write(p.mgmt(startXml));
   await p.waitFor('<ok');
@@ -272,7 +262,7 @@ function arrival(p: Peer, ready: () => boolean, ms = 2000): Promise<void> {
 
 async function startsAcrossResets(t: { diagnostic: (m: string) => void }, offer: (n: number) => string, rounds: number, perRound: number): Promise<void> {
   const p = await greeted();
-  const a = await s.sessionOf(p);
+  const a = await S().sessionOf(p);
   const tunnelStart = `<start number='1'><profile uri='${tunnel.TUNNEL_URI}'><![CDATA[<tunnel />]]></profile></start>`;
   await p.write(p.mgmt(tunnelStart));
   await p.waitFor('<ok');

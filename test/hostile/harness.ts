@@ -2,7 +2,7 @@
 // a listener with an echo profile and a bystander session, memory probes, deadlines.
 // Options the robustness contract (/work/contract.md) adds are passed loosely typed, so the
 // suite compiles before they exist.
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import v8 from 'node:v8';
@@ -354,4 +354,18 @@ export async function carriesOn(p: Peer, msgno = 0): Promise<void> {
   assert.equal(r.kw, 'RPY');
   assert.match(r.payload, /still alive/);
   assert.equal(p.isClosed, false);
+}
+
+/**
+ * Fresh listeners for a file whose attacks each need their own settings: `serve()` starts one
+ * (startServer's arguments) and makes it `current()`; all are closed after the file.
+ */
+export function listenerPool(): { serve: (...args: Parameters<typeof startServer>) => Promise<Server>; current: () => Server } {
+  let cur: Server | undefined;
+  const all: Server[] = [];
+  after(async () => { for (const x of all) await x.close(); });
+  return {
+    serve: async (...args) => { cur = await startServer(...args); all.push(cur); return cur; },
+    current: () => cur!,
+  };
 }
