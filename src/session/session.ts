@@ -257,15 +257,10 @@ export class Session implements FrameHandler {
 
   /** Counts octets entering a partly received message; false (session ended) past a budget. */
   #hold(ch: { number: number }, n: number): boolean {
-    const b = this.#buffered + n;
-    if (b > this.limits.maxBuffered || processBudget.buffered + n > processBudget.maxBuffered) {
-      const which = b > this.limits.maxBuffered ? `the session's ${this.limits.maxBuffered}` : `the process's ${processBudget.maxBuffered}`;
-      this.abort(new BeepError(`channel ${ch.number}: partly received messages exceed ${which} octet budget`, 'BEEP_ERR_BUDGET'));
-      return false;
-    }
-    this.#buffered = b;
-    processBudget.buffered += n;
-    return true;
+    if (this.reserve(n)) return true;
+    const which = this.#buffered + n > this.limits.maxBuffered ? `the session's ${this.limits.maxBuffered}` : `the process's ${processBudget.maxBuffered}`;
+    this.abort(new BeepError(`channel ${ch.number}: partly received messages exceed ${which} octet budget`, 'BEEP_ERR_BUDGET'));
+    return false;
   }
 
   /**
