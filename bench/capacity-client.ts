@@ -4,6 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
 import { Ctx, Connection, BeepReplyError, registerProfile, createListener } from '../src/index.js';
 import { loadCodec } from '../src/codec/index.js';
+import { nodeTransport } from '../src/transport/node.js';
 import { ECHO_PROFILE, readMemory, serve, emit, countFds } from './capacity-common.js';
 
 let mode: 'beep' | 'bare' = 'beep';
@@ -24,7 +25,7 @@ function why(e: unknown): string {
 /** One beepwire session from `localAddress` (Connection.connect has no localAddress option). */
 function openBeep(host: string, port: number, localAddress: string, timeoutMs: number): Promise<Outcome> {
   const socket = netConnect({ host, port, localAddress });
-  const conn = new Connection(ctx!, 'initiator', socket);
+  const conn = new Connection(ctx!, 'initiator', nodeTransport(socket));
   conn.session.start({ profiles: [] });
   return new Promise<Outcome>((resolve) => {
     const t = setTimeout(() => { conn.shutdown(); resolve({ ok: false, why: 'timeout' }); }, timeoutMs);

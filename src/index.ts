@@ -1,6 +1,7 @@
 // beepwire: a BEEP (RFC 3080, RFC 3081) engine with a WebAssembly frame codec.
-export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite } from './api/ctx.js';
-export { Connection, type OpenChannelOptions, type OnClose } from './api/connection.js';
+export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite, type TuningStart } from './api/ctx.js';
+export { Connection, type OpenChannelOptions, type OnClose, type ConnectOptions } from './api/connection.js';
+export { ConnectionSlot } from './api/slot.js';
 export { Channel, type Payload, type SendOptions } from './api/channel.js';
 export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
@@ -10,9 +11,14 @@ export type { SessionLimits } from './session/limits.js';
 export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';
 export { setCodecLimits, codecUsage } from './codec/index.js';
 export type { Greeting, StartRequest, StartDecision, SessionHooks } from './session/management.js';
-export * as tls from './tls/node-tls.js';
+export type { Transport, TransportFactory, TransportSink, TransportServer, TransportAddress, TlsInfo, PeerCertificateInfo, TlsClientUpgrade, TlsServerUpgrade } from './transport/transport.js';
+export { setTransport, runtimeTransport, runtimeName } from './transport/select.js';
+export { WebStreamsTransport, type StreamPair, type WebStreamsOptions, type TlsUpgrade } from './transport/web-streams.js';
+export { denoTransport } from './transport/deno.js';
+export { workerdTransport } from './transport/workerd.js';
+export * as tls from './tls/tls.js';
 export * as certs from './tls/certs.js';
 export * as sasl from './sasl/beep-sasl.js';
 export * as alive from './alive/alive.js';
-export * as tunnel from './tunnel/node-tunnel.js';
+export * as tunnel from './tunnel/tunnel.js';
 export * as xmlrpc from './xmlrpc/beep-xmlrpc.js';

@@ -58,7 +58,7 @@ export function enableCheck(conn: Connection, opts: AliveOptions): AliveCheck {
   const openDeadline = Math.max(3000, (max + 1) * period);
   let channel: Channel | null | undefined;
   let outstanding = 0, sent = 0, replied = 0, failed = false, stopped = false;
-  let lastIn = conn.session.octets.in, quietSince = Date.now();
+  let lastIn = conn.octets.in, quietSince = Date.now();
 
   const stop = (): void => { stopped = true; clearInterval(timer); };
   const fail = (why: string): void => {
@@ -77,7 +77,7 @@ export function enableCheck(conn: Connection, opts: AliveOptions): AliveCheck {
   const tick = (): void => {
     if (stopped) return;
     if (!conn.isOk()) { stop(); return; }
-    const now = Date.now(), octetsIn = conn.session.octets.in;
+    const now = Date.now(), octetsIn = conn.octets.in;
     if (octetsIn !== lastIn) { lastIn = octetsIn; quietSince = now; return; } // activity: no ping needed
     if (channel === undefined) { if (now - quietSince >= openDeadline) fail('ALIVE channel not created'); return; }
     if (channel === null) { fail('peer refused the ALIVE channel'); return; }

@@ -25,6 +25,8 @@ export interface SendOptions {
   fragments?: number[];
   /** request()/requestAll() only: reject with BEEP_ERR_TIMEOUT after this many ms without the reply (a late reply is dropped). */
   timeout?: number;
+  /** Called once the message's last frame is handed to the transport (a tuning profile switches transports right after its reply). */
+  onSent?: () => void;
 }
 
 /** A request awaiting its reply; requestAll collects answers up to the message limit. */
@@ -114,7 +116,7 @@ export class Channel {
   sendMsg(data: Payload, size?: number, opts?: SendOptions): number | null {
     const body = this.#body(data, size);
     try {
-      return this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts));
+      return this.conn.session.sendMsg(this.#st, body, opts?.onSent, this.#head(opts));
     } catch (e) {
       return this.#fail(e);
     }
@@ -130,7 +132,7 @@ export class Channel {
       cuts = opts.fragments.map((n) => (at += n));
     }
     try {
-      this.conn.session.sendReply(this.#st, type, msgNo, body, undefined, head, cuts);
+      this.conn.session.sendReply(this.#st, type, msgNo, body, opts?.onSent, head, cuts);
       return true;
     } catch (e) {
       if (e instanceof RangeError) throw e;

@@ -1,15 +1,16 @@
-// Connection (PyVortex vortex.Connection): one BEEP session over TCP, initiator or listener side.
-import { connect as netConnect, type Socket } from 'node:net';
+// Connection (PyVortex vortex.Connection): one BEEP session over a transport (TCP, TLS, a
+// stream pair), initiator or listener side.
 import { BeepError, BeepReplyError, thrownText } from '../errors.js';
 import { base64Text } from '../util/base64.js';
 import { within } from '../util/within.js';
 import { Session } from '../session/session.js';
 import type { StartDecision, StartRequest, SessionHooks } from '../session/management.js';
 import { NONE, type ChannelState } from '../session/channel-state.js';
-import type { ProfileOffer } from '../session/mgmt.js';
-import { NodeSocketIO, attachSocket, detachSocket } from '../transport/node-socket.js';
+import type { Transport, TransportFactory, TlsClientUpgrade, TlsServerUpgrade, TlsInfo, TransportAddress } from '../transport/transport.js';
+import { runtimeTransport } from '../transport/select.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
+import type { ConnectionSlot } from './slot.js';
 import type { Watched } from './watchdog.js';
 
 /** Options of openChannel. */
@@ -30,8 +31,15 @@ export interface OpenChannelOptions {
   maxMessage?: number;
 }
 
-/** Start decision of a tuning profile (installed in ctx.tuning under `start:<uri>`). */
-export type TuningStart = (conn: Connection, req: StartRequest, offer: ProfileOffer) => StartDecision | Promise<StartDecision>;
+/** Options of Connection.connect. */
+export interface ConnectOptions {
+  /** Milliseconds to establish the transport (default: the context's connectTimeout, else 10,000). */
+  connectTimeout?: number;
+  /** Milliseconds for the listener's greeting (default: the context's greetingTimeout, else 10,000). */
+  greetingTimeout?: number;
+  /** The transport to connect with (default: the context's, else the runtime's, see select.ts). */
+  transport?: TransportFactory;
+}
 
 /** Called once when a connection ends: `err` unset for an orderly release. */
 export type OnClose = (conn: Connection, err?: Error) => void;
@@ -65,17 +73,26 @@ export class Connection implements Watched {
   readonly port: number;
   /** The sans-I/O session. */
   readonly session: Session;
-  /** The transport adapter (its socket is swapped by a TLS upgrade). */
-  readonly io: NodeSocketIO;
+  /** The transport the session runs over (TLS replaces its byte stream in place). */
+  readonly transport: Transport;
+  /** What TLS established, once the session runs over it (PyVortex vortex.tls.is_enabled). */
+  tls: TlsInfo | undefined;
   // Collections are made on first use: an idle session should cost a few KiB (issue 9).
   #channels: Map<number, Channel> = NONE;
   #errors: Array<[number, string]> | undefined;
   #onClose: OnClose[] | undefined;
-  #tuning: Map<string, unknown> | undefined;
+  #slots: Map<ConnectionSlot<unknown>, unknown> | undefined;
   /** Open channels by number (channel 0 excluded). */
   get channels(): Map<number, Channel> { return this.#channels; }
-  /** Data attached by tuning profiles (TLS, SASL); made on first use. */
-  get tuning(): Map<string, unknown> { return (this.#tuning ??= new Map()); }
+  /** Value a profile module keeps in `slot` on this connection (kept across tuning resets). */
+  get<T>(slot: ConnectionSlot<T>): T | undefined { return this.#slots?.get(slot as ConnectionSlot<unknown>) as T | undefined; }
+  /** Stores (or, with undefined, removes) a value in `slot`. */
+  set<T>(slot: ConnectionSlot<T>, value: T | undefined): void {
+    if (value === undefined) this.#slots?.delete(slot as ConnectionSlot<unknown>);
+    else (this.#slots ??= new Map()).set(slot as ConnectionSlot<unknown>, value);
+  }
+  /** True when `slot` holds a value. */
+  has(slot: ConnectionSlot<unknown>): boolean { return this.#slots?.has(slot) ?? false; }
   /** The listener that accepted this connection (it forgets the connection when it ends). */
   listener: { connections: Set<Connection> } | undefined;
 
@@ -107,19 +124,20 @@ export class Connection implements Watched {
   #endRecorded = false;
 
   /**
-   * Wraps a socket; use Connection.connect() or a listener instead. `peer` is the host and port
-   * the initiator asked for (the socket knows its remote address only once connected, and TLS
-   * must check the certificate against the host the user named).
+   * Runs a session over a transport; use Connection.connect() or a listener instead. `peer` is
+   * the host and port the initiator asked for (a transport knows its remote address only once
+   * connected, and TLS must check the certificate against the host the user named).
    */
-  constructor(ctx: Ctx, role: 'initiator' | 'listener', socket: Socket, peer?: { host: string; port: number }) {
+  constructor(ctx: Ctx, role: 'initiator' | 'listener', transport: Transport, peer?: TransportAddress) {
     this.ctx = ctx;
     this.role = role;
-    this.host = peer?.host ?? socket.remoteAddress ?? '';
-    this.port = peer?.port ?? socket.remotePort ?? 0;
-    this.io = new NodeSocketIO(socket);
+    const remote = peer ?? transport.remote;
+    this.host = remote?.host ?? '';
+    this.port = remote?.port ?? 0;
+    this.transport = transport;
     const o = ctx.options;
-    this.session = new Session(this.io, new Connection.#Hooks(this), { ...o, role, ownedChunks: true });
-    attachSocket(socket, this.io, this.session);
+    this.session = new Session(transport, new Connection.#Hooks(this), { ...o, role, ownedChunks: true });
+    transport.attach(this.session);
     ctx.connections.add(this);
     this.#rxAt = this.#activeAt = this.#greetSince = Date.now();
     ctx.watchdog.add(this);
@@ -147,7 +165,7 @@ export class Connection implements Watched {
     if (m.released) {
       // RFC 3081 §2.1: the peer closes TCP after <ok/>; one that does not is cut off.
       if (this.#releasedAt === 0) this.#releasedAt = now;
-      else if (now - this.#releasedAt > (o.teardownTimeout ?? 5_000)) this.io.reset();
+      else if (now - this.#releasedAt > (o.teardownTimeout ?? 5_000)) this.transport.reset();
       return;
     }
     if (!m.greeted) {
@@ -159,7 +177,7 @@ export class Connection implements Watched {
       const t = o.startTimeout ?? 30_000;
       if (t > 0 && now - this.#requestSince > t) return this.#timeout(`channel 0 request unanswered for ${t} ms`);
     } else this.#requestSince = 0;
-    if (this.io.blocked) return; // the application stopped reading: the peer is not at fault
+    if (this.transport.blocked) return; // the application stopped reading: the peer is not at fault
     const stall = o.stallTimeout ?? 30_000;
     if (stall > 0 && receiving && now - this.#rxAt > stall) return this.#timeout(`peer stalled in the middle of a frame for ${stall} ms`);
     const idle = o.idleTimeout ?? (this.role === 'listener' ? 600_000 : 0);
@@ -234,26 +252,28 @@ export class Connection implements Watched {
   }
 
   /**
-   * Connects to host:port and exchanges greetings. Never rejects for network trouble: check
-   * isOk() and popChannelError(), as in PyVortex.
+   * Connects to host:port and exchanges greetings, over the runtime's transport (select.ts) or
+   * `opts.transport`. Never rejects for network trouble: check isOk() and popChannelError(),
+   * as in PyVortex.
    */
-  static async connect(ctx: Ctx, host: string, port: number | string, opts: { connectTimeout?: number; greetingTimeout?: number } = {}): Promise<Connection> {
+  static async connect(ctx: Ctx, host: string, port: number | string, opts: ConnectOptions = {}): Promise<Connection> {
     const p = Number(port);
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`bad port ${port}`);
-    const socket = netConnect({ host, port: p });
+    const factory = opts.transport ?? ctx.options.transport ?? await runtimeTransport();
+    const transport = factory.connect(host, p);
     const timeout = opts.connectTimeout ?? ctx.options.connectTimeout ?? 10_000;
     let conn: Connection;
     try {
-      conn = new Connection(ctx, 'initiator', socket, { host, port: p });
+      conn = new Connection(ctx, 'initiator', transport, { host, port: p });
     } catch (e) {
-      socket.destroy(); // no session could be made (process capacity): nothing may leak
+      transport.abort(); // no session could be made (process capacity): nothing may leak
       throw e;
     }
     conn.session.start({ profiles: [...ctx.profiles.keys()] });
     const timer = setTimeout(() => conn.#abort(new BeepError(`connect to ${host}:${p} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
     const gt = opts.greetingTimeout ?? ctx.options.greetingTimeout ?? 10_000;
     const gTimer = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), gt);
-    socket.once('connect', () => clearTimeout(timer));
+    void transport.opened().then(() => clearTimeout(timer));
     try {
       await conn.session.mgmt.ready;
     } catch {
@@ -265,32 +285,120 @@ export class Connection implements Watched {
     return conn;
   }
 
-  /** Starts the listener side on an accepted socket. */
-  static accept(ctx: Ctx, socket: Socket, refuse?: { code: number; text: string }): Connection {
-    const conn = new Connection(ctx, 'listener', socket);
+  /** Starts the listener side on an accepted transport. */
+  static accept(ctx: Ctx, transport: Transport, refuse?: { code: number; text: string }): Connection {
+    const conn = new Connection(ctx, 'listener', transport);
     conn.session.start({ profiles: [...ctx.profiles.keys()] }, refuse);
     return conn; // the greeting deadline is enforced by the context's watchdog (sweep)
   }
 
   #abort(err: Error): void { this.shutdown(err); }
 
+  /** Resolves when greetings were exchanged (again after a tuning reset); rejects if the session ends first. */
+  get ready(): Promise<void> { return this.session.mgmt.ready.then(() => undefined); }
+
+  /** True once the session ended. */
+  get closed(): boolean { return this.session.ended; }
+
+  /** Octets received and sent over the session (ALIVE watches the first). */
+  get octets(): { in: number; out: number } { return this.session.octets; }
+
+  /** Our end of the transport, when the runtime tells (PyVortex conn.get_local_addr/port). */
+  get localAddress(): TransportAddress | undefined { return this.transport.local; }
+
   /**
-   * Hands the transport to a tuning profile (TLS): pending frames are flushed and the session
-   * stops reading the socket, which is returned paused. adoptSocket() gives the session the
-   * socket it uses from then on.
+   * Sends SEQ frames (default). A TUNNEL set-up turns them off: once the far side answers
+   * <ok />, no octet of this session may follow. A tuning reset turns them on again.
    */
-  releaseSocket(): Socket {
+  get seqFrames(): boolean { return this.session.seqFrames; }
+  set seqFrames(on: boolean) { this.session.seqFrames = on; }
+
+  /** Stops all writing until the next tuning reset (the transport is about to change hands). */
+  suspendWrites(): void {
     this.session.suspendWrites();
-    this.io.flush();
-    detachSocket(this.io.socket);
-    this.io.socket.pause();
-    return this.io.socket;
   }
 
-  /** Makes the session read and write `socket` (the TLS socket after an upgrade). */
-  adoptSocket(socket: Socket): void {
-    this.io.socket = socket;
-    attachSocket(socket, this.io, this.session);
+  /**
+   * Tuning reset (RFC 3080 §3): every channel is gone and both peers greet again; our
+   * greeting leaves out the profiles in `without` (TLS after TLS is up).
+   */
+  tuningReset(without: string[] = []): void {
+    this.session.tuningReset(this.greeting(without));
+  }
+
+  /**
+   * Runs the session over TLS from now on (RFC 3080 §3.1 tuning): pending frames go out, the
+   * transport upgrades in place, and the session is reset before any octet over TLS reaches
+   * it. Rejects when the handshake fails (the session then ends).
+   */
+  async upgradeTls(side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), without: string[]): Promise<TlsInfo> {
+    const t = this.transport;
+    if (t.upgradeTls === undefined) throw new BeepError(`the ${t.kind} transport cannot start TLS in place`, 'BEEP_ERR_TLS');
+    this.session.flush();
+    this.session.suspendWrites();
+    return t.upgradeTls(side, (info) => {
+      if (this.session.ended) return;
+      this.tls = info;
+      this.tuningReset(without);
+    });
+  }
+
+  /**
+   * Listener end of a TUNNEL: after our <ok /> the initiator greets first; its first octets
+   * reset the session (our new greeting then follows theirs). A peer silent for `timeout` ms
+   * is dropped.
+   */
+  resetOnPeerGreeting(timeout: number, onReset: () => void): void {
+    const t = this.transport;
+    this.session.flush();
+    this.session.suspendWrites();
+    t.flush();
+    const session = this.session;
+    const timer = timeout > 0 ? setTimeout(() => this.shutdown(new BeepError(`no greeting through the TUNNEL within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout) : undefined;
+    t.attach({
+      data: (chunk) => {
+        clearTimeout(timer);
+        t.attach(session);
+        if (session.ended) return;
+        onReset();
+        this.tuningReset();
+        session.receive(chunk);
+      },
+      drain: () => session.drain(),
+      closed: (err) => { clearTimeout(timer); session.transportClosed(err); },
+    });
+  }
+
+  /**
+   * Takes the transport away from this connection, whose session ends with `err` (a TUNNEL
+   * relay carries its octets from now on). Pending frames are flushed first.
+   */
+  releaseTransport(err: Error): Transport {
+    this.session.flush();
+    this.session.suspendWrites();
+    this.transport.flush();
+    this.transport.hold(true); // octets wait for the new owner (hold(false) there)
+    this.transport.attach(undefined);
+    this.session.transportClosed(err);
+    return this.transport;
+  }
+
+  /**
+   * Ends the session with `err` after its queued frames are handed to the transport (so the
+   * reply that explains why reaches the peer), then closes it; a peer that does not read is
+   * cut off after 2 s.
+   */
+  drop(err: Error): void {
+    if (this.session.ended) return;
+    this.session.flush();
+    const t = this.transport;
+    t.flush();
+    t.attach(undefined);
+    this.session.transportClosed(err); // ends the session with `err` (hooks, onClose) without aborting the transport
+    const cut = setTimeout(() => t.abort(), 2000);
+    (cut as { unref?: () => void }).unref?.();
+    t.attach({ data: () => {}, drain: () => {}, closed: () => clearTimeout(cut) });
+    t.end();
   }
 
   /** Greeting this side sends (again after a tuning reset): registered profiles minus `without`. */
@@ -382,7 +490,7 @@ export class Connection implements Watched {
   async #decideStart(req: StartRequest): Promise<StartDecision> {
     // Tuning profiles (TLS, SASL) decide their own starts: they act on the session itself.
     for (const offer of req.profiles) {
-      const tuning = this.ctx.tuning.get(`start:${offer.uri}`) as TuningStart | undefined;
+      const tuning = this.ctx.profiles.get(offer.uri)?.tuningStart;
       if (tuning !== undefined) return tuning(this, req, offer);
     }
     for (const offer of req.profiles) {
@@ -445,12 +553,12 @@ export class Connection implements Watched {
    * session keeps its state, the peer's octets wait in the kernel and TCP flow control.
    */
   block(on: boolean): void {
-    this.io.block(on);
+    this.transport.block(on);
   }
 
   /** Drops the connection at once (PyVortex conn.shutdown()); `err`, if given, is why (popChannelError, onClose). */
   shutdown(err?: Error): void {
     this.session.abort(err); // recorded once, by #closed
-    this.io.socket.destroy();
+    this.transport.abort();
   }
 }

@@ -4,8 +4,11 @@ import type { CodecImpl } from '../codec/index.js';
 import type { Connection } from './connection.js';
 import type { Channel } from './channel.js';
 import type { Frame } from './frame.js';
+import type { StartDecision, StartRequest } from '../session/management.js';
+import type { ProfileOffer } from '../session/mgmt.js';
 import { BeepError, thrownText } from '../errors.js';
 import { Watchdog } from './watchdog.js';
+import type { TransportFactory } from '../transport/transport.js';
 
 /** Data a start handler receives. */
 export interface StartInfo {
@@ -46,6 +49,12 @@ export interface FaultSite {
 /** Error hook: application handler faults (code BEEP_ERR_HANDLER, the thrown value as `cause`). */
 export type OnError = (err: BeepError, where: FaultSite) => void;
 
+/**
+ * Start decision of a tuning profile (TLS, SASL, TUNNEL): it answers the `<start>` itself,
+ * with the reply content and an onReplySent action, because it acts on the session.
+ */
+export type TuningStart = (conn: Connection, req: StartRequest, offer: ProfileOffer) => StartDecision | Promise<StartDecision>;
+
 /** Handlers of a registered profile. */
 export interface ProfileHandlers {
   /** Accept or refuse a channel start; default accept. */
@@ -58,6 +67,8 @@ export interface ProfileHandlers {
   frameReceived?: FrameReceived;
   /** Interpret MIME headers (default true); false delivers content untouched. */
   mime?: boolean;
+  /** A tuning profile's own start decision; when set, `start` is not consulted. */
+  tuningStart?: TuningStart;
 }
 
 /** Options applied to every connection of a context. */
@@ -86,6 +97,8 @@ export interface CtxOptions extends SessionLimits {
   onError?: OnError;
   /** Deliver frames one by one instead of whole messages. */
   perFrame?: boolean;
+  /** Transport for connections and listeners of this context (default: the runtime's, see setTransport). */
+  transport?: TransportFactory;
 }
 
 /** A beepwire context: registered profiles, listeners, options (PyVortex vortex.Ctx). */
@@ -100,8 +113,6 @@ export class Ctx {
   readonly listeners = new Set<{ close(): Promise<void> }>();
   /** Waiters of waitListeners(). */
   readonly waiters = new Set<() => void>();
-  /** Hooks the TLS and SASL modules install (tuning profiles). */
-  readonly tuning = new Map<string, unknown>();
   #initialized = false;
   #onError: OnError | undefined;
   #watchdog: Watchdog | undefined;

@@ -1,6 +1,7 @@
 // Listeners (PyVortex vortex.create_listener / wait_listeners / unlock_listeners).
-import { createServer, type Server, type Socket } from 'node:net';
 import { Connection } from './connection.js';
+import type { Transport, TransportFactory, TransportServer } from '../transport/transport.js';
+import { runtimeTransport } from '../transport/select.js';
 import type { Ctx } from './ctx.js';
 import { processBudget } from '../session/budget.js';
 import { greetingRefusal } from '../session/refusal.js';
@@ -17,6 +18,8 @@ export interface ListenerOptions {
   maxConnections?: number;
   /** Called for every accepted connection. */
   onAccept?: (conn: Connection) => void;
+  /** Transport to listen with (default: the context's, else the runtime's). */
+  transport?: TransportFactory;
 }
 
 /** A listening socket accepting BEEP sessions. */
@@ -35,22 +38,22 @@ export class Listener {
   refused = 0;
   /** Sessions accepted and still open. */
   readonly connections = new Set<Connection>();
-  readonly #server: Server;
+  #server: TransportServer | undefined;
   #ok = false;
 
   /** Use createListener(). */
-  constructor(ctx: Ctx, host: string, server: Server) {
+  constructor(ctx: Ctx, host: string) {
     this.ctx = ctx;
     this.host = host;
-    this.#server = server;
   }
 
   /** True while listening. */
   isOk(): boolean { return this.#ok; }
 
-  /** Marks the listener as bound or failed (used by createListener). */
-  setState(ok: boolean, port: number, errorMsg = ''): void {
-    this.#ok = ok;
+  /** Marks the listener as bound to `server` or failed (used by createListener). */
+  setState(server: TransportServer | undefined, port: number, errorMsg = ''): void {
+    this.#server = server;
+    this.#ok = server !== undefined;
     this.port = port;
     this.errorMsg = errorMsg;
   }
@@ -60,28 +63,42 @@ export class Listener {
     this.#ok = false;
     this.ctx.listeners.delete(this);
     for (const c of this.connections) c.shutdown();
-    return new Promise((res) => this.#server.close(() => res()));
+    return this.#server?.close() ?? Promise.resolve();
   }
 }
 
-/** Starts a listener on host:port (port 0 picks a free one). Check isOk() / errorMsg. */
-export function createListener(ctx: Ctx, host: string, port: number | string, opts: ListenerOptions = {}): Promise<Listener> {
+/**
+ * Starts a listener on host:port (port 0 picks a free one). Check isOk() / errorMsg: a
+ * runtime that cannot listen (workerd, a browser) gives a listener that is not OK and says why.
+ */
+export async function createListener(ctx: Ctx, host: string, port: number | string, opts: ListenerOptions = {}): Promise<Listener> {
   const p = Number(port);
   if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`bad port ${port}`);
   const max = opts.maxConnections ?? 10_000;
-  let listener: Listener;
-  const server = createServer({ noDelay: true }, (socket: Socket) => {
+  const listener = new Listener(ctx, host);
+  let factory: TransportFactory;
+  try {
+    factory = opts.transport ?? ctx.options.transport ?? await runtimeTransport();
+  } catch (e) {
+    listener.setState(undefined, p, (e as Error).message);
+    return listener;
+  }
+  if (factory.listen === undefined) {
+    listener.setState(undefined, p, `the ${factory.kind} transport cannot listen on this runtime`);
+    return listener;
+  }
+  const accepted = (t: Transport): void => {
     // Over a limit a stranger gets the 421 greeting and costs no session, no codec slot.
     if (opts.refuse === undefined && (listener.connections.size >= max || processBudget.sessions >= processBudget.maxSessions)) {
-      refuseBusy(listener, socket);
+      refuseBusy(listener, t);
       return;
     }
     let conn: Connection;
     try {
-      conn = Connection.accept(ctx, socket, opts.refuse);
+      conn = Connection.accept(ctx, t, opts.refuse);
     } catch (e) {
-      if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') refuseBusy(listener, socket);
-      else { socket.destroy(); ctx.reportError(e); }
+      if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') refuseBusy(listener, t);
+      else { t.abort(); ctx.reportError(e); }
       return;
     }
     listener.connections.add(conn);
@@ -93,43 +110,49 @@ export function createListener(ctx: Ctx, host: string, port: number | string, op
         ctx.reportError(e, { conn });
       }
     }
-  });
-  listener = new Listener(ctx, host, server);
-  return new Promise((resolve) => {
-    const failed = (e: Error): void => { listener.setState(false, p, e.message); resolve(listener); };
-    server.once('error', failed);
-    server.listen(p, host, () => {
-      server.off('error', failed);
-      // While listening, accept errors (EMFILE, ENFILE, ECONNABORTED) are counted, never thrown:
-      // the server keeps listening and accepts again once descriptors free up.
-      server.on('error', () => { listener.acceptErrors++; });
-      const addr = server.address();
-      listener.setState(true, typeof addr === 'object' && addr !== null ? addr.port : p);
-      ctx.listeners.add(listener);
-      resolve(listener);
-    });
-  });
+  };
+  try {
+    // Accept errors while listening (EMFILE, ENFILE, ECONNABORTED) are counted, never thrown.
+    const server = await factory.listen(host, p, accepted, () => { listener.acceptErrors++; });
+    listener.setState(server, server.port);
+    ctx.listeners.add(listener);
+  } catch (e) {
+    listener.setState(undefined, p, (e as Error).message);
+  }
+  return listener;
 }
 
-/** Sends the 421 greeting and closes; the socket is destroyed soon even if the peer lingers. */
-function refuseBusy(listener: Listener, socket: Socket): void {
+/** Sends the 421 greeting and closes; the transport is dropped soon even if the peer lingers. */
+function refuseBusy(listener: Listener, t: Transport): void {
   listener.refused++;
-  socket.on('error', () => { /* a refused stranger's resets are of no interest */ });
   busy ??= greetingRefusal(421, 'too many connections');
-  socket.end(busy);
-  setTimeout(() => socket.destroy(), 1000).unref();
+  const cut = setTimeout(() => t.abort(), 1000);
+  (cut as { unref?: () => void }).unref?.();
+  // A refused stranger's resets are of no interest.
+  t.attach({ data: () => {}, drain: () => {}, closed: () => clearTimeout(cut) });
+  t.write(busy);
+  t.end();
+}
+
+/** The part of Node's `process` that delivers signals. */
+interface Signals {
+  once(signal: string, f: () => void): unknown;
+  off(signal: string, f: () => void): unknown;
 }
 
 /** Resolves when unlockListeners(ctx) is called (or on SIGINT/SIGTERM with unlockOnSignal). */
 export function waitListeners(ctx: Ctx, opts: { unlockOnSignal?: boolean } = {}): Promise<void> {
+  // Signals exist where a process does (Node, Bun, Deno's node compatibility); elsewhere the option is a no-op.
+  const proc = (globalThis as { process?: Signals }).process;
+  const signals = opts.unlockOnSignal && typeof proc?.once === 'function' ? proc : undefined;
   return new Promise((resolve) => {
     const done = (): void => {
       ctx.waiters.delete(done);
-      if (opts.unlockOnSignal) { process.off('SIGINT', done); process.off('SIGTERM', done); }
+      if (signals) { signals.off('SIGINT', done); signals.off('SIGTERM', done); }
       resolve();
     };
     ctx.waiters.add(done);
-    if (opts.unlockOnSignal) { process.once('SIGINT', done); process.once('SIGTERM', done); }
+    if (signals) { signals.once('SIGINT', done); signals.once('SIGTERM', done); }
   });
 }
 

@@ -2,11 +2,11 @@
 // listener, startAuth on the initiator, isAuthenticated / methodUsed / authId. One successful
 // authentication per session; PLAIN only under TLS unless the listener opts in.
 import { BeepError, BeepReplyError } from '../errors.js';
-import { registerProfile, type Ctx } from '../api/ctx.js';
-import type { Connection, TuningStart } from '../api/connection.js';
+import { registerProfile, type Ctx, type ProfileHandlers, type TuningStart } from '../api/ctx.js';
+import type { Connection } from '../api/connection.js';
+import { ConnectionSlot } from '../api/slot.js';
 import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
-import { isEnabled as tlsEnabled, peerCertificate } from '../tls/node-tls.js';
 import { blobXml, parseBlob, type Blob } from './blob.js';
 import { base64Text } from '../util/base64.js';
 import {
@@ -90,6 +90,14 @@ export interface SaslState {
 const XML = { headers: { 'Content-Type': 'application/beep+xml' } };
 const EMPTY = new Uint8Array(0);
 
+/** Where a connection keeps what its authentication established. */
+const SASL_STATE = new ConnectionSlot<SaslState>('sasl');
+
+/** The first value of a certificate field (node:tls gives an array for repeated fields). */
+function firstOf(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
 /** Per-session SASL bookkeeping (survives tuning resets: the TCP peer is the same). */
 interface Guard {
   /** Failed attempts so far. */
@@ -155,20 +163,20 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     maxFailures: msOption('maxFailures', opts.maxFailures, SASL_MAX_FAILURES),
   };
   const uri = saslUri(name);
-  registerProfile(ctx, uri, {
+  const handlers: ProfileHandlers = {
     frameReceived: (conn, channel, frame) => {
       if (frame.type === 'MSG') detach(ctx, conn, serverMsg(ctx, conn, channel, frame.msgNo, frame.text, name, o));
     },
     close: (n, conn) => { guardOf(conn).exchanges.delete(n); return true; },
     closed: (n, conn) => { guardOf(conn).exchanges.delete(n); }, // a tuning reset drops channels too
-  });
+  };
   const start: TuningStart = async (conn, req, offer) => {
     const refuse = async (code: number, text: string): Promise<StartDecision> => {
       await noteFailure(conn, o, code);
       return { accept: false, code, text: clipText(text) };
     };
     if (isAuthenticated(conn)) return { accept: false, code: 550, text: 'session already authenticated' };
-    if (name === PLAIN && !opts.allowPlainInClear && !tlsEnabled(conn)) return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
+    if (name === PLAIN && !opts.allowPlainInClear && conn.tls === undefined) return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
     const g = guardOf(conn);
     if (g.busy) return { accept: false, code: 550, text: 'another SASL step is in progress on this session' };
     if (o.maxFailures > 0 && g.failures >= o.maxFailures) return { accept: false, code: 550, text: 'too many failed authentications' };
@@ -184,7 +192,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     }
     let externalId: string | undefined;
     try {
-      externalId = opts.externalIdentity ? opts.externalIdentity(conn) : (peerCertificate(conn)?.subject?.CN as string | undefined);
+      externalId = opts.externalIdentity ? opts.externalIdentity(conn) : firstOf(conn.tls?.peerCertificate?.subject.CN);
     } catch (e) {
       reportHandlerFault(ctx, new HandlerFault('SASL externalIdentity', e), conn);
       return { accept: false, code: 454, text: 'temporary authentication failure' };
@@ -210,33 +218,32 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     g.exchanges.set(req.number, ex); // replaces any exchange left on this number by a tuning reset
     return { accept: true, uri, content: blobXml('continue', step.challenge), maxMessage: o.maxMessage };
   };
-  ctx.tuning.set(`start:${uri}`, start);
+  registerProfile(ctx, uri, { ...handlers, tuningStart: start });
   return true;
 }
 
 /** Records a success; false if the session authenticated meanwhile (one per session). */
 function complete(conn: Connection, mech: string, step: Extract<ServerStep, { kind: 'success' }>): boolean {
   if (isAuthenticated(conn)) return false;
-  conn.tuning.set('sasl', { mech, authId: step.authId, ...(step.authorizationId ? { authorizationId: step.authorizationId } : {}) } satisfies SaslState);
+  conn.set(SASL_STATE, { mech, authId: step.authId, ...(step.authorizationId ? { authorizationId: step.authorizationId } : {}) } satisfies SaslState);
   return true;
 }
 
 /** A client <blob> on a SASL channel: the next step of the exchange, answered RPY or ERR. */
 async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: number, text: string, mech: string, o: Resolved): Promise<void> {
   const g = guardOf(conn);
-  const st = channel.state;
   const ex = g.exchanges.get(channel.number);
   const err = async (code: number, why: string, counted = true): Promise<void> => {
     g.exchanges.delete(channel.number);
     if (counted) await noteFailure(conn, o, code);
-    replyXml(conn, st, 'ERR', msgNo, errorElement(code, why));
+    replyXml(channel, 'ERR', msgNo, errorElement(code, why));
   };
   let b;
   try { b = parseBlob(text); } catch (e) { return err(501, (e as Error).message); }
   if ('error' in b) return err(501, 'SASL: expected <blob>, got <error>');
   if (b.status === 'abort') return err(535, 'authentication aborted');
   if (ex === undefined) return err(550, 'no authentication in progress on this channel', false);
-  if (g.busy) { replyXml(conn, st, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session')); return; }
+  if (g.busy) { replyXml(channel, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session')); return; }
   if (o.maxFailures > 0 && g.failures >= o.maxFailures) return err(550, 'too many failed authentications', false);
   g.busy = true;
   const epoch = conn.tuningEpoch;
@@ -244,10 +251,10 @@ async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: nu
   try { step = await safeStep(ctx, conn, ex, b.data ?? EMPTY); } finally { g.busy = false; }
   if (conn.tuningEpoch !== epoch) return; // the channel went with a tuning reset
   if (step.kind === 'fail') return err(step.code, step.text);
-  if (step.kind === 'continue') { replyXml(conn, st, 'RPY', msgNo, blobXml('continue', step.challenge)); return; }
+  if (step.kind === 'continue') { replyXml(channel, 'RPY', msgNo, blobXml('continue', step.challenge)); return; }
   g.exchanges.delete(channel.number);
   if (!complete(conn, mech, step)) return err(550, 'session already authenticated', false);
-  replyXml(conn, st, 'RPY', msgNo, blobXml('complete', step.data));
+  replyXml(channel, 'RPY', msgNo, blobXml('complete', step.data));
 }
 
 /** Client options beyond credentials. */
@@ -294,7 +301,7 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
       if (reply.status === 'abort') return finish(false, new BeepReplyError(535, 'authentication aborted by the listener'));
       if (reply.status === 'complete') {
         if (!(await m.verify(reply.data))) return finish(false, new BeepError(`the listener failed ${name} server verification`, 'BEEP_ERR_SASL'));
-        conn.tuning.set('sasl', { mech: name, authId: props.authId ?? props.anonymousToken ?? '', ...(props.authorizationId ? { authorizationId: props.authorizationId } : {}) } satisfies SaslState);
+        conn.set(SASL_STATE, { mech: name, authId: props.authId ?? props.anonymousToken ?? '', ...(props.authorizationId ? { authorizationId: props.authorizationId } : {}) } satisfies SaslState);
         return finish(true);
       }
       opts.onChallenge?.(reply.data);
@@ -320,15 +327,15 @@ async function askStep(ch: Channel, xml: string, timeout: number): Promise<Blob 
 
 /** True once the session authenticated (PyVortex vortex.sasl.is_authenticated). */
 export function isAuthenticated(conn: Connection): boolean {
-  return conn.tuning.has('sasl');
+  return conn.has(SASL_STATE);
 }
 
 /** Mechanism that authenticated the session (PyVortex vortex.sasl.method_used). */
 export function methodUsed(conn: Connection): string | undefined {
-  return (conn.tuning.get('sasl') as SaslState | undefined)?.mech;
+  return conn.get(SASL_STATE)?.mech;
 }
 
 /** Authenticated identity (PyVortex auth_id). */
 export function authId(conn: Connection): string | undefined {
-  return (conn.tuning.get('sasl') as SaslState | undefined)?.authId;
+  return conn.get(SASL_STATE)?.authId;
 }

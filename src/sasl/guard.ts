@@ -4,10 +4,9 @@
 // control messages are bounded before anything is buffered (DESIGN.md "Survival").
 // It lives under src/sasl/ because SASL is its main user; it belongs with the profile layer
 // once the coordinator moves shared profile code (DESIGN.md suggests src/xml/ and profiles/).
-import type { Socket } from 'node:net';
 import type { Ctx } from '../api/ctx.js';
 import type { Connection } from '../api/connection.js';
-import type { ChannelState } from '../session/channel-state.js';
+import type { Channel } from '../api/channel.js';
 import { BeepError, thrownText } from '../errors.js';
 import { errorXml } from '../session/mgmt.js';
 
@@ -45,18 +44,17 @@ export function errorElement(code: number, text: string): string {
   return errorXml({ code, text: clipText(text) });
 }
 
-const enc = new TextEncoder();
-const XML_HEAD = enc.encode('Content-Type: application/beep+xml\r\n\r\n');
+const XML_HEADERS = { 'Content-Type': 'application/beep+xml' };
 
 /**
  * Queues an application/beep+xml reply unless the session or channel is gone (a peer may end
  * the session while an asynchronous answer is being prepared). True when queued.
  */
-export function replyXml(conn: Connection, st: ChannelState, type: 'RPY' | 'ERR', msgNo: number, xml: string, onSent?: () => void): boolean {
-  if (conn.session.ended || st.state === 'closed') return false;
+export function replyXml(channel: Channel, type: 'RPY' | 'ERR', msgNo: number, xml: string, onSent?: () => void): boolean {
+  if (channel.conn.closed || channel.state.state === 'closed') return false;
   try {
-    conn.session.sendReply(st, type, msgNo, enc.encode(xml), onSent, st.mime ? XML_HEAD : undefined);
-    return true;
+    const opts = { headers: XML_HEADERS, onSent };
+    return type === 'RPY' ? channel.sendRpy(xml, undefined, msgNo, opts) : channel.sendErr(xml, undefined, msgNo, opts);
   } catch {
     return false; // ended in between: nobody is owed this reply any more
   }
@@ -82,34 +80,9 @@ export function msOption(name: string, v: unknown, dflt: number): number {
 }
 
 /**
- * Gives a socket a TUNNEL/TLS module took over an 'error' listener for the rest of its life:
- * an 'error' event without one is an uncaught exception. 'close' follows every error, so the
- * owner's close handling still runs; `onError` may end the session early.
- */
-export function guardSocket(socket: Socket, onError?: (e: Error) => void): void {
-  // Once per socket: a socket reused through repeated tuning resets must not gather listeners.
-  if (onError === undefined) {
-    if (guarded.has(socket)) return;
-    guarded.add(socket);
-  }
-  socket.on('error', (e: Error) => { try { onError?.(e); } catch { /* closing anyway */ } });
-}
-
-/** Sockets that already carry a plain guard. */
-const guarded = new WeakSet<Socket>();
-
-/**
- * Ends a session with `err` after its queued frames are handed to the socket (so the reply
- * that explains why reaches the peer), then closes TCP; a peer that does not read is cut off.
+ * Ends a session with `err` after its queued frames are handed to the transport (so the reply
+ * that explains why reaches the peer), then closes it; a peer that does not read is cut off.
  */
 export function dropSession(conn: Connection, err: Error): void {
-  if (conn.session.ended) return;
-  conn.session.flush();
-  conn.io.flush();
-  const s = conn.io.socket;
-  conn.session.transportClosed(err); // ends the session with `err` (hooks, onClose) without aborting the socket
-  const cut = setTimeout(() => s.destroy(), 2000);
-  cut.unref?.();
-  s.once('close', () => clearTimeout(cut));
-  s.end();
+  conn.drop(err);
 }

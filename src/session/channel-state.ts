@@ -98,6 +98,8 @@ export class ChannelState {
   cancelOwnClose: (() => void) | undefined;
   /** Per-channel cap on a reassembled message (below the session's maxMessage), if set. */
   maxMessage: number | undefined;
+  /** A tuning channel we opened (TLS, TUNNEL): its answer holds input until the reset. */
+  tuning = false;
   /** Application hook for delivered messages. */
   onMessage: ((m: Message) => void) | undefined;
   /** Messages that arrived between our start's <profile/> RPY and the API adopting the channel. */

@@ -315,6 +315,10 @@ export class Management {
       ch.profile = uri;
       ch.state = 'open';
       ch.early = [];
+      ch.tuning = tuning;
+      // A piggybacked answer on a tuning channel (<proceed/>, <ok />) is followed by the next
+      // session's octets: none may reach this one (the transport holds them until the reset).
+      if (tuning && reply.kind === 'profile' && reply.content !== undefined) s.holdInput();
     };
     try {
       await this.ready;

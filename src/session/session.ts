@@ -24,6 +24,11 @@ export interface SessionIO {
   abort?(): void;
   /** Stops (true) or resumes (false) reading from the peer: the outbound budget is full. */
   pauseInput?(paused: boolean): void;
+  /**
+   * Stops delivering input after the current chunk (true) until a tuning reset (false): the
+   * peer answered a tuning request, and the octets that follow belong to the next session.
+   */
+  hold?(on: boolean): void;
 }
 
 /** Options of a session. */
@@ -144,6 +149,7 @@ export class Session implements FrameHandler {
     this.codec.reset();
     this.mgmt.reset(new BeepError('tuning reset', 'BEEP_ERR_TUNING_RESET'));
     this.start(greeting);
+    this.#io.hold?.(false); // input held since the tuning answer belongs to this session now
   }
 
   /**
@@ -211,6 +217,15 @@ export class Session implements FrameHandler {
       this.abort(asError(e));
     }
   }
+
+  /** Octets from the transport (TransportSink.data). */
+  data(chunk: Uint8Array): void { this.receive(chunk); }
+
+  /** The transport is gone (TransportSink.closed). */
+  closed(err?: Error): void { this.transportClosed(err); }
+
+  /** Holds input until the next tuning reset (a tuning channel's answer arrived). */
+  holdInput(): void { this.#io.hold?.(true); }
 
   /** The transport closed (or failed) underneath us. */
   transportClosed(err?: Error): void {
@@ -749,6 +764,8 @@ export class Session implements FrameHandler {
   /** Gives a message to channel 0's state machine or a profile channel's handler. */
   #handOver(ch: ChannelState, msg: Message): void {
     if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
+    // A tuning channel's answer (<proceed/>, <ok />): what follows belongs to the next session.
+    if (ch.tuning && msg.type === 'RPY') this.holdInput();
     if (ch.onMessage === undefined && ch.early !== undefined) { ch.early.push(msg); return; }
     ch.onMessage?.(msg);
     if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { certs, sasl, tls, tunnel, xmlrpc } from '../../src/index.js';
+import type { NodeTransport } from '../../src/transport/node.js';
 import { ECHO, MiB, Peer, held, hostile, installFaultRecorders, listenerPool, memNow, sleep } from './harness.js';
 
 installFaultRecorders();
@@ -229,7 +230,7 @@ hostile(S, 'TUNNEL endpoint: <tunnel /> repeated in the new session must not add
     await p.write(greeting + again); // greet the new session and end the route here again
     await p.waitFor('<ok', 2000);
   }
-  const n = a.conn.io.socket.listenerCount('error');
+  const n = (a.conn.transport as NodeTransport).socket.listenerCount('error');
   t.diagnostic(`'error' listeners on the session's socket after ${ROUNDS} rounds: ${n}`);
   p.destroy();
   assert.ok(n <= 4, `${n} 'error' listeners piled up on one socket after ${ROUNDS} <tunnel /> rounds`);

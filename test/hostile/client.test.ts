@@ -129,7 +129,7 @@ hostile(S, 'a server that ignores <close number=0>: conn.close() settles (false)
     assert.equal(await within(1300, 'conn.close() against a server that ignores <close>', conn.close()), false);
     // A timed-out close leaves nothing open (issue 14): the connection is dropped, with why.
     assert.equal(conn.isOk(), false);
-    assert.ok(conn.io.socket.destroyed, 'the socket was destroyed');
+    assert.ok(conn.transport.closed, 'the socket was destroyed');
     assert.match(String(conn.popChannelError()?.[1]), /timed out/);
   } finally { await srv.close(); }
 });

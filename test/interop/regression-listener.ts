@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { nodeTransport } from '../../src/transport/node.js';
+import { ConnectionSlot } from '../../src/api/slot.js';
 import {
   Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, tunnel, xmlrpc, type Channel,
   type Frame, type Listener,
@@ -188,15 +190,16 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
       ordered.set(ch, expect + 1);
     },
   });
+  const SUDDENTLY = new ConnectionSlot<string>('suddently');
   reg('/suddently-close', {
     start: (i) => {
       if (i.content === '2') { i.conn.shutdown(); return false; }
-      i.conn.tuning.set('suddently', i.content ?? '');
+      i.conn.set(SUDDENTLY, i.content ?? '');
       return true;
     },
-    frameReceived: (c) => { if (c.tuning.get('suddently') === '3') c.shutdown(); },
+    frameReceived: (c) => { if (c.get(SUDDENTLY) === '3') c.shutdown(); },
     close: async (_n, c) => {
-      if (c.tuning.get('suddently') === '1') await sleep(200);
+      if (c.get(SUDDENTLY) === '1') await sleep(200);
       c.shutdown();
       return false;
     },
@@ -227,7 +230,7 @@ export function regressionCtx(serverCert: certs.CertPair): Ctx {
         fake.locked = true;
         const srv = createServer((sock) => {
           if (fake.locked) { sock.on('error', () => undefined); return; }
-          Connection.accept(ctx, sock);
+          Connection.accept(ctx, nodeTransport(sock));
         });
         await new Promise<void>((r) => srv.listen(44012 + offset, '0.0.0.0', () => r()));
         fake.s = srv;

@@ -145,7 +145,7 @@ test('both peers close the same channel at once', async () => {
   const ch = (await conn.openChannel(0, ECHO))!;
   await ch.request('warm up');
   // Find the listener side of this channel and close from both ends in the same tick.
-  const serverConn = [...listener.connections].find((c) => c.getChannel(ch.number) && c.port === conn.io.socket.localPort)!;
+  const serverConn = [...listener.connections].find((c) => c.getChannel(ch.number) && c.port === conn.localAddress?.port)!;
   assert.ok(serverConn, 'listener side found');
   const both = await Promise.all([ch.close(), serverConn.getChannel(ch.number)!.close()]);
   assert.deepEqual(both, [true, true]);
@@ -159,7 +159,7 @@ test('both peers close the same channel at once', async () => {
 test('slow consumer: the window stops, memory does not grow', async () => {
   const conn = await client({ window: 65536, maxWindow: 65536 });
   const ch = (await conn.openChannel(0, SINK))!;
-  const serverConn = [...listener.connections].find((c) => c.port === conn.io.socket.localPort)!;
+  const serverConn = [...listener.connections].find((c) => c.port === conn.localAddress?.port)!;
   const sch = serverConn.getChannel(ch.number)!;
   sch.highWaterMark = 4;
   // The client pushes 200 x 16 KiB; the listener reads nothing for a while.

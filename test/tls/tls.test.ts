@@ -46,10 +46,10 @@ test('TLS comes up on the same connection; data flows after the tuning reset', a
   assert.ok(conn.remoteProfiles.includes(tls.TLS_URI), 'listener advertises TLS');
   const before = await conn.openChannel(0, ECHO);
   assert.equal((await before!.request('x')).text, 'clear:x');
-  const localPort = conn.io.socket.localPort;
+  const localPort = conn.localAddress?.port;
   assert.ok(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert }), String(conn.popChannelError()));
   assert.ok(tls.isEnabled(conn));
-  assert.equal(conn.io.socket.localPort, localPort, 'same TCP connection');
+  assert.equal(conn.localAddress?.port, localPort, 'same TCP connection');
   assert.equal(conn.channelCount, 0, 'tuning reset closed every channel');
   assert.ok(!conn.remoteProfiles.includes(tls.TLS_URI), 'new greeting no longer offers TLS');
   assert.equal(tls.peerCertificateDigest(conn), certs.fingerprint256(localhost.cert));

@@ -1,25 +1,25 @@
-// TLS tuning profile over node:tls (Node and Bun), PyVortex vortex.tls: acceptTls on the
-// listener side, startTls on the initiator side. TLS runs over the same TCP connection; after
-// the handshake both peers perform the tuning reset (RFC 3080 §3.1, §3) and greet again.
-import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext, type PeerCertificate } from 'node:tls';
-import { readFileSync } from 'node:fs';
-import { isIP, type Socket } from 'node:net';
+// TLS tuning profile (PyVortex vortex.tls): acceptTls on the listener side, startTls on the
+// initiator side. TLS runs over the same connection, upgraded in place by the transport
+// (node:tls, Deno.startTls, workerd's startTls); after the handshake both peers perform the
+// tuning reset (RFC 3080 §3.1, §3) and greet again.
 import { BeepError, BeepReplyError } from '../errors.js';
 import { within } from '../util/within.js';
-import { registerProfile, type Ctx } from '../api/ctx.js';
-import { Connection, type TuningStart } from '../api/connection.js';
+import { registerProfile, type Ctx, type TuningStart } from '../api/ctx.js';
+import { Connection } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
+import type { PeerCertificateInfo, TlsServerUpgrade } from '../transport/transport.js';
 import { TLS_URI, READY_XML, PROCEED_XML, parseTlsElement } from './profile.js';
 import {
-  callHandler, reportHandlerFault, errorElement, replyXml, detach, guardSocket, sizeOption, msOption,
+  callHandler, reportHandlerFault, errorElement, replyXml, detach, sizeOption, msOption,
 } from '../sasl/guard.js';
 import { base64Text } from '../util/base64.js';
+import { isIpAddress } from '../util/ip.js';
+import { readPem, type PemOrPath } from './pem.js';
 
 export { TLS_URI } from './profile.js';
-
-/** A certificate or key: a PEM string, or a path to a PEM file. */
-export type PemOrPath = string;
+export type { PemOrPath } from './pem.js';
+export type { PeerCertificateInfo, TlsInfo } from '../transport/transport.js';
 
 /** Listener-side TLS handlers (PyVortex vortex.tls.accept_tls) and options. */
 export interface AcceptTlsHandlers {
@@ -62,14 +62,6 @@ export interface StartTlsOptions {
   timeout?: number;
 }
 
-/** What a connection knows once TLS is up. */
-export interface TlsState {
-  /** The TLS socket. */
-  socket: TLSSocket;
-  /** serverName the TLS start named. */
-  serverName: string | undefined;
-}
-
 /** Default tlsHandshakeTimeout in ms (contract: issue 9). */
 export const TLS_HANDSHAKE_TIMEOUT = 10_000;
 /** Default size limit of a TLS channel message: <ready/>, <proceed/> or an <error>. */
@@ -77,11 +69,6 @@ export const TLS_MAX_MESSAGE = 4096;
 
 /** The context-wide tlsHandshakeTimeout (a CtxOptions field on the coordinator's branch). */
 const ctxHandshakeTimeout = (ctx: Ctx): number | undefined => ctx.options.tlsHandshakeTimeout;
-
-/** Reads a PEM given inline or as a file path (Node adapter only). */
-function pem(v: PemOrPath): string {
-  return v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8');
-}
 
 /** Connections whose TLS upgrade has begun (a second <ready/> must not start another). */
 const upgrading = new WeakSet<Connection>();
@@ -91,16 +78,10 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
   const maxMessage = sizeOption('maxMessage', handlers.maxMessage, TLS_MAX_MESSAGE);
   const timeoutOf = (): number => msOption('tlsHandshakeTimeout', handlers.tlsHandshakeTimeout ?? ctxHandshakeTimeout(ctx), TLS_HANDSHAKE_TIMEOUT);
   timeoutOf(); // a bad option is a RangeError now, not in the middle of a session
-  // Advertised in greetings; ready messages sent after the start arrive on the channel.
-  registerProfile(ctx, TLS_URI, {
-    frameReceived: (conn, channel, frame) => {
-      if (frame.type !== 'MSG') return;
-      detach(ctx, conn, answerReady(conn, channel, frame.msgNo, frame.text, handlers, timeoutOf()));
-    },
-  });
   const start: TuningStart = async (conn, req, offer) => {
     const serverName = req.serverName ?? conn.serverName;
     if (isEnabled(conn) || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
+    if (!conn.transport.canAcceptTls) return { accept: false, code: 421, text: `TLS is not available on the ${conn.transport.kind} transport` };
     if (!(await allowed(conn, serverName, handlers))) return { accept: false, code: 421, text: 'TLS not available' };
     if (offer.content === undefined) { // <ready/> follows as a MSG
       return { accept: true, uri: TLS_URI, maxMessage };
@@ -110,17 +91,24 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
       return { accept: false, code: 501, text: (e as Error).message };
     }
     if (el.kind !== 'ready') return { accept: false, code: 501, text: 'expected <ready />' };
-    let secure: SecureContext;
-    try { secure = await secureContextFor(conn, serverName, handlers); } catch (e) {
+    let secure: TlsServerUpgrade;
+    try { secure = await credentialsFor(conn, serverName, handlers); } catch (e) {
       reportHandlerFault(ctx, e, conn);
       return { accept: false, code: 421, text: 'TLS not available' };
     }
-    if (conn.session.ended || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
+    if (conn.closed || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
     upgrading.add(conn);
-    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, maxMessage, onReplySent: () => upgradeListener(conn, secure, serverName, handlers.caHandler !== undefined, timeoutOf()) };
+    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, maxMessage, onReplySent: () => upgradeListener(conn, secure, timeoutOf()) };
     return d;
   };
-  ctx.tuning.set(`start:${TLS_URI}`, start);
+  // Advertised in greetings; ready messages sent after the start arrive on the channel.
+  registerProfile(ctx, TLS_URI, {
+    frameReceived: (conn, channel, frame) => {
+      if (frame.type !== 'MSG') return;
+      detach(ctx, conn, answerReady(conn, channel, frame.msgNo, frame.text, handlers, timeoutOf()));
+    },
+    tuningStart: start,
+  });
   return true;
 }
 
@@ -133,75 +121,59 @@ async function allowed(conn: Connection, serverName: string | undefined, h: Acce
   }
 }
 
-/** Builds the listener's secure context; a throwing handler is a HandlerFault. */
-async function secureContextFor(conn: Connection, serverName: string | undefined, h: AcceptTlsHandlers): Promise<SecureContext> {
+/** Collects the listener's certificate, key and CA; a throwing handler (or an unreadable file) is a HandlerFault. */
+async function credentialsFor(conn: Connection, serverName: string | undefined, h: AcceptTlsHandlers): Promise<TlsServerUpgrade> {
   return callHandler('TLS certificate handlers', async () => {
-    const cert = pem(await h.certHandler(conn, serverName));
-    const key = pem(await h.keyHandler(conn, serverName));
-    const ca = h.caHandler ? pem(await h.caHandler(conn, serverName)) : undefined;
-    return createSecureContext({ cert, key, ca });
+    const cert = await readPem(await h.certHandler(conn, serverName));
+    const key = await readPem(await h.keyHandler(conn, serverName));
+    const ca = h.caHandler ? await readPem(await h.caHandler(conn, serverName)) : undefined;
+    return { cert, key, ...(ca === undefined ? {} : { ca }) };
   });
 }
 
 /** <ready/> sent as a MSG on an open TLS channel: RPY <proceed/> or ERR, then the upgrade. */
 async function answerReady(conn: Connection, channel: Channel, msgNo: number, text: string, h: AcceptTlsHandlers, timeout: number): Promise<void> {
   const serverName = conn.serverName;
-  const st = channel.state;
   // Every send is guarded: the peer may end the session while we wait for the handlers.
-  const fail = (code: number, why: string): void => { replyXml(conn, st, 'ERR', msgNo, errorElement(code, why)); };
+  const fail = (code: number, why: string): void => { replyXml(channel, 'ERR', msgNo, errorElement(code, why)); };
   let el;
   try { el = parseTlsElement(text); } catch (e) { return fail(501, (e as Error).message); }
   if (el.kind !== 'ready') return fail(501, 'expected <ready />');
   if (isEnabled(conn) || upgrading.has(conn)) return fail(550, 'TLS is already active');
+  if (!conn.transport.canAcceptTls) return fail(421, `TLS is not available on the ${conn.transport.kind} transport`);
   upgrading.add(conn); // claimed before the first await: one upgrade per connection
-  let secure: SecureContext | undefined;
+  let secure: TlsServerUpgrade | undefined;
   if (await allowed(conn, serverName, h)) {
-    try { secure = await secureContextFor(conn, serverName, h); } catch (e) { reportHandlerFault(conn.ctx, e, conn); }
+    try { secure = await credentialsFor(conn, serverName, h); } catch (e) { reportHandlerFault(conn.ctx, e, conn); }
   }
   if (secure === undefined) { upgrading.delete(conn); return fail(421, 'TLS not available'); }
   const sc = secure;
-  if (!replyXml(conn, st, 'RPY', msgNo, PROCEED_XML, () => upgradeListener(conn, sc, serverName, h.caHandler !== undefined, timeout))) upgrading.delete(conn);
+  if (!replyXml(channel, 'RPY', msgNo, PROCEED_XML, () => upgradeListener(conn, sc, timeout))) upgrading.delete(conn);
 }
 
-/** Listener side: wrap the socket right after <proceed/> went out; reset once secure. */
-function upgradeListener(conn: Connection, secureContext: SecureContext, serverName: string | undefined, requestCert: boolean, timeout: number): void {
-  if (conn.session.ended) return;
+/**
+ * Listener side, right after <proceed/> was handed to the transport: upgrade in place; the
+ * session is reset (and greets again) when the handshake completes. A peer that stalls in the
+ * handshake, or never greets again, is dropped after `timeout` ms each.
+ */
+function upgradeListener(conn: Connection, secure: TlsServerUpgrade, timeout: number): void {
+  if (conn.closed) return;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = (): void => { clearTimeout(timer); timer = undefined; };
-  const raw = conn.releaseSocket();
   const arm = (what: string): void => {
     stop();
-    if (timeout > 0) timer = setTimeout(() => { conn.shutdown(new BeepError(`${what} not completed within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')); raw.destroy(); }, timeout);
+    if (timeout > 0) timer = setTimeout(() => conn.shutdown(new BeepError(`${what} not completed within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
   };
   conn.setOnClose(stop);
-  // The released socket has no session listeners until TLS wraps it: keep it from crashing
-  // the process on a reset, and tell the session if it goes away before that.
-  let adopted = false;
-  guardSocket(raw, (e) => { if (!adopted) conn.session.transportClosed(e); });
-  raw.once('close', () => { stop(); if (!adopted) conn.session.transportClosed(); });
   arm('TLS handshake');
-  const wrap = (): void => {
-    if (conn.session.ended || raw.destroyed) { stop(); return; }
-    try {
-      const s = new TLSSocket(raw, { isServer: true, secureContext, requestCert, rejectUnauthorized: false });
-      adopted = true;
-      conn.adoptSocket(s);
-      s.once('secure', () => {
-        if (conn.session.ended) { stop(); return; }
-        conn.tuning.set('tls', { socket: s, serverName } satisfies TlsState);
-        conn.session.tuningReset(conn.greeting([TLS_URI]));
-        // A peer that completes the handshake and never greets again is dropped the same way.
-        arm('greeting after TLS');
-        conn.session.mgmt.ready.then(stop, stop);
-      });
-    } catch (e) {
-      stop();
-      conn.shutdown(new BeepError(`TLS upgrade failed: ${(e as Error).message}`, 'BEEP_ERR_TLS', { cause: e }));
-    }
-  };
-  // <proceed/> must be on the wire before TLS takes the socket over.
-  if (raw.writableLength === 0) wrap();
-  else raw.once('drain', wrap);
+  conn.upgradeTls({ ...secure, server: true }, [TLS_URI]).then(() => {
+    if (conn.closed) { stop(); return; }
+    arm('greeting after TLS');
+    conn.ready.then(stop, stop);
+  }, (e: unknown) => {
+    stop();
+    conn.shutdown(new BeepError(`TLS upgrade failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }));
+  });
 }
 
 /**
@@ -216,16 +188,15 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
   // popChannelError() then reports; never OK in clear after a failed TLS request.
   const fail = (e: unknown): false => {
     const err = e instanceof Error ? e : new BeepError(String(e), 'BEEP_ERR_TLS');
-    if (conn.session.ended) conn.pushError(err);
-    else conn.session.abort(err);
-    conn.shutdown();
+    if (conn.closed) conn.pushError(err);
+    conn.shutdown(err);
     return false;
   };
   const greetingWait = msOption('timeout', opts.timeout ?? conn.ctx.options.greetingTimeout, 10_000);
   const handshakeWait = msOption('tlsHandshakeTimeout', opts.tlsHandshakeTimeout ?? opts.timeout ?? ctxHandshakeTimeout(conn.ctx), TLS_HANDSHAKE_TIMEOUT);
   if (!conn.isOk()) return fail(new BeepError('connection is not ready', 'BEEP_ERR_NOT_CONNECTED'));
   if (isEnabled(conn)) return true;
-  const serverName = opts.serverName ?? (isIP(conn.host) === 0 ? conn.host : undefined);
+  const serverName = opts.serverName ?? (isIpAddress(conn.host) ? undefined : conn.host);
   const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true, maxMessage: TLS_MAX_MESSAGE });
   if (ch === null) { conn.shutdown(); return false; }
   let el;
@@ -235,31 +206,22 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
   if (el.kind === 'error') return fail(new BeepReplyError(el.code, el.text));
   if (el.kind !== 'proceed') return fail(new BeepReplyError(501, 'expected <proceed />'));
   try {
-    const raw = conn.releaseSocket();
-    guardSocket(raw); // the TLS socket reports errors; the raw one must never throw them
-    const s = tlsConnect({
-      socket: raw as Socket,
-      servername: serverName,
-      // The identity checked when no serverName is given (an IP address): the host connected to,
-      // never node's 'localhost' default.
+    const ca = opts.ca === undefined ? undefined : await Promise.all((Array.isArray(opts.ca) ? opts.ca : [opts.ca]).map(readPem));
+    const cert = opts.cert === undefined ? undefined : await readPem(opts.cert);
+    const key = opts.key === undefined ? undefined : await readPem(opts.key);
+    await within(handshakeWait, 'TLS handshake', conn.upgradeTls({
+      serverName,
+      // The identity checked when no serverName is given (an IP address): the host connected to.
       host: conn.host,
-      ca: opts.ca === undefined ? undefined : (Array.isArray(opts.ca) ? opts.ca : [opts.ca]).map(pem),
-      cert: opts.cert === undefined ? undefined : pem(opts.cert),
-      key: opts.key === undefined ? undefined : pem(opts.key),
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
       rejectUnauthorized: opts.rejectUnauthorized ?? true,
-    });
-    conn.adoptSocket(s);
-    await within(handshakeWait, 'TLS handshake', new Promise<void>((resolve, reject) => {
-      s.once('secureConnect', () => resolve());
-      s.once('error', reject);
-      s.once('close', () => reject(new BeepError('connection closed during the TLS handshake', 'BEEP_ERR_TLS')));
-    }));
-    conn.tuning.set('tls', { socket: s, serverName } satisfies TlsState);
-    conn.session.tuningReset(conn.greeting([TLS_URI]));
-    await within(greetingWait, 'greeting after TLS', conn.session.mgmt.ready);
+    }, [TLS_URI]));
+    await within(greetingWait, 'greeting after TLS', conn.ready);
     return conn.isOk();
   } catch (e) {
-    return fail(e instanceof BeepError ? e : new BeepError(`TLS handshake failed: ${(e as Error).message}`, 'BEEP_ERR_TLS', { cause: e }));
+    return fail(e instanceof BeepError ? e : new BeepError(`TLS handshake failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }));
   }
 }
 
@@ -272,14 +234,12 @@ export async function connectTls(ctx: Ctx, host: string, port: number | string, 
 
 /** True when the connection runs over TLS (PyVortex vortex.tls.is_enabled). */
 export function isEnabled(conn: Connection): boolean {
-  return conn.tuning.has('tls');
+  return conn.tls !== undefined;
 }
 
-/** The peer's certificate, if TLS is up and the peer sent one. */
-export function peerCertificate(conn: Connection): PeerCertificate | undefined {
-  const t = conn.tuning.get('tls') as TlsState | undefined;
-  const c = t?.socket.getPeerCertificate();
-  return c && Object.keys(c).length > 0 ? c : undefined;
+/** The peer's certificate, if TLS is up and the peer sent one (as far as the runtime exposes it). */
+export function peerCertificate(conn: Connection): PeerCertificateInfo | undefined {
+  return conn.tls?.peerCertificate;
 }
 
 /** SHA-256 digest of the peer certificate (colon-separated hex), if any. */

@@ -1,15 +1,19 @@
-// TUNNEL profile over node:net (RFC 3620; LibVortex vortex_tunnel): a listener that ends a
-// route (tuning reset, new greetings on the same socket) or relays it to the next hop as raw
-// octets, and an initiator that builds a BEEP session through a chain of proxies.
-import { connect as netConnect, type Socket } from 'node:net';
+// TUNNEL profile (RFC 3620; LibVortex vortex_tunnel): a listener that ends a route (tuning
+// reset, new greetings on the same connection) or relays it to the next hop as raw octets,
+// and an initiator that builds a BEEP session through a chain of proxies. Runs over any
+// transport (transport/relay.ts copies between two).
 import { BeepError, BeepReplyError } from '../errors.js';
 import { within } from '../util/within.js';
-import { registerProfile, type Ctx } from '../api/ctx.js';
-import { Connection, type TuningStart } from '../api/connection.js';
+import { registerProfile, type Ctx, type TuningStart } from '../api/ctx.js';
+import { Connection } from '../api/connection.js';
+import { ConnectionSlot } from '../api/slot.js';
+import type { Transport } from '../transport/transport.js';
+import { runtimeTransport } from '../transport/select.js';
+import { openTransport, relay } from '../transport/relay.js';
 import type { StartDecision } from '../session/management.js';
 import { MgmtSyntaxError } from '../session/mgmt.js';
 import { base64Text } from '../util/base64.js';
-import { callHandler, HandlerFault, reportHandlerFault, guardSocket } from '../sasl/guard.js';
+import { callHandler, HandlerFault, reportHandlerFault } from '../sasl/guard.js';
 import { TUNNEL_URI, OK_XML, parseTunnel, parseTunnelReply, tunnelXml, hopProblem, type TunnelHop, type TunnelSpec } from './profile.js';
 
 export { TUNNEL_URI, type TunnelHop, type TunnelSpec } from './profile.js';
@@ -62,69 +66,32 @@ function direct(h: TunnelHop): HopAddress | undefined {
   return host !== undefined && h.port !== undefined ? { host, port: h.port } : undefined;
 }
 
-/** Opens a plain TCP connection (non-BEEP final hop, RFC 3620 §2.4). */
-function tcp(addr: HopAddress): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ host: addr.host, port: addr.port });
-    guardSocket(s); // for its whole life: a reset before the relay starts must not crash the process
-    s.once('connect', () => { s.off('error', reject); s.pause(); resolve(s); });
-    s.once('error', reject);
-  });
-}
+/** The route a connection's session was built through (set at both ends of a tunnel). */
+const TUNNEL_STATE = new ConnectionSlot<TunnelSpec>('tunnel');
 
-/** Ends a Connection object whose socket now belongs to a relay or a new session. */
-function handOver(conn: Connection): Socket {
-  const s = conn.releaseSocket();
-  guardSocket(s); // no session listens to it any more; the relay adds its own handling later
-  conn.session.transportClosed(new BeepError('session handed over to a TUNNEL relay', 'BEEP_ERR_TUNNELLED'));
-  return s;
+/** Ends a Connection object whose transport now belongs to a relay or a new session. */
+function handOver(conn: Connection): Transport {
+  return conn.releaseTransport(new BeepError('session handed over to a TUNNEL relay', 'BEEP_ERR_TUNNELLED'));
 }
 
 /**
- * Copies octets both ways with backpressure; either side closing closes the other. The relay
- * still counts as the listener's connection until it ends (maxConnections), and one idle for
- * idleTimeout (listener default) is cut like an idle session.
+ * Relays a listener's connection to the next hop. The relay still counts as the listener's
+ * connection until it ends (maxConnections), and one idle for idleTimeout (listener default)
+ * is cut like an idle session.
  */
-function relay(conn: Connection, a: Socket, b: Socket): void {
+function relayTo(conn: Connection, next: Transport): void {
   const l = conn.listener;
+  const mine = handOver(conn); // the session's end removes conn from the listener: counted again below
   l?.connections.add(conn);
-  const end = (): void => { l?.connections.delete(conn); a.destroy(); b.destroy(); };
-  const idle = conn.ctx.options.idleTimeout ?? 600_000;
-  for (const s of [a, b]) {
-    s.on('error', end);
-    s.once('close', end);
-    if (idle > 0) { s.setTimeout(idle); s.once('timeout', end); }
-  }
-  a.pipe(b);
-  b.pipe(a);
-  if (a.destroyed || b.destroyed) end(); // one side went away before the relay began: no 'close' will come
+  relay(mine, next, conn.ctx.options.idleTimeout ?? 600_000, () => { l?.connections.delete(conn); });
 }
 
 /** Endpoint: after <ok /> the initiator greets first; its first octets start the new session. */
 function endHere(conn: Connection): void {
-  const raw = conn.releaseSocket();
-  const gone = (): void => { clearTimeout(timer); conn.session.transportClosed(); };
-  // The released socket keeps an 'error' listener for its whole life: a peer that resets TCP
-  // now must end this session, not the process ('close' follows and ends the session).
-  guardSocket(raw);
-  raw.once('close', gone);
   // An initiator that never greets through the tunnel is dropped like one that never greets.
-  const wait = conn.ctx.options.greetingTimeout ?? 10_000; // 0: off, as everywhere
-  const timer = wait > 0 ? setTimeout(() => conn.shutdown(new BeepError(`no greeting through the TUNNEL within ${wait} ms`, 'BEEP_ERR_TIMEOUT')), wait) : undefined;
-  // Waiting for the initiator keeps our greeting from reaching a relaying proxy in the same
-  // read as the <ok /> reply (LibVortex's proxies read them with one BEEP parser).
-  raw.once('data', (chunk: Buffer) => {
-    clearTimeout(timer);
-    if (conn.session.ended) return;
-    raw.off('close', gone);
-    raw.pause();
-    conn.adoptSocket(raw);
-    conn.tuning.set('tunnel', { hop: {} } satisfies TunnelSpec);
-    conn.session.tuningReset(conn.greeting());
-    conn.session.receive(chunk);
-    raw.resume();
-  });
-  raw.resume();
+  // Waiting for it keeps our greeting from reaching a relaying proxy in the same read as the
+  // <ok /> reply (LibVortex's proxies read them with one BEEP parser).
+  conn.resetOnPeerGreeting(conn.ctx.options.greetingTimeout ?? 10_000, () => conn.set(TUNNEL_STATE, { hop: {} }));
 }
 
 /** Decides a TUNNEL start on a listener: end the route here, or reach the next hop and relay. */
@@ -142,8 +109,11 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
     if (resolved === undefined) throw new Refusal(550, 'cannot resolve the next hop');
     // profile/endpoint hops end at the resolved BEEP peer; a host hop without inner is plain TCP.
     const forward = spec.inner ?? (direct(h) === undefined ? { hop: {} } : undefined);
-    let next: Socket;
-    if (forward === undefined) next = await within(timeout, 'connect to the next hop', tcp(resolved));
+    let next: Transport;
+    if (forward === undefined) {
+      const factory = conn.ctx.options.transport ?? await runtimeTransport();
+      next = await within(timeout, 'connect to the next hop', openTransport(factory, resolved));
+    }
     else {
       const hopConn = await Connection.connect(conn.ctx, resolved.host, resolved.port, { connectTimeout: timeout, greetingTimeout: timeout });
       if (!hopConn.isOk()) throw new Refusal(450, `next hop ${resolved.host}:${resolved.port} unreachable: ${hopConn.popChannelError()?.[1] ?? ''}`);
@@ -153,9 +123,9 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
     }
     // If this session dies before <ok /> is out, the next hop's socket has no relay to join.
     let relayed = false;
-    conn.setOnClose(() => { if (!relayed) next.destroy(); });
-    if (!conn.isOk()) next.destroy();
-    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relay(conn, handOver(conn), next); } };
+    conn.setOnClose(() => { if (!relayed) next.abort(); });
+    if (!conn.isOk()) next.abort();
+    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relayTo(conn, next); } };
   } catch (e) { return refuse(conn, e); }
 }
 
@@ -165,7 +135,7 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
  * octet of this session would land in the next one.
  */
 async function ask(conn: Connection, xml: string): Promise<{ ok: true } | { ok: false; code: number; text: string }> {
-  conn.session.seqFrames = false;
+  conn.seqFrames = false;
   const ch = await conn.openChannel(0, TUNNEL_URI, { content: xml, tuning: true, maxMessage: TUNNEL_MAX_MESSAGE });
   if (ch === null) {
     const [code, text] = conn.popChannelError() ?? [554, 'TUNNEL start refused'];
@@ -173,13 +143,12 @@ async function ask(conn: Connection, xml: string): Promise<{ ok: true } | { ok: 
   }
   const reply = ch.startReply ?? (await ch.request(xml)).text;
   const answer = parseTunnelReply(reply);
-  if (answer.ok) conn.session.suspendWrites();
+  if (answer.ok) conn.suspendWrites();
   return answer;
 }
 
 /** Enables the TUNNEL profile on a listener context (LibVortex vortex_tunnel_accept_negotiation). */
 export function acceptTunnel(ctx: Ctx, opts: AcceptTunnelOptions = {}): boolean {
-  registerProfile(ctx, TUNNEL_URI); // advertised in greetings; starts are decided below
   const start: TuningStart = (conn, _req, offer) => {
     if (offer.content === undefined) return { accept: false, code: 501, text: 'TUNNEL: the start must carry the <tunnel> element' };
     let xml: string;
@@ -188,7 +157,7 @@ export function acceptTunnel(ctx: Ctx, opts: AcceptTunnelOptions = {}): boolean 
     }
     return decide(conn, xml, opts);
   };
-  ctx.tuning.set(`start:${TUNNEL_URI}`, start);
+  registerProfile(ctx, TUNNEL_URI, { tuningStart: start }); // advertised in greetings
   return true;
 }
 
@@ -225,9 +194,9 @@ export async function connect(ctx: Ctx, hops: TunnelHop[], opts: { timeout?: num
   try {
     const answer = await within(timeout, 'TUNNEL set-up', ask(conn, tunnelXml(spec)));
     if (!answer.ok) throw new BeepReplyError(answer.code, answer.text);
-    conn.tuning.set('tunnel', spec);
-    conn.session.tuningReset(conn.greeting());
-    await within(timeout, 'greeting through the TUNNEL', conn.session.mgmt.ready);
+    conn.set(TUNNEL_STATE, spec);
+    conn.tuningReset();
+    await within(timeout, 'greeting through the TUNNEL', conn.ready);
   } catch (e) {
     conn.shutdown(e instanceof Error ? e : new BeepError(String(e)));
   }
@@ -236,5 +205,5 @@ export async function connect(ctx: Ctx, hops: TunnelHop[], opts: { timeout?: num
 
 /** True when the connection's session was built through a TUNNEL route. */
 export function isTunnelled(conn: Connection): boolean {
-  return conn.tuning.has('tunnel');
+  return conn.has(TUNNEL_STATE);
 }

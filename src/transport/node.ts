@@ -1,0 +1,366 @@
+// node:net / node:tls adapter (Node, Bun): the only code that touches Node sockets. Frames
+// written in one synchronous run reach the socket together at the end of the run: small pieces
+// coalesced in an arena, large payloads by reference under cork. node:net and node:tls are
+// loaded by loadNodeTransport() only, so importing beepwire never pulls them into a bundle.
+import type { Socket, Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type {
+  Transport, TransportAddress, TransportFactory, TransportServer, TransportSink,
+  TlsClientUpgrade, TlsServerUpgrade, TlsInfo, PeerCertificateInfo,
+} from './transport.js';
+
+/** Pieces at least this large are written by reference; smaller ones are copied together. */
+const COPY_BELOW = 16384;
+
+/** Size of the arena small parts are copied into. */
+const ARENA = 65536;
+
+/** node:net and node:tls, once loaded. */
+interface NodeModules { net: typeof import('node:net'); tls: typeof import('node:tls') }
+let mods: NodeModules | undefined;
+
+// One arena per process, shared by every connection: a session writes a few hundred octets per
+// flush, so a 64 KiB arena per connection is mostly idle memory. Each connection cuts its own
+// pieces out of it; bytes handed to a socket are never rewritten (filling moves forward and a
+// full arena is replaced), exactly as with a private arena.
+let shared: Uint8Array | undefined;
+let sharedUsed = 0;
+
+/** A Transport over a Node stream socket (replaced in place by a TLS upgrade). */
+export class NodeTransport implements Transport {
+  /** Adapter name. */
+  readonly kind = 'node';
+  /** node:tls wraps either side. */
+  readonly canAcceptTls = true;
+  /** The socket (the TLS socket after an upgrade). */
+  socket: Socket;
+  #sink: TransportSink | undefined;
+  // Small parts are copied at once into the shared arena (frame headers may be views that
+  // change); large ones are queued by reference.
+  #piece: Uint8Array | undefined; // arena holding our open piece
+  #start = 0; // open piece: #piece[#start, #end)
+  #end = 0;
+  #queue: Uint8Array[] = [];
+  #bytes = 0;
+  #scheduled = false;
+  #full = false; // the socket asked us to wait for 'drain'
+  #overflow = false; // write() said "wait" because of our own backlog, not the socket's
+  #appPaused = false; // the application blocked reading (Connection.block)
+  #budgetPaused = false; // the session's outbound budget is full
+  #held = false; // a tuning reset is coming (hold)
+  #closed = false;
+  #opened: Promise<void> | undefined;
+
+  /** Wraps a socket (connecting or connected). */
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    (socket as Bound)[kBound] = this;
+    listen(socket);
+  }
+
+  /** The peer's address. */
+  get remote(): TransportAddress | undefined {
+    const s = this.socket;
+    return s.remoteAddress === undefined ? undefined : { host: s.remoteAddress, port: s.remotePort ?? 0 };
+  }
+
+  /** Our address. */
+  get local(): TransportAddress | undefined {
+    const s = this.socket;
+    return s.localAddress === undefined ? undefined : { host: s.localAddress, port: s.localPort ?? 0 };
+  }
+
+  /** True once the socket closed. */
+  get closed(): boolean { return this.#closed || this.socket.destroyed; }
+
+  /** Delivers events to `sink`. */
+  attach(sink: TransportSink | undefined): void { this.#sink = sink; }
+
+  /** Resolves once connected. */
+  opened(): Promise<void> {
+    const s = this.socket;
+    if (!s.connecting) return Promise.resolve();
+    return (this.#opened ??= new Promise((res) => { s.once('connect', () => res()); s.once('close', () => res()); }));
+  }
+
+  #cut(): void {
+    if (this.#piece !== undefined && this.#end > this.#start) this.#queue.push(this.#piece.subarray(this.#start, this.#end));
+    this.#piece = undefined;
+  }
+
+  #put(p: Uint8Array): void {
+    const n = p.length;
+    this.#bytes += n;
+    if (n >= COPY_BELOW) {
+      this.#cut();
+      this.#queue.push(p);
+      return;
+    }
+    if (shared === undefined || sharedUsed + n > ARENA) {
+      shared = new Uint8Array(ARENA);
+      sharedUsed = 0;
+    }
+    // Our piece grows while nobody else wrote into the arena since; otherwise a new one starts.
+    if (this.#piece !== shared || this.#end !== sharedUsed) {
+      this.#cut();
+      this.#piece = shared;
+      this.#start = this.#end = sharedUsed;
+    }
+    shared.set(p, sharedUsed);
+    sharedUsed += n;
+    this.#end = sharedUsed;
+  }
+
+  /** Queues frame parts; they reach the socket at the end of the current microtask run. */
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+    this.#put(a);
+    if (b !== undefined) this.#put(b);
+    if (c !== undefined) this.#put(c);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush()); // a closure per flush round, none kept per connection
+    }
+    // Back-pressure: the socket's verdict at the last flush, or a large backlog now.
+    if (this.#full) return false;
+    if (this.#bytes >= 1 << 20) { this.#overflow = true; return false; }
+    return true;
+  }
+
+  /** Hands everything queued to the socket. */
+  flush(): void {
+    this.#scheduled = false;
+    this.#cut();
+    const q = this.#queue;
+    if (q.length === 0) return;
+    this.#queue = [];
+    this.#bytes = 0;
+    const s = this.socket;
+    if (s.destroyed) return;
+    let ok = true;
+    if (q.length === 1) ok = s.write(q[0]);
+    else {
+      s.cork();
+      for (const b of q) ok = s.write(b) && ok;
+      s.uncork();
+    }
+    this.#full = !ok;
+    if (this.#overflow) {
+      this.#overflow = false;
+      // The session stopped at our backlog limit and the socket took it all: no 'drain' will
+      // come, so resume it ourselves, after a turn of the event loop (a long queue is written
+      // 1 MiB per turn, never all in one run).
+      if (ok) setImmediate(() => { if (!this.#full) this.#sink?.drain(); });
+    }
+  }
+
+  /** The session's outbound budget is full (true) or drained (false): stop or resume reading. */
+  pauseInput(paused: boolean): void {
+    this.#budgetPaused = paused;
+    this.#applyPause();
+  }
+
+  /** The application blocks (true) or unblocks reading (Connection.block). */
+  block(on: boolean): void {
+    this.#appPaused = on;
+    this.#applyPause();
+  }
+
+  /** Holds input until a tuning reset (see Transport.hold). */
+  hold(on: boolean): void {
+    this.#held = on;
+    this.#applyPause();
+  }
+
+  /** True while the application blocked reading. */
+  get blocked(): boolean { return this.#appPaused; }
+
+  /** True while input is held for a tuning reset. */
+  get held(): boolean { return this.#held; }
+
+  #applyPause(): void {
+    if (this.#appPaused || this.#budgetPaused || this.#held) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** True when the socket wants us to wait for 'drain'. */
+  get full(): boolean { return this.#full; }
+
+  /** Clears the wait once the socket drained. */
+  drained(): void { this.#full = false; this.#sink?.drain(); }
+
+  /** A chunk arrived ('data'). */
+  received(chunk: Uint8Array): void {
+    this.#sink?.data(chunk);
+  }
+
+  /** The socket closed. */
+  gone(err?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const sink = this.#sink;
+    this.#sink = undefined;
+    sink?.closed(err);
+  }
+
+  /** Destroys the socket at once (pending frames dropped: the session was aborted). */
+  abort(): void {
+    this.#queue = [];
+    this.socket.destroy();
+  }
+
+  /**
+   * Resets the connection (RST where the runtime can): a peer that kept TCP open after the
+   * release learns at once that we are gone, even if it reads nothing.
+   */
+  reset(): void {
+    this.#queue = [];
+    const s = this.socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof s.resetAndDestroy === 'function' && !s.destroyed) s.resetAndDestroy();
+    else s.destroy();
+  }
+
+  /** Half-closes after pending writes. */
+  end(): void {
+    this.flush();
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  /** Wraps the socket in TLS in place (see Transport.upgradeTls). */
+  upgradeTls(side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void): Promise<TlsInfo> {
+    // Input stops now, synchronously: the peer's first handshake octets must not reach the session.
+    this.#held = true;
+    this.socket.pause();
+    return loadNodeTransport().then(() => this.#upgrade(side, secured));
+  }
+
+  #upgrade(side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void): Promise<TlsInfo> {
+    const { tls } = mods!;
+    this.flush();
+    const raw = this.socket;
+    unlisten(raw);
+    // Nobody listens to the raw socket any more: without this a reset during the handshake
+    // would be an uncaught 'error'. The TLS socket reports the failure.
+    raw.on('error', ignore);
+    return new Promise<TlsInfo>((resolve, reject) => {
+      let s: TLSSocket;
+      const fail = (e: Error): void => { s?.destroy(); raw.destroy(); this.gone(e); reject(e); };
+      const ready = (): void => {
+        this.socket = s;
+        (s as Bound)[kBound] = this;
+        const info = nodeTlsInfo(s);
+        // The session is reset before the TLS socket's first 'data' can be delivered.
+        s.off('error', fail);
+        s.off('close', early);
+        listen(s);
+        try { secured(info); } finally { resolve(info); }
+      };
+      const early = (): void => fail(new Error('connection closed during the TLS handshake'));
+      const wrap = (): void => {
+        if (raw.destroyed) return fail(new Error('connection closed before the TLS handshake'));
+        try {
+          if ('server' in side) {
+            const ctx = tls.createSecureContext({ cert: side.cert, key: side.key, ca: side.ca });
+            s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx, requestCert: side.ca !== undefined, rejectUnauthorized: false });
+            s.once('secure', ready);
+          } else {
+            s = tls.connect({
+              socket: raw, servername: side.serverName, host: side.host, ca: side.ca, cert: side.cert, key: side.key,
+              rejectUnauthorized: side.rejectUnauthorized,
+            });
+            s.once('secureConnect', ready);
+          }
+        } catch (e) { return fail(e as Error); }
+        s.pause(); // held until the caller's reset (hold(false))
+        s.once('error', fail);
+        s.once('close', early);
+      };
+      // The last plain write (<proceed/>) must be on the wire before TLS takes the socket over.
+      if (raw.writableLength === 0) wrap();
+      else raw.once('drain', wrap);
+    });
+  }
+}
+
+/** What node:tls tells about an established TLS socket. */
+function nodeTlsInfo(s: TLSSocket): TlsInfo {
+  const c = s.getPeerCertificate();
+  const protocol = s.getProtocol() ?? undefined;
+  if (c === null || c === undefined || Object.keys(c).length === 0) return { protocol };
+  const peer: PeerCertificateInfo = {
+    subject: { ...c.subject } as Record<string, string | string[]>,
+    issuer: { ...c.issuer } as Record<string, string | string[]>,
+    raw: c.raw === undefined ? undefined : new Uint8Array(c.raw),
+    fingerprint256: c.fingerprint256,
+    validFrom: c.valid_from,
+    validTo: c.valid_to,
+  };
+  return { protocol, peerCertificate: peer };
+}
+
+function ignore(): void { /* see upgradeTls */ }
+
+// Listeners shared by every socket (no closures per connection): the socket carries its
+// transport under a symbol.
+const kBound = Symbol('beepwire.transport');
+type Bound = Socket & { [kBound]?: NodeTransport };
+function onData(this: Bound, chunk: Uint8Array): void { this[kBound]?.received(chunk); }
+function onDrain(this: Bound): void { this[kBound]?.drained(); }
+function onClose(this: Bound): void { this[kBound]?.gone(); }
+function onError(this: Bound, e: Error): void { this[kBound]?.gone(e); }
+
+function listen(socket: Socket): void {
+  socket.on('data', onData);
+  socket.on('drain', onDrain);
+  socket.on('close', onClose);
+  socket.on('error', onError);
+}
+
+function unlisten(socket: Socket): void {
+  socket.off('data', onData);
+  socket.off('drain', onDrain);
+  socket.off('close', onClose);
+  socket.off('error', onError);
+}
+
+/** Wraps an accepted or connecting Node socket (tests and applications with their own sockets). */
+export function nodeTransport(socket: Socket): NodeTransport {
+  return new NodeTransport(socket);
+}
+
+/** The Node adapter as a factory (node:net loaded beforehand by loadNodeTransport). */
+const factory: TransportFactory = {
+  kind: 'node',
+  serverTls: true,
+  connect(host: string, port: number): Transport {
+    return new NodeTransport(mods!.net.connect({ host, port }));
+  },
+  listen(host: string, port: number, accepted: (t: Transport) => void, onError: (e: Error) => void): Promise<TransportServer> {
+    const server: Server = mods!.net.createServer({ noDelay: true }, (socket) => accepted(new NodeTransport(socket)));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        // While listening, accept errors (EMFILE, ENFILE, ECONNABORTED) are counted, never
+        // thrown: the server keeps listening and accepts again once descriptors free up.
+        server.on('error', onError);
+        const addr = server.address();
+        resolve({
+          port: typeof addr === 'object' && addr !== null ? addr.port : port,
+          close: () => new Promise<void>((res) => server.close(() => res())),
+        });
+      });
+    });
+  },
+};
+
+/** Loads node:net and node:tls (through a specifier bundlers leave alone) and returns the adapter. */
+export async function loadNodeTransport(): Promise<TransportFactory> {
+  if (mods === undefined) {
+    // A computed specifier: a bundle for a browser or workerd never tries to include Node's modules.
+    const load = (m: string): Promise<unknown> => import(m);
+    const [net, tls] = await Promise.all([load('node:net'), load('node:tls')]) as [NodeModules['net'], NodeModules['tls']];
+    mods = { net, tls };
+  }
+  return factory;
+}
