@@ -24,14 +24,26 @@ export function runtimeName(): 'deno' | 'bun' | 'workerd' | 'node' | 'unknown' {
 }
 
 /**
+ * Deno: connections over Deno.connect and Deno.startTls; listeners over Deno's node:net and
+ * node:tls, because Deno's own API has no listener-side in-place TLS upgrade (denoTransport()
+ * alone listens with Deno.listen and refuses TLS starts with 421).
+ */
+async function denoDefault(): Promise<TransportFactory> {
+  const native = denoTransport();
+  const node = await loadNodeTransport().catch(() => undefined);
+  if (node?.listen === undefined) return native;
+  return { kind: 'deno', serverTls: true, connect: native.connect, listen: node.listen };
+}
+
+/**
  * The transport for this runtime: the one set with setTransport(), else Deno's own sockets on
- * Deno, cloudflare:sockets on workerd, node:net on Node and Bun. Elsewhere (a browser) there
+ * Deno (listeners: see denoDefault), cloudflare:sockets on workerd, node:net on Node and Bun. Elsewhere (a browser) there
  * is no TCP: pass a WebSocket or stream-pair transport.
  */
 export async function runtimeTransport(): Promise<TransportFactory> {
   if (chosen !== undefined) return chosen;
   switch (runtimeName()) {
-    case 'deno': return denoTransport();
+    case 'deno': return denoDefault();
     case 'workerd': return loadWorkerdTransport();
     case 'node':
     case 'bun': return loadNodeTransport();

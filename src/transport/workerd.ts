@@ -12,7 +12,7 @@ interface CfSocket {
   readonly writable: WritableStream<Uint8Array>;
   readonly opened: Promise<{ remoteAddress?: string; localAddress?: string }>;
   close(): Promise<void>;
-  startTls(o?: { expectedServerHostname?: string }): CfSocket;
+  startTls(): CfSocket;
 }
 
 /** cloudflare:sockets' connect. */
@@ -40,7 +40,9 @@ export function workerdTransport(connect: CfConnect): TransportFactory {
             // workerd verifies against its own trust store (configured per service), nothing else.
             throw new BeepError('workerd startTls takes no ca/cert/key and always verifies: configure trusted certificates in workerd', 'BEEP_ERR_TLS');
           }
-          sock = sock.startTls({ expectedServerHostname: side.serverName ?? side.host });
+          // The certificate is checked against the host connected to (workerd does not take
+          // another expected name).
+          sock = sock.startTls();
           await sock.opened;
           return { readable: sock.readable, writable: sock.writable, info: {} };
         },
