@@ -132,7 +132,9 @@ export class WebStreamsTransport implements Transport {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());
     }
-    return !this.#full && this.#inflight + this.#queued < HIGH_WATER;
+    // Past the mark the session waits for drain(), which the write completions give.
+    if (this.#inflight + this.#queued >= HIGH_WATER) this.#full = true;
+    return !this.#full;
   }
 
   /** Hands queued octets to the stream as one chunk. */
@@ -152,10 +154,9 @@ export class WebStreamsTransport implements Transport {
       for (const p of q) { chunk.set(p, o); o += p.length; }
     }
     this.#inflight += n;
-    if (this.#inflight >= HIGH_WATER) this.#full = true;
     this.#lastWrite = w.write(chunk).then(() => {
       this.#inflight -= n;
-      if (this.#full && this.#inflight < HIGH_WATER / 2) { this.#full = false; this.#sink?.drain(); }
+      if (this.#full && this.#inflight + this.#queued < HIGH_WATER / 2) { this.#full = false; this.#sink?.drain(); }
     }, (e: unknown) => { this.#gone(e instanceof Error ? e : new Error(String(e))); });
   }
 
