@@ -11,8 +11,9 @@ export { setProcessLimits, processUsage, type ProcessLimits } from './session/bu
 export { setCodecLimits, codecUsage } from './codec/index.js';
 export type { Greeting, StartRequest, StartDecision, SessionHooks } from './session/management.js';
 export * as tls from './tls/node-tls.js';
-export * as certs from './tls/certs.js';
 export * as sasl from './sasl/beep-sasl.js';
 export * as alive from './alive/alive.js';
 export * as tunnel from './tunnel/node-tunnel.js';
 export * as xmlrpc from './xmlrpc/beep-xmlrpc.js';
+// Certificate tooling (tls/certs.ts) is the entry `beepwire/certs`, not re-exported here: it
+// pulls all of node-forge (~300 KB minified) into every bundle of this entry.
