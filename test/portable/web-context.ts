@@ -10,11 +10,17 @@ export const WEB_GLOBALS = [
   'clearInterval', 'atob', 'btoa', 'URL', 'console', 'ReadableStream', 'WritableStream',
 ] as const;
 
-/** A fresh context with WEB_GLOBALS from this process, and `self` (browsers, workers and workerd define it) as the context's global. */
-export function webContext(): vm.Context {
+/**
+ * A fresh context with WEB_GLOBALS from this process, and `self` (browsers, workers and workerd
+ * define it) as the context's global. `workerd: true` forbids code generation as workerd does:
+ * compiling wasm from bytes and eval/new Function throw (a compiled `WebAssembly.Module` still
+ * instantiates).
+ */
+export function webContext(opts: { workerd?: boolean } = {}): vm.Context {
   const g: Record<string, unknown> = {};
   for (const name of WEB_GLOBALS) g[name] = (globalThis as Record<string, unknown>)[name];
-  const ctx = vm.createContext(g);
+  const allow = opts.workerd !== true;
+  const ctx = vm.createContext(g, { codeGeneration: { strings: allow, wasm: allow } });
   vm.runInContext('globalThis.self = globalThis;', ctx);
   return ctx;
 }
