@@ -1,16 +1,20 @@
-// Types for the node-forge modules that crypto.ts imports one by one (lib/forge.js is the
-// namespace that lib/md5.js and lib/hmac.js register into); @types/node-forge covers only the
-// package root, and it references @types/node.
-declare module 'node-forge/lib/forge.js' {
+// Types for the two node-forge modules crypto.ts imports one by one (each exports its part of
+// the forge namespace); @types/node-forge covers only the package root, and it references
+// @types/node.
+
+declare module 'node-forge/lib/md5.js' {
   /** node-forge's byte buffer (bytes as a binary string). */
-  interface ByteStringBuffer { getBytes(): string }
-  /** A running digest. */
-  interface Digest { update(bytes: string): Digest; digest(): ByteStringBuffer }
-  /** A running HMAC. */
-  interface Hmac { start(md: 'md5', key: string): void; update(bytes: string): void; digest(): ByteStringBuffer }
-  /** The parts of the forge namespace that md5.js and hmac.js fill in. */
-  const forge: { md: { md5: { create(): Digest } }; hmac: { create(): Hmac } };
-  export default forge;
+  export interface ForgeBytes { getBytes(): string }
+  /** A running MD5. */
+  export interface ForgeMd5 { update(bytes: string): ForgeMd5; digest(): ForgeBytes }
+  /** forge.md.md5. */
+  const md5: { create(): ForgeMd5 };
+  export default md5;
 }
-declare module 'node-forge/lib/md5.js';
-declare module 'node-forge/lib/hmac.js';
+
+declare module 'node-forge/lib/hmac.js' {
+  import type { ForgeBytes, ForgeMd5 } from 'node-forge/lib/md5.js';
+  /** forge.hmac. */
+  const hmac: { create(): { start(md: ForgeMd5, key: string): void; update(bytes: string): void; digest(): ForgeBytes } };
+  export default hmac;
+}
