@@ -3,7 +3,8 @@
 // per-message raw echo; a byte-level echo row is printed too), plus 1-in-flight round trips.
 // Targets (DESIGN.md): 64 B >= 25 % of raw msgs/s; 64 KiB >= 80 % of raw MB/s; p50 RTT <= 1.5x raw.
 import { createServer, connect, type Socket, type Server } from 'node:net';
-import { Ctx, registerProfile, createListener, Connection, tls, certs, type Channel } from '../src/index.js';
+import { Ctx, registerProfile, createListener, Connection, tls, type Channel } from '../src/index.js';
+import * as certs from '../src/tls/certs.js';
 import { machineLine } from './machine.js';
 
 const PROFILE = 'http://beepwire.bench/echo';

@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { startListener } from './listener.js';
 import { runClient, PROFILE } from './client.js';
-import { Ctx, Connection, tls, certs } from '../src/index.js';
+import { Ctx, Connection, tls } from '../src/index.js';
+import * as certs from '../src/tls/certs.js';
 
 const { values } = parseArgs({ options: { tls: { type: 'boolean', default: false } } });
 

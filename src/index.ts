@@ -17,8 +17,9 @@ export { WebStreamsTransport, type StreamPair, type WebStreamsOptions, type TlsU
 export { denoTransport } from './transport/deno.js';
 export { workerdTransport } from './transport/workerd.js';
 export * as tls from './tls/tls.js';
-export * as certs from './tls/certs.js';
 export * as sasl from './sasl/beep-sasl.js';
 export * as alive from './alive/alive.js';
 export * as tunnel from './tunnel/tunnel.js';
 export * as xmlrpc from './xmlrpc/beep-xmlrpc.js';
+// Certificate tooling (tls/certs.ts) is the entry `beepwire/certs`, not re-exported here: it
+// pulls all of node-forge (~300 KB minified) into every bundle of this entry.

@@ -2,7 +2,7 @@
 // @assemblyscript/loader (deprecated upstream, and built for GC-managed bindings we do not use):
 // the module has no imports and exports numbers only, so instantiation is one line.
 import { CODEC_WASM_BASE64 } from './wasm-inline.generated.js';
-import { BeepCodecPanic } from '../errors.js';
+import { BeepCodecPanic, BeepError } from '../errors.js';
 import { fromBase64 } from '../util/base64.js';
 import { OUTPUT_OFFSET, OUTPUT_SIZE } from './layout.js';
 
@@ -70,12 +70,15 @@ export interface CodecModule {
   header(len: number): Uint8Array;
 }
 
+/** Whether `s` is a compiled module, also one from another realm (a vm context, an iframe), where instanceof fails. */
+const isModule = (s: unknown): s is WebAssembly.Module => Object.prototype.toString.call(s) === '[object WebAssembly.Module]';
+
 /**
  * Instantiates the codec from wasm bytes or a compiled `WebAssembly.Module` (workerd forbids
  * compiling bytes at run time: import the .wasm as a module there).
  */
 export function instantiateCodec(source: BufferSource | WebAssembly.Module): CodecModule {
-  const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
+  const module = isModule(source) ? source : new WebAssembly.Module(source);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as CodecExports;
   let u8 = new Uint8Array(exports.memory.buffer);
@@ -114,8 +117,25 @@ let shared: CodecModule | undefined;
 /**
  * The process-wide codec instance (one per process; sessions share it through slots).
  * The first call may pass the module or bytes; otherwise the embedded release build is used.
+ * Every other path (sessions, `setCodecLimits`, `codecUsage`) calls this without a source, so
+ * on workerd, which compiles no wasm from bytes, one line before anything else is enough:
+ * `import wasm from 'beepwire/codec.wasm'` and `loadCodec(wasm)`. A source passed once the
+ * codec is loaded is ignored: the first instance stays.
  */
 export function loadCodec(source?: BufferSource | WebAssembly.Module): CodecModule {
-  if (shared === undefined) shared = instantiateCodec(source ?? fromBase64(CODEC_WASM_BASE64));
+  if (shared === undefined) shared = source === undefined ? embedded() : instantiateCodec(source);
   return shared;
+}
+
+/** The embedded build; where wasm cannot be compiled from bytes, the error says what to do instead. */
+function embedded(): CodecModule {
+  let module: WebAssembly.Module;
+  try {
+    // A fresh Uint8Array over an ArrayBuffer; TS types fromBase64's result over ArrayBufferLike.
+    module = new WebAssembly.Module(fromBase64(CODEC_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new BeepError('cannot compile the embedded codec here (workerd compiles no wasm from bytes): '
+      + "import wasm from 'beepwire/codec.wasm' and call loadCodec(wasm) first", 'BEEP_ERR_CODEC_LOAD', { cause: e });
+  }
+  return instantiateCodec(module);
 }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Connection, Ctx, certs, processUsage, registerProfile, tls } from '../../src/index.js';
+import { Connection, Ctx, processUsage, registerProfile, tls } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 import { ECHO, KiB, MiB, Peer, held, hostile, installFaultRecorders, listenerPool, memNow, settle, sleep, within } from './harness.js';
 
 installFaultRecorders();

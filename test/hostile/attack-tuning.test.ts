@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { certs, sasl, tls, tunnel, xmlrpc } from '../../src/index.js';
+import { sasl, tls, tunnel, xmlrpc } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 import type { NodeTransport } from '../../src/transport/node.js';
 import { ECHO, MiB, Peer, held, hostile, installFaultRecorders, listenerPool, memNow, sleep } from './harness.js';
 

@@ -3,7 +3,8 @@
 // peer resets TCP, and XML-RPC (a 14 MB call, DOCTYPE, invalid UTF-8).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { certs, tls, tunnel, xmlrpc } from '../../src/index.js';
+import { tls, tunnel, xmlrpc } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 import { KiB, MiB, Peer, assertEnded, buffered, hostile, installFaultRecorders, memNow, held, sleep, startServer, within, type Server } from './harness.js';
 
 installFaultRecorders();

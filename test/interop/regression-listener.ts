@@ -8,9 +8,10 @@ import { createServer, type Server } from 'node:net';
 import { nodeTransport } from '../../src/transport/node.js';
 import { ConnectionSlot } from '../../src/api/slot.js';
 import {
-  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, certs, sasl, alive, tunnel, xmlrpc, type Channel,
+  Ctx, Connection, registerProfile, unregisterProfile, createListener, waitListeners, tls, sasl, alive, tunnel, xmlrpc, type Channel,
   type Frame, type Listener,
 } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 
 /** Base URI of every regression profile. */
 export const REG = 'http://iana.org/beep/transient/vortex-regression';

@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { Ctx, createListener, Connection, tls, certs, sasl, type Listener } from '../../src/index.js';
+import { Ctx, createListener, Connection, tls, sasl, type Listener } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 import { RawPeer } from '../session/raw.js';
 
 const TLS = 'http://iana.org/beep/TLS';

@@ -2,7 +2,8 @@
 // and a second authentication refused; PLAIN only under TLS unless allowed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ctx, registerProfile, createListener, Connection, tls, certs, sasl, type Listener } from '../../src/index.js';
+import { Ctx, registerProfile, createListener, Connection, tls, sasl, type Listener } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 
 const ECHO = 'http://beepwire.test/echo';
 let ca: certs.CertPair, server: certs.CertPair, client: certs.CertPair;

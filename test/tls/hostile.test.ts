@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { Ctx, createListener, Connection, tls, certs, type Listener, type BeepError } from '../../src/index.js';
+import { Ctx, createListener, Connection, tls, type Listener, type BeepError } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 import { greetingPayload } from '../session/raw.js';
 import { MIME, greeted, startRaw, frameWhere, watchFaults, settle } from '../sasl/hostile.js';
 

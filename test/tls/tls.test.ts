@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ctx, registerProfile, createListener, Connection, tls, certs, type Listener } from '../../src/index.js';
+import { Ctx, registerProfile, createListener, Connection, tls, type Listener } from '../../src/index.js';
+import * as certs from '../../src/tls/certs.js';
 import { RawPeer, greetingPayload } from '../session/raw.js';
 
 const ECHO = 'http://beepwire.test/echo';
