@@ -1,0 +1,40 @@
+// Shared pieces of the `beepwire` command: profile URIs, output (--json or coloured text), and
+// the address forms it accepts.
+import pc from 'picocolors';
+
+/** Profile the listener echoes on (`--profile echo`). */
+export const ECHO_URI = 'http://beepwire.dev/profiles/echo';
+/** Profile the listener swallows (`--profile sink`): every MSG answered with an empty RPY. */
+export const SINK_URI = 'http://beepwire.dev/profiles/sink';
+
+/** Resolves `echo`, `sink` or a URI. */
+export function profileUri(name: string): string {
+  return name === 'echo' ? ECHO_URI : name === 'sink' ? SINK_URI : name;
+}
+
+/** Where output goes: a JSON line per event (`--json`) or readable text. */
+export class Output {
+  /** Emits JSON lines instead of text. */
+  readonly json: boolean;
+  /** @param json `--json` was given. */
+  constructor(json: boolean) { this.json = json; }
+  /** An event: text for people, the object for `--json`. */
+  event(text: string, data: Record<string, unknown>): void {
+    if (this.json) console.log(JSON.stringify(data));
+    else console.log(text);
+  }
+  /** A failure (stderr in text mode). */
+  fail(text: string, data: Record<string, unknown>): void {
+    if (this.json) console.log(JSON.stringify({ ...data, ok: false }));
+    else console.error(pc.red(text));
+  }
+}
+
+/** Splits HOST:PORT (IPv6 as [::1]:PORT). */
+export function hostPort(s: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (m === null) throw new Error(`expected HOST:PORT, got "${s}"`);
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port in "${s}"`);
+  return { host: m[1] ?? '', port };
+}
