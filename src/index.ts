@@ -2,7 +2,8 @@
 export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite, type TuningStart } from './api/ctx.js';
 export { Connection, type OpenChannelOptions, type OnClose, type ConnectOptions } from './api/connection.js';
 export { ConnectionSlot } from './api/slot.js';
-export { Channel, type Payload, type SendOptions } from './api/channel.js';
+export { Channel, queueReply, type Payload, type SendOptions } from './api/channel.js';
+export { AsyncQueue } from './api/async-queue.js';
 export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic } from './errors.js';

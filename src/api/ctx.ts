@@ -33,10 +33,11 @@ export interface StartInfo {
 export type StartAnswer = boolean | { content?: string; maxMessage?: number } | { code: number; text: string };
 
 /**
- * Frame-received handler, as in PyVortex: (conn, channel, frame). A throw or a rejected promise
- * is reported through ctx.setOnError and answered with ERR 451 when the MSG is still owed a reply.
+ * Frame-received handler, as in PyVortex: (conn, channel, frame, data), `data` being what was
+ * given to channel.setFrameReceived. A throw or a rejected promise is reported through
+ * ctx.setOnError and answered with ERR 451 when the MSG is still owed a reply.
  */
-export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame) => void | Promise<void>;
+export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame, data?: unknown) => void | Promise<void>;
 
 /** Where a reported fault happened. */
 export interface FaultSite {
