@@ -10,7 +10,7 @@ import type { Transport, TransportFactory, TlsClientUpgrade, TlsServerUpgrade, T
 import { runtimeTransport } from '../transport/select.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
-import type { ConnectionSlot } from './slot.js';
+import { ConnectionSlot } from './slot.js';
 import type { Watched } from './watchdog.js';
 
 /** Options of openChannel. */
@@ -46,6 +46,9 @@ export type OnClose = (conn: Connection, err?: Error) => void;
 
 
 let nextId = 1;
+
+/** Application data of setData/getData, kept in a slot like any other per-connection value. */
+const APP_DATA = new ConnectionSlot<Map<string, unknown>>('application data (setData)');
 
 /**
  * RFC 3080 §8 reply code for a failure that is not a peer's reply, so popChannelError() never
@@ -441,8 +444,43 @@ export class Connection implements Watched {
   /** Oldest recorded error as [code, message], or null (PyVortex pop_channel_error). */
   popChannelError(): [number, string] | null { return this.#errors?.shift() ?? null; }
 
-  /** Adds a handler called once when the connection ends. */
-  setOnClose(handler: OnClose): void { (this.#onClose ??= []).push(handler); }
+  /** Adds a handler called once when the connection ends; returns it, the handle removeOnClose takes (PyVortex set_on_close). */
+  setOnClose(handler: OnClose): OnClose {
+    (this.#onClose ??= []).push(handler);
+    return handler;
+  }
+
+  /** Removes a handler added with setOnClose (PyVortex remove_on_close); false when it was not set. */
+  removeOnClose(handler: OnClose): boolean {
+    const i = this.#onClose?.indexOf(handler) ?? -1;
+    if (i < 0) return false;
+    this.#onClose!.splice(i, 1);
+    return true;
+  }
+
+  /**
+   * Stores application data under a string key (PyVortex conn.set_data); undefined or null
+   * removes it. Profile modules keep typed state in ConnectionSlot values (get/set) instead.
+   */
+  setData(key: string, value: unknown): void {
+    if (typeof key !== 'string') throw new TypeError('setData needs a string key');
+    if (value === undefined || value === null) { this.get(APP_DATA)?.delete(key); return; }
+    let m = this.get(APP_DATA);
+    if (m === undefined) this.set(APP_DATA, m = new Map());
+    m.set(key, value);
+  }
+
+  /** Application data stored with setData, or undefined (PyVortex conn.get_data). */
+  getData(key: string): unknown { return this.get(APP_DATA)?.get(key); }
+
+  /** Our end's port, when the runtime tells (PyVortex conn.local_port). */
+  get localPort(): number | undefined { return this.transport.local?.port; }
+
+  /** True while reading is stopped with block(true) (PyVortex conn.is_blocked). */
+  isBlocked(): boolean { return this.transport.blocked; }
+
+  /** Open channels running `uri` (PyVortex conn.find_by_uri, LibVortex vortex_connection_get_channel_by_uri). */
+  findByUri(uri: string): Channel[] { return [...this.channels.values()].filter((c) => c.profile === uri); }
 
   /**
    * Opens a channel running `profile` (several: offered in order, the peer picks one); number 0
