@@ -4,6 +4,7 @@ export { Connection, type OpenChannelOptions, type OnClose, type ConnectOptions 
 export { ConnectionSlot } from './api/slot.js';
 export { Channel, queueReply, type Payload, type SendOptions } from './api/channel.js';
 export { AsyncQueue } from './api/async-queue.js';
+export { ChannelPool, type ChannelPoolOptions } from './api/channel-pool.js';
 export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic } from './errors.js';

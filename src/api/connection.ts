@@ -11,6 +11,7 @@ import { runtimeTransport } from '../transport/select.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
 import { ConnectionSlot } from './slot.js';
+import { channelPoolNew, poolOf, type ChannelPool, type ChannelPoolOptions } from './channel-pool.js';
 import type { Watched } from './watchdog.js';
 
 /** Options of openChannel. */
@@ -481,6 +482,12 @@ export class Connection implements Watched {
 
   /** Open channels running `uri` (PyVortex conn.find_by_uri, LibVortex vortex_connection_get_channel_by_uri). */
   findByUri(uri: string): Channel[] { return [...this.channels.values()].filter((c) => c.profile === uri); }
+
+  /** Creates a channel pool of `profile` with `initCount` channels opened (PyVortex conn.channel_pool_new). */
+  channelPoolNew(profile: string, initCount: number, opts?: ChannelPoolOptions): Promise<ChannelPool> { return channelPoolNew(this, profile, initCount, opts); }
+
+  /** A channel pool of this connection by id; pool 1 when none is given (PyVortex conn.pool). */
+  pool(id?: number): ChannelPool | undefined { return poolOf(this, id); }
 
   /**
    * Opens a channel running `profile` (several: offered in order, the peer picks one); number 0
