@@ -7,7 +7,7 @@ export { AsyncQueue } from './api/async-queue.js';
 export { ChannelPool, type ChannelPoolOptions } from './api/channel-pool.js';
 export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
-export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic } from './errors.js';
+export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
 export type { SessionLimits } from './session/limits.js';
 export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';

@@ -1,6 +1,6 @@
 // Connection (PyVortex vortex.Connection): one BEEP session over a transport (TCP, TLS, a
 // stream pair), initiator or listener side.
-import { BeepError, BeepReplyError, thrownText } from '../errors.js';
+import { BeepError, BeepReplyError, MgmtSyntaxError, thrownText } from '../errors.js';
 import { base64Text } from '../util/base64.js';
 import { within } from '../util/within.js';
 import { Session } from '../session/session.js';
@@ -53,11 +53,13 @@ const APP_DATA = new ConnectionSlot<Map<string, unknown>>('application data (set
 
 /**
  * RFC 3080 §8 reply code for a failure that is not a peer's reply, so popChannelError() never
- * gives 0 (PyVortex's `while err_code` loop stops at 0): poorly formed input 500, a budget or
- * size limit 550, anything else (network, timeouts, a closed session) 421 service not available.
+ * gives 0 (PyVortex's `while err_code` loop stops at 0): poorly formed input 500 (a malformed
+ * element: its MgmtSyntaxError's 500 or 501), a budget or size limit 550, anything else
+ * (network, timeouts, a closed session) 421 service not available.
  */
 function replyCodeOf(e: unknown): number {
   const code = (e as BeepError)?.code;
+  if (e instanceof MgmtSyntaxError) return e.replyCode; // the peer's element was malformed: 500/501
   if (code === 'BEEP_ERR_FRAMING') return 500;
   if (code === 'BEEP_ERR_BUDGET' || code === 'BEEP_ERR_MESSAGE_TOO_LARGE' || code === 'BEEP_ERR_CAPACITY') return 550;
   return 421;
