@@ -1,5 +1,5 @@
 // beepwire: a BEEP (RFC 3080, RFC 3081) engine with a WebAssembly frame codec.
-export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite, type TuningStart } from './api/ctx.js';
+export { Ctx, registerProfile, unregisterProfile, type CtxEvent, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite, type TuningStart } from './api/ctx.js';
 export { Connection, type OpenChannelOptions, type OnClose, type ConnectOptions } from './api/connection.js';
 export { ConnectionSlot } from './api/slot.js';
 export { Channel, queueReply, type Payload, type SendOptions } from './api/channel.js';

@@ -70,7 +70,9 @@ test('a channel with a MSG awaiting its reply is not ready, as LibVortex vortex_
   const ch = (await pool.nextReady())!;
   pool.release(ch);
   assert.equal(pool.available, 1);
+  assert.equal(ch.isReady(), true);
   const reply = ch.request('wait');
+  assert.equal(ch.isReady(), false, 'channel.isReady(): a MSG awaits its reply');
   assert.equal(pool.available, 0, 'outstanding MSG');
   assert.equal(await pool.nextReady(), null);
   for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 5));

@@ -107,6 +107,8 @@ export class Channel {
   get pendingReplies(): number { return this.#st.inbound.size; }
   /** Our MSGs awaiting replies. */
   get outstanding(): number { return this.#st.awaiting.size; }
+  /** True when no MSG of ours awaits its reply (PyVortex channel.is_ready, LibVortex vortex_channel_is_ready). */
+  isReady(): boolean { return this.#st.awaiting.size === 0; }
   /**
    * False while the connection's outbound queue is at its budget (maxQueued): sends are still
    * queued, but a producer should `await channel.whenWritable()` before the next one.

@@ -67,8 +67,10 @@ test('removeOnClose: a removed handler is not called; setOnClose returns the han
   assert.equal(conn.removeOnClose(drop), false);
   assert.equal(conn.removeOnClose(() => undefined), false);
   assert.equal(typeof keep, 'function');
-  conn.shutdown();
+  assert.equal(conn.errorMsg, '');
+  conn.shutdown(new Error('gone on purpose'));
   assert.deepEqual(calls, ['keep']);
+  assert.equal(conn.errorMsg, 'gone on purpose');
 });
 
 test('findByUri lists the open channels running a profile', async () => {

@@ -422,6 +422,8 @@ export class Connection implements Watched {
   get channelCount(): number { return this.channels.size; }
   /** Why the session ended, if abnormally. */
   get error(): Error | undefined { return this.session.error; }
+  /** Text of `error`, '' when there is none (PyVortex conn.error_msg). */
+  get errorMsg(): string { return this.session.error?.message ?? ''; }
   /** A channel by number. */
   getChannel(number: number): Channel | undefined { return this.channels.get(number); }
 
