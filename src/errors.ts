@@ -1,10 +1,11 @@
-// Error classes. Each carries a stable string `code`; `instanceof` works across package copies
-// through a Symbol.for brand (the undici pattern).
+// Error classes (docs/errors.md). Each carries a stable string `code`; `instanceof` works across
+// package copies through a Symbol.for brand (the undici pattern).
 
 const kBeepError = Symbol.for('beepwire.error');
 const kFramingError = Symbol.for('beepwire.error.framing');
 const kReplyError = Symbol.for('beepwire.error.reply');
 const kCodecPanic = Symbol.for('beepwire.error.codec-panic');
+const kMgmtSyntax = Symbol.for('beepwire.error.mgmt-syntax');
 
 /** Base class of every beepwire error; `code` is stable across releases. */
 export class BeepError extends Error {
@@ -82,6 +83,27 @@ export class BeepCodecPanic extends BeepError {
   }
   /** Marks instances for the brand check. */
   get [kCodecPanic](): boolean { return true; }
+}
+
+/**
+ * Malformed XML of channel 0 or of a profile's elements (TLS, SASL, TUNNEL): code
+ * BEEP_ERR_MGMT and the RFC 3080 §8 reply code that answers it, 500 (syntax) or 501 (parameter).
+ */
+export class MgmtSyntaxError extends BeepError {
+  /** RFC 3080 §8 reply code: 500 or 501. */
+  readonly replyCode: number;
+  /** Creates the error. */
+  constructor(message: string, replyCode = 500) {
+    super(message, 'BEEP_ERR_MGMT');
+    this.name = 'MgmtSyntaxError';
+    this.replyCode = replyCode;
+  }
+  /** Brand check. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kMgmtSyntax] === true;
+  }
+  /** Marks instances for the brand check. */
+  get [kMgmtSyntax](): boolean { return true; }
 }
 
 /**

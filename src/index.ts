@@ -1,11 +1,13 @@
 // beepwire: a BEEP (RFC 3080, RFC 3081) engine with a WebAssembly frame codec.
-export { Ctx, registerProfile, unregisterProfile, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite, type TuningStart } from './api/ctx.js';
+export { Ctx, registerProfile, unregisterProfile, type CtxEvent, type ProfileHandlers, type StartInfo, type StartAnswer, type FrameReceived, type CtxOptions, type OnError, type FaultSite, type TuningStart } from './api/ctx.js';
 export { Connection, type OpenChannelOptions, type OnClose, type ConnectOptions } from './api/connection.js';
 export { ConnectionSlot } from './api/slot.js';
-export { Channel, type Payload, type SendOptions } from './api/channel.js';
+export { Channel, queueReply, type Payload, type SendOptions } from './api/channel.js';
+export { AsyncQueue } from './api/async-queue.js';
+export { ChannelPool, type ChannelPoolOptions } from './api/channel-pool.js';
 export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
-export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic } from './errors.js';
+export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
 export type { SessionLimits } from './session/limits.js';
 export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';

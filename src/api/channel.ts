@@ -4,10 +4,12 @@ import type { ChannelState } from '../session/channel-state.js';
 import type { Message } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
 import { errorXml } from '../session/mgmt.js';
+import { T_ANS, T_ERR } from '../codec/layout.js';
 import { within } from '../util/within.js';
 import type { Frame } from './frame.js';
 import type { FrameReceived } from './ctx.js';
 import type { Connection } from './connection.js';
+import { AsyncQueue } from './async-queue.js';
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -27,6 +29,13 @@ export interface SendOptions {
   timeout?: number;
   /** Called once the message's last frame is handed to the transport (a tuning profile switches transports right after its reply). */
   onSent?: () => void;
+  /**
+   * Sends the message in pieces (LibVortex fixed_more, PyVortex send_*_more): every frame of
+   * this piece carries `*`, and the next send of the same kind to the same message continues
+   * it (MIME headers go with the first piece only); the send without `more` completes it.
+   * Nothing else is framed on the channel in between. Not for request()/requestAll().
+   */
+  more?: boolean;
 }
 
 /** A request awaiting its reply; requestAll collects answers up to the message limit. */
@@ -42,6 +51,20 @@ interface Request {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/** Set by Channel's static block: queueReply's way to the channel's budget. */
+let lend: (ch: Channel, queue: AsyncQueue<Frame>, f: Frame) => void;
+
+/**
+ * Frame-received handler that queues every frame in the AsyncQueue given as its data (PyVortex
+ * vortex.queue_reply): `channel.setFrameReceived(queueReply, queue)`, then
+ * `await channel.getReply(queue)`. Queued frames count against the session's inbound budget
+ * and, past the channel's highWaterMark, hold its window shut until they are taken.
+ */
+export function queueReply(_conn: Connection, channel: Channel, frame: Frame, queue?: unknown): void {
+  if (!(queue instanceof AsyncQueue)) throw new TypeError('queueReply needs an AsyncQueue: channel.setFrameReceived(queueReply, queue)');
+  lend(channel, queue as AsyncQueue<Frame>, frame);
+}
+
 /** A channel of a connection. */
 export class Channel {
   /** The connection. */
@@ -49,6 +72,11 @@ export class Channel {
   readonly #st: ChannelState;
   readonly #requests = new Map<number, Request>();
   #handler: FrameReceived | undefined;
+  #handlerData: unknown;
+  // Frames handed to AsyncQueues by queueReply and not yet taken: counted against the budget.
+  #lent = 0;
+  #lentOctets = 0;
+  #replyWaits: Set<AbortController> | undefined; // getReply() calls waiting, ended when the channel goes
   readonly #queue: Frame[] = [];
   #wake: Array<() => void> | undefined; // iterators waiting for a frame (one per concurrent loop)
   #counted = true; // frames in #queue are reserved against the session's budget
@@ -79,6 +107,8 @@ export class Channel {
   get pendingReplies(): number { return this.#st.inbound.size; }
   /** Our MSGs awaiting replies. */
   get outstanding(): number { return this.#st.awaiting.size; }
+  /** True when no MSG of ours awaits its reply (PyVortex channel.is_ready, LibVortex vortex_channel_is_ready). */
+  isReady(): boolean { return this.#st.awaiting.size === 0; }
   /**
    * False while the connection's outbound queue is at its budget (maxQueued): sends are still
    * queued, but a producer should `await channel.whenWritable()` before the next one.
@@ -89,8 +119,56 @@ export class Channel {
   /** Session-layer state (advanced use and tests). */
   get state(): ChannelState { return this.#st; }
 
-  /** Sets the frame-received handler (PyVortex channel.set_frame_received). */
-  setFrameReceived(handler: FrameReceived | undefined): void { this.#handler = handler; }
+  /**
+   * Sets the frame-received handler (PyVortex channel.set_frame_received); `data` is passed to
+   * it as its fourth argument (PyVortex's frame_received_data). No handler: frames go to the
+   * async iterator.
+   */
+  setFrameReceived(handler: FrameReceived | undefined, data?: unknown): void {
+    this.#handler = handler;
+    this.#handlerData = data;
+  }
+
+  /**
+   * The next frame queued by queueReply in `queue` (PyVortex channel.get_reply); null after
+   * `timeout` ms (0 or undefined: no limit) or once the channel is gone with nothing queued.
+   */
+  async getReply(queue: AsyncQueue<Frame>, timeout?: number): Promise<Frame | null> {
+    if (!(queue instanceof AsyncQueue)) throw new TypeError('getReply needs the AsyncQueue given to setFrameReceived(queueReply, queue)');
+    const ready = queue.tryPop();
+    if (ready !== null || this.#closed) return ready;
+    const stop = new AbortController();
+    (this.#replyWaits ??= new Set()).add(stop);
+    try {
+      return await queue.pop(timeout, stop.signal);
+    } finally {
+      this.#replyWaits.delete(stop);
+    }
+  }
+
+  /** What queueReply does: holds `f` in `queue`, counted against the inbound budget until taken. */
+  #lend(queue: AsyncQueue<Frame>, f: Frame): void {
+    const n = f.content.length + HELD_COST;
+    if (!this.conn.session.reserve(n)) {
+      this.conn.shutdown(new BeepError(`channel ${this.number}: queued replies exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'));
+      return;
+    }
+    f.compact(); // held until taken: must not pin its socket chunk
+    this.#lent++;
+    this.#lentOctets += n;
+    if (this.#lent >= this.highWaterMark) this.conn.session.setPaused(this.#st, true);
+    queue.push(f, () => {
+      if (this.#closed) return; // closed() gave everything back
+      this.conn.session.unreserve(n);
+      this.#lent--;
+      this.#lentOctets -= n;
+      if (this.#lent < this.highWaterMark / 2 && this.#queue.length < this.highWaterMark / 2) this.conn.session.setPaused(this.#st, false);
+    });
+  }
+
+  static {
+    lend = (ch, queue, f) => ch.#lend(queue, f);
+  }
 
   #body(data: Payload, size: number | undefined): Uint8Array {
     let body = typeof data === 'string' ? enc.encode(data) : data;
@@ -112,15 +190,27 @@ export class Channel {
     return null;
   }
 
-  /** Sends a MSG; returns its msgno, or null with the reason in conn.popChannelError(). */
+  /**
+   * Sends a MSG; returns its msgno, or null with the reason in conn.popChannelError(). After
+   * sendMsgMore it completes that MSG (same msgno), as LibVortex's send_msg does.
+   */
   sendMsg(data: Payload, size?: number, opts?: SendOptions): number | null {
     const body = this.#body(data, size);
     try {
-      return this.conn.session.sendMsg(this.#st, body, opts?.onSent, this.#head(opts));
+      return this.conn.session.sendMsg(this.#st, body, opts?.onSent, this.#head(opts), opts?.more ?? false);
     } catch (e) {
       return this.#fail(e);
     }
   }
+
+  /**
+   * Sends a piece of a MSG with every frame flagged `*` (PyVortex send_msg_more); further
+   * sendMsgMore calls continue it and sendMsg (or request) completes it. Returns the msgno.
+   */
+  sendMsgMore(data: Payload, size?: number, opts?: SendOptions): number | null { return this.sendMsg(data, size, { ...opts, more: true }); }
+
+  /** True while a MSG begun with sendMsgMore waits for its last piece. */
+  get msgOpen(): boolean { return this.#st.openMsg !== undefined; }
 
   #reply(type: 'RPY' | 'ERR' | 'ANS' | 'NUL', data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
     if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
@@ -132,7 +222,7 @@ export class Channel {
       cuts = opts.fragments.map((n) => (at += n));
     }
     try {
-      this.conn.session.sendReply(this.#st, type, msgNo, body, opts?.onSent, head, cuts);
+      this.conn.session.sendReply(this.#st, type, msgNo, body, opts?.onSent, head, cuts, opts?.more ?? false);
       return true;
     } catch (e) {
       if (e instanceof RangeError) throw e;
@@ -147,6 +237,20 @@ export class Channel {
   sendErr(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ERR', data, size, msgNo, opts); }
   /** Sends one ANS to MSG msgNo (one-to-many, RFC 3080 §2.6.2). */
   sendAns(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ANS', data, size, msgNo, opts); }
+  /** Sends a piece of the RPY to MSG msgNo, every frame flagged `*` (PyVortex send_rpy_more); sendRpy completes it. */
+  sendRpyMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('RPY', data, size, msgNo, { ...opts, more: true }); }
+  /** Sends a piece of the ERR to MSG msgNo, every frame flagged `*` (PyVortex send_err_more); sendErr completes it. */
+  sendErrMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ERR', data, size, msgNo, { ...opts, more: true }); }
+  /** Sends a piece of one ANS to MSG msgNo, every frame flagged `*` (no PyVortex twin); the next sendAns completes that ANS. */
+  sendAnsMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ANS', data, size, msgNo, { ...opts, more: true }); }
+
+  /** Replies RPY to MSG msgNo (TypeScript form of sendRpy; `{ more: true }` sends a piece). */
+  reply(msgNo: number, data: Payload, opts?: SendOptions): boolean { return this.#reply('RPY', data, undefined, msgNo, opts); }
+  /** Replies ERR to MSG msgNo (TypeScript form of sendErr; `{ more: true }` sends a piece). */
+  error(msgNo: number, data: Payload, opts?: SendOptions): boolean { return this.#reply('ERR', data, undefined, msgNo, opts); }
+  /** Sends one ANS to MSG msgNo (TypeScript form of sendAns; `{ more: true }` sends a piece); end the series with finalizeAns. */
+  answer(msgNo: number, data: Payload, opts?: SendOptions): boolean { return this.#reply('ANS', data, undefined, msgNo, opts); }
+
   /**
    * Ends an ANS series with NUL. On a MIME channel the NUL carries the empty MIME header block
    * (2 octets) like every other message, as LibVortex sends it: a zero-size NUL shares its seqno
@@ -158,10 +262,12 @@ export class Channel {
   }
 
   /**
-   * Sends a MSG and resolves with its RPY or ERR frame (ANS...NUL: resolves with the NUL; see
-   * requestAll). Waits for room first while the outbound queue is at its budget.
+   * Sends a MSG (or the last piece of one begun with sendMsgMore) and resolves with its RPY or
+   * ERR frame (ANS...NUL: resolves with the NUL; see requestAll). Waits for room first while
+   * the outbound queue is at its budget.
    */
   async request(data: Payload, opts?: SendOptions): Promise<Frame> {
+    if (opts?.more) throw new RangeError('request() sends a whole MSG: use sendMsgMore for pieces, then request() for the last one');
     const body = this.#body(data, undefined);
     // With room, no await: requests made in one run go out in call order, in that run.
     const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
@@ -179,6 +285,7 @@ export class Channel {
    * so a peer sending endless ANS cannot grow us without bound.
    */
   async requestAll(data: Payload, opts?: SendOptions): Promise<Frame[]> {
+    if (opts?.more) throw new RangeError('requestAll() sends a whole MSG: use sendMsgMore for pieces, then requestAll() for the last one');
     const body = this.#body(data, undefined);
     const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
     return new Promise<Frame[]>((resolve, reject) => {
@@ -277,7 +384,7 @@ export class Channel {
    */
   #run(handler: FrameReceived, f: Frame): void {
     try {
-      const r = handler(this.conn, this, f) as unknown;
+      const r = handler(this.conn, this, f, this.#handlerData) as unknown;
       if (r !== undefined && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f));
     } catch (e) {
       this.#handlerFault(e, f);
@@ -290,6 +397,9 @@ export class Channel {
     const owed = this.#st.inbound.get(f.msgno);
     if (owed === undefined || owed.done) return;
     try {
+      // A reply left in pieces can only be ended by its own kind: an empty last piece.
+      if (owed.open !== undefined) this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', f.msgno, EMPTY);
+      if (owed.done) return;
       // After ANS only NUL may end the exchange (RFC 3080 §2.6.2).
       if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', f.msgno, EMPTY, undefined, this.#head());
       else this.conn.session.sendReply(this.#st, 'ERR', f.msgno, enc.encode(errorXml({ code: 451, text: 'the message could not be processed' })), undefined, this.#head());
@@ -337,6 +447,9 @@ export class Channel {
     // reset has already given the budget back (counting them down later would go negative).
     for (const f of this.#queue) this.conn.session.unreserve(f.content.length + HELD_COST);
     this.#counted = false;
+    this.conn.session.unreserve(this.#lentOctets);
+    this.#lent = this.#lentOctets = 0;
+    if (this.#replyWaits !== undefined) for (const w of this.#replyWaits) w.abort();
     for (const r of this.#requests.values()) this.#drop(r);
     for (const r of this.#requests.values()) r.reject(err ?? new BeepError(`channel ${this.number} closed`, 'BEEP_ERR_CHANNEL_CLOSED'));
     this.#requests.clear();

@@ -1,6 +1,6 @@
 // Connection (PyVortex vortex.Connection): one BEEP session over a transport (TCP, TLS, a
 // stream pair), initiator or listener side.
-import { BeepError, BeepReplyError, thrownText } from '../errors.js';
+import { BeepError, BeepReplyError, MgmtSyntaxError, thrownText } from '../errors.js';
 import { base64Text } from '../util/base64.js';
 import { within } from '../util/within.js';
 import { Session } from '../session/session.js';
@@ -10,7 +10,8 @@ import type { Transport, TransportFactory, TlsClientUpgrade, TlsServerUpgrade, T
 import { runtimeTransport } from '../transport/select.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
-import type { ConnectionSlot } from './slot.js';
+import { ConnectionSlot } from './slot.js';
+import { channelPoolNew, poolOf, type ChannelPool, type ChannelPoolOptions } from './channel-pool.js';
 import type { Watched } from './watchdog.js';
 
 /** Options of openChannel. */
@@ -47,13 +48,18 @@ export type OnClose = (conn: Connection, err?: Error) => void;
 
 let nextId = 1;
 
+/** Application data of setData/getData, kept in a slot like any other per-connection value. */
+const APP_DATA = new ConnectionSlot<Map<string, unknown>>('application data (setData)');
+
 /**
  * RFC 3080 §8 reply code for a failure that is not a peer's reply, so popChannelError() never
- * gives 0 (PyVortex's `while err_code` loop stops at 0): poorly formed input 500, a budget or
- * size limit 550, anything else (network, timeouts, a closed session) 421 service not available.
+ * gives 0 (PyVortex's `while err_code` loop stops at 0): poorly formed input 500 (a malformed
+ * element: its MgmtSyntaxError's 500 or 501), a budget or size limit 550, anything else
+ * (network, timeouts, a closed session) 421 service not available.
  */
 function replyCodeOf(e: unknown): number {
   const code = (e as BeepError)?.code;
+  if (e instanceof MgmtSyntaxError) return e.replyCode; // the peer's element was malformed: 500/501
   if (code === 'BEEP_ERR_FRAMING') return 500;
   if (code === 'BEEP_ERR_BUDGET' || code === 'BEEP_ERR_MESSAGE_TOO_LARGE' || code === 'BEEP_ERR_CAPACITY') return 550;
   return 421;
@@ -416,6 +422,8 @@ export class Connection implements Watched {
   get channelCount(): number { return this.channels.size; }
   /** Why the session ended, if abnormally. */
   get error(): Error | undefined { return this.session.error; }
+  /** Text of `error`, '' when there is none (PyVortex conn.error_msg). */
+  get errorMsg(): string { return this.session.error?.message ?? ''; }
   /** A channel by number. */
   getChannel(number: number): Channel | undefined { return this.channels.get(number); }
 
@@ -441,8 +449,49 @@ export class Connection implements Watched {
   /** Oldest recorded error as [code, message], or null (PyVortex pop_channel_error). */
   popChannelError(): [number, string] | null { return this.#errors?.shift() ?? null; }
 
-  /** Adds a handler called once when the connection ends. */
-  setOnClose(handler: OnClose): void { (this.#onClose ??= []).push(handler); }
+  /** Adds a handler called once when the connection ends; returns it, the handle removeOnClose takes (PyVortex set_on_close). */
+  setOnClose(handler: OnClose): OnClose {
+    (this.#onClose ??= []).push(handler);
+    return handler;
+  }
+
+  /** Removes a handler added with setOnClose (PyVortex remove_on_close); false when it was not set. */
+  removeOnClose(handler: OnClose): boolean {
+    const i = this.#onClose?.indexOf(handler) ?? -1;
+    if (i < 0) return false;
+    this.#onClose!.splice(i, 1);
+    return true;
+  }
+
+  /**
+   * Stores application data under a string key (PyVortex conn.set_data); undefined or null
+   * removes it. Profile modules keep typed state in ConnectionSlot values (get/set) instead.
+   */
+  setData(key: string, value: unknown): void {
+    if (typeof key !== 'string') throw new TypeError('setData needs a string key');
+    if (value === undefined || value === null) { this.get(APP_DATA)?.delete(key); return; }
+    let m = this.get(APP_DATA);
+    if (m === undefined) this.set(APP_DATA, m = new Map());
+    m.set(key, value);
+  }
+
+  /** Application data stored with setData, or undefined (PyVortex conn.get_data). */
+  getData(key: string): unknown { return this.get(APP_DATA)?.get(key); }
+
+  /** Our end's port, when the runtime tells (PyVortex conn.local_port). */
+  get localPort(): number | undefined { return this.transport.local?.port; }
+
+  /** True while reading is stopped with block(true) (PyVortex conn.is_blocked). */
+  isBlocked(): boolean { return this.transport.blocked; }
+
+  /** Open channels running `uri` (PyVortex conn.find_by_uri, LibVortex vortex_connection_get_channel_by_uri). */
+  findByUri(uri: string): Channel[] { return [...this.channels.values()].filter((c) => c.profile === uri); }
+
+  /** Creates a channel pool of `profile` with `initCount` channels opened (PyVortex conn.channel_pool_new). */
+  channelPoolNew(profile: string, initCount: number, opts?: ChannelPoolOptions): Promise<ChannelPool> { return channelPoolNew(this, profile, initCount, opts); }
+
+  /** A channel pool of this connection by id; pool 1 when none is given (PyVortex conn.pool). */
+  pool(id?: number): ChannelPool | undefined { return poolOf(this, id); }
 
   /**
    * Opens a channel running `profile` (several: offered in order, the peer picks one); number 0

@@ -33,10 +33,11 @@ export interface StartInfo {
 export type StartAnswer = boolean | { content?: string; maxMessage?: number } | { code: number; text: string };
 
 /**
- * Frame-received handler, as in PyVortex: (conn, channel, frame). A throw or a rejected promise
- * is reported through ctx.setOnError and answered with ERR 451 when the MSG is still owed a reply.
+ * Frame-received handler, as in PyVortex: (conn, channel, frame, data), `data` being what was
+ * given to channel.setFrameReceived. A throw or a rejected promise is reported through
+ * ctx.setOnError and answered with ERR 451 when the MSG is still owed a reply.
  */
-export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame) => void | Promise<void>;
+export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame, data?: unknown) => void | Promise<void>;
 
 /** Where a reported fault happened. */
 export interface FaultSite {
@@ -101,6 +102,9 @@ export interface CtxOptions extends SessionLimits {
   transport?: TransportFactory;
 }
 
+/** A periodic handler of Ctx.newEvent: true (or a promise of true) removes it. */
+export type CtxEvent = (ctx: Ctx, data?: unknown, data2?: unknown) => boolean | void | Promise<boolean | void>;
+
 /** A beepwire context: registered profiles, listeners, options (PyVortex vortex.Ctx). */
 export class Ctx {
   /** Registered profiles by URI. */
@@ -116,6 +120,8 @@ export class Ctx {
   #initialized = false;
   #onError: OnError | undefined;
   #watchdog: Watchdog | undefined;
+  #events: Map<number, ReturnType<typeof setInterval>> | undefined;
+  #nextEvent = 1;
 
   /** Creates a context. */
   constructor(options: CtxOptions = {}) {
@@ -151,6 +157,40 @@ export class Ctx {
     return this.#watchdog;
   }
 
+  /**
+   * Calls `handler(ctx, data, data2)` every `ms` until it returns true or removeEvent(id)
+   * (PyVortex ctx.new_event, which counts microseconds); returns the id. A handler still
+   * running (a pending promise) is not called again; a fault is reported (setOnError) and the
+   * event goes on. exit() stops every event.
+   */
+  newEvent(ms: number, handler: CtxEvent, data?: unknown, data2?: unknown): number {
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError('newEvent needs a period in ms > 0');
+    if (typeof handler !== 'function') throw new TypeError('newEvent needs a handler');
+    const id = this.#nextEvent++;
+    let running = false;
+    const settled = (done: unknown): void => { running = false; if (done === true) this.removeEvent(id); };
+    const failed = (e: unknown): void => { running = false; this.reportError(e); };
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      let r: unknown;
+      try { r = handler(this, data, data2); } catch (e) { failed(e); return; }
+      if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(settled, failed);
+      else settled(r);
+    }, ms);
+    (this.#events ??= new Map()).set(id, timer);
+    return id;
+  }
+
+  /** Stops an event of newEvent (PyVortex ctx.remove_event); false when there is no such event. */
+  removeEvent(id: number): boolean {
+    const t = this.#events?.get(id);
+    if (t === undefined) return false;
+    clearInterval(t);
+    this.#events!.delete(id);
+    return true;
+  }
+
   /** Initializes the context; returns true (PyVortex ctx.init()). */
   init(): boolean {
     this.#initialized = true;
@@ -160,8 +200,9 @@ export class Ctx {
   /** True after init() and before exit(). */
   get initialized(): boolean { return this.#initialized; }
 
-  /** Shuts down every connection and listener. */
+  /** Shuts down every connection and listener and stops every event (PyVortex ctx.exit()). */
   async exit(): Promise<void> {
+    if (this.#events !== undefined) for (const id of [...this.#events.keys()]) this.removeEvent(id);
     for (const c of this.connections) c.shutdown();
     await Promise.all([...this.listeners].map((l) => l.close()));
     for (const w of this.waiters) w();

@@ -325,6 +325,9 @@ async function askStep(ch: Channel, xml: string, timeout: number): Promise<Blob 
   return r;
 }
 
+/** Nothing to initialise (PyVortex vortex.sasl.init): the mechanisms are built in; returns true. */
+export function init(_ctx: Ctx): boolean { return true; }
+
 /** True once the session authenticated (PyVortex vortex.sasl.is_authenticated). */
 export function isAuthenticated(conn: Connection): boolean {
   return conn.has(SASL_STATE);

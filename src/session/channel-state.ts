@@ -21,6 +21,11 @@ export interface OutMessage {
   onSent?: () => void;
   /** Offsets (counting `head` then `data`) where a frame must end, ascending. */
   cuts?: number[];
+  /**
+   * A piece of a message sent in pieces (LibVortex fixed_more): every frame of it, the last
+   * one included, carries `*`; a later piece of the same message completes it.
+   */
+  more?: boolean;
 }
 
 /** A peer MSG awaiting our reply. */
@@ -31,6 +36,8 @@ interface Inbound {
   done: boolean;
   /** Next ansno for sendAns. */
   nextAnsno: number;
+  /** A reply being sent in pieces: its keyword and ansno, until the piece without `more`. */
+  open?: { type: number; ansno: number };
 }
 
 /** Reassembly of one message from frames. */
@@ -78,6 +85,12 @@ export class ChannelState {
   #head = 0;
   /** Messages ready to frame, strictly in order: frames of two messages never interleave. */
   readonly sendQueue = new Fifo<OutMessage>();
+  /** Our MSG being sent in pieces (sendMsg with `more`) until its last piece is queued. */
+  openMsg: number | undefined;
+  /** The last piece queued, when it has `more`: only its continuation may follow it. */
+  #openOut: OutMessage | undefined;
+  /** Messages queued while a message sent in pieces waits for its next piece. */
+  #deferred: OutMessage[] | undefined;
   /** Messages being reassembled, by "type msgno ansno". */
   partials: Map<string, Partial> = NONE;
   /** Window we granted (RFC 3081 §3.1.3). */
@@ -142,15 +155,55 @@ export class ChannelState {
   /**
    * Queues a reply to peer MSG `msgno`; it is released for sending only once every earlier
    * MSG on the channel is completely answered (RFC 3080 §2.6.1). Returns the ansno for ANS.
+   * With `more` the reply continues in the next call for the same MSG (same keyword, and the
+   * same ansno for ANS); until then no other reply to that MSG is accepted.
    */
-  queueReply(type: number, msgno: number, head: Uint8Array | undefined, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void, cuts?: number[]): number {
+  queueReply(type: number, msgno: number, head: Uint8Array | undefined, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void, cuts?: number[], more = false): number {
     const entry = this.inbound.get(msgno);
     if (entry === undefined || entry.done) throw new RangeError(`no MSG ${msgno} awaiting a reply on channel ${this.number}`);
-    const ansno = isAns ? entry.nextAnsno++ : 0;
-    entry.replies.push({ type, msgno, ansno, head, data, offset: 0, onSent, cuts });
-    if (final) entry.done = true;
+    const open = entry.open;
+    if (open !== undefined && open.type !== type) throw new RangeError(`the reply to MSG ${msgno} on channel ${this.number} is being sent in pieces: finish it before another reply`);
+    const ansno = open !== undefined ? open.ansno : isAns ? entry.nextAnsno++ : 0;
+    entry.open = more ? { type, ansno } : undefined;
+    entry.replies.push({ type, msgno, ansno, head, data, offset: 0, onSent, cuts, more });
+    if (final && !more) entry.done = true;
     this.releaseReplies();
     return ansno;
+  }
+
+  /** True when a reply to peer MSG `msgno` was begun in pieces and awaits its next piece. */
+  replyOpen(msgno: number): boolean { return this.inbound.get(msgno)?.open !== undefined; }
+
+  /**
+   * Appends a message to the send queue. While a message sent in pieces waits for its next
+   * piece, anything else waits behind it: RFC 3080 §2.2.1.1 forbids frames of another message
+   * on the channel between a `*` frame and the one that continues it.
+   */
+  enqueue(m: OutMessage): void {
+    const open = this.#openOut;
+    if (open !== undefined && (open.type !== m.type || open.msgno !== m.msgno || open.ansno !== m.ansno)) {
+      (this.#deferred ??= []).push(m);
+      return;
+    }
+    this.sendQueue.push(m);
+    if (m.more) { this.#openOut = m; return; }
+    this.#openOut = undefined;
+    const waiting = this.#deferred;
+    this.#deferred = undefined;
+    if (waiting !== undefined) for (const w of waiting) this.enqueue(w);
+  }
+
+  /** Every message queued and not yet fully framed (the send queue, then what waits behind a piece). */
+  *queued(): IterableIterator<OutMessage> {
+    yield* this.sendQueue;
+    if (this.#deferred !== undefined) yield* this.#deferred;
+  }
+
+  /** Drops every queued message. */
+  clearQueue(): void {
+    this.sendQueue.clear();
+    this.#deferred = undefined;
+    this.#openOut = undefined;
   }
 
   /** Moves replies of the oldest MSGs to the send queue, in MSG order. */
@@ -160,7 +213,7 @@ export class ChannelState {
       const msgno = order[this.#head];
       const entry = this.inbound.get(msgno)!;
       const replies = entry.replies;
-      for (let i = 0; i < replies.length; i++) this.sendQueue.push(replies[i]);
+      for (let i = 0; i < replies.length; i++) this.enqueue(replies[i]);
       replies.length = 0;
       if (!entry.done) break;
       this.inbound.delete(msgno);
@@ -173,6 +226,6 @@ export class ChannelState {
 
   /** True when nothing is queued, awaited or owed on this channel. */
   get idle(): boolean {
-    return this.sendQueue.length === 0 && this.inbound.size === 0 && this.awaiting.size === 0;
+    return this.sendQueue.length === 0 && this.#deferred === undefined && this.inbound.size === 0 && this.awaiting.size === 0;
   }
 }

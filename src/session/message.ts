@@ -69,12 +69,12 @@ export class Message {
   get text(): string { return utf8.decode(this.payload); }
   /** Content type (default application/octet-stream). */
   get contentType(): string { return this.entity.contentType; }
-  /** Message number (PyVortex frame.msg_no). */
+  /**
+   * Message number: the one alias of the Frame, for PyVortex's `frame.msg_no` as the manual
+   * writes it (`channel.sendRpy(frame.payload, frame.payloadSize, frame.msgNo)`). The canonical
+   * names are the fields msgno, seqno and ansno (PyVortex's own, RFC 3080's header fields).
+   */
   get msgNo(): number { return this.msgno; }
-  /** Sequence number of the first octet (PyVortex frame.seq_no). */
-  get seqNo(): number { return this.seqno; }
-  /** Answer number (PyVortex frame.ans_no). */
-  get ansNo(): number { return this.ansno; }
   /** Body size in octets (PyVortex frame.payload_size). */
   get payloadSize(): number { return this.payload.length; }
   /** MIME headers as received. */

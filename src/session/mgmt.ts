@@ -1,6 +1,7 @@
 // Channel 0 management messages (RFC 3080 §2.3.1): parsing with saxes (a strict, well-kept
 // XML parser; both quote styles, entities, CDATA) and canonical builders. No node: imports.
 import { parseXmlTree, type XmlNode } from '../util/xml-tree.js';
+import { MgmtSyntaxError } from '../errors.js';
 
 /** Content type of every channel 0 message (RFC 3080 §2.3.1). */
 export const MGMT_CONTENT_TYPE = 'application/beep+xml';
@@ -24,19 +25,8 @@ export type Mgmt =
   | { kind: 'ok' }
   | { kind: 'error'; code: number; lang?: string; text: string };
 
-/** Malformed channel 0 XML: replyCode 500 (syntax) or 501 (parameter), RFC 3080 §8. */
-export class MgmtSyntaxError extends Error {
-  /** Stable code. */
-  readonly code = 'BEEP_ERR_MGMT';
-  /** RFC 3080 §8 reply code. */
-  readonly replyCode: number;
-  /** Creates the error. */
-  constructor(message: string, replyCode = 500) {
-    super(message);
-    this.name = 'MgmtSyntaxError';
-    this.replyCode = replyCode;
-  }
-}
+// MgmtSyntaxError lives with the other error classes; importers of this module keep finding it here.
+export { MgmtSyntaxError } from '../errors.js';
 
 type Node = XmlNode;
 

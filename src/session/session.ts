@@ -384,12 +384,12 @@ export class Session implements FrameHandler {
       for (const p of ch.partials.values()) this.#unhold(p.size + PARTIAL_COST);
       let dropped = 0;
       const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
-      for (const m of ch.sendQueue) unsent(m);
+      for (const m of ch.queued()) unsent(m);
       for (const e of ch.inbound.values()) for (const m of e.replies) unsent(m); // held back for reply order
       if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
     }
     ch.partials.clear();
-    ch.sendQueue.clear();
+    ch.clearQueue();
     this.#idle(ch);
     return true;
   }
@@ -466,26 +466,48 @@ export class Session implements FrameHandler {
 
   // ---- sending --------------------------------------------------------------------------
 
-  /** Queues our MSG on a channel and returns its msgno; `head` is its MIME header block. */
-  sendMsg(ch: ChannelState, data: Uint8Array, onSent?: () => void, head?: Uint8Array): number {
+  /**
+   * Queues our MSG on a channel and returns its msgno; `head` is its MIME header block. With
+   * `more` the MSG is sent in pieces (LibVortex vortex_channel_send_msg_more): every frame of
+   * this piece carries `*`, and the next sendMsg on the channel continues the same msgno (its
+   * `head` is dropped: headers go with the first piece), the piece without `more` ending it.
+   */
+  sendMsg(ch: ChannelState, data: Uint8Array, onSent?: () => void, head?: Uint8Array, more = false): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
-    if (ch.state !== 'open') throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
-    const msgno = ch.allocMsgno();
-    ch.addAwaiting(msgno);
-    ch.sendQueue.push({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent });
+    let msgno = ch.openMsg;
+    // A close we asked for waits for the MSG's reply: its remaining pieces may still go out.
+    if (ch.state !== 'open' && !(ch.state === 'closing' && msgno !== undefined)) throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
+    if (msgno === undefined) {
+      msgno = ch.allocMsgno();
+      ch.addAwaiting(msgno);
+    } else head = undefined;
+    ch.openMsg = more ? msgno : undefined;
+    ch.enqueue({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent, more });
     this.#enqueue((head?.length ?? 0) + data.length + QUEUE_COST);
     this.#markReady(ch);
     this.#schedule();
     return msgno;
   }
 
-  /** Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. A NUL has no body, only `head` if given. */
-  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array, cuts?: number[]): number {
+  /**
+   * Queues a reply (RPY, ERR, ANS or NUL) to peer MSG `msgno`; returns the ansno for ANS. A NUL
+   * has no body, only `head` if given. With `more` the reply is sent in pieces (LibVortex
+   * vortex_channel_send_rpy_more): every frame of this piece carries `*`, and the next reply of
+   * the same keyword to `msgno` continues it (same ansno for ANS; its `head` is dropped), the
+   * piece without `more` ending it. `cuts` count from the start of this piece.
+   */
+  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array, cuts?: number[], more = false): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state === 'closed') throw new BeepError(`channel ${ch.number} is closed`, 'BEEP_ERR_CHANNEL_CLOSED');
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
-    const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts);
+    if (nul && more) throw new RangeError('a NUL is never continued (RFC 3080 §2.2.1.1)');
+    if (head !== undefined && ch.replyOpen(msgno)) {
+      const h = head.length;
+      cuts = cuts?.map((c) => c - h);
+      head = undefined;
+    }
+    const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts, more);
     this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length) + QUEUE_COST);
     if (ch.sendQueue.length > 0) this.#markReady(ch);
     this.#schedule();
@@ -570,9 +592,19 @@ export class Session implements FrameHandler {
       while (m.cuts.length > 0 && m.cuts[0] <= from) m.cuts.shift();
       if (m.cuts.length > 0) maxFrame = Math.min(maxFrame, m.cuts[0] - from);
     }
-    const header = this.codec.encodeFit(m.type, ch.number, m.msgno, total - from, maxFrame, m.ansno);
-    if (header === null) return -1; // window shut: wait for the peer's SEQ
-    const n = this.codec.fitSize;
+    let header: Uint8Array | null;
+    let n: number;
+    if (m.more) {
+      // A piece of a message sent in pieces: every frame carries '*', the last one included.
+      if (total === 0) { this.#sent(ch, m); return 0; } // an empty piece frames nothing
+      n = Math.min(total - from, this.codec.sendWindow(ch.number), maxFrame);
+      if (n === 0) return -1; // window shut: wait for the peer's SEQ
+      header = this.codec.encodeFrame(m.type, ch.number, m.msgno, true, n, m.ansno);
+    } else {
+      header = this.codec.encodeFit(m.type, ch.number, m.msgno, total - from, maxFrame, m.ansno);
+      if (header === null) return -1; // window shut: wait for the peer's SEQ
+      n = this.codec.fitSize;
+    }
     const to = from + n;
     // Whole parts go by reference; views only where a frame cuts a part.
     if (n === 0) this.#write(header, END);
@@ -585,13 +617,16 @@ export class Session implements FrameHandler {
     m.offset = to;
     this.#queued -= n;
     addQueued(-n);
-    if (to === total) {
-      ch.sendQueue.shift();
-      this.#queued -= QUEUE_COST;
-      addQueued(-QUEUE_COST);
-      m.onSent?.();
-    }
+    if (to === total) this.#sent(ch, m);
     return n;
+  }
+
+  /** The channel's head message is fully framed: off the queue, its cost returned, onSent called. */
+  #sent(ch: ChannelState, m: OutMessage): void {
+    ch.sendQueue.shift();
+    this.#queued -= QUEUE_COST;
+    addQueued(-QUEUE_COST);
+    m.onSent?.();
   }
 
   #suspended = false;

@@ -232,6 +232,9 @@ export async function connectTls(ctx: Ctx, host: string, port: number | string, 
   return conn;
 }
 
+/** Nothing to initialise (PyVortex vortex.tls.init): TLS is the runtime's; returns true. */
+export function init(_ctx: Ctx): boolean { return true; }
+
 /** True when the connection runs over TLS (PyVortex vortex.tls.is_enabled). */
 export function isEnabled(conn: Connection): boolean {
   return conn.tls !== undefined;

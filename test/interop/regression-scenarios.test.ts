@@ -65,7 +65,7 @@ function scenarios(port: () => number): void {
     const simple = (await conn.openChannel(0, `${REG}/simple-ans-nul`))!;
     const all = await simple.requestAll('ans please');
     assert.equal(all.length, 31);
-    assert.ok(all.slice(0, 30).every((f, i) => f.type === 'ANS' && f.ansNo === i && f.text === 'ans please'));
+    assert.ok(all.slice(0, 30).every((f, i) => f.type === 'ANS' && f.ansno === i && f.text === 'ans please'));
     const four = (await conn.openChannel(0, `${REG}/4`))!;
     const big = await four.requestAll('return large message,4096,20');
     assert.equal(big.length, 21);

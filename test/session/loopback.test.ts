@@ -72,7 +72,7 @@ test('MSG/ANS...NUL with requestAll()', async () => {
   const ch = (await conn.openChannel(0, ANSP))!;
   const frames = await ch.requestAll('30');
   assert.equal(frames.length, 31);
-  assert.deepEqual(frames.slice(0, 30).map((f) => [f.type, f.ansNo, f.text]), Array.from({ length: 30 }, (_, i) => ['ANS', i, `answer ${i}`]));
+  assert.deepEqual(frames.slice(0, 30).map((f) => [f.type, f.ansno, f.text]), Array.from({ length: 30 }, (_, i) => ['ANS', i, `answer ${i}`]));
   assert.equal(frames[30].type, 'NUL');
   const none = await ch.requestAll('0');
   assert.deepEqual(none.map((f) => f.type), ['NUL'], 'zero ANS then NUL');
