@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Ctx, registerProfile, createListener, waitListeners, tls, sasl, type Connection } from '../index.js';
 import * as certs from '../tls/certs.js';
 import { ECHO_URI, SINK_URI, Output, profileUri } from './common.js';
-import { credentials, type Credentials } from './users.js';
+import { credentials, type UserTable } from './users.js';
 
 /** Options of `beepwire listen`. */
 export interface ListenOptions {
@@ -61,7 +61,7 @@ export async function listen(o: ListenOptions): Promise<number> {
     tls.acceptTls(ctx, { certHandler: () => cert, keyHandler: () => key });
   }
   if (o.sasl.length > 0) {
-    const users: Credentials = credentials(o.user, o.users);
+    const users: UserTable = credentials(o.user, o.users);
     for (const mech of o.sasl) {
       sasl.acceptMech(ctx, mech, (_conn: Connection, p) => {
         const known = users.get(p.authId ?? '');

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 /** User name to password. */
-export type Credentials = Map<string, string>;
+export type UserTable = Map<string, string>;
 
 /** Splits NAME:PASSWORD (the password may contain colons). */
 export function userPass(s: string): [string, string] {
@@ -12,8 +12,8 @@ export function userPass(s: string): [string, string] {
 }
 
 /** Users from --user and/or --users FILE; without either, the single user beepwire:beepwire. */
-export function credentials(user: string | undefined, file: string | undefined): Credentials {
-  const m: Credentials = new Map();
+export function credentials(user: string | undefined, file: string | undefined): UserTable {
+  const m: UserTable = new Map();
   if (file !== undefined) {
     for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
       const t = line.trim();
