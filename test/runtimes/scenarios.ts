@@ -73,6 +73,13 @@ async function withTls(host: string, port: number, cfg: MatrixConfig): Promise<C
   return conn;
 }
 
+/** One TLS round: connect, TLS upgrade, a 64-octet echo, close (the Deno TLS loop repeats it). */
+export async function tlsRound(host: string, port: number, cfg: MatrixConfig): Promise<void> {
+  const conn = await withTls(host, port, cfg);
+  await echo(conn, pattern(64));
+  if (!(await conn.close())) throw new Error(`release failed: ${errors(conn)}`);
+}
+
 const client: Record<(typeof SCENARIOS)[number], (host: string, port: number, cfg: MatrixConfig) => Promise<string>> = {
   'echo 64 B': async (host, port) => {
     const conn = await connect(host, port);

@@ -1,0 +1,77 @@
+// The runtimes of the matrix: pinned versions (the one place they are set), installation from
+// npm into .runtimes/ (kept out of package.json: ~350 MB), and how each runs an entry point.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Repository root. */
+export const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** npm packages and versions of the runtimes besides the Node running this script. */
+export const PINS = { deno: '2.9.6', bun: '1.4.5', workerd: '1.20261117.1' };
+
+/** Where the runtimes are installed (git-ignored). */
+export const PREFIX = join(ROOT, '.runtimes');
+
+/** Runtimes that run the client scenarios, in table order. */
+export const CLIENTS = ['node', 'bun', 'deno', 'workerd'];
+
+/** Runtimes that can listen (workerd cannot; the run asks it and records its answer). */
+export const LISTENERS = ['node', 'bun', 'deno'];
+
+/** Path of an installed runtime's binary. */
+export function bin(name) {
+  return join(PREFIX, 'node_modules', '.bin', name);
+}
+
+function installed(name) {
+  try {
+    return JSON.parse(readFileSync(join(PREFIX, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Installs the pinned runtimes into .runtimes/ unless they are there already. */
+export function ensureRuntimes() {
+  const missing = Object.entries(PINS).filter(([n, v]) => installed(n) !== v || !existsSync(bin(n)));
+  if (missing.length === 0) return;
+  mkdirSync(PREFIX, { recursive: true });
+  if (!existsSync(join(PREFIX, 'package.json'))) writeFileSync(join(PREFIX, 'package.json'), '{ "private": true }\n');
+  const specs = missing.map(([n, v]) => `${n}@${v}`);
+  console.log(`installing ${specs.join(' ')} into .runtimes/`);
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--save-exact', ...specs], { cwd: PREFIX, stdio: 'inherit', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`npm install of the runtimes failed (${r.error?.message ?? `status ${r.status}`})`);
+}
+
+/** Environment of every runtime process: no update checks, no telemetry (the run stays on 127.0.0.1). */
+export const ENV = { DENO_NO_UPDATE_CHECK: '1', DO_NOT_TRACK: '1', NO_COLOR: '1' };
+
+/**
+ * Command line running a compiled entry point of dist/test/runtimes under `runtime`. Deno runs
+ * a file inside the project (so it finds package.json and node_modules), network limited to
+ * 127.0.0.1, and never writes a lockfile into the repository.
+ */
+export function command(runtime, entry, args) {
+  const file = join(ROOT, 'dist', 'test', 'runtimes', entry);
+  switch (runtime) {
+    case 'node': return [process.execPath, [file, ...args]];
+    case 'bun': return [bin('bun'), [file, ...args]];
+    case 'deno': return [bin('deno'), ['run', '--no-lock', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', file, ...args]];
+    default: throw new Error(`no command line for ${runtime}`);
+  }
+}
+
+/** Version strings of every runtime (the binaries' own answers). */
+export function versions() {
+  const ask = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...ENV } });
+    return (r.stdout ?? '').split('\n')[0].trim() || `unknown (${r.error?.message ?? r.stderr?.trim()})`;
+  };
+  return {
+    node: process.version,
+    bun: ask(bin('bun'), ['--version']),
+    deno: ask(bin('deno'), ['--version']),
+    workerd: `${ask(bin('workerd'), ['--version'])} (npm workerd@${PINS.workerd})`,
+  };
+}

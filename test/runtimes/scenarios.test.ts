@@ -1,0 +1,59 @@
+// The cross-runtime suite's scenarios under Node alone, so `npm test` covers them where Deno,
+// Bun and workerd are absent (the matrix, `npm run test:runtimes`, runs them on every runtime):
+// in-process against the suite's listener, and through the very entry points the matrix spawns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as certs from '../../src/tls/certs.js';
+import { runClient, startListener, SCENARIOS, type MatrixConfig } from './scenarios.js';
+
+const ca = certs.generateCa();
+const leaf = certs.generateLeaf(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+const cfg: MatrixConfig = { ca: ca.cert, cert: leaf.cert, key: leaf.key };
+const arg = Buffer.from(JSON.stringify(cfg)).toString('base64');
+const entry = (name: string): string => fileURLToPath(new URL(`./${name}`, import.meta.url));
+
+test('every client scenario passes against the suite listener (in process)', async () => {
+  const l = await startListener('127.0.0.1', 0, cfg);
+  assert.ok(l.isOk(), l.errorMsg);
+  try {
+    const outcomes = await runClient('127.0.0.1', l.port, cfg);
+    assert.deepEqual(outcomes.map((o) => o.name), [...SCENARIOS]);
+    for (const o of outcomes) assert.ok(o.ok, `${o.name}: ${o.detail}`);
+  } finally {
+    await l.ctx.exit();
+  }
+});
+
+test('a client scenario that fails is reported, not thrown (nothing listens)', async () => {
+  const outcomes = await runClient('127.0.0.1', 1, cfg);
+  assert.equal(outcomes.length, SCENARIOS.length);
+  for (const o of outcomes) assert.equal(o.ok, false, o.name);
+  assert.match(outcomes[0].detail, /connect: .*ECONNREFUSED/);
+});
+
+test('listener-main, client-main and tls-loop-main under Node (the matrix entry points)', async () => {
+  const listener = spawn(process.execPath, [entry('listener-main.js'), arg], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`no port line: ${out}`)), 30_000);
+      listener.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        const m = /\{"port":(\d+)\}/.exec(out);
+        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      });
+      listener.once('exit', (c) => { clearTimeout(timer); reject(new Error(`listener exited ${c}: ${out}`)); });
+    });
+    const c = spawnSync(process.execPath, [entry('client-main.js'), '127.0.0.1', String(port), arg], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(c.status, 0, c.stderr);
+    const { outcomes } = JSON.parse(c.stdout) as { outcomes: { name: string; ok: boolean; detail: string }[] };
+    for (const o of outcomes) assert.ok(o.ok, `${o.name}: ${o.detail}`);
+    const loop = spawnSync(process.execPath, [entry('tls-loop-main.js'), '127.0.0.1', String(port), '20', arg], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(loop.status, 0, loop.stderr);
+    assert.deepEqual({ ...JSON.parse(loop.stdout), ms: 0 }, { passed: 20, failed: 0, errors: [], ms: 0 });
+  } finally {
+    listener.kill('SIGKILL');
+  }
+});
