@@ -2,7 +2,17 @@
 // secureTransport 'starttls' so that socket.startTls() can upgrade it in place. Workers cannot
 // listen: createListener says so. cloudflare:sockets is imported lazily through a computed
 // specifier, so bundles for other runtimes never reference it.
+//
+// TLS (measured on workerd 1.20261117.1, see README "TLS under workerd"): startTls() verifies the
+// listener's certificate against the trust store of the network service the Worker's
+// globalOutbound names (its tlsOptions.trustedCertificates), for every compatibility date and
+// flag, with or without plaintext exchanged first, and checks it against the hostname given to
+// connect() (an IP SAN for an IP address). It proceeds only once both stream locks are released
+// and no read is pending (else its `opened` never settles): WebStreamsTransport hands the
+// streams over in that state. A failed handshake rejects `opened` with only "internal error;
+// reference = ..."; the cause (UnknownIssuer, BadSignature, not valid for name) is in workerd's log.
 import { BeepError } from '../errors.js';
+import { isIpAddress } from '../util/ip.js';
 import type { Transport, TransportFactory } from './transport.js';
 import { WebStreamsTransport } from './web-streams.js';
 
@@ -12,7 +22,7 @@ interface CfSocket {
   readonly writable: WritableStream<Uint8Array>;
   readonly opened: Promise<{ remoteAddress?: string; localAddress?: string }>;
   close(): Promise<void>;
-  startTls(): CfSocket;
+  startTls(options?: { expectedServerHostname?: string }): CfSocket;
 }
 
 /** cloudflare:sockets' connect. */
@@ -40,10 +50,22 @@ export function workerdTransport(connect: CfConnect): TransportFactory {
             // workerd verifies against its own trust store (configured per service), nothing else.
             throw new BeepError('workerd startTls takes no ca/cert/key and always verifies: configure trusted certificates in workerd', 'BEEP_ERR_TLS');
           }
-          // The certificate is checked against the host connected to (workerd does not take
-          // another expected name).
-          sock = sock.startTls();
-          await sock.opened;
+          // workerd checks the certificate against the host connected to. Another name (a
+          // serverName that is not that host) goes as expectedServerHostname, which local workerd
+          // honours but logs as unsupported, and which Cloudflare's runtime may refuse (TypeError).
+          const name = side.serverName !== undefined && side.serverName !== host ? side.serverName : undefined;
+          try {
+            sock = name === undefined ? sock.startTls() : sock.startTls({ expectedServerHostname: name });
+          } catch (e) {
+            throw new BeepError(`workerd refused startTls${name === undefined ? '' : ` with serverName ${name} (not the host connected to, ${host}): connect to the name the certificate carries, or leave serverName unset`}: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e });
+          }
+          try {
+            await sock.opened;
+          } catch (e) {
+            throw new BeepError(`TLS handshake with ${host}:${port} failed under workerd (${(e as Error)?.message ?? String(e)}); workerd's log gives the reason next to wdErrId = that reference: ` +
+              `UnknownIssuer or BadSignature: the certificate does not chain to a CA in tlsOptions.trustedCertificates of the network service the Worker's globalOutbound names; ` +
+              `"not valid for name": the certificate does not carry ${name ?? host}${name === undefined && isIpAddress(host) ? ' as an IP address SAN' : ''}`, 'BEEP_ERR_TLS', { cause: e });
+          }
           return { readable: sock.readable, writable: sock.writable, info: {} };
         },
       });
