@@ -90,7 +90,7 @@ function clientError(err: Error & { code?: string }, socket: Duplex): void {
 type Accepted = (t: Transport) => void;
 
 /** The HTTP side: node:http parsing requests, ws completing upgrades on any path. */
-function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepted, tls: boolean): HttpServer {
+function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepted, tls: boolean, upgrading?: (s: Duplex) => void): HttpServer {
   const wss = new m.ws.WebSocketServer({
     noServer: true, clientTracking: false, perMessageDeflate: false, skipUTF8Validation: true,
     maxPayload: o.maxPayload ?? 16 << 20,
@@ -111,6 +111,7 @@ function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepte
   server.on('clientError', clientError);
   server.on('tlsClientError', (_e: Error, s: Duplex) => s.destroy());
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Uint8Array) => {
+    upgrading?.(socket);
     // ws answers a bad upgrade (no or malformed Sec-WebSocket-Key, wrong version, not GET) with 400.
     wss.handleUpgrade(req, socket, head as Buffer, (w) => accepted(new WsNodeTransport(w, { raw: req.socket })));
   });
@@ -122,13 +123,25 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
   if (runtimeName() !== 'node') throw new BeepError('WebSocket listeners need Node (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
   const m = await loadWsNode();
   const secure = o.tls !== undefined;
-  const http = httpSide(m, o, accepted, secure);
-  if (o.share !== true) return serve(http, host, port, onError, () => http.closeAllConnections());
+  const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
+  if (!Number.isFinite(limit) || limit <= 0) throw new RangeError('handshakeTimeout must be a number of ms > 0');
+  if (o.share !== true) {
+    const http = httpSide(m, o, accepted, secure);
+    return serve(http, host, port, onError, () => http.closeAllConnections());
+  }
   const delay = o.detectDelay ?? DETECT_DELAY;
   if (!Number.isFinite(delay) || delay < 0) throw new RangeError('detectDelay must be a number of ms >= 0');
+  // node:http enforces headersTimeout only on servers that listen themselves: this one is fed
+  // sockets, so each gets its own deadline for its upgrade request.
+  const deadlines = new Map<Duplex, ReturnType<typeof setTimeout>>();
+  const http = httpSide(m, o, accepted, secure, (s) => { clearTimeout(deadlines.get(s)); deadlines.delete(s); });
   const secureContext = secure ? m.tls.createSecureContext({ cert: o.tls!.cert, key: o.tls!.key }) : undefined;
   const sorting = new Set<Socket>();
-  const toHttp = (s: Duplex): void => { http.emit('connection', s); };
+  const toHttp = (s: Duplex): void => {
+    deadlines.set(s, setTimeout(() => { deadlines.delete(s); s.destroy(); }, limit));
+    s.once('close', () => { clearTimeout(deadlines.get(s)); deadlines.delete(s); });
+    http.emit('connection', s);
+  };
   const toTls = (raw: Socket): void => {
     const t: TLSSocket = new m.tls.TLSSocket(raw, { isServer: true, secureContext });
     const limit = setTimeout(() => t.destroy(), o.handshakeTimeout ?? HANDSHAKE_TIMEOUT);
@@ -149,6 +162,7 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
   return serve(server, host, port, onError, () => {
     for (const s of sorting) s.destroy();
     sorting.clear();
+    for (const s of deadlines.keys()) s.destroy();
     http.closeAllConnections();
   });
 }
