@@ -43,7 +43,8 @@ export const WS_MAX_PAYLOAD = 16 << 20;
  * - TEXT messages arrive as strings, decoded by the runtime as UTF-8 (RFC 6455 §8.1 requires
  *   it to fail the connection on invalid UTF-8, close code 1007): BEEP in TEXT frames whose
  *   octets are not valid UTF-8, as LibVortex may send, cannot be received this way. Valid UTF-8
- *   is re-encoded to the same octets. Use the `ws` implementation (Node) for such peers.
+ *   is re-encoded to the same octets (but the spec's UTF-8 decode drops a BOM that starts a
+ *   message). Use the `ws` implementation (Node) for such peers.
  * - No in-place TLS (upgradeTls is absent; the BEEP TLS profile is refused with 421): use
  *   wss:// instead, where the runtime does TLS.
  */
