@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket as WsClient } from 'ws';
 import {
-  Ctx, registerProfile, createListener, Connection, tls, sasl, websocketTransport, webSocketUrl,
+  Ctx, registerProfile, createListener, Connection, tls, sasl, websocketTransport, webSocketUrl, WebSocketTransport,
   type Listener, type WebSocketConstructor,
 } from '../../src/index.js';
 import * as certs from '../../src/tls/certs.js';
@@ -121,7 +121,7 @@ test('ws://: SASL SCRAM-SHA-256 in clear over WebSocket', async () => {
   await bad.close();
 });
 
-test('wss://: the listener speaks TLS (ws verifies against the CA given); TLS profile refused inside since it is on', async () => {
+test('wss://: the listener speaks TLS (ws verifies the certificate against the CA given; untrusted: not OK)', async () => {
   const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: { ca: ca.cert } });
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
   const ch = (await conn.openChannel(0, ECHO))!;
@@ -154,4 +154,56 @@ test('a plain HTTP request to the WebSocket listener is answered 426 and the lis
   const conn = await Connection.connect(new Ctx(), url());
   assert.ok(conn.isOk());
   await conn.close();
+});
+
+test('ws://: block() stops delivery (ws pauses the socket) and unblocking delivers what waited, in order', async () => {
+  const conn = await Connection.connect(new Ctx(), url());
+  const ch = (await conn.openChannel(0, ECHO))!;
+  conn.block(true);
+  const got: string[] = [];
+  const replies = Promise.all(['one', 'two', 'three'].map(async (w) => { const r = await ch.request(w); got.push(r.text); }));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(got, [], 'nothing delivered while blocked');
+  conn.block(false);
+  await replies;
+  assert.deepEqual(got, ['clear:-:one', 'clear:-:two', 'clear:-:three']);
+  await conn.close();
+});
+
+test('WHATWG adapter: it cannot stop reading, so input held past maxPausedInput fails the transport (BEEP_ERR_BUDGET, 550)', async () => {
+  const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WsClient as unknown as WebSocketConstructor } });
+  assert.ok(conn.transport instanceof WebSocketTransport);
+  conn.transport.maxPausedInput = 10_000;
+  const ch = (await conn.openChannel(0, ECHO))!;
+  conn.block(true);
+  const r = ch.request(new Uint8Array(20_000).fill(1), { timeout: 5000 }).then(() => 'reply', () => 'failed');
+  assert.equal(await r, 'failed');
+  assert.equal(conn.isOk(), false);
+  const errs = [conn.popChannelError(), conn.popChannelError()].filter((e) => e !== null);
+  assert.ok(errs.some((e) => e![0] === 550 && /while reading was paused/.test(e![1])), JSON.stringify(errs));
+});
+
+test('WHATWG adapter: a listener that stops reading fills bufferedAmount; the session waits (full) and resumes once it drains, octets intact', async () => {
+  const big = { window: 8 << 20, maxWindow: 8 << 20, maxFrame: 8 << 20, maxMessage: 16 << 20 };
+  const slow = new Ctx(big);
+  registerProfile(slow, ECHO, {
+    // The channel starts, its window is granted, then the listener stops reading for 500 ms.
+    start: ({ conn: c }) => { setTimeout(() => { c.block(true); setTimeout(() => c.block(false), 500); }, 0); return { maxMessage: 16 << 20 }; },
+    frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(String(f.payload.length), undefined, f.msgNo); },
+  });
+  const l = await createListener(slow, '127.0.0.1', 0, { websocket: true });
+  try {
+    const conn = await Connection.connect(new Ctx(big), `ws://127.0.0.1:${l.port}/`, { websocket: { WebSocket: WsClient as unknown as WebSocketConstructor } });
+    assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
+    const ch = (await conn.openChannel(0, ECHO, { maxMessage: 16 << 20 }))!;
+    let sawFull = false;
+    const probe = setInterval(() => { sawFull ||= conn.transport.full; }, 1);
+    const payload = new Uint8Array(12 << 20).fill(3);
+    const r = await ch.request(payload, { timeout: 30_000 });
+    clearInterval(probe);
+    assert.equal(r.text, String(payload.length));
+    assert.ok(sawFull, 'write() asked the session to wait while bufferedAmount was over the mark');
+    assert.equal(conn.transport.full, false, 'and let it go on once drained');
+    await conn.close();
+  } finally { await slow.exit(); }
 });
