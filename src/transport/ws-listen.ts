@@ -136,7 +136,7 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
   const deadlines = new Map<Duplex, ReturnType<typeof setTimeout>>();
   const http = httpSide(m, o, accepted, secure, (s) => { clearTimeout(deadlines.get(s)); deadlines.delete(s); });
   const secureContext = secure ? m.tls.createSecureContext({ cert: o.tls!.cert, key: o.tls!.key }) : undefined;
-  const sorting = new Set<Socket>();
+  const pending = new Set<Duplex>(); // being sorted, or in a TLS handshake
   const toHttp = (s: Duplex): void => {
     deadlines.set(s, setTimeout(() => { deadlines.delete(s); s.destroy(); }, limit));
     s.once('close', () => { clearTimeout(deadlines.get(s)); deadlines.delete(s); });
@@ -144,15 +144,17 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
   };
   const toTls = (raw: Socket): void => {
     const t: TLSSocket = new m.tls.TLSSocket(raw, { isServer: true, secureContext });
-    const limit = setTimeout(() => t.destroy(), o.handshakeTimeout ?? HANDSHAKE_TIMEOUT);
+    const cut = setTimeout(() => t.destroy(), limit);
+    pending.add(t);
     t.on('error', () => t.destroy());
-    t.once('close', () => clearTimeout(limit));
-    t.once('secure', () => { clearTimeout(limit); toHttp(t); });
+    t.once('close', () => { clearTimeout(cut); pending.delete(t); });
+    t.once('secure', () => { clearTimeout(cut); pending.delete(t); toHttp(t); });
   };
   const server = m.net.createServer({ noDelay: true }, (socket) => {
-    sorting.add(socket);
+    pending.add(socket);
+    socket.once('close', () => pending.delete(socket));
     sortConnection(socket, delay, (kind, head) => {
-      sorting.delete(socket);
+      pending.delete(socket);
       if (head !== undefined) socket.unshift(head);
       if (kind === 'websocket') { toHttp(socket); socket.resume(); }
       else if (kind === 'tls' && secure) toTls(socket); // TLSSocket takes the unshifted octets first
@@ -160,8 +162,8 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
     });
   });
   return serve(server, host, port, onError, () => {
-    for (const s of sorting) s.destroy();
-    sorting.clear();
+    for (const s of pending) s.destroy();
+    pending.clear();
     for (const s of deadlines.keys()) s.destroy();
     http.closeAllConnections();
   });
