@@ -15,10 +15,15 @@ const NOT_UTF8 = '\x80 \xc0\xaf \xff\xfe \xc3\x28 beep \xe2\x82';
 let ctx: Ctx;
 let listener: Listener;
 
+const ended: Array<{ port: number; err: Error | undefined }> = [];
+
 before(async () => {
   ctx = new Ctx();
   registerProfile(ctx, RAW, { mime: false, frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
-  listener = await createListener(ctx, '127.0.0.1', 0, { websocket: true });
+  listener = await createListener(ctx, '127.0.0.1', 0, {
+    websocket: true,
+    onAccept: (c) => c.setOnClose((conn, err) => { ended.push({ port: conn.port, err }); }),
+  });
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
@@ -82,6 +87,17 @@ test('listener: a ping is answered with a pong by the transport; the session nev
   assert.equal(msgs.pongs, 2);
   assert.ok(msgs.list.every((m) => isOneFrame(m.data)));
   ws.close();
+});
+
+test('listener: the client\'s close frame ends the listener\'s session like a TCP close (BEEP_ERR_CONNECTION_CLOSED)', async () => {
+  const { ws, msgs } = await rawClient(listener.port);
+  await msgs.waitFor('</greeting>');
+  const port = (ws as unknown as { _socket: { localPort: number } })._socket.localPort;
+  ws.close(1000, 'done');
+  let e: { port: number; err: Error | undefined } | undefined;
+  for (let i = 0; i < 200 && e === undefined; i++) { e = ended.find((x) => x.port === port); await new Promise((r) => setTimeout(r, 5)); }
+  assert.ok(e, 'the listener session ended');
+  assert.equal((e.err as { code?: string } | undefined)?.code, 'BEEP_ERR_CONNECTION_CLOSED');
 });
 
 /**
