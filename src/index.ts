@@ -18,6 +18,8 @@ export { setTransport, runtimeTransport, runtimeName } from './transport/select.
 export { WebStreamsTransport, type StreamPair, type WebStreamsOptions, type TlsUpgrade } from './transport/web-streams.js';
 export { denoTransport } from './transport/deno.js';
 export { workerdTransport } from './transport/workerd.js';
+export { websocketTransport, webSocketUrl, WebSocketTransport, type WebSocketOptions, type WebSocketClientOptions, type WebSocketLike, type WebSocketConstructor, type WebSocketUrl } from './transport/websocket.js';
+export { classifyFirstOctets, type WebSocketListenOptions, type FirstOctets } from './transport/ws-listen.js';
 export * as tls from './tls/tls.js';
 export * as sasl from './sasl/beep-sasl.js';
 export * as alive from './alive/alive.js';

@@ -8,6 +8,7 @@ import type { StartDecision, StartRequest, SessionHooks } from '../session/manag
 import { NONE, type ChannelState } from '../session/channel-state.js';
 import type { Transport, TransportFactory, TlsClientUpgrade, TlsServerUpgrade, TlsInfo, TransportAddress } from '../transport/transport.js';
 import { runtimeTransport } from '../transport/select.js';
+import { webSocketUrl, websocketTransport, type WebSocketClientOptions } from '../transport/websocket.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
 import { ConnectionSlot } from './slot.js';
@@ -40,6 +41,8 @@ export interface ConnectOptions {
   greetingTimeout?: number;
   /** The transport to connect with (default: the context's, else the runtime's, see select.ts). */
   transport?: TransportFactory;
+  /** With a ws:// or wss:// URL: options of the WebSocket client (the URL gives path and scheme). */
+  websocket?: Omit<WebSocketClientOptions, 'path' | 'secure'>;
 }
 
 /** Called once when a connection ends: `err` unset for an orderly release. */
@@ -259,13 +262,34 @@ export class Connection implements Watched {
 
   /**
    * Connects to host:port and exchanges greetings, over the runtime's transport (select.ts) or
-   * `opts.transport`. Never rejects for network trouble: check isOk() and popChannelError(),
-   * as in PyVortex.
+   * `opts.transport`; or, given a ws:// or wss:// URL instead of a host, over a WebSocket to
+   * that URL (its port in the URL; the second argument may be the options). Never rejects for
+   * network trouble: check isOk() and popChannelError(), as in PyVortex.
    */
-  static async connect(ctx: Ctx, host: string, port: number | string, opts: ConnectOptions = {}): Promise<Connection> {
+  static async connect(ctx: Ctx, url: string | URL, opts?: ConnectOptions): Promise<Connection>;
+  static async connect(ctx: Ctx, host: string, port: number | string, opts?: ConnectOptions): Promise<Connection>;
+  static async connect(ctx: Ctx, target: string | URL, portOrOpts?: number | string | ConnectOptions, maybeOpts: ConnectOptions = {}): Promise<Connection> {
+    let host: string;
+    let port: number | string | undefined;
+    let opts = maybeOpts;
+    let factory: TransportFactory | undefined;
+    const ws = webSocketUrl(target);
+    if (ws !== undefined) {
+      if (typeof portOrOpts === 'object') opts = portOrOpts;
+      else if (portOrOpts !== undefined && Number(portOrOpts) !== ws.port) throw new RangeError(`port ${portOrOpts} differs from the URL's (${ws.port})`);
+      if (opts.transport !== undefined) throw new TypeError('a ws:// or wss:// URL chooses the WebSocket transport: pass host and port with `transport`');
+      factory = websocketTransport({ ...opts.websocket, path: ws.path, secure: ws.secure });
+      host = ws.host;
+      port = ws.port;
+    } else {
+      if (typeof target !== 'string') throw new TypeError('host must be a string');
+      if (typeof portOrOpts === 'object') throw new TypeError('a port is needed (or a ws:// URL)');
+      host = target;
+      port = portOrOpts;
+    }
     const p = Number(port);
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`bad port ${port}`);
-    const factory = opts.transport ?? ctx.options.transport ?? await runtimeTransport();
+    factory ??= opts.transport ?? ctx.options.transport ?? await runtimeTransport();
     const transport = factory.connect(host, p);
     const timeout = opts.connectTimeout ?? ctx.options.connectTimeout ?? 10_000;
     let conn: Connection;

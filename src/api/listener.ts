@@ -2,6 +2,8 @@
 import { Connection } from './connection.js';
 import type { Transport, TransportFactory, TransportServer } from '../transport/transport.js';
 import { runtimeTransport } from '../transport/select.js';
+import { websocketTransport } from '../transport/websocket.js';
+import type { WebSocketListenOptions } from '../transport/ws-listen.js';
 import type { Ctx } from './ctx.js';
 import { processBudget } from '../session/budget.js';
 import { greetingRefusal } from '../session/refusal.js';
@@ -20,6 +22,11 @@ export interface ListenerOptions {
   onAccept?: (conn: Connection) => void;
   /** Transport to listen with (default: the context's, else the runtime's). */
   transport?: TransportFactory;
+  /**
+   * Accept BEEP over WebSocket (Node): true, or options (`share: true` for plain BEEP and
+   * WebSocket on one port; see WebSocketListenOptions). Not with `transport`.
+   */
+  websocket?: boolean | WebSocketListenOptions;
 }
 
 /** A listening socket accepting BEEP sessions. */
@@ -77,8 +84,10 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
   const max = opts.maxConnections ?? 10_000;
   const listener = new Listener(ctx, host);
   let factory: TransportFactory;
+  const ws = opts.websocket === true ? {} : opts.websocket === false ? undefined : opts.websocket;
+  if (ws !== undefined && opts.transport !== undefined) throw new TypeError('`websocket` and `transport` exclude each other');
   try {
-    factory = opts.transport ?? ctx.options.transport ?? await runtimeTransport();
+    factory = ws !== undefined ? websocketTransport(ws) : opts.transport ?? ctx.options.transport ?? await runtimeTransport();
   } catch (e) {
     listener.setState(undefined, p, (e as Error).message);
     return listener;

@@ -4,6 +4,7 @@
 // loaded by loadNodeTransport() only, so importing beepwire never pulls them into a bundle.
 import type { Socket, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type {
   Transport, TransportAddress, TransportFactory, TransportServer, TransportSink,
   TlsClientUpgrade, TlsServerUpgrade, TlsInfo, PeerCertificateInfo,
@@ -178,6 +179,9 @@ export class NodeTransport implements Transport {
   /** True while input is held for a tuning reset. */
   get held(): boolean { return this.#held; }
 
+  /** Starts reading a socket that was explicitly paused, unless this transport is paused. */
+  resumeIfFree(): void { this.#applyPause(); }
+
   #applyPause(): void {
     if (this.#appPaused || this.#budgetPaused || this.#held) this.socket.pause();
     else this.socket.resume();
@@ -259,17 +263,9 @@ export class NodeTransport implements Transport {
       const wrap = (): void => {
         if (raw.destroyed) return fail(new Error('connection closed before the TLS handshake'));
         try {
-          if ('server' in side) {
-            const ctx = tls.createSecureContext({ cert: side.cert, key: side.key, ca: side.ca });
-            s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx, requestCert: side.ca !== undefined, rejectUnauthorized: false });
-            s.once('secure', ready);
-          } else {
-            s = tls.connect({
-              socket: raw, servername: side.serverName, host: side.host, ca: side.ca, cert: side.cert, key: side.key,
-              rejectUnauthorized: side.rejectUnauthorized,
-            });
-            s.once('secureConnect', ready);
-          }
+          let done: TlsReady;
+          [s, done] = tlsOver(tls, raw, side);
+          s.once(done, ready);
         } catch (e) { return fail(e as Error); }
         s.pause(); // held until the caller's reset (hold(false))
         s.once('error', fail);
@@ -282,8 +278,26 @@ export class NodeTransport implements Transport {
   }
 }
 
+/** The event that ends a TLS handshake: 'secure' on the listener side, 'secureConnect' on the initiator's. */
+export type TlsReady = 'secure' | 'secureConnect';
+
+/**
+ * A TLS socket over `stream` (a TCP socket, or any Duplex: a WebSocket's byte stream), as the
+ * listener or the initiator, and the event that says its handshake is done.
+ */
+export function tlsOver(tls: typeof import('node:tls'), stream: Duplex, side: TlsClientUpgrade | (TlsServerUpgrade & { server: true })): [TLSSocket, TlsReady] {
+  if ('server' in side) {
+    const ctx = tls.createSecureContext({ cert: side.cert, key: side.key, ca: side.ca });
+    return [new tls.TLSSocket(stream, { isServer: true, secureContext: ctx, requestCert: side.ca !== undefined, rejectUnauthorized: false }), 'secure'];
+  }
+  return [tls.connect({
+    socket: stream, servername: side.serverName, host: side.host, ca: side.ca, cert: side.cert, key: side.key,
+    rejectUnauthorized: side.rejectUnauthorized,
+  }), 'secureConnect'];
+}
+
 /** What node:tls tells about an established TLS socket. */
-function nodeTlsInfo(s: TLSSocket): TlsInfo {
+export function nodeTlsInfo(s: TLSSocket): TlsInfo {
   const c = s.getPeerCertificate();
   const protocol = s.getProtocol() ?? undefined;
   if (c === null || c === undefined || Object.keys(c).length === 0) return { protocol };
@@ -328,6 +342,18 @@ export function nodeTransport(socket: Socket): NodeTransport {
   return new NodeTransport(socket);
 }
 
+/**
+ * Wraps an accepted socket that was paused after its first octets were read (port sharing
+ * looked at them): `head` goes back in front of the stream, and reading resumes unless the
+ * transport's new owner paused it.
+ */
+export function adoptSocket(socket: Socket, head: Uint8Array | undefined, accepted: (t: Transport) => void): void {
+  if (head !== undefined && head.length > 0) socket.unshift(head);
+  const t = new NodeTransport(socket);
+  accepted(t);
+  t.resumeIfFree();
+}
+
 /** The Node adapter as a factory (node:net loaded beforehand by loadNodeTransport). */
 const factory: TransportFactory = {
   kind: 'node',
@@ -337,22 +363,30 @@ const factory: TransportFactory = {
   },
   listen(host: string, port: number, accepted: (t: Transport) => void, onError: (e: Error) => void): Promise<TransportServer> {
     const server: Server = mods!.net.createServer({ noDelay: true }, (socket) => accepted(new NodeTransport(socket)));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        // While listening, accept errors (EMFILE, ENFILE, ECONNABORTED) are counted, never
-        // thrown: the server keeps listening and accepts again once descriptors free up.
-        server.on('error', onError);
-        const addr = server.address();
-        resolve({
-          port: typeof addr === 'object' && addr !== null ? addr.port : port,
-          close: () => new Promise<void>((res) => server.close(() => res())),
-        });
-      });
-    });
+    return serve(server, host, port, onError);
   },
 };
+
+/**
+ * Starts `server` (node:net, node:http: any net.Server) on host:port; `onClose` runs when the
+ * TransportServer is closed, before the server's own close completes.
+ */
+export function serve(server: Server, host: string, port: number, onError: (e: Error) => void, onClose?: () => void): Promise<TransportServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      // While listening, accept errors (EMFILE, ENFILE, ECONNABORTED) are counted, never
+      // thrown: the server keeps listening and accepts again once descriptors free up.
+      server.on('error', onError);
+      const addr = server.address();
+      resolve({
+        port: typeof addr === 'object' && addr !== null ? addr.port : port,
+        close: () => new Promise<void>((res) => { server.close(() => res()); onClose?.(); }),
+      });
+    });
+  });
+}
 
 /** Loads node:net and node:tls (through a specifier bundlers leave alone) and returns the adapter. */
 export async function loadNodeTransport(): Promise<TransportFactory> {

@@ -1,7 +1,8 @@
 // The seam every runtime plugs into (DESIGN.md "Transports"): a Connection reads and writes
 // octets through a Transport and never learns which socket API is underneath. Adapters:
 // node.ts (node:net/node:tls: Node, Bun), deno.ts, workerd.ts, web-streams.ts (any runtime
-// with a ReadableStream/WritableStream pair); select.ts picks one per runtime.
+// with a ReadableStream/WritableStream pair), websocket.ts and ws-node.ts (BEEP over
+// WebSocket, on message.ts); select.ts picks one per runtime.
 import type { SessionIO } from '../session/session.js';
 
 /** One end of a transport. */
