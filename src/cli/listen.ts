@@ -28,6 +28,8 @@ export interface ListenOptions {
   user?: string;
   /** Users file (one NAME:PASSWORD per line). */
   users?: string;
+  /** Also take BEEP over WebSocket on the same port (port sharing). */
+  ws: boolean;
   /** JSON lines instead of text. */
   json: boolean;
 }
@@ -71,6 +73,8 @@ export async function listen(o: ListenOptions): Promise<number> {
     }
   }
   const l = await createListener(ctx, o.host, o.port, {
+    // --ws: plain BEEP and ws:// on one port, told apart by the first octets.
+    ...(o.ws ? { websocket: { share: true } } : {}),
     onAccept: (conn) => {
       out.event(`session ${conn.id} from ${conn.host}:${conn.port}`, { event: 'session-open', session: conn.id, host: conn.host, port: conn.port });
       conn.setOnClose((c, err) => out.event(`session ${c.id} closed${err ? `: ${err.message}` : ''}`, { event: 'session-close', session: c.id, ...(err ? { error: err.message } : {}) }));
@@ -81,7 +85,8 @@ export async function listen(o: ListenOptions): Promise<number> {
     return 1;
   }
   const offered = [...ctx.profiles.keys()];
-  out.event(`listening on ${o.host}:${l.port}; profiles: ${offered.join(', ')}`, { event: 'listening', host: o.host, port: l.port, profiles: offered, echo: ECHO_URI, sink: SINK_URI });
+  const ws = o.ws ? ` (and ws://${o.host}:${l.port}/)` : '';
+  out.event(`listening on ${o.host}:${l.port}${ws}; profiles: ${offered.join(', ')}`, { event: 'listening', host: o.host, port: l.port, websocket: o.ws, profiles: offered, echo: ECHO_URI, sink: SINK_URI });
   await waitListeners(ctx, { unlockOnSignal: true });
   await ctx.exit();
   return 0;

@@ -25,6 +25,7 @@ program.command('listen')
   .option('--sasl <mech>', 'offer a SASL mechanism (PLAIN, SCRAM-SHA-256, CRAM-MD5, DIGEST-MD5, ANONYMOUS); repeatable', collect, [])
   .option('--user <name:password>', 'the SASL user (default beepwire:beepwire)')
   .option('--users <file>', 'SASL users, one NAME:PASSWORD per line')
+  .option('--ws', 'also take BEEP over WebSocket (ws://) on the same port', false)
   .option('--json', 'JSON lines', false)
   .action(async (o) => {
     process.exitCode = await listen({ ...o, profile: o.profile.length > 0 ? o.profile : ['echo', 'sink'] });
@@ -32,7 +33,7 @@ program.command('listen')
 
 program.command('ping')
   .description('connect, start a profile, time round trips, close')
-  .argument('<target>', 'HOST:PORT')
+  .argument('<target>', 'HOST:PORT, or ws://HOST:PORT/ (BEEP over WebSocket)')
   .option('--profile <name>', 'echo, sink or a profile URI', 'echo')
   .option('--count <n>', 'round trips', int('--count'), 10)
   .option('--size <octets>', 'octets per message', int('--size'), 64)

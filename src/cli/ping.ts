@@ -30,13 +30,14 @@ export interface PingOptions {
   json: boolean;
 }
 
-/** Pings `target` (HOST:PORT); resolves with the exit code. */
+/** Pings `target` (HOST:PORT, or a ws:// / wss:// URL); resolves with the exit code. */
 export async function ping(target: string, o: PingOptions): Promise<number> {
   const out = new Output(o.json);
-  const { host, port } = hostPort(target);
+  const url = /^wss?:\/\//i.test(target) ? new URL(target) : undefined;
+  const { host, port } = url === undefined ? hostPort(target) : { host: url.hostname, port: Number(url.port || (url.protocol === 'wss:' ? 443 : 80)) };
   const uri = profileUri(o.profile);
   const ctx = new Ctx({ connectTimeout: o.timeout, greetingTimeout: o.timeout });
-  const conn = await Connection.connect(ctx, host, port);
+  const conn = url === undefined ? await Connection.connect(ctx, host, port) : await Connection.connect(ctx, url);
   const failed = (step: string): number => {
     const e = conn.popChannelError() ?? [421, 'unknown failure'];
     out.fail(`${step} failed: ${e[0]} ${e[1]}`, { event: step, code: e[0], error: e[1] });

@@ -88,6 +88,19 @@ test('cli: ping over TLS (the listener\'s generated CA) with SASL SCRAM-SHA-256;
   }
 });
 
+test('cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
+  const l = await listener(['--ws']);
+  try {
+    const plain = await run(['ping', `127.0.0.1:${l.port}`, '--count', '3', '--json']);
+    assert.equal(plain.code, 0, plain.stderr);
+    const ws = await run(['ping', `ws://127.0.0.1:${l.port}/`, '--count', '3', '--size', '100000', '--json']);
+    assert.equal(ws.code, 0, ws.stderr);
+    assert.equal(ws.events.find((e) => e.event === 'stats')?.count, 3);
+  } finally {
+    await stop(l.p);
+  }
+});
+
 test('cli: ping to a closed port exits 1 with code 421; a malformed target exits 2', async () => {
   const r = await run(['ping', '127.0.0.1:1', '--json']);
   assert.equal(r.code, 1);
