@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { listen } from './listen.js';
 import { ping } from './ping.js';
 import { cert } from './cert.js';
+import { bench } from './bench.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const int = (name: string) => (v: string): number => {
@@ -46,6 +47,20 @@ program.command('ping')
   .option('--json', 'JSON lines', false)
   .action(async (target: string, o) => {
     process.exitCode = await ping(target, o);
+  });
+
+program.command('bench')
+  .description('echo load against any BEEP listener: msgs/s, MB/s, RTT per message size')
+  .argument('<target>', 'HOST:PORT, or ws://HOST:PORT/')
+  .option('--profile <name>', 'echo, sink or the URI of any echoing profile', 'echo')
+  .option('--size <octets>', 'message size; repeatable', (v: string, prev: number[]) => [...prev, int('--size')(v)], [] as number[])
+  .option('--seconds <n>', 'seconds per size', int('--seconds'), 3)
+  .option('--inflight <n>', 'messages in flight per channel', int('--inflight'), 64)
+  .option('--channels <n>', 'channels', int('--channels'), 1)
+  .option('--svg <file>', 'write an SVG chart')
+  .option('--json', 'JSON lines', false)
+  .action(async (target: string, o) => {
+    process.exitCode = await bench(target, { ...o, size: o.size.length > 0 ? o.size : [64, 4096, 65536] });
   });
 
 program.command('cert')

@@ -101,6 +101,21 @@ test('cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it b
   }
 });
 
+test('cli: bench drives the echo profile for each size and writes JSON and an SVG chart', async () => {
+  const l = await listener([]);
+  try {
+    const svg = join(mkdtempSync(join(tmpdir(), 'beepwire-bench-')), 'bench.svg');
+    const r = await run(['bench', `127.0.0.1:${l.port}`, '--size', '64', '--size', '65536', '--seconds', '1', '--inflight', '8', '--svg', svg, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.events.filter((e) => e.event === 'row');
+    assert.deepEqual(rows.map((e) => e.size), [64, 65536]);
+    for (const row of rows) assert.ok((row.messages as number) > 0 && (row.msgsPerSec as number) > 0, JSON.stringify(row));
+    assert.match(readFileSync(svg, 'utf8'), /^<svg[^>]*>.*65536 B/s);
+  } finally {
+    await stop(l.p);
+  }
+});
+
 test('cli: ping to a closed port exits 1 with code 421; a malformed target exits 2', async () => {
   const r = await run(['ping', '127.0.0.1:1', '--json']);
   assert.equal(r.code, 1);
