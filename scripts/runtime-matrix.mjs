@@ -1,7 +1,9 @@
 // npm run test:runtimes — the cross-runtime matrix (issue 10). Installs the pinned Deno, Bun
 // and workerd from npm into .runtimes/ (scripts/matrix/runtimes.mjs), starts a listener on
 // Node, Bun and Deno, runs the client scenarios of test/runtimes/scenarios.ts on Node, Bun,
-// Deno and workerd against each, runs the Deno TLS upgrade loop against the Node listener,
+// Deno and workerd against each, asks every runtime for a BEEP over WebSocket listener and runs
+// the ws:// scenarios of every client against each that listens (Node's; scripts/matrix/ws.mjs),
+// runs the Deno TLS upgrade loop against the Node listener,
 // writes docs/runtime-matrix.md and the README's runtime-matrix section, and exits non-zero if
 // anything failed. Everything listens and connects on 127.0.0.1 only. Needs `npm run build`.
 // Options: --loop=N (Deno TLS loop rounds, default 500), --no-write (print, leave the docs).
@@ -12,6 +14,7 @@ import { ensureRuntimes, versions, PINS, CLIENTS, LISTENERS, ROOT } from './matr
 import { stop, stopAll, describeExit } from './matrix/procs.mjs';
 import { buildWorker, startWorkerd, post } from './matrix/workerd.mjs';
 import { startListenerProc, runClientOn, denoTlsLoop } from './matrix/clients.mjs';
+import { startWsListeners, runWsCells } from './matrix/ws.mjs';
 import { writeReports, renderReadme } from './matrix/report.mjs';
 
 /** Deadlines (ms): a listener saying it listens, workerd answering, one client's six scenarios, the whole loop. */
@@ -27,7 +30,7 @@ const write = !process.argv.includes('--no-write');
 const t0 = Date.now();
 ensureRuntimes();
 const certs = await import(join(ROOT, 'dist/src/tls/certs.js'));
-const { SCENARIOS } = await import(join(ROOT, 'dist/test/runtimes/scenarios.js'));
+const { SCENARIOS, WS_SCENARIOS } = await import(join(ROOT, 'dist/test/runtimes/scenarios.js'));
 
 // One CA and one listener certificate for every runtime (IP SAN 127.0.0.1: no DNS involved).
 const ca = certs.generateCa();
@@ -43,6 +46,8 @@ const results = {
   short: { node: process.version, ...PINS },
   listeners: Object.fromEntries(CLIENTS.map((rt) => [rt, undefined])), // table order
   cells: [],
+  // BEEP over WebSocket: which runtimes listen for it, and the ws:// scenarios against those.
+  ws: { listeners: Object.fromEntries(CLIENTS.map((rt) => [rt, undefined])), cells: [] },
   tlsLoop: undefined,
   totalMs: 0,
 };
@@ -87,6 +92,10 @@ try {
     }
   }
 
+  const ws = await startWsListeners({ cfg, plain, workerdUrl, workerdError, ms: LISTEN_MS, results });
+  if (!ws.ok) failed = true;
+  if (!(await runWsCells({ listeners: ws.listeners, cfg, plain, workerdUrl, workerdError, scenarios: WS_SCENARIOS, ms: CLIENT_MS, results }))) failed = true;
+
   results.tlsLoop = listeners.node === undefined
     ? { passed: 0, total: loopCount, ms: 0, errors: ['no node listener'], against: 'node' }
     : { ...(await denoTlsLoop(listeners.node.port, loopCount, cfg, LOOP_MS)), against: 'node' };
@@ -101,11 +110,18 @@ try {
     }
     stop(l.proc);
   }
+  for (const [rt, l] of Object.entries(ws.listeners)) {
+    if (l.proc.exit !== undefined) {
+      results.ws.listeners[rt] = { ok: false, summary: 'died during the run', detail: describeExit(l.proc) };
+      failed = true;
+    }
+    stop(l.proc);
+  }
 } finally {
   stopAll();
   rmSync(tmp, { recursive: true, force: true });
 }
 results.totalMs = Date.now() - t0;
-if (write) writeReports(results, SCENARIOS, CLIENTS);
+if (write) writeReports(results, { scenarios: SCENARIOS, wsScenarios: WS_SCENARIOS }, CLIENTS);
 console.log(`\n${renderReadme(results, CLIENTS)}\n\nmatrix run: ${(results.totalMs / 1000).toFixed(1)} s${write ? ' (docs/runtime-matrix.md and README.md updated)' : ''}`);
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,6 @@
 // Writes what a matrix run found: docs/runtime-matrix.md (every client × listener × scenario,
-// with times, versions and machine) and the compact table between the README's
-// runtime-matrix markers. Both come from the same results object, so they cannot disagree.
+// plain and over WebSocket, with times, versions and machine) and the compact table between the
+// README's runtime-matrix markers. Both come from the same results object, so they cannot disagree.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './runtimes.mjs';
@@ -19,15 +19,22 @@ function grouped(pairs, word) {
   return [...groups].map(([text, peers]) => `${text} ${word} ${peers.join(', ')}`).join('; ');
 }
 
-/** One runtime's "as client" and "as listener" summaries. */
-export function summary(results, runtime) {
+/** A runtime's summaries as client and as listener over one kind of cells ({ listeners, cells }). */
+function sides(kind, runtime) {
   const count = (c) => `${passed(c.outcomes)}/${c.outcomes.length}`;
-  const asClient = grouped(results.cells.filter((c) => c.client === runtime).map((c) => [c.listener, count(c)]), 'against');
-  const l = results.listeners[runtime];
-  const asListener = l.ok
-    ? grouped(results.cells.filter((c) => c.listener === runtime).map((c) => [c.client, count(c)]), 'from')
+  const asClient = grouped(kind.cells.filter((c) => c.client === runtime).map((c) => [c.listener, count(c)]), 'against') || 'no listener to run against';
+  const l = kind.listeners[runtime];
+  const asListener = l === undefined ? 'not asked' : l.ok
+    ? grouped(kind.cells.filter((c) => c.listener === runtime).map((c) => [c.client, count(c)]), 'from')
     : l.summary;
   return { asClient, asListener };
+}
+
+/** One runtime's "as client" and "as listener" summaries, plain and (wsClient, wsListener) over ws://. */
+export function summary(results, runtime) {
+  const plain = sides(results, runtime);
+  const ws = sides(results.ws, runtime);
+  return { ...plain, wsClient: ws.asClient, wsListener: ws.asListener };
 }
 
 function machineLine(r) {
@@ -39,8 +46,8 @@ function loopLine(r) {
   return `Deno TLS upgrade loop (Connection.connect + tls.startTls + 64-octet echo + close, against the ${l.against} listener): **${l.passed}/${l.total}** in ${l.ms} ms`;
 }
 
-/** The full table as Markdown. */
-export function renderDoc(r, scenarios) {
+/** The full table as Markdown; `wsScenarios` name the columns of the WebSocket table. */
+export function renderDoc(r, scenarios, wsScenarios) {
   const out = [
     '# Runtime matrix',
     '',
@@ -64,40 +71,56 @@ export function renderDoc(r, scenarios) {
     `|---|---|${scenarios.map(() => '---|').join('')}---|`,
     ...r.cells.map((c) => `| ${c.client} | ${c.listener} | ${c.outcomes.map(cellText).join(' | ')} | ${passed(c.outcomes)}/${c.outcomes.length} |`),
     '',
+    '## BEEP over WebSocket',
+    '',
+    'Every runtime is asked for a WebSocket listener (`createListener(ctx, \'127.0.0.1\', 0, { websocket: true })`); every client runtime connects to each that listens at `ws://127.0.0.1:PORT/beep` with its own WebSocket (Node: the `ws` package; Bun, Deno and workerd: their global WHATWG `WebSocket`). No TLS profile inside ws:// here: the WHATWG API has no in-place upgrade.',
+    '',
+    '| runtime | WebSocket listener |',
+    '|---|---|',
+    ...Object.entries(r.ws.listeners).map(([k, l]) => `| ${k} | ${esc(l.ok ? 'yes (127.0.0.1)' : `${l.summary}: ${l.detail}`)} |`),
+    '',
+    `| client | listener | ${wsScenarios.join(' | ')} | passed |`,
+    `|---|---|${wsScenarios.map(() => '---|').join('')}---|`,
+    ...r.ws.cells.map((c) => `| ${c.client} | ${c.listener} ws:// | ${c.outcomes.map(cellText).join(' | ')} | ${passed(c.outcomes)}/${c.outcomes.length} |`),
+    '',
     '## Deno TLS upgrade loop',
     '',
     `${loopLine(r)}.${r.tlsLoop.errors.length ? ` First failures: ${esc(r.tlsLoop.errors.join('; '))}` : ''}`,
     '',
   ];
   // Scenarios of one cell that failed for the same reason share a row (a runtime that did not start fails them all).
-  const failed = r.cells.flatMap((c) => {
+  const failures = (cells, suffix) => cells.flatMap((c) => {
     const why = new Map();
     for (const o of c.outcomes.filter((x) => !x.ok)) why.set(o.detail, [...(why.get(o.detail) ?? []), o.name]);
-    return [...why].map(([detail, names]) => `| ${c.client} | ${c.listener} | ${names.length === c.outcomes.length ? 'all' : names.join(', ')} | ${esc(detail)} |`);
+    return [...why].map(([detail, names]) => `| ${c.client} | ${c.listener}${suffix} | ${names.length === c.outcomes.length ? 'all' : names.join(', ')} | ${esc(detail)} |`);
   });
+  const failed = [...failures(r.cells, ''), ...failures(r.ws.cells, ' ws://')];
   out.push('## Failures', '');
   if (failed.length === 0) out.push('None.', '');
   else out.push('| client | listener | scenario | why |', '|---|---|---|---|', ...failed, '');
   // What each TLS upgrade negotiated, as the client runtime reports it.
   const tls = r.cells.map((c) => [c, c.outcomes.find((o) => o.name === 'TLS upgrade + echo')]).filter(([, o]) => o?.ok);
   out.push('## TLS as negotiated', '', '| client | listener | client reports |', '|---|---|---|', ...tls.map(([c, o]) => `| ${c.client} | ${c.listener} | ${esc(o.detail)} |`), '');
+  // Which WebSocket each client ran on, as it reports it.
+  const used = r.ws.cells.map((c) => [c, c.outcomes.find((o) => o.ok)]).filter(([, o]) => o !== undefined);
+  out.push('## WebSocket as used', '', '| client | listener | client reports |', '|---|---|---|', ...used.map(([c, o]) => `| ${c.client} | ${c.listener} ws:// | ${esc(o.detail)} |`), '');
   return out.join('\n');
 }
 
 /** The README section: one row per runtime. */
 export function renderReadme(r, runtimes) {
   return [
-    '| runtime | as client | as listener |',
-    '|---|---|---|',
-    ...runtimes.map((rt) => { const s = summary(r, rt); return `| ${rt} ${r.short[rt]} | ${esc(s.asClient)} | ${esc(s.asListener)} |`; }),
+    '| runtime | as client | as listener | as ws:// client | as ws:// listener |',
+    '|---|---|---|---|---|',
+    ...runtimes.map((rt) => { const s = summary(r, rt); return `| ${rt} ${r.short[rt]} | ${esc(s.asClient)} | ${esc(s.asListener)} | ${esc(s.wsClient)} | ${esc(s.wsListener)} |`; }),
     '',
     `${loopLine(r)}. Generated by \`npm run test:runtimes\` (${machineLine(r)}); every scenario and time: [docs/runtime-matrix.md](docs/runtime-matrix.md).`,
   ].join('\n');
 }
 
 /** Writes docs/runtime-matrix.md and the README section. */
-export function writeReports(r, scenarios, runtimes) {
-  writeFileSync(join(ROOT, 'docs', 'runtime-matrix.md'), renderDoc(r, scenarios));
+export function writeReports(r, { scenarios, wsScenarios }, runtimes) {
+  writeFileSync(join(ROOT, 'docs', 'runtime-matrix.md'), renderDoc(r, scenarios, wsScenarios));
   const path = join(ROOT, 'README.md');
   const readme = readFileSync(path, 'utf8');
   const a = readme.indexOf(START);

@@ -19,6 +19,13 @@ export const CLIENTS = ['node', 'bun', 'deno', 'workerd'];
 /** Runtimes that can listen (workerd cannot; the run asks it and records its answer). */
 export const LISTENERS = ['node', 'bun', 'deno'];
 
+/**
+ * Runtimes beepwire offers a BEEP over WebSocket listener on (createListener's `websocket`:
+ * `ws` behind node:http). The others are asked too; their answer is recorded, and a refusal is
+ * not a failure. One that listens after all is run against like these.
+ */
+export const WS_LISTENERS = ['node'];
+
 /** Path of an installed runtime's binary. */
 export function bin(name) {
   return join(PREFIX, 'node_modules', '.bin', name);

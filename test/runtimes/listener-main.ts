@@ -1,8 +1,10 @@
-// Matrix listener entry point (Node, Bun, Deno): `listener-main <base64 config>`; prints
-// `{"port":N}` (or `{"error":...}`) once listening, then serves until killed.
+// Matrix listener entry point (Node, Bun, Deno): `listener-main <base64 config> [ws]`; prints
+// `{"port":N}` (or `{"error":...}`) once listening, then serves until killed. With `ws` it
+// listens for BEEP over WebSocket (`createListener(…, { websocket: true })`, Node only: other
+// runtimes answer with the reason).
 import { startListener, type MatrixConfig } from './scenarios.js';
 import { scriptArgs, decodeArg } from './args.js';
 
-const [cfg] = scriptArgs();
-const l = await startListener('127.0.0.1', 0, decodeArg<MatrixConfig>(cfg));
+const [cfg, mode] = scriptArgs();
+const l = await startListener('127.0.0.1', 0, decodeArg<MatrixConfig>(cfg), mode === 'ws' ? { websocket: true } : {});
 console.log(JSON.stringify(l.isOk() ? { port: l.port } : { error: l.errorMsg }));
