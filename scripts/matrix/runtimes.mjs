@@ -1,14 +1,14 @@
-// The runtimes of the matrix: pinned versions (the one place they are set), installation from
+// The runtimes of the matrix: pinned versions (scripts/runtimes.mjs sets them), installation from
 // npm into .runtimes/ (kept out of package.json: ~350 MB), and how each runs an entry point.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { versions as pinned, ensureRuntimes as installPinned } from '../runtimes.mjs';
 
 /** Repository root. */
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** npm packages and versions of the runtimes besides the Node running this script. */
-export const PINS = { deno: '2.9.6', bun: '1.4.5', workerd: '1.20261117.1' };
+/** npm packages and versions of the runtimes besides the Node running this script (set in scripts/runtimes.mjs). */
+export const PINS = pinned;
 
 /** Where the runtimes are installed (git-ignored). */
 export const PREFIX = join(ROOT, '.runtimes');
@@ -31,24 +31,9 @@ export function bin(name) {
   return join(PREFIX, 'node_modules', '.bin', name);
 }
 
-function installed(name) {
-  try {
-    return JSON.parse(readFileSync(join(PREFIX, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Installs the pinned runtimes into .runtimes/ unless they are there already. */
 export function ensureRuntimes() {
-  const missing = Object.entries(PINS).filter(([n, v]) => installed(n) !== v || !existsSync(bin(n)));
-  if (missing.length === 0) return;
-  mkdirSync(PREFIX, { recursive: true });
-  if (!existsSync(join(PREFIX, 'package.json'))) writeFileSync(join(PREFIX, 'package.json'), '{ "private": true }\n');
-  const specs = missing.map(([n, v]) => `${n}@${v}`);
-  console.log(`installing ${specs.join(' ')} into .runtimes/`);
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--save-exact', ...specs], { cwd: PREFIX, stdio: 'inherit', timeout: 600_000 });
-  if (r.status !== 0) throw new Error(`npm install of the runtimes failed (${r.error?.message ?? `status ${r.status}`})`);
+  installPinned();
 }
 
 /** Environment of every runtime process: no update checks, no telemetry (the run stays on 127.0.0.1). */

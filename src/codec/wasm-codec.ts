@@ -72,6 +72,10 @@ export class WasmCodec implements SessionCodec {
     let pos = 0;
     const ss = this.#ss;
     while (pos < chunk.length) {
+      // A handler disposed this codec (its session ended): the slot is gone, stop here. Going
+      // on would decode into slot -1, which consumes nothing, until the window is full and the
+      // loop no longer advances (a chunk over ~68 KiB: Bun's socket reads can be that big).
+      if ((this.#flags & FAILED) !== 0) return false;
       const carry = this.#carry;
       // Inside a payload: deliver the caller's bytes as they are, no copy (the ws/undici way).
       const mem = this.#m.i32();
@@ -101,6 +105,7 @@ export class WasmCodec implements SessionCodec {
         let ev = this.#m.i32();
         const consumed = ev[RESULT_OFFSET >> 2];
         for (let k = 0, b = EV_BASE; k < count; k++, b += EVENT_WORDS) {
+          if ((this.#flags & FAILED) !== 0) return false; // disposed by the previous handler call
           // A handler may open a session or channel, growing memory: the records survive, the view detaches.
           if (ev.length === 0) ev = this.#m.i32();
           switch (ev[b]) {

@@ -3,12 +3,16 @@
 // and a freed slot is reused. Each test uses its own module instance, so counts are exact.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { WasmCodec, instantiateCodec, setCodecLimits, codecUsage, type CodecModule } from '../../src/codec/index.js';
 import * as L from '../../src/codec/layout.js';
 import { BeepError } from '../../src/errors.js';
 import { collect, latin1, type Ev } from './collect.js';
+import { testNeeding } from '../runtime-limits.js';
+import { runtimeName } from '../../src/transport/select.js';
 
 const WASM = readFileSync(new URL('../../../build/codec.wasm', import.meta.url));
 const fresh = (): CodecModule => instantiateCodec(WASM);
@@ -203,7 +207,7 @@ test('misuse stays RangeError: bad limits, bad or duplicate channel numbers', ()
   assert.equal(c.decode(latin1('MSG 1 0 . 0 0\r\nEND\r\n'), { onFrame() { throw new Error('no'); }, onData() {}, onSeq() {}, onSeqHint() {}, onError() {} }), false);
 });
 
-test('memory.grow failing (V8 capped at 8 pages) refuses sessions and channels with BEEP_ERR_CAPACITY; tables stay usable', () => {
+testNeeding('wasm-memory-cap', 'memory.grow failing (V8 capped at 8 pages) refuses sessions and channels with BEEP_ERR_CAPACITY; tables stay usable', () => {
   // A child process, since the cap is a V8 flag; the script stops at the first refusal of each kind.
   const index = new URL('../../src/codec/index.js', import.meta.url).href;
   const script = `
@@ -220,7 +224,14 @@ test('memory.grow failing (V8 capped at 8 pages) refuses sessions and channels w
     const again = new WasmCodec();
     out.reused = codecUsage().sessions === held.length + 1;
     console.log(JSON.stringify(out));`;
-  const r = spawnSync(process.execPath, ['--wasm-max-mem-pages=8', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  // A file, not -e: Deno runs a module file but not node's --input-type=module -e.
+  const dir = mkdtempSync(join(tmpdir(), 'beepwire-grow-'));
+  const file = join(dir, 'grow.mjs');
+  writeFileSync(file, script);
+  const cap = '--wasm-max-mem-pages=8';
+  const argv = runtimeName() === 'deno' ? ['run', '-A', `--v8-flags=${cap}`, file] : [cap, file];
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 });
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   const [name, code, message, held, sessions] = out.session;

@@ -277,14 +277,19 @@ function onOpen(ctx: Ctx): void {
 
 let offset = 0;
 
-/** Starts the main (44010), second SASL (44011), TUNNEL hop (44110) and HTTP CONNECT target (2443) listeners with `off` added. */
-export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[] }> {
+/**
+ * Starts the main (44010), second SASL (44011), TUNNEL hop (44110) and HTTP CONNECT target (2443)
+ * listeners with `off` added; `ca` is the CA of the certificate made here (unset: the suite's own).
+ */
+export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[]; ca?: string }> {
   offset = off;
   // The suite's own test certificate when run in its test/ directory (test_05a2 checks its
   // digest); otherwise one made here. Read at run time, never copied into this repository.
-  const cert = existsSync('test-certificate.pem') && existsSync('test-private-key.pem')
+  const own = existsSync('test-certificate.pem') && existsSync('test-private-key.pem');
+  const ca = own ? undefined : certs.generateCa();
+  const cert = ca === undefined
     ? { cert: readFileSync('test-certificate.pem', 'utf8'), key: readFileSync('test-private-key.pem', 'utf8') }
-    : certs.generateLeaf(certs.generateCa(), { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    : certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const ctx = regressionCtx(cert);
   onOpen(ctx);
   // Second context (unified SASL API checks): serverName test_06a.server authenticates
@@ -316,7 +321,7 @@ export async function startRegressionListener(off: number, host = '0.0.0.0'): Pr
     const v6 = await createListener(ctx, '::1', 44016 + off, { onAccept: reRegister });
     if (v6.isOk()) listeners.push(v6);
   }
-  return { ctx, ctx2, listeners };
+  return { ctx, ctx2, listeners, ca: ca?.cert };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

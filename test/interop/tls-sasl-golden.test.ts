@@ -91,8 +91,10 @@ test('TLS: our client sends exactly "<ready />" and accepts LibVortex\'s reply f
   const ok = await tls.startTls(conn, { serverName: 'localhost', timeout: 2000 });
   assert.equal(ok, false, 'the fake peer never speaks TLS');
   const err = conn.popChannelError()!;
-  assert.doesNotMatch(err[1], /proceed|malformed|expected/, 'the proceed reply was understood; the handshake is what failed');
-  assert.match(err[1], /TLS|closed|socket|reset|SSL/i);
+  // Our own complaints about the reply ("TLS profile: unexpected <x>", "expected <proceed />",
+  // malformed XML), not a runtime's "unexpected end of file" (Deno's word for the dropped handshake).
+  assert.doesNotMatch(err[1], /TLS profile:|proceed|malformed|\bexpected\b/, 'the proceed reply was understood; the handshake is what failed');
+  assert.match(err[1], /TLS|closed|socket|reset|SSL|end of file/i);
   const start = frames(fake.got()).find(([h]) => h.startsWith('MSG 0 1 '))!;
   assert.equal(start[1], `${MIME}<start number='1' serverName='localhost'><profile uri='${TLS}'><![CDATA[<ready />]]></profile></start>`);
   assert.ok(!/SEQ 1 /.test(fake.got()), 'no window raise on the tuning channel before TLS');

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ctx, registerProfile, createListener, Connection, tls, sasl, type Listener } from '../../src/index.js';
 import * as certs from '../../src/tls/certs.js';
+import { testNeeding } from '../runtime-limits.js';
 
 const ECHO = 'http://beepwire.test/echo';
 let ca: certs.CertPair, server: certs.CertPair, client: certs.CertPair;
@@ -37,10 +38,12 @@ before(async () => {
 
 after(async () => { await ctx.exit(); await plainCtx.exit(); });
 
-async function connect(port = listener.port, withTls = false): Promise<Connection> {
+/** Connects; `tls`: then TLS, with our client certificate when 'cert' (EXTERNAL's identity). */
+async function connect(port = listener.port, withTls: false | 'tls' | 'cert' = false): Promise<Connection> {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', port);
   assert.ok(conn.isOk());
-  if (withTls) assert.ok(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert, cert: client.cert, key: client.key }), String(conn.popChannelError()));
+  const mine = withTls === 'cert' ? { cert: client.cert, key: client.key } : {};
+  if (withTls) assert.ok(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert, ...mine }), String(conn.popChannelError()));
   return conn;
 }
 
@@ -52,10 +55,11 @@ const GOOD: Record<string, sasl.ClientProps> = {
   'EXTERNAL': {},
   'SCRAM-SHA-256': { authId: 'bob', password: 'secret' },
 };
-const needsTls = (m: string): boolean => m === 'PLAIN' || m === 'EXTERNAL';
+// PLAIN only under TLS; EXTERNAL takes the identity of the TLS client certificate.
+const needsTls = (m: string): false | 'tls' | 'cert' => (m === 'EXTERNAL' ? 'cert' : m === 'PLAIN' ? 'tls' : false);
 
 for (const [mech, props] of Object.entries(GOOD)) {
-  test(`${mech}: succeeds; isAuthenticated, methodUsed and authId on both sides`, async () => {
+  testNeeding(needsTls(mech) === 'cert' && 'tls-client-certificate', `${mech}: succeeds; isAuthenticated, methodUsed and authId on both sides`, async () => {
     const conn = await connect(listener.port, needsTls(mech));
     assert.ok(await sasl.startAuth(conn, mech, props), String(conn.popChannelError()));
     assert.ok(sasl.isAuthenticated(conn));

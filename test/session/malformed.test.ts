@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ctx, registerProfile, createListener, Connection, type Listener } from '../../src/index.js';
-import { RawPeer, greetingPayload, frame } from './raw.js';
+import { RawPeer, greetingPayload, frame, startReply } from './raw.js';
 
 const ECHO = 'http://beepwire.test/echo';
 const NOTHING = 'http://beepwire.test/nothing';
@@ -67,7 +67,7 @@ test('bad XML in a channel-0 MSG: answered ERR 500, the session goes on (the fra
   await p.send(p.frame('MSG', 0, 1, 'Content-Type: application/beep+xml\r\n\r\n<start number=1><profile'));
   await p.waitFor("<error code='500'>");
   await p.send(p.frame('MSG', 0, 2, `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${ECHO}'/></start>`));
-  await p.waitFor(`<profile uri='${ECHO}'`);
+  await p.waitFor(startReply(2, ECHO));
   p.socket.destroy();
 });
 test('greeting missing: first frame is a MSG', () => dropped(() => frame('MSG', 0, 1, 0, 'Content-Type: application/beep+xml\r\n\r\n<start number="1"><profile uri="x"/></start>'), async () => undefined));
@@ -78,7 +78,7 @@ test('a peer writing one octet at a time gets its greeting, channel and echo', a
   await p.waitFor('</greeting>');
   await p.send(p.frame('RPY', 0, 0, greetingPayload()), true);
   await p.send(p.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${ECHO}'/></start>`), true);
-  await p.waitFor(`<profile uri='${ECHO}'`);
+  await p.waitFor(startReply(1, ECHO));
   await p.send(p.frame('MSG', 1, 0, '\r\nbyte by byte'), true);
   await p.waitFor(/RPY 1 0 \. \d+ 14\r\n\r\nbyte by byteEND\r\n/);
   p.socket.destroy();

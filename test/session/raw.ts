@@ -11,6 +11,12 @@ export function greetingPayload(profiles: string[] = []): string {
   return `Content-Type: application/beep+xml\r\n\r\n<greeting>${profiles.map((p) => `<profile uri='${p}'/>`).join('')}</greeting>`;
 }
 
+/** The whole channel-0 RPY to our MSG `msgno` (a start reply); never the listener's greeting, which is RPY 0 0 and lists the same profiles. */
+export function startReply(msgno: number, profile = ''): RegExp {
+  const uri = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`RPY 0 ${msgno} \\. \\d+ \\d+\\r\\n[^]*?<profile uri='${uri}[^]*?END\\r\\n`);
+}
+
 /** A connected raw socket collecting everything received. */
 export class RawPeer {
   /** The socket. */
@@ -48,7 +54,7 @@ export class RawPeer {
   async greetAndStart(profile: string, ch = 1): Promise<void> {
     await this.send(this.frame('RPY', 0, 0, greetingPayload()));
     await this.send(this.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='${ch}'><profile uri='${profile}'/></start>`));
-    await this.waitFor(`<profile uri=`);
+    await this.waitFor(startReply(1));
   }
 
   /** Writes Latin-1 text, optionally one octet per write. */

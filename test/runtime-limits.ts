@@ -1,0 +1,35 @@
+// What the runtime running the suite cannot do: limits of its platform API, not of beepwire.
+// A test that needs one is declared skipped with the reason (never run and reported passed);
+// a test whose answer the limit changes asserts the runtime's documented answer instead.
+import { test, type TestFn } from 'node:test';
+import { runtimeName } from '../src/transport/select.js';
+
+/** Capabilities some runtime lacks. */
+export type Capability = 'tls-client-certificate' | 'tls-unverified' | 'tls-peer-certificate' | 'wasm-memory-cap';
+
+const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: string } } = {
+  // src/transport/deno.ts: clients use Deno.startTls (its node:tls client failed 5-15 % of handshakes).
+  deno: {
+    'tls-client-certificate': 'Deno.startTls takes no client certificate',
+    'tls-unverified': 'Deno.startTls always verifies the certificate (rejectUnauthorized: false is refused)',
+    'tls-peer-certificate': 'Deno.startTls exposes no peer certificate',
+  },
+  bun: { 'wasm-memory-cap': 'JavaScriptCore has no flag capping WebAssembly memory (V8: --wasm-max-mem-pages)' },
+};
+
+/** Why this runtime cannot do `cap` (usable as node:test's `skip` option), or false. */
+export function lacks(cap: Capability): string | false {
+  const why = LIMITS[runtimeName()]?.[cap];
+  return why === undefined ? false : `${runtimeName()}: ${why}`;
+}
+
+/**
+ * node:test's test(), declared skipped where this runtime lacks `cap` (false: needs nothing special). The reason is also
+ * printed ("# runtime skip: name — reason"): Bun's and Deno's runners do not show skip reasons,
+ * scripts/run-tests-runtime.mjs collects these lines.
+ */
+export function testNeeding(cap: Capability | false, name: string, fn: TestFn): void {
+  const why = cap === false ? false : lacks(cap);
+  if (why !== false) console.log(`# runtime skip: ${name} — ${why}`);
+  test(name, { skip: why }, fn);
+}
