@@ -3,7 +3,7 @@
 // listen: createListener says so. cloudflare:sockets is imported lazily through a computed
 // specifier, so bundles for other runtimes never reference it.
 //
-// TLS (measured on workerd 1.20261117.1, see README "TLS under workerd"): startTls() verifies the
+// TLS (measured on workerd 1.20261117.1, see docs/tls-sasl.md "TLS under workerd"): startTls() verifies the
 // listener's certificate against the trust store of the network service the Worker's
 // globalOutbound names (its tlsOptions.trustedCertificates), for every compatibility date and
 // flag, with or without plaintext exchanged first, and checks it against the hostname given to

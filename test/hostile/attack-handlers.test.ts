@@ -1,7 +1,7 @@
 // Hostile application handlers (attack round 4): handlers that throw values which are not
 // Errors (a prototype-less object, a Proxy whose every property access throws), start handlers
 // that never settle, throwing onClose/onAccept/closed hooks, and re-entrant or misused API calls.
-// Contract (README "Limits, budgets, timers and errors"): a handler fault is reported through
+// Contract (docs/limits.md): a handler fault is reported through
 // ctx.setOnError as BEEP_ERR_HANDLER, a MSG still owed a reply gets ERR 451, a refused start or
 // close gets an <error>, the session carries on, and nothing escapes into the process.
 import { before, after, test } from 'node:test';

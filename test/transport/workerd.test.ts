@@ -1,5 +1,5 @@
 // The workerd adapter (src/transport/workerd.ts) against a stand-in for cloudflare:sockets that
-// behaves as workerd 1.20261117.1 was measured to (README "TLS under workerd"): startTls()
+// behaves as workerd 1.20261117.1 was measured to (docs/tls-sasl.md "TLS under workerd"): startTls()
 // verifies against a trust store fixed outside the Worker (the network service's
 // tlsOptions.trustedCertificates), checks the name given to connect() or expectedServerHostname,
 // refuses to start while a stream is still locked, and rejects `opened` on a failed handshake
