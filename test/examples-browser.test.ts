@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startDemoServer, type DemoServer } from '../examples/browser/serve.js';
 import { runDemo, LARGE, PROFILE, ROUNDS } from '../examples/browser/demo.js';
 import { Ctx, Connection } from '../src/index.js';
+import { runtimeName } from '../src/transport/select.js';
 
 let demo: DemoServer;
 before(async () => { demo = await startDemoServer(); });
@@ -60,7 +61,7 @@ test('the demo reports a listener it cannot reach, without throwing', async () =
 test('plain BEEP on the demo listener\'s port (shared with WebSocket)', async () => {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', demo.listener.port);
   assert.ok(conn.isOk());
-  assert.equal(conn.transport.kind, 'node');
+  assert.equal(conn.transport.kind, runtimeName() === 'deno' ? 'deno' : 'node'); // the runtime's TCP adapter, not WebSocket
   const ch = await conn.openChannel(0, PROFILE);
   assert.ok(ch);
   assert.equal((await ch.request('plain')).text, 'plain');

@@ -1,5 +1,5 @@
-// Listeners for BEEP over WebSocket (Node, the `ws` package in noServer mode behind node:http),
-// and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
+// Listeners for BEEP over WebSocket (Node, Bun and Deno: the `ws` package in noServer mode
+// behind node:http), and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
 // port, told apart per connection by its first octets, as LibVortex's port sharing does
 // (vortex_listener.c __vortex_listener_check_port_sharing, vortex_websocket.c
 // __vortex_websocket_detect_and_prepare_transport).
@@ -7,8 +7,6 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { BeepError } from '../errors.js';
-import { runtimeName } from './select.js';
 import { adoptSocket, serve } from './node.js';
 import { WsNodeTransport, loadWsNode, type WsNodeModules } from './ws-node.js';
 import type { Transport, TransportServer } from './transport.js';
@@ -118,9 +116,8 @@ function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepte
   return server;
 }
 
-/** Listens for BEEP over WebSocket on host:port (Node only); see WebSocketListenOptions. */
+/** Listens for BEEP over WebSocket on host:port (Node, Bun, Deno: node:http and `ws`); see WebSocketListenOptions. */
 export async function listenWebSocket(o: WebSocketListenOptions, host: string, port: number, accepted: Accepted, onError: (e: Error) => void): Promise<TransportServer> {
-  if (runtimeName() !== 'node') throw new BeepError('WebSocket listeners need Node (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
   const m = await loadWsNode();
   const secure = o.tls !== undefined;
   const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;

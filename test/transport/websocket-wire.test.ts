@@ -8,6 +8,7 @@ import { WebSocket as WsClient } from 'ws';
 import { Ctx, registerProfile, createListener, Connection, type Listener, type WebSocketConstructor } from '../../src/index.js';
 import { frame, greetingPayload } from '../session/raw.js';
 import { latin1, isOneFrame, sendSplit, rawClient, rawServer, type Messages } from './ws-peer.js';
+import { testNeeding } from '../runtime-limits.js';
 
 const RAW = 'http://beepwire.test/raw-echo';
 /** Octets that are not UTF-8: a lone continuation, an overlong lead, 0xff, a truncated sequence. */
@@ -16,13 +17,15 @@ let ctx: Ctx;
 let listener: Listener;
 
 const ended: Array<{ port: number; err: Error | undefined }> = [];
+/** Remote port of each session the listener accepted, in order. */
+const accepted: number[] = [];
 
 before(async () => {
   ctx = new Ctx();
   registerProfile(ctx, RAW, { mime: false, frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
   listener = await createListener(ctx, '127.0.0.1', 0, {
     websocket: true,
-    onAccept: (c) => c.setOnClose((conn, err) => { ended.push({ port: conn.port, err }); }),
+    onAccept: (c) => { accepted.push(c.port); c.setOnClose((conn, err) => { ended.push({ port: conn.port, err }); }); },
   });
   assert.ok(listener.isOk(), listener.errorMsg);
 });
@@ -90,9 +93,11 @@ test('listener: a ping is answered with a pong by the transport; the session nev
 });
 
 test('listener: the client\'s close frame ends the listener\'s session like a TCP close (BEEP_ERR_CONNECTION_CLOSED)', async () => {
+  const n = accepted.length; // tests run one at a time: the next accepted session is this client's
   const { ws, msgs } = await rawClient(listener.port);
   await msgs.waitFor('</greeting>');
-  const port = (ws as unknown as { _socket: { localPort: number } })._socket.localPort;
+  const port = accepted[n]; // (Bun's built-in ws has no _socket.localPort)
+  assert.equal(accepted.length, n + 1);
   ws.close(1000, 'done');
   let e: { port: number; err: Error | undefined } | undefined;
   for (let i = 0; i < 200 && e === undefined; i++) { e = ended.find((x) => x.port === port); await new Promise((r) => setTimeout(r, 5)); }
@@ -123,7 +128,7 @@ async function handListener(reply: string, cuts: number[], then?: (ws: WsClient)
   return { ...srv, seen };
 }
 
-test('client (ws): a greeting cut into TEXT messages, a non-UTF-8 TEXT reply split three ways; one BEEP frame per message sent', async () => {
+testNeeding('ws-client-text-octets', 'client (ws): a greeting cut into TEXT messages, a non-UTF-8 TEXT reply split three ways; one BEEP frame per message sent', async () => {
   const peer = await handListener(NOT_UTF8, [1, 2, 10, 40, 41]);
   try {
     const conn = await Connection.connect(new Ctx(), `ws://127.0.0.1:${peer.port}/`);

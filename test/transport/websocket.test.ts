@@ -10,6 +10,9 @@ import {
   type Listener, type WebSocketConstructor,
 } from '../../src/index.js';
 import * as certs from '../../src/tls/certs.js';
+import { runtimeName } from '../../src/transport/select.js';
+import { testNeeding } from '../runtime-limits.js';
+import { trusting } from './ws-peer.js';
 
 const ECHO = 'http://beepwire.test/echo';
 let ca: certs.CertPair, leaf: certs.CertPair;
@@ -91,7 +94,7 @@ test('ws://: the factory as the context transport, host and port as usual', asyn
   await conn.close();
 });
 
-test('ws://: the TLS profile inside the WebSocket session (node:tls over the messages), then data and SASL PLAIN', async () => {
+testNeeding('ws-client-tls-in-place', 'ws://: the TLS profile inside the WebSocket session (node:tls over the messages), then data and SASL PLAIN', async () => {
   const conn = await Connection.connect(new Ctx(), url());
   assert.ok(conn.isOk());
   const before1 = (await conn.openChannel(0, ECHO))!;
@@ -122,14 +125,15 @@ test('ws://: SASL SCRAM-SHA-256 in clear over WebSocket', async () => {
 });
 
 test('wss://: the listener speaks TLS (ws verifies the certificate against the CA given; untrusted: not OK)', async () => {
-  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: { ca: ca.cert } });
+  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: trusting(ca.cert) });
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
   const ch = (await conn.openChannel(0, ECHO))!;
   assert.equal((await ch.request('w')).text, 'clear:-:w');
   await conn.close();
   const untrusted = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`);
   assert.equal(untrusted.isOk(), false);
-  assert.match(untrusted.popChannelError()?.[1] ?? '', /certificate/i);
+  // The WHATWG WebSocket (the client on Bun and Deno) says no more than a close code (0 or 1006).
+  if (runtimeName() === 'node') assert.match(untrusted.popChannelError()?.[1] ?? '', /certificate/i);
 });
 
 test('WHATWG adapter (ws\'s WHATWG-shaped class as the constructor): echo, 3 MiB under bufferedAmount backpressure, no in-place TLS', async () => {
@@ -175,6 +179,9 @@ test('WHATWG adapter: it cannot stop reading, so input held past maxPausedInput 
   assert.ok(conn.transport instanceof WebSocketTransport);
   conn.transport.maxPausedInput = 10_000;
   const ch = (await conn.openChannel(0, ECHO))!;
+  // The listener grants its 256 KiB window (SEQ) after the start: a round trip first, so that
+  // grant is read before reading is blocked (else only 4096 octets of the MSG go out, no reply comes).
+  assert.equal((await ch.request('x')).text, 'clear:-:x');
   conn.block(true);
   const r = ch.request(new Uint8Array(20_000).fill(1), { timeout: 5000 }).then(() => 'reply', () => 'failed');
   assert.equal(await r, 'failed');
