@@ -6,7 +6,7 @@ import { runtimeName } from '../src/transport/select.js';
 
 /** Capabilities some runtime lacks. */
 export type Capability = 'tls-client-certificate' | 'tls-unverified' | 'tls-peer-certificate' | 'wasm-memory-cap'
-  | 'ws-client-tls-in-place' | 'ws-client-text-octets' | 'wasm-instance-without-codegen';
+  | 'ws-client-tls-in-place' | 'ws-client-text-octets' | 'wasm-instance-without-codegen' | 'ws-listener';
 
 /**
  * The ws:// client is the global WHATWG WebSocket everywhere but Node (src/transport/websocket.ts;
@@ -21,6 +21,8 @@ const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: st
   // src/transport/deno.ts: clients use Deno.startTls (its node:tls client failed 5-15 % of handshakes).
   deno: {
     ...WHATWG_CLIENT,
+    // src/transport/ws-listen.ts listenWebSocket.
+    'ws-listener': 'beepwire refuses WebSocket listeners on Deno (its node:http dropped upgraded connections: 1-3 of 4 ws:// matrix scenarios failed)',
     'tls-client-certificate': 'Deno.startTls takes no client certificate',
     'tls-unverified': 'Deno.startTls always verifies the certificate (rejectUnauthorized: false is refused)',
     'tls-peer-certificate': 'Deno.startTls exposes no peer certificate',

@@ -1,5 +1,5 @@
-// Listeners for BEEP over WebSocket (Node, Bun and Deno: the `ws` package in noServer mode
-// behind node:http), and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
+// Listeners for BEEP over WebSocket (Node and Bun: the `ws` package in noServer mode behind
+// node:http; refused on Deno, see listenWebSocket), and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
 // port, told apart per connection by its first octets, as LibVortex's port sharing does
 // (vortex_listener.c __vortex_listener_check_port_sharing, vortex_websocket.c
 // __vortex_websocket_detect_and_prepare_transport).
@@ -7,6 +7,8 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { BeepError } from '../errors.js';
+import { runtimeName } from './select.js';
 import { adoptSocket, serve } from './node.js';
 import { WsNodeTransport, loadWsNode, type WsNodeModules } from './ws-node.js';
 import type { Transport, TransportServer } from './transport.js';
@@ -116,8 +118,15 @@ function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepte
   return server;
 }
 
-/** Listens for BEEP over WebSocket on host:port (Node, Bun, Deno: node:http and `ws`); see WebSocketListenOptions. */
+/**
+ * Listens for BEEP over WebSocket on host:port (Node, Bun: node:http and `ws`); see
+ * WebSocketListenOptions. Refused on Deno: under Deno 2.9's node:http, upgraded connections were
+ * dropped soon after the handshake (1 to 3 of the 4 ws:// scenarios of the runtime matrix failed,
+ * with Node's client too), and elsewhere (workerd, browsers) there is no node:http.
+ */
 export async function listenWebSocket(o: WebSocketListenOptions, host: string, port: number, accepted: Accepted, onError: (e: Error) => void): Promise<TransportServer> {
+  const rt = runtimeName();
+  if (rt !== 'node' && rt !== 'bun') throw new BeepError('WebSocket listeners need Node or Bun (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
   const m = await loadWsNode();
   const secure = o.tls !== undefined;
   const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;

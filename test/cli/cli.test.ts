@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runtimeName } from '../../src/transport/select.js';
+import { testNeeding } from '../runtime-limits.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The CLI is a Node program (its bin runs `node`): under Bun's or Deno's runner, process.execPath is theirs. */
@@ -93,7 +94,7 @@ test('cli: ping over TLS (the listener\'s generated CA) with SASL SCRAM-SHA-256;
   }
 });
 
-test('cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
+testNeeding('ws-listener', 'cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
   const l = await listener(['--ws']);
   try {
     const plain = await run(['ping', `127.0.0.1:${l.port}`, '--count', '3', '--json']);

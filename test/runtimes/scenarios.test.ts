@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as certs from '../../src/tls/certs.js';
 import { runtimeName } from '../../src/transport/select.js';
+import { testNeeding } from '../runtime-limits.js';
 import { runClient, runWsClient, startListener, SCENARIOS, WS_SCENARIOS, type MatrixConfig } from './scenarios.js';
 
 const ca = certs.generateCa();
@@ -30,7 +31,7 @@ test('every client scenario passes against the suite listener (in process)', asy
   }
 });
 
-test('every ws:// client scenario passes against the suite\'s WebSocket listener (in process; the client: `ws` on Node, the WHATWG WebSocket elsewhere)', async () => {
+testNeeding('ws-listener', 'every ws:// client scenario passes against the suite\'s WebSocket listener (in process; the client: `ws` on Node, the WHATWG WebSocket elsewhere)', async () => {
   const l = await startListener('127.0.0.1', 0, cfg, { websocket: true });
   assert.ok(l.isOk(), l.errorMsg);
   try {
