@@ -2,17 +2,19 @@
 // listener's URL written in and the bundled module, and the demo's client (demo.ts, what the
 // page runs) passes against its listener here too, over `ws` instead of a browser's WebSocket.
 // Chromium itself runs it in `npm run test:browser` (scripts/browser-test.mjs).
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemoServer, type DemoServer } from '../examples/browser/serve.js';
 import { runDemo, LARGE, PROFILE, ROUNDS } from '../examples/browser/demo.js';
 import { Ctx, Connection } from '../src/index.js';
+import { runtimeName } from '../src/transport/select.js';
+import { testNeeding, lacks } from './runtime-limits.js';
 
 let demo: DemoServer;
-before(async () => { demo = await startDemoServer(); });
+before(async () => { if (!lacks('ws-listener')) demo = await startDemoServer(); });
 after(async () => { await demo?.close(); });
 
-test('the page names the listener; /app.js is the bundled module, with no Node import', async () => {
+testNeeding('ws-listener', 'the page names the listener; /app.js is the bundled module, with no Node import', async () => {
   assert.match(demo.pageUrl, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   assert.equal(demo.wsUrl, `ws://127.0.0.1:${demo.listener.port}/beep`);
   const page = await fetch(demo.pageUrl);
@@ -30,7 +32,7 @@ test('the page names the listener; /app.js is the bundled module, with no Node i
   assert.equal((await fetch(new URL('/nothing', demo.pageUrl))).status, 404);
 });
 
-test('the demo client passes against the demo listener: 64-octet round trips, 8 MiB with progress both ways', async () => {
+testNeeding('ws-listener', 'the demo client passes against the demo listener: 64-octet round trips, 8 MiB with progress both ways', async () => {
   const sent: number[] = [];
   const received: number[] = [];
   let rtts = 0;
@@ -50,17 +52,17 @@ test('the demo client passes against the demo listener: 64-octet round trips, 8 
   assert.ok(r.echo8MiB.sentMs > 0 && r.echo8MiB.sentMs <= r.echo8MiB.ms);
 });
 
-test('the demo reports a listener it cannot reach, without throwing', async () => {
+testNeeding(false, 'the demo reports a listener it cannot reach, without throwing', async () => {
   const r = await runDemo('ws://127.0.0.1:1/beep');
   assert.equal(r.ok, false);
   assert.match(r.error ?? '', /^connect ws:\/\/127\.0\.0\.1:1\/beep: /);
   assert.equal(r.echo8MiB.ok, false);
 });
 
-test('plain BEEP on the demo listener\'s port (shared with WebSocket)', async () => {
+testNeeding('ws-listener', 'plain BEEP on the demo listener\'s port (shared with WebSocket)', async () => {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', demo.listener.port);
   assert.ok(conn.isOk());
-  assert.equal(conn.transport.kind, 'node');
+  assert.equal(conn.transport.kind, runtimeName() === 'deno' ? 'deno' : 'node'); // the runtime's TCP adapter, not WebSocket
   const ch = await conn.openChannel(0, PROFILE);
   assert.ok(ch);
   assert.equal((await ch.request('plain')).text, 'plain');

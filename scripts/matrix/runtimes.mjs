@@ -24,7 +24,7 @@ export const LISTENERS = ['node', 'bun', 'deno'];
  * `ws` behind node:http). The others are asked too; their answer is recorded, and a refusal is
  * not a failure. One that listens after all is run against like these.
  */
-export const WS_LISTENERS = ['node'];
+export const WS_LISTENERS = ['node', 'bun'];
 
 /** Path of an installed runtime's binary. */
 export function bin(name) {

@@ -32,7 +32,7 @@ export async function startWsListeners({ cfg, plain, workerdUrl, workerdError, m
       rec[rt] = { ok: true, port: listeners[rt].port };
     } catch (e) {
       const offered = WS_LISTENERS.includes(rt);
-      if (e.refused !== undefined && !offered) rec[rt] = { ok: false, summary: 'not offered (beepwire: Node only)', detail: `createListener: ${e.refused}` };
+      if (e.refused !== undefined && !offered) rec[rt] = { ok: false, summary: 'not offered (beepwire: Node and Bun only)', detail: `createListener: ${e.refused}` };
       else {
         rec[rt] = { ok: false, summary: 'did not start', detail: e.message };
         ok = false;

@@ -3,7 +3,7 @@
 // WHATWG WebSocket API (browsers, Deno, Bun, workerd, Node >= 22's global) and
 // websocketTransport(), the factory that picks an implementation per runtime: on Node the `ws`
 // package (ws-node.ts: TEXT messages as raw octets, reading that really stops, in-place TLS),
-// elsewhere the global WebSocket. Listeners (Node) are in ws-listen.ts.
+// elsewhere the global WebSocket. Listeners (Node, Bun) are in ws-listen.ts.
 import { BeepError } from '../errors.js';
 import { MessageTransport } from './message.js';
 import { runtimeName } from './select.js';
@@ -191,7 +191,7 @@ export function webSocketUrl(u: string | URL): WebSocketUrl | undefined {
 /**
  * BEEP over WebSocket as a TransportFactory: connect(host, port) opens
  * ws[s]://host:port/path with the runtime's WebSocket (see WebSocketClientOptions.WebSocket);
- * listen() (Node) accepts WebSocket upgrades, or with `share` plain BEEP and WebSocket on one
+ * listen() (Node, Bun) accepts WebSocket upgrades, or with `share` plain BEEP and WebSocket on one
  * port (ws-listen.ts). Connection.connect(ctx, 'ws://…') and createListener(…, { websocket })
  * build one for you.
  */

@@ -1,5 +1,5 @@
-// Listeners for BEEP over WebSocket (Node, the `ws` package in noServer mode behind node:http),
-// and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
+// Listeners for BEEP over WebSocket (Node and Bun: the `ws` package in noServer mode behind
+// node:http; refused on Deno, see listenWebSocket), and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
 // port, told apart per connection by its first octets, as LibVortex's port sharing does
 // (vortex_listener.c __vortex_listener_check_port_sharing, vortex_websocket.c
 // __vortex_websocket_detect_and_prepare_transport).
@@ -118,9 +118,15 @@ function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepte
   return server;
 }
 
-/** Listens for BEEP over WebSocket on host:port (Node only); see WebSocketListenOptions. */
+/**
+ * Listens for BEEP over WebSocket on host:port (Node, Bun: node:http and `ws`); see
+ * WebSocketListenOptions. Refused on Deno: under Deno 2.9's node:http, upgraded connections were
+ * dropped soon after the handshake (1 to 3 of the 4 ws:// scenarios of the runtime matrix failed,
+ * with Node's client too), and elsewhere (workerd, browsers) there is no node:http.
+ */
 export async function listenWebSocket(o: WebSocketListenOptions, host: string, port: number, accepted: Accepted, onError: (e: Error) => void): Promise<TransportServer> {
-  if (runtimeName() !== 'node') throw new BeepError('WebSocket listeners need Node (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
+  const rt = runtimeName();
+  if (rt !== 'node' && rt !== 'bun') throw new BeepError('WebSocket listeners need Node or Bun (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
   const m = await loadWsNode();
   const secure = o.tls !== undefined;
   const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;

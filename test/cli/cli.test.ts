@@ -7,13 +7,17 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeName } from '../../src/transport/select.js';
+import { testNeeding } from '../runtime-limits.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The CLI is a Node program (its bin runs `node`): under Bun's or Deno's runner, process.execPath is theirs. */
+const NODE = runtimeName() === 'node' ? process.execPath : 'node';
 
 /** Runs the command to completion (bounded); resolves with exit code and JSON lines. */
 function run(args: string[], timeout = 30_000): Promise<{ code: number | null; events: Array<Record<string, unknown>>; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(NODE, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { err += d; });
@@ -28,7 +32,7 @@ function run(args: string[], timeout = 30_000): Promise<{ code: number | null; e
 /** Starts `beepwire listen --json` on a free port; resolves once it listens. */
 function listener(extra: string[]): Promise<{ p: ChildProcess; port: number; events: Array<Record<string, unknown>> }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [MAIN, 'listen', '--port', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(NODE, [MAIN, 'listen', '--port', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Array<Record<string, unknown>> = [];
     let buf = '';
     const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('listener did not start within 20 s')); }, 20_000);
@@ -53,7 +57,9 @@ function stop(p: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     const t = setTimeout(() => p.kill('SIGKILL'), 5000);
     p.once('close', (code) => { clearTimeout(t); resolve(code); });
-    p.kill('SIGTERM');
+    // By pid, not p.kill(): Deno's node:child_process then reports the child as killed by the
+    // signal (code null) even when it handled it and exited 0 (Deno 2.9.6).
+    process.kill(p.pid!, 'SIGTERM');
   });
 }
 
@@ -88,7 +94,7 @@ test('cli: ping over TLS (the listener\'s generated CA) with SASL SCRAM-SHA-256;
   }
 });
 
-test('cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
+testNeeding('ws-listener', 'cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
   const l = await listener(['--ws']);
   try {
     const plain = await run(['ping', `127.0.0.1:${l.port}`, '--count', '3', '--json']);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Connection, Ctx, createListener } from '../../src/index.js';
+import { trusting } from '../transport/ws-peer.js';
 import { installFaultRecorders, startServer, echoProfile, hostile, Peer, within, sleep, ECHO, KiB, LOCAL, type Server, type Bystander } from './harness.js';
 
 installFaultRecorders();
@@ -202,7 +203,7 @@ hostile(() => shared, 'shared port with `tls`: a TLS record of garbage and a han
     const t0 = Date.now();
     assert.ok(await p.closedWithin(HANDSHAKE_MS + 2500), 'stalled handshake cut');
     assert.ok(Date.now() - t0 >= HANDSHAKE_MS - 300);
-    const ok = await Connection.connect(new Ctx(), `wss://127.0.0.1:${l.port}/`, { websocket: { ca: ca.cert } });
+    const ok = await Connection.connect(new Ctx(), `wss://127.0.0.1:${l.port}/`, { websocket: trusting(ca.cert) });
     assert.ok(ok.isOk(), 'a real wss client still gets in');
     ok.shutdown();
   } finally { await c.exit(); }

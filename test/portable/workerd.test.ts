@@ -2,7 +2,6 @@
 // module, `import wasm from 'beepwire/codec.wasm'`, and calls `loadCodec(wasm)` before anything
 // else. Simulated with a Web-globals context whose code generation is off; the import is
 // resolved through package.json's exports and stands for the module workerd would compile.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { readFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import type { Plugin } from 'esbuild';
 import { ROOT, browserBundle, assertSelfContained } from './bundler.js';
 import { webContext, evaluateBundle } from './web-context.js';
 import { PAIR } from './pair-script.js';
+import { testNeeding } from '../runtime-limits.js';
 
 /** The file `beepwire/codec.wasm` names, compiled here as workerd compiles it at deploy time. */
 function codecWasmModule(): WebAssembly.Module {
@@ -46,7 +46,7 @@ async function run(entry: string, load: boolean): Promise<{ ctx: vm.Context; mod
   return { ctx, mod: await evaluateBundle(b.text, ctx) };
 }
 
-test('workerd: after loadCodec(wasm), the codec entry serves sessions and never compiles the embedded bytes', async () => {
+testNeeding('wasm-instance-without-codegen', 'workerd: after loadCodec(wasm), the codec entry serves sessions and never compiles the embedded bytes', async () => {
   const { mod } = await run('dist/src/codec/index.js', true);
   const loadCodec = mod.loadCodec as (s?: unknown) => { exports: { sessionCount(): number } };
   const first = loadCodec();
@@ -57,7 +57,7 @@ test('workerd: after loadCodec(wasm), the codec entry serves sessions and never 
   codec.dispose();
 });
 
-test('workerd: without loadCodec(wasm), the first codec use says which import to add', async () => {
+testNeeding('wasm-instance-without-codegen', 'workerd: without loadCodec(wasm), the first codec use says which import to add', async () => {
   const { mod } = await run('dist/src/codec/index.js', false);
   assert.throws(() => (mod.createCodec as () => unknown)(), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'BEEP_ERR_CODEC_LOAD');
@@ -69,7 +69,7 @@ test('workerd: without loadCodec(wasm), the first codec use says which import to
   assert.equal(codec.exports.sessionCount(), 0);
 });
 
-test('workerd: the main entry runs a session pair on the imported module', async () => {
+testNeeding('wasm-instance-without-codegen', 'workerd: the main entry runs a session pair on the imported module', async () => {
   const { ctx, mod } = await run('dist/src/index.js', true);
   vm.runInContext(PAIR, ctx);
   assert.equal(await (ctx.runPair as (m: unknown) => Promise<string>)(mod), 'ping');

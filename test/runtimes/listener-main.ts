@@ -1,7 +1,7 @@
 // Matrix listener entry point (Node, Bun, Deno): `listener-main <base64 config> [ws]`; prints
 // `{"port":N}` (or `{"error":...}`) once listening, then serves until killed. With `ws` it
-// listens for BEEP over WebSocket (`createListener(…, { websocket: true })`, Node only: other
-// runtimes answer with the reason).
+// listens for BEEP over WebSocket (`createListener(…, { websocket: true })`: Node and Bun;
+// a runtime that cannot answers with the reason).
 import { startListener, type MatrixConfig } from './scenarios.js';
 import { scriptArgs, decodeArg } from './args.js';
 

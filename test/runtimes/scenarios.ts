@@ -203,7 +203,7 @@ export function runWsClient(host: string, port: number): Promise<Outcome[]> {
 
 /**
  * Starts the suite's listener: echo, TLS, SASL SCRAM-SHA-256 and PLAIN, ALIVE. `opts` go to
- * createListener (`{ websocket: true }`: the ws:// listener of WS_SCENARIOS, Node only).
+ * createListener (`{ websocket: true }`: the ws:// listener of WS_SCENARIOS: Node, Bun).
  */
 export async function startListener(host: string, port: number, cfg: MatrixConfig, opts: ListenerOptions = {}): Promise<Listener> {
   const ctx = new Ctx();

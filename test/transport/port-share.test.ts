@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { Ctx, registerProfile, createListener, Connection, tls, classifyFirstOctets, type Listener } from '../../src/index.js';
 import * as certs from '../../src/tls/certs.js';
 import { RawPeer, greetingPayload } from '../session/raw.js';
+import { testNeeding } from '../runtime-limits.js';
+import { trusting } from './ws-peer.js';
 
 const ECHO = 'http://beepwire.test/echo';
 const DELAY = 300;
@@ -72,7 +74,7 @@ test('shared port: a BEEP client that waits for our greeting is greeted after de
   raw.socket.destroy();
 });
 
-test('shared port: ws:// is detected from "GET "; the TLS profile works inside it', async () => {
+testNeeding('ws-client-tls-in-place', 'shared port: ws:// is detected from "GET "; the TLS profile works inside it', async () => {
   const conn = await Connection.connect(new Ctx(), `ws://127.0.0.1:${shared.port}/beep`);
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
   const ch = (await conn.openChannel(0, ECHO))!;
@@ -84,7 +86,7 @@ test('shared port: ws:// is detected from "GET "; the TLS profile works inside i
 });
 
 test('shared port: wss:// is detected from the TLS ClientHello', async () => {
-  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${shared.port}/`, { websocket: { ca: ca.cert } });
+  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${shared.port}/`, { websocket: trusting(ca.cert) });
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
   const ch = (await conn.openChannel(0, ECHO))!;
   assert.equal((await ch.request('e')).text, 'websocket:clear:e');
@@ -96,7 +98,7 @@ test('shared port: all three at once, each detected', async () => {
   const conns = await Promise.all([
     Connection.connect(new Ctx(), '127.0.0.1', shared.port),
     Connection.connect(new Ctx(), `ws://127.0.0.1:${shared.port}/`),
-    Connection.connect(new Ctx(), `wss://127.0.0.1:${shared.port}/`, { websocket: { ca: ca.cert } }),
+    Connection.connect(new Ctx(), `wss://127.0.0.1:${shared.port}/`, { websocket: trusting(ca.cert) }),
   ]);
   const texts = await Promise.all(conns.map(async (c) => (await (await c.openChannel(0, ECHO))!.request('f')).text));
   assert.deepEqual(texts, ['node:clear:f', 'websocket:clear:f', 'websocket:clear:f']);

@@ -8,6 +8,7 @@ import { WebSocket as WsClient } from 'ws';
 import { Ctx, registerProfile, createListener, Connection, type Listener, type WebSocketConstructor } from '../../src/index.js';
 import { frame, greetingPayload } from '../session/raw.js';
 import { latin1, isOneFrame, sendSplit, rawClient, rawServer, type Messages } from './ws-peer.js';
+import { testNeeding, lacks } from '../runtime-limits.js';
 
 const RAW = 'http://beepwire.test/raw-echo';
 /** Octets that are not UTF-8: a lone continuation, an overlong lead, 0xff, a truncated sequence. */
@@ -16,18 +17,21 @@ let ctx: Ctx;
 let listener: Listener;
 
 const ended: Array<{ port: number; err: Error | undefined }> = [];
+/** Remote port of each session the listener accepted, in order. */
+const accepted: number[] = [];
 
 before(async () => {
+  if (lacks('ws-listener')) return;
   ctx = new Ctx();
   registerProfile(ctx, RAW, { mime: false, frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
   listener = await createListener(ctx, '127.0.0.1', 0, {
     websocket: true,
-    onAccept: (c) => c.setOnClose((conn, err) => { ended.push({ port: conn.port, err }); }),
+    onAccept: (c) => { accepted.push(c.port); c.setOnClose((conn, err) => { ended.push({ port: conn.port, err }); }); },
   });
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
-after(async () => { await ctx.exit(); });
+after(async () => { await ctx?.exit(); });
 
 const START = `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${RAW}'/></start>`;
 
@@ -39,7 +43,7 @@ function payloadOf(stream: string, kw: string, ch: number, msgno: number): strin
   return stream.slice(at, at + Number(h[1]));
 }
 
-test('listener: greeting and start merged in one TEXT message and cut mid-frame; a MSG of non-UTF-8 octets one octet per message, TEXT and BINARY mixed; echoed intact', async () => {
+testNeeding('ws-listener', 'listener: greeting and start merged in one TEXT message and cut mid-frame; a MSG of non-UTF-8 octets one octet per message, TEXT and BINARY mixed; echoed intact', async () => {
   const { ws, msgs } = await rawClient(listener.port, '/whatever/path');
   const greet = frame('RPY', 0, 0, 0, greetingPayload());
   const start = frame('MSG', 0, 1, greetingPayload().length, START);
@@ -57,7 +61,7 @@ test('listener: greeting and start merged in one TEXT message and cut mid-frame;
   ws.close();
 });
 
-test('listener: two MSGs merged in one message, a third split across three; every reply comes back', async () => {
+testNeeding('ws-listener', 'listener: two MSGs merged in one message, a third split across three; every reply comes back', async () => {
   const { ws, msgs } = await rawClient(listener.port);
   const g = greetingPayload();
   await sendSplit(ws, latin1(frame('RPY', 0, 0, 0, g) + frame('MSG', 0, 1, g.length, START)), [], () => true);
@@ -73,7 +77,7 @@ test('listener: two MSGs merged in one message, a third split across three; ever
   ws.close();
 });
 
-test('listener: a ping is answered with a pong by the transport; the session never sees it and goes on', async () => {
+testNeeding('ws-listener', 'listener: a ping is answered with a pong by the transport; the session never sees it and goes on', async () => {
   const { ws, msgs } = await rawClient(listener.port);
   const g = greetingPayload();
   await sendSplit(ws, latin1(frame('RPY', 0, 0, 0, g)), [], () => false);
@@ -89,10 +93,12 @@ test('listener: a ping is answered with a pong by the transport; the session nev
   ws.close();
 });
 
-test('listener: the client\'s close frame ends the listener\'s session like a TCP close (BEEP_ERR_CONNECTION_CLOSED)', async () => {
+testNeeding('ws-listener', 'listener: the client\'s close frame ends the listener\'s session like a TCP close (BEEP_ERR_CONNECTION_CLOSED)', async () => {
+  const n = accepted.length; // tests run one at a time: the next accepted session is this client's
   const { ws, msgs } = await rawClient(listener.port);
   await msgs.waitFor('</greeting>');
-  const port = (ws as unknown as { _socket: { localPort: number } })._socket.localPort;
+  const port = accepted[n]; // (Bun's built-in ws has no _socket.localPort)
+  assert.equal(accepted.length, n + 1);
   ws.close(1000, 'done');
   let e: { port: number; err: Error | undefined } | undefined;
   for (let i = 0; i < 200 && e === undefined; i++) { e = ended.find((x) => x.port === port); await new Promise((r) => setTimeout(r, 5)); }
@@ -123,7 +129,7 @@ async function handListener(reply: string, cuts: number[], then?: (ws: WsClient)
   return { ...srv, seen };
 }
 
-test('client (ws): a greeting cut into TEXT messages, a non-UTF-8 TEXT reply split three ways; one BEEP frame per message sent', async () => {
+testNeeding('ws-client-text-octets', 'client (ws): a greeting cut into TEXT messages, a non-UTF-8 TEXT reply split three ways; one BEEP frame per message sent', async () => {
   const peer = await handListener(NOT_UTF8, [1, 2, 10, 40, 41]);
   try {
     const conn = await Connection.connect(new Ctx(), `ws://127.0.0.1:${peer.port}/`);

@@ -10,6 +10,9 @@ import {
   type Listener, type WebSocketConstructor,
 } from '../../src/index.js';
 import * as certs from '../../src/tls/certs.js';
+import { runtimeName } from '../../src/transport/select.js';
+import { testNeeding, lacks } from '../runtime-limits.js';
+import { trusting } from './ws-peer.js';
 
 const ECHO = 'http://beepwire.test/echo';
 let ca: certs.CertPair, leaf: certs.CertPair;
@@ -18,6 +21,7 @@ let listener: Listener;
 let wssListener: Listener;
 
 before(async () => {
+  if (lacks('ws-listener')) return;
   ca = certs.generateCa({ commonName: 'beepwire ws test CA' });
   leaf = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   ctx = new Ctx();
@@ -39,7 +43,7 @@ before(async () => {
   assert.ok(wssListener.isOk(), wssListener.errorMsg);
 });
 
-after(async () => { await ctx.exit(); });
+after(async () => { await ctx?.exit(); });
 
 const url = (path = '/beep'): string => `ws://127.0.0.1:${listener.port}${path}`;
 
@@ -51,7 +55,7 @@ test('webSocketUrl: ws:// and wss:// URLs, default ports, IPv6 literals; host na
   assert.throws(() => webSocketUrl(new URL('http://x/')), TypeError);
 });
 
-test('ws://: greetings, an echo and an orderly release; the URL form of Connection.connect', async () => {
+testNeeding('ws-listener', 'ws://: greetings, an echo and an orderly release; the URL form of Connection.connect', async () => {
   const conn = await Connection.connect(new Ctx(), url());
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
   assert.equal(conn.transport.kind, 'websocket');
@@ -63,7 +67,7 @@ test('ws://: greetings, an echo and an orderly release; the URL form of Connecti
   assert.equal(await conn.close(), true);
 });
 
-test('ws://: an 8 MiB message both ways, intact', async () => {
+testNeeding('ws-listener', 'ws://: an 8 MiB message both ways, intact', async () => {
   const conn = await Connection.connect(new Ctx({ maxMessage: 16 << 20 }), url(), { connectTimeout: 5000 });
   const ch = (await conn.openChannel(0, ECHO, { maxMessage: 16 << 20 }))!;
   const big = new Uint8Array(8 << 20);
@@ -74,7 +78,7 @@ test('ws://: an 8 MiB message both ways, intact', async () => {
   assert.ok(await conn.close());
 });
 
-test('ws://: a port passed with a URL must agree with it; a URL excludes `transport`', async () => {
+testNeeding('ws-listener', 'ws://: a port passed with a URL must agree with it; a URL excludes `transport`', async () => {
   await assert.rejects(Connection.connect(new Ctx(), url(), listener.port + 1), RangeError);
   await assert.rejects(Connection.connect(new Ctx(), url(), { transport: websocketTransport() }), TypeError);
   const conn = await Connection.connect(new Ctx(), url(), listener.port);
@@ -82,7 +86,7 @@ test('ws://: a port passed with a URL must agree with it; a URL excludes `transp
   await conn.close();
 });
 
-test('ws://: the factory as the context transport, host and port as usual', async () => {
+testNeeding('ws-listener', 'ws://: the factory as the context transport, host and port as usual', async () => {
   const c = new Ctx({ transport: websocketTransport({ path: '/any/path' }) });
   const conn = await Connection.connect(c, '127.0.0.1', listener.port);
   assert.ok(conn.isOk());
@@ -91,7 +95,7 @@ test('ws://: the factory as the context transport, host and port as usual', asyn
   await conn.close();
 });
 
-test('ws://: the TLS profile inside the WebSocket session (node:tls over the messages), then data and SASL PLAIN', async () => {
+testNeeding(lacks('ws-listener') ? 'ws-listener' : 'ws-client-tls-in-place', 'ws://: the TLS profile inside the WebSocket session (node:tls over the messages), then data and SASL PLAIN', async () => {
   const conn = await Connection.connect(new Ctx(), url());
   assert.ok(conn.isOk());
   const before1 = (await conn.openChannel(0, ECHO))!;
@@ -109,7 +113,7 @@ test('ws://: the TLS profile inside the WebSocket session (node:tls over the mes
   assert.ok(await conn.close());
 });
 
-test('ws://: SASL SCRAM-SHA-256 in clear over WebSocket', async () => {
+testNeeding('ws-listener', 'ws://: SASL SCRAM-SHA-256 in clear over WebSocket', async () => {
   const conn = await Connection.connect(new Ctx(), url());
   assert.ok(await sasl.startAuth(conn, 'SCRAM-SHA-256', { authId: 'bob', password: 'secret' }), JSON.stringify(conn.popChannelError()));
   const ch = (await conn.openChannel(0, ECHO))!;
@@ -121,18 +125,19 @@ test('ws://: SASL SCRAM-SHA-256 in clear over WebSocket', async () => {
   await bad.close();
 });
 
-test('wss://: the listener speaks TLS (ws verifies the certificate against the CA given; untrusted: not OK)', async () => {
-  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: { ca: ca.cert } });
+testNeeding('ws-listener', 'wss://: the listener speaks TLS (ws verifies the certificate against the CA given; untrusted: not OK)', async () => {
+  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: trusting(ca.cert) });
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
   const ch = (await conn.openChannel(0, ECHO))!;
   assert.equal((await ch.request('w')).text, 'clear:-:w');
   await conn.close();
   const untrusted = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`);
   assert.equal(untrusted.isOk(), false);
-  assert.match(untrusted.popChannelError()?.[1] ?? '', /certificate/i);
+  // The WHATWG WebSocket (the client on Bun and Deno) says no more than a close code (0 or 1006).
+  if (runtimeName() === 'node') assert.match(untrusted.popChannelError()?.[1] ?? '', /certificate/i);
 });
 
-test('WHATWG adapter (ws\'s WHATWG-shaped class as the constructor): echo, 3 MiB under bufferedAmount backpressure, no in-place TLS', async () => {
+testNeeding('ws-listener', 'WHATWG adapter (ws\'s WHATWG-shaped class as the constructor): echo, 3 MiB under bufferedAmount backpressure, no in-place TLS', async () => {
   const WHATWG = WsClient as unknown as WebSocketConstructor;
   const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WHATWG } });
   assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
@@ -147,7 +152,7 @@ test('WHATWG adapter (ws\'s WHATWG-shaped class as the constructor): echo, 3 MiB
   assert.match(conn.popChannelError()?.[1] ?? '', /cannot start TLS in place/);
 });
 
-test('a plain HTTP request to the WebSocket listener is answered 426 and the listener goes on', async () => {
+testNeeding('ws-listener', 'a plain HTTP request to the WebSocket listener is answered 426 and the listener goes on', async () => {
   const res = await fetch(`http://127.0.0.1:${listener.port}/`);
   assert.equal(res.status, 426);
   await res.text();
@@ -156,7 +161,7 @@ test('a plain HTTP request to the WebSocket listener is answered 426 and the lis
   await conn.close();
 });
 
-test('ws://: block() stops delivery (ws pauses the socket) and unblocking delivers what waited, in order', async () => {
+testNeeding('ws-listener', 'ws://: block() stops delivery (ws pauses the socket) and unblocking delivers what waited, in order', async () => {
   const conn = await Connection.connect(new Ctx(), url());
   const ch = (await conn.openChannel(0, ECHO))!;
   conn.block(true);
@@ -170,11 +175,14 @@ test('ws://: block() stops delivery (ws pauses the socket) and unblocking delive
   await conn.close();
 });
 
-test('WHATWG adapter: it cannot stop reading, so input held past maxPausedInput fails the transport (BEEP_ERR_BUDGET, 550)', async () => {
+testNeeding('ws-listener', 'WHATWG adapter: it cannot stop reading, so input held past maxPausedInput fails the transport (BEEP_ERR_BUDGET, 550)', async () => {
   const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WsClient as unknown as WebSocketConstructor } });
   assert.ok(conn.transport instanceof WebSocketTransport);
   conn.transport.maxPausedInput = 10_000;
   const ch = (await conn.openChannel(0, ECHO))!;
+  // The listener grants its 256 KiB window (SEQ) after the start: a round trip first, so that
+  // grant is read before reading is blocked (else only 4096 octets of the MSG go out, no reply comes).
+  assert.equal((await ch.request('x')).text, 'clear:-:x');
   conn.block(true);
   const r = ch.request(new Uint8Array(20_000).fill(1), { timeout: 5000 }).then(() => 'reply', () => 'failed');
   assert.equal(await r, 'failed');
@@ -183,7 +191,7 @@ test('WHATWG adapter: it cannot stop reading, so input held past maxPausedInput 
   assert.ok(errs.some((e) => e![0] === 550 && /while reading was paused/.test(e![1])), JSON.stringify(errs));
 });
 
-test('WHATWG adapter: a listener that stops reading fills bufferedAmount; the session waits (full) and resumes once it drains, octets intact', async () => {
+testNeeding('ws-listener', 'WHATWG adapter: a listener that stops reading fills bufferedAmount; the session waits (full) and resumes once it drains, octets intact', async () => {
   const big = { window: 8 << 20, maxWindow: 8 << 20, maxFrame: 8 << 20, maxMessage: 16 << 20 };
   const slow = new Ctx(big);
   registerProfile(slow, ECHO, {

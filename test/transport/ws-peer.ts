@@ -2,6 +2,8 @@
 // WebSocket messages at will, TEXT or BINARY, and every message received kept apart.
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
+import type { WebSocketClientOptions, WebSocketConstructor } from '../../src/index.js';
+import { runtimeName } from '../../src/transport/select.js';
 
 /** Octets of Latin-1 text (each char one octet, so any byte value can be written). */
 export const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -73,4 +75,17 @@ export async function rawServer(onConnection: (ws: WebSocket, msgs: Messages) =>
     port: (wss.address() as AddressInfo).port,
     close: () => new Promise<void>((res) => { for (const c of wss.clients) c.terminate(); wss.close(() => res()); }),
   };
+}
+
+/**
+ * Client options for wss:// to a listener whose certificate `ca` signed. On Node the `ws` client
+ * takes `ca`; elsewhere the client is the WHATWG WebSocket, which takes no CA, so `ws`'s
+ * WHATWG-shaped class (Bun: its own built-in one) is passed, made with `ca`.
+ */
+export function trusting(ca: string): WebSocketClientOptions {
+  if (runtimeName() === 'node') return { ca };
+  const withCa = class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) { super(url, protocols, { ca }); }
+  };
+  return { WebSocket: withCa as unknown as WebSocketConstructor };
 }
