@@ -93,7 +93,8 @@ test('serverName is fixed by the first successful start', async () => {
   await conn.openChannel(0, ECHO, { serverName: 'second.example' });
   assert.deepEqual(names, ['first.example', 'second.example']);
   assert.equal(conn.serverName, 'first.example');
-  const server = [...l.connections][0];
+  const [server] = l.connections;
+  assert.ok(server, 'the listener holds the connection');
   assert.equal(server.serverName, 'first.example');
   assert.ok(await conn.close());
   await ctx.exit();

@@ -46,7 +46,7 @@ testNeeding('ws-listener', 'the demo client passes against the demo listener: 64
   assert.ok(r.echo8MiB.replyFrames > 1, 'the reply came frame by frame');
   for (const xs of [sent, received]) {
     assert.ok(xs.length > 1);
-    assert.ok(xs.every((x, i) => i === 0 || x >= xs[i - 1]), 'progress never goes back');
+    assert.ok(xs.every((x, i) => i === 0 || x >= xs[i - 1]!), 'progress never goes back');
     assert.equal(xs.at(-1), LARGE);
   }
   assert.ok(r.echo8MiB.sentMs > 0 && r.echo8MiB.sentMs <= r.echo8MiB.ms);

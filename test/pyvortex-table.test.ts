@@ -22,12 +22,13 @@ function rows(): Row[] {
     if (!text.startsWith('|') || /^\|\s*-/.test(text) || /^\|\s*PyVortex\s*\|/.test(text)) return;
     const cells = text.split('|').slice(1, -1).map((c) => c.trim());
     assert.equal(cells.length, 4, `docs/pyvortex.md:${i + 1} has 4 cells`);
-    out.push({ line: i + 1, section, pyvortex: cells[0], beepwire: cells[1], status: cells[2], notes: cells[3] });
+    const [pyvortex, beepwire, status, notes] = cells as [string, string, string, string]; // four: asserted above
+    out.push({ line: i + 1, section, pyvortex, beepwire, status, notes });
   });
   return out;
 }
 
-const spans = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+const spans = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 const IDENT = '[A-Za-z_$][\\w$]*';
 const PATH = new RegExp(`^${IDENT}(\\.${IDENT})*$`);
 
@@ -62,11 +63,11 @@ function declaration(name: string): { body: string; bases: string[] } | undefine
       let depth = 1, i = m.index + m[0].length;
       const start = i;
       for (; i < text.length && depth > 0; i++) { if (text[i] === '{') depth++; else if (text[i] === '}') depth--; }
-      const bases = /extends\s+([^{]*)/.exec(m[1] ?? '')?.[1].split(',').map((b) => b.trim().replace(/<.*$/, '')).filter(Boolean) ?? [];
+      const bases = /extends\s+([^{]*)/.exec(m[1] ?? '')?.[1]?.split(',').map((b) => b.trim().replace(/<.*$/, '')).filter(Boolean) ?? [];
       return { body: text.slice(start, i - 1), bases };
     }
     const alias = new RegExp(`type\\s+${name}\\b(?:<[^>]*>)?\\s*=\\s*([^;]+);`).exec(text);
-    if (alias !== null) return { body: '', bases: alias[1].split(/[&|]/).map((b) => b.trim()).filter((b) => /^[A-Za-z_$][\w$]*$/.test(b)) };
+    if (alias !== null) return { body: '', bases: alias[1]!.split(/[&|]/).map((b) => b.trim()).filter((b) => /^[A-Za-z_$][\w$]*$/.test(b)) };
   }
   return undefined;
 }
@@ -95,14 +96,15 @@ function namespaceExportsType(ns: string, name: string): boolean {
 
 /** Why `path` does not resolve, or undefined when it does. */
 function unresolved(path: string, roots: Record<string, unknown>): string | undefined {
-  const [first, ...rest] = path.split('.');
+  const [first = '', ...rest] = path.split('.'); // split gives at least one element
   const runtime = first in roots ? roots[first] : (beepwire as Record<string, unknown>)[first];
   if (runtime === undefined) {
     // A type: Name or Name.member, in the declarations.
     if (declaration(first) === undefined) return `${first} is neither exported, an instance of the test, nor a declared type`;
     if (rest.length === 0) return undefined;
     if (rest.length > 1) return `${path}: only one member of a type is checked`;
-    return declaresMember(first, rest[0]) ? undefined : `${first} declares no ${rest[0]}`;
+    const member = rest[0]!; // exactly one: checked above
+    return declaresMember(first, member) ? undefined : `${first} declares no ${member}`;
   }
   let v: unknown = runtime;
   let where = first;
@@ -150,7 +152,7 @@ test('docs/pyvortex.md: every beepwire name resolves; every row has a status and
     }
     // Names in the notes are checked when their root is known (a note may also name PyVortex or Python things).
     for (const p of spans(r.notes).flatMap(paths)) {
-      const first = p.split('.')[0];
+      const first = p.split('.')[0]!; // split gives at least one element
       if (!(first in roots) && !(first in beepwire) && declaration(first) === undefined) continue;
       checked++;
       const why = unresolved(p, roots);

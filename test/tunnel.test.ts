@@ -34,7 +34,7 @@ test('TUNNEL: a session through one proxy runs end to end; the proxy keeps no BE
   assert.equal(proxy.ctx.connections.size, 0, 'both proxy sessions were handed to the relay');
   assert.equal(end.ctx.connections.size, 1);
   const [endConn] = end.ctx.connections;
-  assert.ok(tunnel.isTunnelled(endConn));
+  assert.ok(endConn !== undefined && tunnel.isTunnelled(endConn));
   assert.ok(await conn.close());
   for (let i = 0; end.ctx.connections.size > 0 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(end.ctx.connections.size, 0, 'the release reached the endpoint through the relay');
@@ -151,10 +151,12 @@ test('TUNNEL endpoint: a peer that resets TCP after <ok /> does not take the pro
     const r = await startRaw(p, 1, tunnel.TUNNEL_URI, '<tunnel />');
     assert.match(r.payload, /<ok \/>/);
     p.socket.resetAndDestroy();
-    for (let i = 0; i < 200 && conns[0].isOk(); i++) await settle(1);
+    const server = conns[0];
+    assert.ok(server, 'the listener accepted the connection');
+    for (let i = 0; i < 200 && server.isOk(); i++) await settle(1);
     await settle();
     assert.deepEqual(watch.faults, [], 'no uncaught socket error');
-    assert.equal(conns[0].isOk(), false);
+    assert.equal(server.isOk(), false);
     assert.equal(ctx.connections.size, 0);
     await ctx.exit();
   } finally { watch.stop(); }

@@ -80,7 +80,9 @@ function bodyOffset(content: Uint8Array): number {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  if (s.length === 0) return 0;
+  const mid = s.length >> 1; // s is not empty: s[mid] exists, and s[mid - 1] too when the length is even
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;

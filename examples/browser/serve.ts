@@ -36,7 +36,7 @@ export async function bundleApp(): Promise<string> {
     entryPoints: [fileURLToPath(new URL('./app.js', import.meta.url))],
     bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'warning',
   });
-  return r.outputFiles[0].text;
+  return r.outputFiles[0]!.text; // write: false and one entry point: one output file
 }
 
 /** Starts the listener and the page server on `host` (ports 0: any free one). */

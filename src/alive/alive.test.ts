@@ -39,7 +39,9 @@ test('ALIVE: a peer that stops reading fails the check; without a handler the co
   const check = alive.enableCheck(conn, { checkPeriod: 10, maxUnreplyCount: 1 });
   for (let i = 0; check.replied < 2 && i < 300; i++) await sleep(10);
   assert.ok(check.replied >= 2);
-  srv.accepted[0].block(true);
+  const server = srv.accepted[0];
+  assert.ok(server, 'the listener accepted the connection');
+  server.block(true);
   await closed;
   assert.equal(check.failed, true);
   assert.ok(closedWith instanceof BeepError);
@@ -73,7 +75,9 @@ test('ALIVE: a message above 4 KiB on an ALIVE channel ends the session before i
   const ch = (await conn.openChannel(0, alive.ALIVE_URI))!;
   assert.equal((await ch.request('')).payloadSize, 0, 'an empty ping is answered');
   await ch.request(new Uint8Array(5000)).catch(() => undefined);
-  for (let i = 0; i < 300 && srv.accepted[0].isOk(); i++) await sleep(10);
-  assert.equal((srv.accepted[0].error as BeepError | undefined)?.code, 'BEEP_ERR_MESSAGE_TOO_LARGE');
+  const server = srv.accepted[0];
+  assert.ok(server, 'the listener accepted the connection');
+  for (let i = 0; i < 300 && server.isOk(); i++) await sleep(10);
+  assert.equal((server.error as BeepError | undefined)?.code, 'BEEP_ERR_MESSAGE_TOO_LARGE');
   await srv.ctx.exit();
 });

@@ -20,7 +20,7 @@ before(async () => {
   // "rpy:x" -> RPY x, "err:x" -> ERR x, "ans:n" -> n ANS then NUL: the TypeScript forms.
   registerProfile(server, TS, {
     frameReceived: (_c, ch, f) => {
-      const [kind, arg] = f.text.split(':');
+      const [kind, arg = ''] = f.text.split(':');
       if (kind === 'rpy') ch.reply(f.msgNo, arg, { headers: { 'Content-Type': 'text/plain' } });
       else if (kind === 'err') ch.error(f.msgNo, arg);
       else {
@@ -105,7 +105,7 @@ test('a handler that throws with a reply in pieces: the reply is ended (empty la
   const r = await ch.request('go', { timeout: 5000 });
   assert.deepEqual([r.type, r.text], ['RPY', 'partial']);
   assert.equal(faults.length, before + 1);
-  assert.equal(faults[faults.length - 1].code, 'BEEP_ERR_HANDLER');
+  assert.equal(faults.at(-1)?.code, 'BEEP_ERR_HANDLER');
   assert.ok(await conn.close());
 });
 

@@ -52,8 +52,10 @@ test('localPort and localAddress name our end; the listener side sees it as the 
   assert.equal(typeof conn.localPort, 'number');
   assert.equal(conn.localPort, conn.localAddress?.port);
   assert.equal(conn.localAddress?.host, '127.0.0.1');
-  assert.equal(accepted[0].port, conn.localPort);
-  assert.equal(accepted[0].localPort, l.port);
+  const server = accepted[0];
+  assert.ok(server, 'the listener accepted the connection');
+  assert.equal(server.port, conn.localPort);
+  assert.equal(server.localPort, l.port);
   await conn.close();
   await ctx.exit();
 });

@@ -18,9 +18,9 @@ import type { Watched } from './watchdog.js';
 /** Options of openChannel. */
 export interface OpenChannelOptions {
   /** serverName attribute of the start (RFC 3080 §2.3.1.2). */
-  serverName?: string;
+  serverName?: string | undefined;
   /** Piggybacked content for the profile element. */
-  content?: string;
+  content?: string | undefined;
   /** Encoding of `content` ('none' or 'base64'). */
   encoding?: 'none' | 'base64';
   /** Frame-received handler for the new channel. */
@@ -30,7 +30,7 @@ export interface OpenChannelOptions {
   /** A tuning channel (TLS): no window raise, since the transport changes right after the reply. */
   tuning?: boolean;
   /** Caps messages received on the channel from its first frame (see Channel.setMessageLimit). */
-  maxMessage?: number;
+  maxMessage?: number | undefined;
 }
 
 /** Options of Connection.connect. */
@@ -533,9 +533,10 @@ export class Connection implements Watched {
       return null;
     }
     const n = number === 0 ? this.#nextChannel() : number;
-    const mime = opts.mime ?? this.ctx.profiles.get(uris[0])?.mime ?? true;
+    const mime = opts.mime ?? this.ctx.profiles.get(uris[0]!)?.mime ?? true; // uris is not empty (checked above)
     try {
-      const offers = uris.map((uri) => ({ uri, content: opts.content, encoding: opts.encoding ?? 'none' as const }));
+      const { content } = opts;
+      const offers = uris.map((uri) => ({ uri, ...(content === undefined ? {} : { content }), encoding: opts.encoding ?? 'none' as const }));
       if (opts.maxMessage !== undefined && (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 1)) throw new RangeError('maxMessage must be a positive integer');
       const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false, opts.maxMessage);
       return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
@@ -577,10 +578,15 @@ export class Connection implements Watched {
         this.ctx.reportError(e, { conn: this });
         return { accept: false, code: 550, text: 'start handler failed' };
       }
-      if (ans === true) return { accept: true, uri: offer.uri, mime: h.mime };
+      const mime = h.mime === undefined ? {} : { mime: h.mime };
+      if (ans === true) return { accept: true, uri: offer.uri, ...mime };
       if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };
       if ('code' in ans) return { accept: false, code: ans.code, text: ans.text };
-      return { accept: true, uri: offer.uri, content: ans.content, mime: h.mime, maxMessage: ans.maxMessage };
+      return {
+        accept: true, uri: offer.uri, ...mime,
+        ...(ans.content === undefined ? {} : { content: ans.content }),
+        ...(ans.maxMessage === undefined ? {} : { maxMessage: ans.maxMessage }),
+      };
     }
     return { accept: false, code: 554, text: 'none of the requested profiles is supported' };
   }

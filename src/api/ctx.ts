@@ -17,11 +17,11 @@ export interface StartInfo {
   /** The connection. */
   conn: Connection;
   /** serverName of the start request, if any. */
-  serverName?: string;
+  serverName?: string | undefined;
   /** Piggybacked start content, if any (decoded when base64). */
-  content?: string;
+  content?: string | undefined;
   /** The piggyback as received, before any base64 decoding. */
-  rawContent?: string;
+  rawContent?: string | undefined;
   /** Encoding the peer declared for the piggyback. */
   encoding?: 'none' | 'base64';
 }

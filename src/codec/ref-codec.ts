@@ -187,15 +187,21 @@ export class RefCodec implements SessionCodec {
     if (len < 2 || line[len - 2] !== 13) throw new HeaderError(S_MISSING_CRLF, -1);
     const end = len - 2;
     if (end < 4 || line[3] !== 32) throw new HeaderError(S_BAD_KEYWORD, -1);
-    const kw = KEYWORDS.indexOf(String.fromCharCode(line[0], line[1], line[2]));
-    if (kw < 0) throw new HeaderError(S_BAD_KEYWORD, -1);
-    const type = TYPES[kw];
+    // end >= 4: octets 0..2 exist.
+    const kw = KEYWORDS.indexOf(String.fromCharCode(line[0]!, line[1]!, line[2]!));
+    const type = TYPES[kw]; // undefined for kw -1 (TYPES parallels KEYWORDS)
+    if (type === undefined) throw new HeaderError(S_BAD_KEYWORD, -1);
     let q = 4;
     // A numeric field (RFC 3080 §2.2.1, 1*DIGIT); syntax is judged before range.
     const num = (max: number): number => {
       const first = q;
       let v = 0;
-      while (q < end && line[q] >= 48 && line[q] <= 57) { if (v <= MAX_32) v = v * 10 + (line[q] - 48); q++; }
+      while (q < end) {
+        const d = line[q];
+        if (d === undefined || d < 48 || d > 57) break;
+        if (v <= MAX_32) v = v * 10 + (d - 48);
+        q++;
+      }
       if (q === first || (q < end && line[q] !== 32)) throw new HeaderError(S_BAD_FIELD, -1);
       if (v > max) throw new HeaderError(S_FIELD_RANGE, -1);
       return v;

@@ -26,14 +26,14 @@ export function randomBytes(n: number): Uint8Array {
 /** Lower-case hex. */
 export function hex(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
+  for (const byte of b) s += byte.toString(16).padStart(2, '0');
   return s;
 }
 
 /** Compares without an early exit, so timing does not reveal where inputs differ. */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ (b[i] ?? 0);
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
   return diff === 0;
 }
 

@@ -7,7 +7,7 @@ export function parseDirectives(s: string): Map<string, string> | null {
   const out = new Map<string, string>();
   let i = 0;
   while (i < s.length) {
-    while (i < s.length && /[\s,]/.test(s[i])) i++;
+    while (i < s.length && /[\s,]/.test(s.charAt(i))) i++;
     if (i >= s.length) break;
     const eq = s.indexOf('=', i);
     if (eq < 0) return null;

@@ -53,7 +53,7 @@ const XML_HEADERS = { 'Content-Type': 'application/beep+xml' };
 export function replyXml(channel: Channel, type: 'RPY' | 'ERR', msgNo: number, xml: string, onSent?: () => void): boolean {
   if (channel.conn.closed || channel.state.state === 'closed') return false;
   try {
-    const opts = { headers: XML_HEADERS, onSent };
+    const opts = { headers: XML_HEADERS, ...(onSent === undefined ? {} : { onSent }) };
     return type === 'RPY' ? channel.sendRpy(xml, undefined, msgNo, opts) : channel.sendErr(xml, undefined, msgNo, opts);
   } catch {
     return false; // ended in between: nobody is owed this reply any more

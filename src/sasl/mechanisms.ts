@@ -16,7 +16,7 @@ export interface Credentials {
   /** Trace token (ANONYMOUS). */
   anonymousToken?: string;
   /** serverName of the session; the client also uses it as DIGEST-MD5's digest-uri host. */
-  serverName?: string;
+  serverName?: string | undefined;
 }
 
 /** Credentials and context a server handler receives (PyVortex auth_props). */
@@ -35,7 +35,7 @@ export type AuthCheck = (props: AuthProps) => boolean | string | null | undefine
 /** One server step's outcome. */
 export type ServerStep =
   | { kind: 'continue'; challenge: Uint8Array }
-  | { kind: 'success'; authId: string; authorizationId?: string; data?: Uint8Array }
+  | { kind: 'success'; authId: string; authorizationId?: string | undefined; data?: Uint8Array }
   | { kind: 'fail'; code: number; text: string };
 
 /** Server side of one exchange: fed the client's responses in order (undefined: none sent). */
@@ -49,11 +49,11 @@ export interface ServerContext {
   /** The application's handler. */
   check: AuthCheck;
   /** serverName, also the CRAM/DIGEST host part. */
-  serverName?: string;
+  serverName?: string | undefined;
   /** DIGEST-MD5 realm offered (default serverName or 'beepwire'). */
-  realm?: string;
+  realm?: string | undefined;
   /** Identity from the TLS client certificate (EXTERNAL). */
-  externalId?: string;
+  externalId?: string | undefined;
 }
 
 /** Client credentials (PyVortex start_auth properties). */
@@ -118,11 +118,12 @@ export function plainServer(ctx: ServerContext): ServerMechanism {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
       let parts: string[];
       try { parts = fromUtf8(response).split('\0'); } catch { return fail('PLAIN response is not UTF-8', 501); }
-      if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return fail('malformed PLAIN response', 501);
+      const [authzid, authcid, passwd] = parts;
+      if (parts.length !== 3 || authzid === undefined || !authcid || !passwd) return fail('malformed PLAIN response', 501);
       if (parts.some((x) => x.length > MAX_FIELD)) return malformed(`PLAIN response (a field longer than ${MAX_FIELD} characters)`);
       let authId: string, password: string;
-      try { authId = saslprep(parts[1]); password = saslprep(parts[2]); } catch { return AUTH_FAILED; }
-      const authorizationId = parts[0] === '' ? undefined : parts[0];
+      try { authId = saslprep(authcid); password = saslprep(passwd); } catch { return AUTH_FAILED; }
+      const authorizationId = authzid === '' ? undefined : authzid;
       const props: AuthProps = { mech: 'PLAIN', authId, password, serverName: ctx.serverName, ...(authorizationId ? { authorizationId } : {}) };
       return (await granted(ctx.check, props, password)) ? { kind: 'success', authId, authorizationId } : AUTH_FAILED;
     },

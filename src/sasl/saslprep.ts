@@ -17,8 +17,9 @@ function inTable(table: readonly number[], cp: number): boolean {
   let hi = table.length / 2 - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    if (cp < table[2 * mid]) hi = mid - 1;
-    else if (cp > table[2 * mid + 1]) lo = mid + 1;
+    // 0 <= mid <= table.length / 2 - 1: both ends of range `mid` exist.
+    if (cp < table[2 * mid]!) hi = mid - 1;
+    else if (cp > table[2 * mid + 1]!) lo = mid + 1;
     else return true;
   }
   return false;
@@ -49,7 +50,8 @@ export function saslprep(s: string, options: SaslprepOptions = {}): string {
   }
   // §2.4, RFC 3454 §6: with any RandALCat there is no LCat, and the first and last are RandALCat.
   if (cps.some((cp) => inTable(D_1, cp))) {
-    if (cps.some((cp) => inTable(D_2, cp)) || !inTable(D_1, cps[0]) || !inTable(D_1, cps[cps.length - 1])) {
+    // cps is not empty: some() just found a RandALCat in it.
+    if (cps.some((cp) => inTable(D_2, cp)) || !inTable(D_1, cps[0]!) || !inTable(D_1, cps[cps.length - 1]!)) {
       throw new RangeError('SASLprep: bidirectional rule violated (RFC 3454 §6)');
     }
   }

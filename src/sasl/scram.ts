@@ -5,7 +5,8 @@ import { AUTH_FAILED, MAX_FIELD, fail, type ServerMechanism, type ServerContext,
 /** Iteration count the server asks for (RFC 7677 §4 recommends at least 4096). */
 export const SCRAM_ITERATIONS = 4096;
 
-const xor = (a: Uint8Array, b: Uint8Array): Uint8Array => a.map((v, i) => v ^ b[i]);
+/** XOR of two byte strings of the same length (both 32 here: SHA-256 sizes, the proof's checked). */
+const xor = (a: Uint8Array, b: Uint8Array): Uint8Array => a.map((v, i) => v ^ b[i]!);
 const escapeName = (s: string): string => s.replace(/=/g, '=3D').replace(/,/g, '=2C');
 const unescapeName = (s: string): string | null => (/=(?!2C|3D)/.test(s) ? null : s.replace(/=2C/g, ',').replace(/=3D/g, '='));
 
@@ -14,7 +15,7 @@ function attrs(s: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const part of s.split(',')) {
     if (part.length < 2 || part[1] !== '=') continue;
-    m.set(part[0], part.slice(2));
+    m.set(part.charAt(0), part.slice(2));
   }
   return m;
 }
@@ -41,7 +42,7 @@ export function scramServer(ctx: ServerContext): ServerMechanism {
         if (m === null) return fail('malformed SCRAM client-first message', 501);
         gs2 = `${m[1]},${m[2] ?? ''},`;
         authzid = m[2] ? unescapeName(m[2].slice(2)) ?? undefined : undefined;
-        clientFirstBare = m[3];
+        clientFirstBare = m[3]!; // group 3 is not optional: set on every match
         const a = attrs(clientFirstBare);
         const name = a.get('n'), cnonce = a.get('r');
         if (name === undefined || !cnonce || a.has('m')) return fail('malformed SCRAM client-first message', 501);

@@ -20,7 +20,7 @@ interface DenoConn {
 interface DenoNs {
   connect(o: { hostname: string; port: number; transport?: 'tcp' }): Promise<DenoConn>;
   listen(o: { hostname: string; port: number; transport?: 'tcp' }): AsyncIterable<DenoConn> & { addr: { port?: number }; close(): void };
-  startTls(conn: DenoConn, o: { hostname?: string; caCerts?: string[] }): Promise<DenoConn>;
+  startTls(conn: DenoConn, o: { hostname?: string; caCerts?: string[] | undefined }): Promise<DenoConn>;
 }
 
 function deno(): DenoNs { return (globalThis as unknown as { Deno: DenoNs }).Deno; }

@@ -139,7 +139,7 @@ export class NodeTransport implements Transport {
     const s = this.socket;
     if (s.destroyed) return;
     let ok = true;
-    if (q.length === 1) ok = s.write(q[0]);
+    if (q.length === 1) ok = s.write(q[0]!);
     else {
       s.cork();
       for (const b of q) ok = s.write(b) && ok;

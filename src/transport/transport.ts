@@ -26,7 +26,7 @@ export interface TransportSink {
 /** What a TLS upgrade established. */
 export interface TlsInfo {
   /** Negotiated protocol ('TLSv1.3', …), when the runtime tells. */
-  protocol?: string;
+  protocol?: string | undefined;
   /** The peer's certificate, when it sent one and the runtime exposes it. */
   peerCertificate?: PeerCertificateInfo;
 }
@@ -38,7 +38,7 @@ export interface PeerCertificateInfo {
   /** Issuer fields. */
   issuer: Record<string, string | string[]>;
   /** Certificate DER, when available. */
-  raw?: Uint8Array;
+  raw?: Uint8Array | undefined;
   /** SHA-256 fingerprint, colon-separated hex. */
   fingerprint256?: string;
   /** Validity start (runtime's text form). */
@@ -50,7 +50,7 @@ export interface PeerCertificateInfo {
 /** Initiator side of an in-place TLS upgrade (PEM strings, never paths: no file system here). */
 export interface TlsClientUpgrade {
   /** SNI name; unset for an IP address. */
-  serverName?: string;
+  serverName?: string | undefined;
   /** Identity the certificate is checked against (the host the user connected to). */
   host: string;
   /** Trusted CA certificates (PEM); unset: the platform's store. */
@@ -120,7 +120,7 @@ export interface Transport extends SessionIO {
    * caller resets the session there before any decrypted octet is delivered. Rejects if the
    * handshake fails (the transport is then closed). Absent where the runtime cannot.
    */
-  upgradeTls?(side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void): Promise<TlsInfo>;
+  upgradeTls?: ((side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void) => Promise<TlsInfo>) | undefined;
 }
 
 /** Opens transports to a host and port, and (where the runtime can) listens. */

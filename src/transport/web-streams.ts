@@ -147,7 +147,7 @@ export class WebStreamsTransport implements Transport {
     this.#queue = [];
     this.#queued = 0;
     let chunk: Uint8Array;
-    if (q.length === 1) chunk = q[0];
+    if (q.length === 1) chunk = q[0]!;
     else {
       chunk = new Uint8Array(n);
       let o = 0;

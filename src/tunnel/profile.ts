@@ -63,7 +63,8 @@ export function parseTunnel(xml: string): TunnelSpec {
   p.on('doctype', () => { failed ??= new MgmtSyntaxError('TUNNEL: DOCTYPE is not allowed', 500); });
   p.on('opentag', (t) => {
     if (t.name !== 'tunnel') { failed ??= new MgmtSyntaxError(`TUNNEL: unexpected <${t.name}>`, 501); return; }
-    if (done || stack.length > 0 && stack[stack.length - 1].inner !== undefined) { failed ??= new MgmtSyntaxError('TUNNEL: a <tunnel> holds at most one <tunnel>', 501); return; }
+    const parent = stack[stack.length - 1];
+    if (done || parent !== undefined && parent.inner !== undefined) { failed ??= new MgmtSyntaxError('TUNNEL: a <tunnel> holds at most one <tunnel>', 501); return; }
     if (stack.length >= MAX_HOPS) { failed ??= new MgmtSyntaxError(`TUNNEL: more than ${MAX_HOPS} hops`, 501); return; }
     const hop: TunnelHop = {};
     for (const [k, v] of Object.entries(t.attributes)) {
@@ -75,7 +76,7 @@ export function parseTunnel(xml: string): TunnelSpec {
       else { failed ??= new MgmtSyntaxError(`TUNNEL: unknown attribute ${k}`, 501); return; }
     }
     const spec: TunnelSpec = { hop };
-    if (stack.length > 0) stack[stack.length - 1].inner = spec;
+    if (parent !== undefined) parent.inner = spec;
     else root = spec;
     stack.push(spec);
   });

@@ -167,10 +167,10 @@ export function acceptTunnel(ctx: Ctx, opts: AcceptTunnelOptions = {}): boolean 
  */
 export function routeSpec(hops: TunnelHop[]): TunnelSpec {
   if (hops.length < 2) throw new RangeError('a route needs a proxy and a destination');
-  const last = hops[hops.length - 1];
+  const last = hops[hops.length - 1]!; // at least two hops
   const named = last.profile !== undefined || last.endpoint !== undefined;
   let spec: TunnelSpec = named ? { hop: last } : { hop: last, inner: { hop: {} } };
-  for (let i = hops.length - 2; i >= 1; i--) spec = { hop: hops[i], inner: spec };
+  for (let i = hops.length - 2; i >= 1; i--) spec = { hop: hops[i]!, inner: spec };
   for (let s: TunnelSpec | undefined = spec; s !== undefined; s = s.inner) {
     const why = hopProblem(s.hop, s.inner === undefined);
     if (why !== undefined) throw new RangeError(`TUNNEL route: ${why}`);
@@ -186,7 +186,7 @@ export function routeSpec(hops: TunnelHop[]): TunnelSpec {
  */
 export async function connect(ctx: Ctx, hops: TunnelHop[], opts: { timeout?: number } = {}): Promise<Connection> {
   const spec = routeSpec(hops);
-  const first = direct(hops[0]);
+  const first = direct(hops[0]!); // routeSpec checked there are at least two hops
   if (first === undefined) throw new RangeError('the first hop needs a host and a port');
   const timeout = opts.timeout ?? ctx.options.connectTimeout ?? 10_000;
   const conn = await Connection.connect(ctx, first.host, first.port, { connectTimeout: timeout, greetingTimeout: timeout });

@@ -4,7 +4,7 @@
 /** Base64 of bytes. */
 export function toBase64(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  for (const byte of b) s += String.fromCharCode(byte);
   return btoa(s);
 }
 

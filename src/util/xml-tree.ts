@@ -25,13 +25,18 @@ export function parseXmlTree(xml: string, bounds: { maxLength: number; maxDepth:
   parser.on('doctype', () => { failure ??= 'DOCTYPE is not allowed'; });
   parser.on('opentag', (t) => {
     const n: XmlNode = { name: t.name, attrs: t.attributes as Record<string, string>, text: '', children: [] };
-    if (stack.length > 0) stack[stack.length - 1].children.push(n);
+    const parent = stack[stack.length - 1];
+    if (parent !== undefined) parent.children.push(n);
     else if (root === undefined) root = n;
     stack.push(n);
     if (stack.length > bounds.maxDepth) failure ??= 'elements nested too deeply';
   });
-  parser.on('text', (t) => { if (stack.length > 0) stack[stack.length - 1].text += t; });
-  parser.on('cdata', (t) => { if (stack.length > 0) stack[stack.length - 1].text += t; });
+  const appendText = (t: string): void => {
+    const current = stack[stack.length - 1];
+    if (current !== undefined) current.text += t;
+  };
+  parser.on('text', appendText);
+  parser.on('cdata', appendText);
   parser.on('closetag', () => { stack.pop(); });
   try {
     parser.write(xml).close();

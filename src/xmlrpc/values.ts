@@ -95,9 +95,9 @@ export function methodResponseXml(result: XmlRpcValue | XmlRpcFault): string {
 /** Reads one <value> element. */
 export function readValue(n: XmlNode): XmlRpcValue {
   if (n.name !== 'value') throw bad(`expected <value>, found <${n.name}>`);
-  if (n.children.length === 0) return n.text; // untyped value: a string
-  if (n.children.length > 1 || n.text.trim() !== '') throw bad('a <value> holds one typed element');
   const t = n.children[0];
+  if (t === undefined) return n.text; // untyped value: a string
+  if (n.children.length > 1 || n.text.trim() !== '') throw bad('a <value> holds one typed element');
   const text = t.text;
   const leaf = (): void => { if (t.children.length > 0) throw bad(`<${t.name}> holds no elements`); };
   switch (t.name) {
@@ -130,19 +130,20 @@ export function readValue(n: XmlNode): XmlRpcValue {
       leaf();
       const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})/.exec(text.trim());
       if (m === null) throw bad(`bad <dateTime.iso8601> '${text.trim()}'`);
-      return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+      // The six groups are not optional: a match has them all.
+      return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
     }
     case 'none': case 'nil': leaf(); return null;
     case 'array': {
       const data = t.children[0];
-      if (t.children.length !== 1 || data.name !== 'data') throw bad('<array> holds one <data>');
+      if (t.children.length !== 1 || data === undefined || data.name !== 'data') throw bad('<array> holds one <data>');
       return data.children.map(readValue);
     }
     case 'struct': {
       const out: { [member: string]: XmlRpcValue } = {};
       for (const m of t.children) {
         const name = m.children[0], value = m.children[1];
-        if (m.name !== 'member' || m.children.length !== 2 || name.name !== 'name') throw bad('a <struct> holds <member><name/><value/></member> items');
+        if (m.name !== 'member' || m.children.length !== 2 || name === undefined || value === undefined || name.name !== 'name') throw bad('a <struct> holds <member><name/><value/></member> items');
         // defineProperty: a member called __proto__ must stay data, not reach the prototype.
         Object.defineProperty(out, name.text, { value: readValue(value), enumerable: true, writable: true, configurable: true });
       }
@@ -173,8 +174,9 @@ export function parseMethodCall(xml: string): MethodCall {
   return {
     method,
     params: (params?.children ?? []).map((p) => {
-      if (p.name !== 'param' || p.children.length !== 1) throw bad('<params> holds <param><value/></param> items');
-      return readValue(p.children[0]);
+      const value = p.children[0];
+      if (p.name !== 'param' || p.children.length !== 1 || value === undefined) throw bad('<params> holds <param><value/></param> items');
+      return readValue(value);
     }),
   };
 }
@@ -183,16 +185,19 @@ export function parseMethodCall(xml: string): MethodCall {
 export function parseMethodResponse(xml: string): XmlRpcValue | XmlRpcFault {
   refuseDtd(xml, 'methodResponse');
   const root = parseXmlTree(xml, BOUNDS, (why) => new XmlRpcSyntaxError(`methodResponse: ${why}`, FAULT.parse));
-  if (root.name !== 'methodResponse' || root.children.length !== 1) throw bad('expected <methodResponse> with <params> or <fault>');
   const body = root.children[0];
+  if (root.name !== 'methodResponse' || root.children.length !== 1 || body === undefined) throw bad('expected <methodResponse> with <params> or <fault>');
   if (body.name === 'fault') {
-    const f = body.children.length === 1 ? readValue(body.children[0]) : undefined;
+    const faultValue = body.children.length === 1 ? body.children[0] : undefined;
+    const f = faultValue === undefined ? undefined : readValue(faultValue);
     if (f === null || typeof f !== 'object' || Array.isArray(f) || f instanceof Date || f instanceof Uint8Array || f instanceof XmlRpcDouble
       || typeof f.faultCode !== 'number' || typeof f.faultString !== 'string') throw bad('<fault> needs a struct of faultCode and faultString');
     return new XmlRpcFault(f.faultCode, f.faultString);
   }
-  if (body.name !== 'params' || body.children.length !== 1 || body.children[0].name !== 'param' || body.children[0].children.length !== 1) {
+  const param = body.children.length === 1 ? body.children[0] : undefined;
+  const value = param?.children.length === 1 ? param.children[0] : undefined;
+  if (body.name !== 'params' || param === undefined || param.name !== 'param' || value === undefined) {
     throw bad('<methodResponse> needs one <param>');
   }
-  return readValue(body.children[0].children[0]);
+  return readValue(value);
 }

@@ -42,7 +42,7 @@ test('100,000 codec sessions (each with channel 0) open in one process, then clo
   const perSession = (full.tableBytes - start.tableBytes - L.SESSION_CHUNK * L.SESSION_BYTES - L.CHANNEL_CHUNK * L.CHANNEL_BYTES) / 100_000;
   assert.ok(perSession <= L.SESSION_BYTES + L.CHANNEL_BYTES + 32, `table bytes per session: ${perSession}`);
   // Every session still finds its channel after all the growth.
-  for (const i of [0, 1, 1023, 1024, 50_000, 99_999]) assert.ok(codecs[i].hasChannel(0));
+  for (const i of [0, 1, 1023, 1024, 50_000, 99_999]) assert.ok(codecs[i]?.hasChannel(0));
   for (const c of codecs) c.dispose();
   const end = codecUsage(m);
   assert.equal(end.sessions, 0);
@@ -103,7 +103,7 @@ test('state of a session survives table growth between two decode calls', () => 
   // The continuation state ("*" on channel 0) survived: a different msgno is refused.
   assert.deepEqual(collect(a, [latin1('MSG 0 2 . 3 0\r\nEND\r\n')]).map((e) => e.kind === 'error' && e.status), [L.S_CONTINUATION]);
   // Header views are re-made from the grown memory.
-  assert.equal(Buffer.from(others[0].encodeFrame(L.T_MSG, 0, 0, false, 1, 0)).toString('latin1'), 'MSG 0 0 . 0 1\r\n');
+  assert.equal(Buffer.from(others[0]!.encodeFrame(L.T_MSG, 0, 0, false, 1, 0)).toString('latin1'), 'MSG 0 0 . 0 1\r\n');
   for (const c of [a, ...others]) c.dispose();
 });
 
@@ -147,7 +147,7 @@ test('the session limit refuses with BEEP_ERR_CAPACITY; a freed slot is reused',
   assert.deepEqual([codecUsage(m).maxSessions, codecUsage(m).maxChannels], [3, L.DEFAULT_MAX_CHANNELS]);
   const held = [new WasmCodec({}, m), new WasmCodec({}, m), new WasmCodec({}, m)];
   assert.throws(() => new WasmCodec({}, m), isCapacity);
-  held[1].dispose();
+  held[1]!.dispose();
   const again = new WasmCodec({}, m);
   again.openChannel(0);
   assert.ok(again.hasChannel(0));

@@ -110,7 +110,7 @@ hostile(S, 'channel 0 window: a large (4000-octet) but legal greeting must not l
     const greetingSize = XML.length + greetingXml({ profiles: [ECHO, ...uris] }).length;
     assert.ok(greetingSize > 3900 && greetingSize <= 4000, `greeting ${greetingSize} octets`);
     for (let i = 0; i < 12; i++) {
-      const ch = await within(2500, `openChannel #${i + 1}`, conn.openChannel(0, uris[i]));
+      const ch = await within(2500, `openChannel #${i + 1}`, conn.openChannel(0, uris[i]!));
       assert.ok(ch, `openChannel #${i + 1} failed: ${String(conn.popChannelError())}`);
       await within(2500, `close #${i + 1}`, ch.close());
     }

@@ -143,8 +143,8 @@ test('start handler throws: ctx.setOnError receives BEEP_ERR_HANDLER with the ca
   for (let i = 0; i < 100 && s.onError.length === before; i++) await sleep(10);
   const got = s.onError.slice(before);
   assert.equal(got.length, 1, `setOnError calls: ${got.length}`);
-  assert.equal(got[0].err.code, 'BEEP_ERR_HANDLER');
-  assert.match(String((got[0].err as { cause?: Error }).cause?.message), /start boom/);
+  assert.equal(got[0]!.err.code, 'BEEP_ERR_HANDLER');
+  assert.match(String((got[0]!.err as { cause?: Error }).cause?.message), /start boom/);
   p.destroy();
 });
 
@@ -288,7 +288,7 @@ for (const what of ['close-channel-twice', 'send-after-close', 'open-from-handle
     const p = await reenter(what);
     // The peer answers a <close> or <start> the handler sends on channel 0.
     const deadline = Date.now() + 2000;
-    while (Date.now() < deadline && !reentered.some((x) => x.startsWith(what.split('-')[0]))) {
+    while (Date.now() < deadline && !reentered.some((x) => x.startsWith(what.split('-')[0]!))) {
       const m = /MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<(close|start) number='(\d+)'/.exec(p.text);
       if (m !== null && !p.text.includes(`answered ${m[1]}`)) {
         p.text += `answered ${m[1]}`;

@@ -55,8 +55,8 @@ for (const [profile, what] of [[THROWS, 'throws'], [REJECTS, 'returns a rejected
     for (let i = 0; i < 200 && s.onError.length === before; i++) await sleep(10);
     const got = s.onError.slice(before);
     assert.equal(got.length, 1, `setOnError calls: ${got.length}`);
-    assert.equal(got[0].err.code, 'BEEP_ERR_HANDLER');
-    assert.match(String((got[0].err as { cause?: Error }).cause?.message), /boom/);
+    assert.equal(got[0]!.err.code, 'BEEP_ERR_HANDLER');
+    assert.match(String((got[0]!.err as { cause?: Error }).cause?.message), /boom/);
     p.destroy();
   });
 }

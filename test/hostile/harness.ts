@@ -170,7 +170,7 @@ export class Peer {
       re.lastIndex = 0;
       const m = re.exec(this.text);
       if (m !== null && this.text.length >= m.index + m[0].length + Number(m[2])) {
-        return { kw: m[1], payload: this.text.slice(m.index + m[0].length, m.index + m[0].length + Number(m[2])) };
+        return { kw: m[1]!, payload: this.text.slice(m.index + m[0].length, m.index + m[0].length + Number(m[2])) };
       }
       if (this.isClosed) throw new Error(`session closed before a reply to MSG ${msgno} on channel ${ch}`);
       if (Date.now() > deadline) throw new Error(`no reply to MSG ${msgno} on channel ${ch} within ${ms} ms; got ${JSON.stringify(this.text.slice(-200))}`);
@@ -202,7 +202,7 @@ export class Peer {
     await this.write(this.mgmt(`<start number='${ch}'>${inner}</start>`));
     const re = new RegExp(`(RPY|ERR) 0 ${msgno} \\. \\d+ \\d+\\r\\n`);
     await this.waitFor(re);
-    return re.exec(this.text)![1];
+    return re.exec(this.text)![1]!;
   }
 
   /** Drops the connection. */

@@ -112,7 +112,7 @@ for (const mech of ['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5']) {
     for (let i = 0; i < 100 && s.onError.length === before; i++) await sleep(10);
     const got = s.onError.slice(before);
     assert.ok(got.length >= 1, 'setOnError was not called');
-    assert.equal(got[0].err.code, 'BEEP_ERR_HANDLER');
+    assert.equal(got[0]!.err.code, 'BEEP_ERR_HANDLER');
     conn.shutdown();
   });
 }

@@ -281,7 +281,7 @@ let offset = 0;
  * Starts the main (44010), second SASL (44011), TUNNEL hop (44110) and HTTP CONNECT target (2443)
  * listeners with `off` added; `ca` is the CA of the certificate made here (unset: the suite's own).
  */
-export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[]; ca?: string }> {
+export async function startRegressionListener(off: number, host = '0.0.0.0'): Promise<{ ctx: Ctx; ctx2: Ctx; listeners: Listener[]; ca?: string | undefined }> {
   offset = off;
   // The suite's own test certificate when run in its test/ directory (test_05a2 checks its
   // digest); otherwise one made here. Read at run time, never copied into this repository.

@@ -280,7 +280,7 @@ describe('regression scenarios against the beepwire regression listener', () => 
   before(async () => {
     const off = 20000 + (process.pid % 500) * 2;
     const r = await startRegressionListener(off, '127.0.0.1');
-    mainPort = r.listeners[0].port;
+    mainPort = r.listeners[0]!.port; // startRegressionListener throws unless its listeners are up
     ca = r.ca;
     stop = async () => { await r.ctx.exit(); await r.ctx2.exit(); };
   });

@@ -41,6 +41,13 @@ function frames(text: string): Array<[string, string]> {
   return out;
 }
 
+/** The frame after the greeting: the reply under test. */
+function reply(text: string): [string, string] {
+  const f = frames(text)[1];
+  assert.ok(f, 'a frame after the greeting');
+  return f;
+}
+
 /**
  * A fake LibVortex listener: greets advertising `uri`, records what arrives, answers the
  * first <start> with `content` piggybacked in LibVortex's reply form, and optionally drops.
@@ -78,7 +85,7 @@ test('TLS: LibVortex start with "<ready />" gets exactly "<proceed />" piggyback
   const start = `${MIME}<start number='1'>\r\n   <profile uri='${TLS}'><![CDATA[<ready />]]></profile>\r\n</start>\r\n`;
   await p.send(p.frame('MSG', 0, 1, start));
   await p.waitFor('</profile>END\r\n');
-  const [, [header, payload]] = frames(p.received);
+  const [header, payload] = reply(p.received);
   assert.match(header, /^RPY 0 1 \. \d+ \d+$/);
   assert.equal(payload, `${MIME}<profile uri='${TLS}'><![CDATA[<proceed />]]></profile>`);
   p.socket.destroy();
@@ -106,7 +113,7 @@ test('SASL PLAIN: LibVortex piggyback "<blob>..</blob>" answered with "<blob sta
   const blob = Buffer.from('\0bob\0secret').toString('base64');
   await p.send(p.frame('MSG', 0, 1, `${MIME}<start number='1'>\r\n   <profile uri='${PLAIN}'><![CDATA[<blob>${blob}</blob>]]></profile>\r\n</start>\r\n`));
   await p.waitFor('</profile>END\r\n');
-  const [, [, payload]] = frames(p.received);
+  const [, payload] = reply(p.received);
   assert.equal(payload, `${MIME}<profile uri='${PLAIN}'><![CDATA[<blob status='complete' />]]></profile>`);
   p.socket.destroy();
 });
@@ -116,7 +123,7 @@ test('SASL PLAIN: a bad password is refused with "<error code=\'535\'>"', async 
   const blob = Buffer.from('\0bob\0nope').toString('base64');
   await p.send(p.frame('MSG', 0, 1, `${MIME}<start number='1'>\r\n   <profile uri='${PLAIN}'><![CDATA[<blob>${blob}</blob>]]></profile>\r\n</start>\r\n`));
   await p.waitFor('</error>END\r\n');
-  const [, [header, payload]] = frames(p.received);
+  const [header, payload] = reply(p.received);
   assert.match(header, /^ERR 0 1 \. /);
   assert.equal(payload, `${MIME}<error code='535'>authentication failed</error>`);
   p.socket.destroy();

@@ -46,7 +46,7 @@ export async function browserBundle(entry: string | { contents: string }, extra:
   try {
     const r = await build(options);
     const warnings = r.warnings.map((w) => `${w.location?.file ?? '?'}: ${w.text}`);
-    return { options, text: r.outputFiles![0].text, metafile: r.metafile!, warnings };
+    return { options, text: r.outputFiles![0]!.text, metafile: r.metafile!, warnings };
   } catch (e) {
     const errors = (e as { errors?: { text: string; location: { file: string } | null }[] }).errors ?? [];
     const list = errors.map((x) => `  ${x.location?.file ?? '?'}: ${x.text}`).join('\n');

@@ -27,10 +27,10 @@ export async function nodeGlobalUses(options: BuildOptions): Promise<GlobalUse[]
   const uses: GlobalUse[] = [];
   let module = '?';
   const find = new RegExp(`(typeof\\s+)?__node_global_(\\w+?)__`, 'g');
-  for (const line of r.outputFiles![0].text.split('\n')) {
+  for (const line of r.outputFiles![0]!.text.split('\n')) {
     const path = /^\s*\/\/ (\S+\.[cm]?[jt]s)$/.exec(line);
-    if (path !== null) module = path[1];
-    for (const m of line.matchAll(find)) uses.push({ module, name: m[2], typeofOnly: m[1] !== undefined, line });
+    if (path !== null) module = path[1]!; // groups that are not optional are set on a match
+    for (const m of line.matchAll(find)) uses.push({ module, name: m[2]!, typeofOnly: m[1] !== undefined, line });
   }
   return uses;
 }

@@ -16,6 +16,7 @@ import { testNeeding } from '../runtime-limits.js';
 function codecWasmModule(): WebAssembly.Module {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string; types: string }> };
   const entry = pkg.exports['./codec.wasm'];
+  assert.ok(entry, 'package.json exports ./codec.wasm');
   assert.equal(entry.types, './types/codec.wasm.d.ts');
   return new WebAssembly.Module(readFileSync(join(ROOT, entry.default)));
 }

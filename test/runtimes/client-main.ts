@@ -5,6 +5,7 @@ import { runClient, runWsClient, type MatrixConfig } from './scenarios.js';
 import { scriptArgs, decodeArg } from './args.js';
 
 const [host, port, cfg, mode] = scriptArgs();
+if (host === undefined || port === undefined || cfg === undefined) throw new Error('usage: client-main <host> <port> <base64 config> [ws]');
 const outcomes = mode === 'ws' ? await runWsClient(host, Number(port)) : await runClient(host, Number(port), decodeArg<MatrixConfig>(cfg));
 console.log(JSON.stringify({ outcomes }));
 // Deno and Bun keep running while a timer or socket is referenced: leave explicitly.

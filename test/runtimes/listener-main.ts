@@ -6,5 +6,6 @@ import { startListener, type MatrixConfig } from './scenarios.js';
 import { scriptArgs, decodeArg } from './args.js';
 
 const [cfg, mode] = scriptArgs();
+if (cfg === undefined) throw new Error('usage: listener-main <base64 config> [ws]');
 const l = await startListener('127.0.0.1', 0, decodeArg<MatrixConfig>(cfg), mode === 'ws' ? { websocket: true } : {});
 console.log(JSON.stringify(l.isOk() ? { port: l.port } : { error: l.errorMsg }));

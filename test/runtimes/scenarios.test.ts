@@ -50,7 +50,7 @@ test('a client scenario that fails is reported, not thrown (nothing listens)', a
   const outcomes = await runClient('127.0.0.1', 1, cfg);
   assert.equal(outcomes.length, SCENARIOS.length);
   for (const o of outcomes) assert.equal(o.ok, false, o.name);
-  assert.match(outcomes[0].detail, /connect: .*(ECONNREFUSED|Connection refused)/); // Deno: "Connection refused (os error 111)"
+  assert.match(outcomes[0]!.detail, /connect: .*(ECONNREFUSED|Connection refused)/); // Deno: "Connection refused (os error 111)"
 });
 
 /** Spawns listener-main with `args`; resolves the child and the port it says it listens on. */

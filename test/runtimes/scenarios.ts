@@ -12,7 +12,7 @@ export const USER = { authId: 'alice', password: 'wonderland' };
 /** What a runtime is given: the CA and the listener's certificate (PEM). */
 export interface MatrixConfig {
   /** CA certificate that signed the listener's certificate; unset where the runtime's own trust store is configured with it (workerd). */
-  ca?: string;
+  ca?: string | undefined;
   /** Listener certificate (CN/SAN 127.0.0.1 and localhost). */
   cert: string;
   /** Listener key. */

@@ -29,7 +29,7 @@ export function parseFrames(text: string): RawFrame[] {
     if (h[0] === 'SEQ') { out.push({ kw: 'SEQ', ch: Number(h[1]), msgno: Number(h[2]), payload: '' }); i = nl + 2; continue; }
     const size = Number(h[5]);
     if (text.length < nl + 7 + size) break;
-    out.push({ kw: h[0], ch: Number(h[1]), msgno: Number(h[2]), payload: text.slice(nl + 2, nl + 2 + size) });
+    out.push({ kw: h[0]!, ch: Number(h[1]), msgno: Number(h[2]), payload: text.slice(nl + 2, nl + 2 + size) });
     i = nl + 7 + size;
   }
   return out;

@@ -47,14 +47,14 @@ async function connect(port = listener.port, withTls: false | 'tls' | 'cert' = f
   return conn;
 }
 
-const GOOD: Record<string, sasl.ClientProps> = {
+const GOOD = {
   'ANONYMOUS': { anonymousToken: 'test@aspl.es' },
   'PLAIN': { authId: 'bob', password: 'secret' },
   'CRAM-MD5': { authId: 'bob', password: 'secret' },
   'DIGEST-MD5': { authId: 'bob', password: 'secret', realm: 'aspl.es' },
   'EXTERNAL': {},
   'SCRAM-SHA-256': { authId: 'bob', password: 'secret' },
-};
+} satisfies Record<string, sasl.ClientProps>;
 // PLAIN only under TLS; EXTERNAL takes the identity of the TLS client certificate.
 const needsTls = (m: string): false | 'tls' | 'cert' => (m === 'EXTERNAL' ? 'cert' : m === 'PLAIN' ? 'tls' : false);
 
@@ -99,7 +99,7 @@ test('EXTERNAL without a TLS client certificate fails (538)', async () => {
   assert.ok(await conn.close());
 });
 
-for (const mech of ['CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256']) {
+for (const mech of ['CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256'] as const) {
   test(`${mech}: the client aborts after the first challenge`, async () => {
     const conn = await connect();
     const ac = new AbortController();

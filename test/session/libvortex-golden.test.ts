@@ -89,8 +89,8 @@ test('LibVortex MSG with an empty MIME prefix: body without the CRLF; our RPY ca
   await openChannel1(s, wire, (m) => got.push(m));
   s.receive(bytes(frame('MSG', 1, 0, 0, '\r\nThis is a test')));
   assert.equal(got.length, 1);
-  assert.equal(got[0].text, 'This is a test');
-  assert.equal(got[0].contentType, 'application/octet-stream');
+  assert.equal(got[0]!.text, 'This is a test');
+  assert.equal(got[0]!.contentType, 'application/octet-stream');
   s.sendReply(s.channels.get(1)!, 'RPY', 0, bytes('This is a test'), undefined, bytes('\r\n'));
   await tick();
   assert.equal(wire.take(), 'RPY 1 0 . 0 16\r\n\r\nThis is a testEND\r\n');

@@ -73,7 +73,7 @@ test('MSG/ANS...NUL with requestAll()', async () => {
   const frames = await ch.requestAll('30');
   assert.equal(frames.length, 31);
   assert.deepEqual(frames.slice(0, 30).map((f) => [f.type, f.ansno, f.text]), Array.from({ length: 30 }, (_, i) => ['ANS', i, `answer ${i}`]));
-  assert.equal(frames[30].type, 'NUL');
+  assert.equal(frames[30]!.type, 'NUL');
   const none = await ch.requestAll('0');
   assert.deepEqual(none.map((f) => f.type), ['NUL'], 'zero ANS then NUL');
   assert.ok(await conn.close());

@@ -203,5 +203,5 @@ test('frames on a channel right behind our start\'s <profile/> RPY, in one read,
   assert.equal(s.ended, false, String(s.error));
   const st = await started;
   assert.equal(st.channel.early?.length, 1, 'held until the application takes the channel');
-  assert.equal(Buffer.from(st.channel.early![0].content).toString('latin1'), '\r\nmessage 1');
+  assert.equal(Buffer.from(st.channel.early![0]!.content).toString('latin1'), '\r\nmessage 1');
 });

@@ -14,8 +14,8 @@ export class Rng {
   }
   /** Integer in [0, n). */
   int(n: number): number { return Math.floor(this.next() * n); }
-  /** One of the items. */
-  pick<T>(items: readonly T[]): T { return items[this.int(items.length)]; }
+  /** One of the items (not empty). */
+  pick<T>(items: readonly T[]): T { return items[this.int(items.length)]!; }
   /** True with probability p. */
   chance(p: number): boolean { return this.next() < p; }
   /** Random octets. */
@@ -51,7 +51,7 @@ export function mutateBytes(r: Rng, b: Uint8Array, max = 3): Uint8Array {
       case 5: out = out.subarray(0, at); break; // truncate
       default: { // change a digit (numbers in headers)
         const digits: number[] = [];
-        for (let k = 0; k < out.length; k++) if (out[k] >= 0x30 && out[k] <= 0x39) digits.push(k);
+        for (const [k, b] of out.entries()) if (b >= 0x30 && b <= 0x39) digits.push(k);
         if (digits.length > 0) out[r.pick(digits)] = 0x30 + r.int(10);
       }
     }

@@ -67,7 +67,7 @@ function caseFor(r: Rng): { kind: string; segs: Uint8Array[] } {
     const which = r.int(segs.length);
     return { kind: 'mutated', segs: segs.map((s, i) => (i === which || r.chance(0.15) ? mutateBytes(r, s, 4) : s)) };
   }
-  if (k < 9) return { kind: 'random-after-greeting', segs: [segs[0], r.bytes(1 + r.int(600))] };
+  if (k < 9) return { kind: 'random-after-greeting', segs: [segs[0]!, r.bytes(1 + r.int(600))] };
   return { kind: 'random', segs: [r.bytes(1 + r.int(600))] };
 }
 

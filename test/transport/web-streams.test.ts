@@ -44,8 +44,10 @@ test('Web Streams transport: greetings, an echo and an orderly release between t
   assert.equal((await ch.request('over streams')).text, 'over streams');
   assert.equal(await conn.close(), true);
   assert.equal(accepted.length, 1);
-  for (let i = 0; i < 100 && accepted[0].isOk(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(accepted[0].isOk(), false, 'the listener side saw the release');
+  const [server] = accepted;
+  assert.ok(server, 'the listener accepted the connection');
+  for (let i = 0; i < 100 && server.isOk(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(server.isOk(), false, 'the listener side saw the release');
   await listenerCtx.exit();
 });
 

@@ -139,7 +139,7 @@ testNeeding('ws-client-text-octets', 'client (ws): a greeting cut into TEXT mess
     assert.ok(ch, JSON.stringify(conn.popChannelError()));
     const r = await ch.request('hello');
     assert.equal(Buffer.from(r.payload).toString('latin1'), NOT_UTF8);
-    for (const m of peer.seen[0].list) assert.ok(isOneFrame(m.data) && !m.text, `one BINARY frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 60))}`);
+    for (const m of peer.seen[0]!.list) assert.ok(isOneFrame(m.data) && !m.text, `one BINARY frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 60))}`);
     conn.shutdown();
   } finally { await peer.close(); }
 });
