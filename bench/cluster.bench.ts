@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ctx, registerProfile, createListener } from '../src/index.js';
-import { machineInfo, machineLine, runtimeInfo } from './machine.js';
+import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
 import { spread } from './echo-report.js';
 import type { ClientRun } from './cluster-client.js';
 
@@ -42,13 +42,6 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Busy CPU seconds of the whole machine so far (all cores). */
-function machineBusy(): number {
-  let ms = 0;
-  for (const c of cpus()) ms += c.times.user + c.times.nice + c.times.sys + c.times.irq;
-  return ms / 1000;
 }
 
 async function freePort(): Promise<number> {
@@ -97,7 +90,7 @@ async function primary(): Promise<void> {
   const pids = (): number[] => [process.pid, client!.pid!, ...workers.map((w) => w.process.pid!)];
   const sample = (): { t: number; busy: number; ours: number | undefined } => {
     const per = pids().map(cpuSeconds);
-    return { t: performance.now() / 1000, busy: machineBusy(), ours: per.some((x) => x === undefined) ? undefined : per.reduce((a, b) => a! + b!, 0) };
+    return { t: performance.now() / 1000, busy: machineBusySeconds(), ours: per.some((x) => x === undefined) ? undefined : per.reduce((a, b) => a! + b!, 0) };
   };
   const others: number[] = [];
   const measured = async (port: number): Promise<number> => {

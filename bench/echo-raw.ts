@@ -92,7 +92,18 @@ export function rawClient(port: number, ca?: string): Promise<Socket> {
 }
 
 /** Messages echoed and the seconds it took (the tail of in-flight messages included). */
-export interface EchoResult { msgs: number; secs: number }
+export interface EchoResult {
+  msgs: number;
+  secs: number;
+  /** CPU seconds the process used meanwhile (client and server together): steadier than msgs/s on a shared machine. */
+  cpu: number;
+}
+
+/** CPU seconds used since `since` (a process.cpuUsage() reading). */
+export function cpuSince(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
 
 /**
  * Keeps `inFlight` length-prefixed messages of `size` octets outstanding for `seconds`, then
@@ -104,6 +115,7 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
   const batch = Buffer.alloc(one * inFlight, 0x61);
   for (let i = 0; i < inFlight; i++) batch.writeUInt32BE(size, i * one);
   let msgs = 0, got = 0, outstanding = inFlight;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await new Promise<void>((resolve) => {
@@ -119,8 +131,9 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
     s.write(batch);
   });
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
   s.destroy();
-  return { msgs, secs };
+  return { msgs, secs, cpu };
 }
 
 /** `count` round trips of one 64-octet length-prefixed message; milliseconds each. */

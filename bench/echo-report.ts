@@ -31,6 +31,8 @@ export interface Row {
   msgsPerSec?: Spread & { runs: number[] };
   /** MB/s (10^6 octets of payload one way) per run. */
   mbPerSec?: Spread;
+  /** CPU µs the process (client and server) spent per echoed message, per run. */
+  cpuUsPerMsg?: Spread & { runs: number[] };
   /** Round-trip percentiles per run, µs. */
   p50us?: Spread & { runs: number[] };
   p99us?: Spread & { runs: number[] };
@@ -44,9 +46,14 @@ export interface Row {
 export interface Verdict { name: string; value: number; target: number; higherIsBetter: boolean; pass: boolean; shown: string }
 
 /** Throughput row from per-run results. */
-export function throughputRow(base: Omit<Row, 'msgsPerSec' | 'mbPerSec'>, rates: number[]): Row {
+export function throughputRow(base: Omit<Row, 'msgsPerSec' | 'mbPerSec' | 'cpuUsPerMsg'>, rates: number[], cpuUs?: number[]): Row {
   const s = spread(rates);
-  return { ...base, msgsPerSec: { ...s, runs: rates }, mbPerSec: { median: (s.median * base.size) / 1e6, min: (s.min * base.size) / 1e6, max: (s.max * base.size) / 1e6 } };
+  return {
+    ...base,
+    msgsPerSec: { ...s, runs: rates },
+    mbPerSec: { median: (s.median * base.size) / 1e6, min: (s.min * base.size) / 1e6, max: (s.max * base.size) / 1e6 },
+    ...(cpuUs === undefined ? {} : { cpuUsPerMsg: { ...spread(cpuUs), runs: cpuUs } }),
+  };
 }
 
 /** Round-trip row from per-run percentiles (ms in, µs out). */
@@ -69,6 +76,7 @@ export function tableRow(r: Row): Record<string, string> {
       'MB/s median': fmtMb(b.median),
       'MB/s min..max': `${fmtMb(b.min)}..${fmtMb(b.max)}`,
     };
+    if (r.cpuUsPerMsg !== undefined) out['CPU µs/msg'] = r.cpuUsPerMsg.median.toFixed(r.cpuUsPerMsg.median >= 100 ? 0 : 2);
     out.ratios = Object.entries(r.ratios ?? {}).map(([k, v]) => {
       const p = r.pairedRatios?.[k];
       const paired = p === undefined ? '' : ` (per run ${(p.min * 100).toFixed(0)}..${(p.max * 100).toFixed(0)} %)`;

@@ -15,11 +15,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
+import { cpus } from 'node:os';
 import { Ctx, registerProfile, createListener, Connection, tls, type Channel } from '../src/index.js';
 import * as certs from '../src/tls/certs.js';
-import { machineInfo, machineLine, runtimeInfo } from './machine.js';
-import { rawServer, portOf, rawEcho, rawRtt, type EchoResult } from './echo-raw.js';
-import { throughputRow, rttRow, tableRow, ratioOf, pairedOf, verdict, chartSvg, pct, type Row, type Verdict } from './echo-report.js';
+import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
+import { rawServer, portOf, rawEcho, rawRtt, cpuSince, type EchoResult } from './echo-raw.js';
+import { spread, throughputRow, rttRow, tableRow, ratioOf, pairedOf, verdict, chartSvg, pct, type Row, type Verdict } from './echo-report.js';
 
 const PROFILE = 'http://beepwire.bench/echo';
 const IN_FLIGHT = 64;
@@ -43,6 +44,7 @@ async function beepEcho(port: number, size: number, channels: number, inFlight: 
   const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
   let msgs = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + SECONDS * 1000;
   await new Promise<void>((resolve) => {
@@ -57,8 +59,9 @@ async function beepEcho(port: number, size: number, channels: number, inFlight: 
     for (let i = 0; i < inFlight; i++) { chans[i % chans.length].sendMsg(body); outstanding++; }
   });
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
   await conn.close();
-  return { msgs, secs };
+  return { msgs, secs, cpu };
 }
 
 async function beepRtt(port: number, count: number): Promise<number[]> {
@@ -99,17 +102,21 @@ interface Case { id: string; label: string; kind: 'raw' | 'beepwire'; run: () =>
 /** Runs the cases of a group RUNS times, interleaved; one progress line per finished row. */
 async function group(name: string, size: number, cases: Case[]): Promise<Row[]> {
   const rates = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => [] as number[]);
   for (let r = 0; r < RUNS; r++) {
     for (let i = 0; i < cases.length; i++) {
+      const b0 = machineBusySeconds(), w0 = performance.now();
       const res = await cases[i].run();
+      others.push(Math.max(0, machineBusySeconds() - b0 - res.cpu) / ((performance.now() - w0) / 1000));
       rates[i].push(res.msgs / res.secs);
+      cpu[i].push((res.cpu / res.msgs) * 1e6);
     }
     if (process.stderr.isTTY) process.stderr.write(`${stamp()} ${name}: run ${r + 1}/${RUNS}\r`);
   }
   return cases.map((c, i) => {
-    const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i]);
+    const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i], cpu[i]);
     const m = row.msgsPerSec!;
-    progress(`${c.label}: ${Math.round(m.median).toLocaleString('en-US')} msgs/s median (${Math.round(m.min).toLocaleString('en-US')}..${Math.round(m.max).toLocaleString('en-US')}), ${row.mbPerSec!.median.toFixed(1)} MB/s`);
+    progress(`${c.label}: ${Math.round(m.median).toLocaleString('en-US')} msgs/s median (${Math.round(m.min).toLocaleString('en-US')}..${Math.round(m.max).toLocaleString('en-US')}), ${row.mbPerSec!.median.toFixed(1)} MB/s, ${row.cpuUsPerMsg!.median.toFixed(2)} CPU µs/msg`);
     return row;
   });
 }
@@ -120,6 +127,7 @@ if (RUNS < 5) console.log(`NOTE: ${RUNS} run(s) per case: figures are indicative
 
 const rows: Row[] = [];
 const warnings: string[] = [];
+const others: number[] = []; // cores other processes used during each throughput run
 const byId = (id: string): Row | undefined => rows.find((r) => r.id === id);
 /** Ratios of a beepwire row to its baselines; a ratio above 1 means the baseline is broken. */
 function compare(row: Row, baselines: Array<[string, Row | undefined]>): void {
@@ -187,6 +195,10 @@ accept(`${sizeName(LARGE)} messages vs raw length-prefixed (MB/s)`, ratio(`beep-
 accept('TLS 64 KiB vs raw node:tls (MB/s)', ratio('beep-tls-65536', 'raw node:tls'), 0.8, true, true);
 accept('round trip p50 vs raw', ratio('rtt-beep', 'p50 vs raw'), 1.1, false, false);
 accept('round trip p99 vs raw', ratio('rtt-beep', 'p99 vs raw'), 1.5, false, false);
+if (others.length > 0) {
+  const o = spread(others);
+  console.log(`\nother processes on this machine used ${o.median.toFixed(2)} cores (median; ${o.min.toFixed(2)}..${o.max.toFixed(2)}) of ${cpus().length} during the runs${o.median > 0.25 ? ': expect noise in msgs/s; CPU µs/msg is steadier' : ''}`);
+}
 console.log('\nacceptance (DESIGN.md "Performance targets"; medians of the runs above):');
 for (const v of verdicts) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.shown}`);
 if (warnings.length > 0) {
@@ -207,6 +219,7 @@ const result = {
   rows,
   acceptance: verdicts,
   warnings,
+  otherProcessesCores: others.length > 0 ? { ...spread(others), runs: others } : null,
 };
 mkdirSync(OUT, { recursive: true });
 writeFileSync(join(OUT, 'echo.json'), JSON.stringify(result, null, 2) + '\n');

@@ -21,3 +21,10 @@ export function runtimeInfo(): { name: string; version: string; v8: string | und
   if (g.Deno !== undefined) return { name: 'deno', version: g.Deno.version.deno, v8: process.versions.v8 };
   return { name: 'node', version: process.version, v8: process.versions.v8 };
 }
+
+/** Busy CPU seconds of the whole machine so far, all cores (user, nice, sys, irq). */
+export function machineBusySeconds(): number {
+  let ms = 0;
+  for (const c of cpus()) ms += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  return ms / 1000;
+}
