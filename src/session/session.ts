@@ -636,9 +636,9 @@ export class Session implements FrameHandler {
       const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
       if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
       if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
-      // A plain Uint8Array view: Buffer#subarray is several times slower to construct.
-      const content = this.#owned ? new Uint8Array(buf.buffer, buf.byteOffset + offset, length) : copyOf(buf, offset, offset + length);
-      const msg = new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, content, ch.mime);
+      // Owned chunks: the message keeps the chunk and makes a view only when asked (Message.content).
+      const msg = this.#owned ? new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, buf, ch.mime, offset, length)
+        : new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, copyOf(buf, offset, offset + length), ch.mime);
       this.#complete(ch, type, msgno);
       this.#deliver(ch, msg);
       return;
