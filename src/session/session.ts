@@ -4,7 +4,7 @@ import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } fro
 import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError, asError } from '../errors.js';
-import { ChannelState, NONE, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
+import { ChannelState, NONE, AWAIT_ANS, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
@@ -385,7 +385,7 @@ export class Session implements FrameHandler {
       let dropped = 0;
       const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
       for (const m of ch.sendQueue) unsent(m);
-      for (const e of ch.inbound.values()) for (const m of e.replies) unsent(m); // held back for reply order
+      for (const m of ch.heldReplies()) unsent(m); // held back for reply order
       if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
     }
     ch.partials.clear();
@@ -739,8 +739,8 @@ export class Session implements FrameHandler {
     }
     const a = ch.awaiting.get(msgno);
     if (a === undefined) { this.protocolError(`${TYPE_NAMES[type]} ${msgno} on channel ${ch.number} answers no MSG we sent`, 0, ch.number); return false; }
-    if ((type === T_RPY || type === T_ERR) && a.style === 'ans') { this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number); return false; }
-    if (type === T_ANS) a.style = 'ans';
+    if ((type === T_RPY || type === T_ERR) && a === AWAIT_ANS) { this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number); return false; }
+    if (type === T_ANS && a !== AWAIT_ANS) ch.awaiting.set(msgno, AWAIT_ANS);
     return true;
   }
 
