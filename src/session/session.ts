@@ -67,6 +67,8 @@ const PARK_COST = 512;
 const PARTIAL_COST = 256;
 /** Parked MSGs handed over per pass, so a long list never holds the event loop. */
 const UNPARK_BATCH = 1024;
+/** Reassembled messages from this size on are delivered as their pieces (Message joins them when asked). */
+const KEEP_PARTS = 32768;
 /** Shared, always empty: a quiet session holds no Set of its own (see compact()). */
 const NO_CHANNELS: Set<ChannelState> = new Set<ChannelState>();
 
@@ -704,7 +706,10 @@ export class Session implements FrameHandler {
     ch.partials.delete(c.key);
     this.#unhold(p.size + PARTIAL_COST);
     this.#current = undefined;
-    const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, concat(p.parts, p.size), ch.mime);
+    // A large message keeps its pieces (joined only if the application asks for its content); a
+    // small one is joined now, so that it never holds several socket chunks alive.
+    const content = p.parts.length === 1 ? p.parts[0] : p.size >= KEEP_PARTS ? p.parts : concat(p.parts, p.size);
+    const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, content, ch.mime);
     this.#complete(ch, c.type, c.msgno);
     this.#deliver(ch, msg);
   }
