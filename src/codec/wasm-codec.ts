@@ -10,6 +10,7 @@ import {
   EVENT_CAPACITY, EV_FRAME, EV_DATA, EV_SEQ, EV_SEQ_HINT, F_END, CS_RECV_NEXT,
   CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT,
   SS_STATE, SS_REMAINING, SS_CUR_CHANNEL, ST_PAYLOAD, R_TABLE_FULL, R_NO_MEMORY,
+  CHANNEL_DIR_OFFSET, CHANNEL_CHUNK_SHIFT, CHANNEL_CHUNK, CHANNEL_BYTES,
 } from './layout.js';
 
 const EV_BASE = EVENTS_OFFSET >> 2;
@@ -188,23 +189,28 @@ export class WasmCodec implements SessionCodec {
     return this.#m.exports.channelFind(this.#slot, channel) >= 0;
   }
 
-  /** Field reader for an open channel (checked once per state read, not per field). */
-  #fields(channel: number): (field: number) => number {
-    if (!this.hasChannel(channel)) throw new RangeError(`channel ${channel} not open`);
-    const ex = this.#m.exports, slot = this.#slot;
-    return (field) => ex.channelGet(slot, channel, field) >>> 0;
+  /**
+   * int32 index of an open channel's record in codec memory: one lookup call, then the fields
+   * are read from memory (records never move; their chunk stays put when tables grow).
+   */
+  #record(channel: number): number {
+    const cs = this.#m.exports.channelFind(this.#slot, channel);
+    if (cs < 0) throw new RangeError(`channel ${channel} not open`);
+    const mem = this.#m.i32();
+    const chunk = mem[(CHANNEL_DIR_OFFSET >> 2) + (cs >>> CHANNEL_CHUNK_SHIFT)] >>> 0;
+    return (chunk + (cs & (CHANNEL_CHUNK - 1)) * CHANNEL_BYTES) >> 2;
   }
 
-  /** Receive-side sequence state. */
+  /** Receive-side sequence state (read once per receive pass by the session). */
   recvState(channel: number): { next: number; ackno: number; window: number } {
-    const get = this.#fields(channel);
-    return { next: get(CS_RECV_NEXT), ackno: get(CS_RECV_ACKNO), window: get(CS_RECV_WINDOW) };
+    const c = this.#record(channel), mem = this.#m.i32();
+    return { next: mem[c + (CS_RECV_NEXT >> 2)] >>> 0, ackno: mem[c + (CS_RECV_ACKNO >> 2)] >>> 0, window: mem[c + (CS_RECV_WINDOW >> 2)] >>> 0 };
   }
 
   /** Send-side sequence state. */
   sendState(channel: number): { next: number; limit: number } {
-    const get = this.#fields(channel);
-    return { next: get(CS_SEND_NEXT), limit: get(CS_SEND_LIMIT) };
+    const c = this.#record(channel), mem = this.#m.i32();
+    return { next: mem[c + (CS_SEND_NEXT >> 2)] >>> 0, limit: mem[c + (CS_SEND_LIMIT >> 2)] >>> 0 };
   }
 
   /** Moves both seqno counters; window edges as `edges` says (see SeqEdges for the defaults). */
