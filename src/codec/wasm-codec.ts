@@ -42,7 +42,8 @@ export class WasmCodec implements SessionCodec {
   readonly #m: CodecModule;
   #slot: number;
   #ss: number; // int32 index of the session record (records never move when tables grow)
-  #carry = 0; // octets of a partial header kept at the start of the input window
+  #carry = 0; // octets of a partial header, put back at the start of the input window by the next call
+  #kept: Uint8Array | undefined; // those octets: the window is shared by every session in the process
   #offset = 0; // octets consumed from the peer
   #flags = 0; // FAILED | LARGE
 
@@ -85,7 +86,11 @@ export class WasmCodec implements SessionCodec {
         continue;
       }
       const n = Math.min((this.#flags & LARGE) !== 0 ? COPY_SMALL : COPY_PIECE, INPUT_SIZE - carry, chunk.length - pos);
-      this.#m.u8().set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
+      const u8 = this.#m.u8();
+      // The partial header of our previous call goes back first: other sessions have used the window since.
+      const kept = this.#kept;
+      if (kept !== undefined) { u8.set(kept, INPUT_OFFSET); this.#kept = undefined; }
+      u8.set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
       const end = carry + n;
       // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
       const delta = pos - carry;
@@ -126,9 +131,18 @@ export class WasmCodec implements SessionCodec {
           }
         }
         // An early stop with a full event buffer is resumed; otherwise the rest is a partial header.
-        if (count >= EVENT_CAPACITY - 1 && consumed < end) { start = consumed; continue; }
+        if (count >= EVENT_CAPACITY - 1 && consumed < end) {
+          // Handlers ran meanwhile and may have made another session decode: put the
+          // undecoded rest of this window back before going on.
+          const w = this.#m.u8();
+          if (consumed < carry) w.set(kept!.subarray(consumed), INPUT_OFFSET + consumed);
+          w.set(chunk.subarray(Math.max(pos, pos + consumed - carry), pos + n), INPUT_OFFSET + Math.max(consumed, carry));
+          start = consumed;
+          continue;
+        }
         const left = end - consumed;
-        if (left > 0) this.#m.u8().copyWithin(INPUT_OFFSET, INPUT_OFFSET + consumed, INPUT_OFFSET + end);
+        // Kept outside the shared window until our next call (a partial header: <= maxHeader octets).
+        this.#kept = left > 0 ? this.#m.u8().slice(INPUT_OFFSET + consumed, INPUT_OFFSET + end) : undefined;
         this.#carry = left;
         this.#offset = base + consumed;
         // Keep FAILED: a handler may have disposed this codec during the call.
@@ -225,6 +239,7 @@ export class WasmCodec implements SessionCodec {
   reset(): void {
     this.#m.exports.sessionReset(this.#slot);
     this.#carry = 0;
+    this.#kept = undefined;
     this.#flags = 0;
   }
 
