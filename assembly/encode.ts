@@ -15,18 +15,41 @@ const KEYWORDS = memory.data<u8>([
   83, 69, 81, 32, // SEQ
 ]);
 
+/** "00" "01" ... "99": two digits per division by 100 (a header has up to ~25 digits). */
+const DIGIT_PAIRS = memory.data<u8>([
+  48, 48, 48, 49, 48, 50, 48, 51, 48, 52, 48, 53, 48, 54, 48, 55, 48, 56, 48, 57,
+  49, 48, 49, 49, 49, 50, 49, 51, 49, 52, 49, 53, 49, 54, 49, 55, 49, 56, 49, 57,
+  50, 48, 50, 49, 50, 50, 50, 51, 50, 52, 50, 53, 50, 54, 50, 55, 50, 56, 50, 57,
+  51, 48, 51, 49, 51, 50, 51, 51, 51, 52, 51, 53, 51, 54, 51, 55, 51, 56, 51, 57,
+  52, 48, 52, 49, 52, 50, 52, 51, 52, 52, 52, 53, 52, 54, 52, 55, 52, 56, 52, 57,
+  53, 48, 53, 49, 53, 50, 53, 51, 53, 52, 53, 53, 53, 54, 53, 55, 53, 56, 53, 57,
+  54, 48, 54, 49, 54, 50, 54, 51, 54, 52, 54, 53, 54, 54, 54, 55, 54, 56, 54, 57,
+  55, 48, 55, 49, 55, 50, 55, 51, 55, 52, 55, 53, 55, 54, 55, 55, 55, 56, 55, 57,
+  56, 48, 56, 49, 56, 50, 56, 51, 56, 52, 56, 53, 56, 54, 56, 55, 56, 56, 56, 57,
+  57, 48, 57, 49, 57, 50, 57, 51, 57, 52, 57, 53, 57, 54, 57, 55, 57, 56, 57, 57,
+]);
+
+/** Number of decimal digits of v, by comparison (no division). */
+// @ts-ignore: decorator
+@inline function decimalLength(v: u32): usize {
+  return v < 100000
+    ? (v < 100 ? (v < 10 ? 1 : 2) : v < 1000 ? 3 : v < 10000 ? 4 : 5)
+    : (v < 10000000 ? (v < 1000000 ? 6 : 7) : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10);
+}
+
 /** Writes the decimal digits of v at out; returns the position after them. */
 function digits(out: usize, v: u32): usize {
-  let len: usize = 1;
-  let t = v;
-  while (t >= 10) { t /= 10; len++; }
-  let q = out + len;
-  do {
-    q--;
-    store<u8>(q, <u8>(48 + v % 10));
-    v /= 10;
-  } while (v != 0);
-  return out + len;
+  const end = out + decimalLength(v);
+  let q = end;
+  while (v >= 100) {
+    const r = v % 100;
+    v /= 100;
+    q -= 2;
+    store<u16>(q, load<u16>(DIGIT_PAIRS + (<usize>r << 1)));
+  }
+  if (v >= 10) store<u16>(q - 2, load<u16>(DIGIT_PAIRS + (<usize>v << 1)));
+  else store<u8>(q - 1, <u8>(48 + v));
+  return end;
 }
 
 // @ts-ignore: decorator

@@ -1,108 +1,50 @@
-// Echo benchmark over 127.0.0.1: beepwire (64 in flight, 1 and 8 channels) beside a raw
-// node:net echo of length-prefixed messages in the same run ("vs raw" is against the
-// per-message raw echo; a byte-level echo row is printed too), plus 1-in-flight round trips.
-// Targets (DESIGN.md): 64 B >= 25 % of raw msgs/s; 64 KiB >= 80 % of raw MB/s; p50 RTT <= 1.5x raw.
-import { createServer, connect, type Socket, type Server } from 'node:net';
+// Echo benchmark over 127.0.0.1, listener and client in one process. beepwire (64 in flight,
+// 1 and 8 channels) runs beside raw baselines in the same run (bench/echo-raw.ts): a
+// length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
+// length-prefixed echo over node:tls for the TLS rows; then 8 MiB messages and round trips
+// with one message in flight. Every case runs BENCH_RUNS times (default 5), interleaved with
+// its baselines so that load from other processes falls on both; each row shows median, min
+// and max, and ratios are medians over medians. A beepwire row above a baseline means the
+// baseline is broken (it is meant as a ceiling): the bench says so loudly.
+// Env: BENCH_RUNS (5), BENCH_SECONDS (1 per run), BENCH_SIZES (64,4096,65536), BENCH_LARGE
+// (8388608; 0 skips), BENCH_RTT (10000 round trips per run; 0 skips), BENCH_NO_TLS,
+// BEEPWIRE_CODEC (wasm|ref), BENCH_FRAME (sendFrameSize), BENCH_OUT (results directory).
+// Writes bench/results/echo.json and echo.svg; prints PASS/FAIL per acceptance row (DESIGN.md
+// "Performance targets"). Progress goes to stderr, one line per row.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:net';
+import { cpus } from 'node:os';
 import { Ctx, registerProfile, createListener, Connection, tls, type Channel } from '../src/index.js';
 import * as certs from '../src/tls/certs.js';
-import { machineLine } from './machine.js';
+import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
+import { rawServer, portOf, rawEcho, rawRtt, cpuSince, type EchoResult } from './echo-raw.js';
+import { spread, throughputRow, rttRow, tableRow, ratioOf, pairedOf, verdict, chartSvg, pct, type Row, type Verdict } from './echo-report.js';
 
 const PROFILE = 'http://beepwire.bench/echo';
 const IN_FLIGHT = 64;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const SIZES = (process.env.BENCH_SIZES ?? '64,4096,65536').split(',').map(Number);
+const LARGE = Number(process.env.BENCH_LARGE ?? 8 << 20);
+const LARGE_IN_FLIGHT = 4; // 32 MiB outstanding: within a session's default 64 MiB inbound budget
+const RTT_COUNT = Number(process.env.BENCH_RTT ?? 10_000);
+const TLS_SIZES = process.env.BENCH_NO_TLS ? [] : [64, 65536];
 const codecImpl = (process.env.BEEPWIRE_CODEC ?? 'wasm') as 'wasm' | 'ref';
-// BENCH_FRAME overrides sendFrameSize, to compare framing choices.
 const ctxOpts = process.env.BENCH_FRAME ? { sendFrameSize: Number(process.env.BENCH_FRAME) } : {};
+const OUT = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../bench/results');
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError('BENCH_RUNS must be a positive integer');
 
-// ---- raw node:net echo: [u32 length][payload] ------------------------------------------
-// The server handles each message as a message (reads its length prefix, echoes it), as
-// any protocol server would; `rawBytes` also runs a byte-level echo for reference.
-function rawServer(perMessage: boolean): Promise<Server> {
-  const server = createServer({ noDelay: true }, (s) => {
-    if (!perMessage) { s.on('data', (d) => s.write(d)); return; }
-    let pending: Buffer = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      let buf = pending.length > 0 ? Buffer.concat([pending, d]) : d;
-      s.cork();
-      let o = 0;
-      while (buf.length - o >= 4) {
-        const len = buf.readUInt32BE(o);
-        if (buf.length - o < 4 + len) break;
-        s.write(buf.subarray(o, o + 4 + len));
-        o += 4 + len;
-      }
-      s.uncork();
-      pending = buf.subarray(o);
-      buf = pending;
-    });
-  });
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
-}
-
-async function rawClient(port: number): Promise<Socket> {
-  return new Promise((res) => { const s = connect({ host: '127.0.0.1', port, noDelay: true }, () => res(s)); });
-}
-
-/**
- * Runs `inFlight` length-prefixed echoes for SECONDS; returns messages echoed. Replies to one
- * socket read are written in one write: the ceiling for one process and one connection.
- */
-async function rawEcho(port: number, size: number, inFlight: number): Promise<{ msgs: number; secs: number }> {
-  const s = await rawClient(port);
-  const one = 4 + size;
-  const batch = Buffer.alloc(one * inFlight, 0x61);
-  for (let i = 0; i < inFlight; i++) batch.writeUInt32BE(size, i * one);
-  let msgs = 0, got = 0, outstanding = inFlight;
-  const t0 = performance.now();
-  const end = t0 + SECONDS * 1000;
-  await new Promise<void>((resolve) => {
-    s.on('data', (d) => {
-      got += d.length;
-      const done = Math.floor(got / one);
-      got -= done * one;
-      msgs += done;
-      outstanding -= done;
-      if (performance.now() < end) { s.write(batch.subarray(0, done * one)); outstanding += done; }
-      else if (outstanding === 0) resolve();
-    });
-    s.write(batch);
-  });
-  const secs = (performance.now() - t0) / 1000;
-  s.destroy();
-  return { msgs, secs };
-}
-
-async function rawRtt(port: number, count: number): Promise<number[]> {
-  const s = await rawClient(port);
-  const msg = Buffer.alloc(4 + 64, 0x61);
-  msg.writeUInt32BE(64, 0);
-  const times: number[] = [];
-  let got = 0;
-  await new Promise<void>((resolve) => {
-    let t = performance.now();
-    s.on('data', (d) => {
-      got += d.length;
-      if (got < msg.length) return;
-      got = 0;
-      times.push(performance.now() - t);
-      if (times.length === count) { resolve(); return; }
-      t = performance.now();
-      s.write(msg);
-    });
-    s.write(msg);
-  });
-  s.destroy();
-  return times;
-}
-
-// ---- beepwire echo -----------------------------------------------------------------------
-async function beepEcho(port: number, size: number, channels: number, caPem?: string): Promise<{ msgs: number; secs: number }> {
+// ---- beepwire ----------------------------------------------------------------------------
+async function beepEcho(port: number, size: number, channels: number, inFlight: number, caPem?: string): Promise<EchoResult> {
   const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   const conn = await Connection.connect(ctx, '127.0.0.1', port);
   if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem }))) throw new Error(`TLS failed: ${conn.popChannelError()}`);
   const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
   let msgs = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + SECONDS * 1000;
   await new Promise<void>((resolve) => {
@@ -114,11 +56,12 @@ async function beepEcho(port: number, size: number, channels: number, caPem?: st
         if (performance.now() < end) { c.sendMsg(body); outstanding++; } else if (outstanding === 0) resolve();
       });
     }
-    for (let i = 0; i < IN_FLIGHT; i++) { chans[i % chans.length].sendMsg(body); outstanding++; }
+    for (let i = 0; i < inFlight; i++) { chans[i % chans.length].sendMsg(body); outstanding++; }
   });
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
   await conn.close();
-  return { msgs, secs };
+  return { msgs, secs, cpu };
 }
 
 async function beepRtt(port: number, count: number): Promise<number[]> {
@@ -136,54 +79,154 @@ async function beepRtt(port: number, count: number): Promise<number[]> {
   return times;
 }
 
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
-
+// ---- set-up ------------------------------------------------------------------------------
 const serverCtx = new Ctx({ codec: codecImpl, ...ctxOpts });
 registerProfile(serverCtx, PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
 const ca = certs.generateCa();
 const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
 tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
-const raw = await rawServer(true);
-const rawPort = (raw.address() as { port: number }).port;
-const rawB = await rawServer(false);
-const rawBytesPort = (rawB.address() as { port: number }).port;
+const servers: Server[] = [];
+const serve = async (s: Promise<Server>): Promise<number> => { const v = await s; servers.push(v); return portOf(v); };
+const lpPort = await serve(rawServer('length-prefixed'));
+const bytePort = await serve(rawServer('byte'));
+const tlsPort = await serve(rawServer('length-prefixed', leaf));
+
+const t0 = performance.now();
+const stamp = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
+const progress = (s: string): void => { process.stderr.write(`${stamp()} ${s}\n`); };
+const sizeName = (n: number): string => (n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20} MiB` : n >= 1024 && n % 1024 === 0 ? `${n >> 10} KiB` : `${n} B`);
+
+interface Case { id: string; label: string; kind: 'raw' | 'beepwire'; run: () => Promise<EchoResult> }
+
+/** Runs the cases of a group RUNS times, interleaved; one progress line per finished row. */
+async function group(name: string, size: number, cases: Case[]): Promise<Row[]> {
+  const rates = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => [] as number[]);
+  for (let r = 0; r < RUNS; r++) {
+    for (let i = 0; i < cases.length; i++) {
+      const b0 = machineBusySeconds(), w0 = performance.now();
+      const res = await cases[i].run();
+      others.push(Math.max(0, machineBusySeconds() - b0 - res.cpu) / ((performance.now() - w0) / 1000));
+      rates[i].push(res.msgs / res.secs);
+      cpu[i].push((res.cpu / res.msgs) * 1e6);
+    }
+    if (process.stderr.isTTY) process.stderr.write(`${stamp()} ${name}: run ${r + 1}/${RUNS}\r`);
+  }
+  return cases.map((c, i) => {
+    const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i], cpu[i]);
+    const m = row.msgsPerSec!;
+    progress(`${c.label}: ${Math.round(m.median).toLocaleString('en-US')} msgs/s median (${Math.round(m.min).toLocaleString('en-US')}..${Math.round(m.max).toLocaleString('en-US')}), ${row.mbPerSec!.median.toFixed(1)} MB/s, ${row.cpuUsPerMsg!.median.toFixed(2)} CPU µs/msg`);
+    return row;
+  });
+}
 
 console.log(machineLine());
-console.log(`codec: ${codecImpl}; ${IN_FLIGHT} in flight; ${SECONDS} s per case; listener and client in one process`);
-const rows: Record<string, string>[] = [];
-for (const size of (process.env.BENCH_SIZES ?? '64,4096,65536').split(',').map(Number)) {
-  const rb = await rawEcho(rawBytesPort, size, IN_FLIGHT);
-  const rbRate = rb.msgs / rb.secs;
-  const r = await rawEcho(rawPort, size, IN_FLIGHT);
-  const rawRate = r.msgs / r.secs;
-  rows.push({ case: `raw node:net ${size} B (byte echo)`, 'msgs/s': Math.round(rbRate).toLocaleString('en-US'), 'MB/s': ((rbRate * size) / 1e6).toFixed(1), 'vs raw': `${((rbRate / rawRate) * 100).toFixed(1)} %` });
-  rows.push({ case: `raw node:net ${size} B`, 'msgs/s': Math.round(rawRate).toLocaleString('en-US'), 'MB/s': ((rawRate * size) / 1e6).toFixed(1), 'vs raw': '100 %' });
-  for (const channels of [1, 8]) {
-    const b = await beepEcho(listener.port, size, channels);
-    const rate = b.msgs / b.secs;
-    rows.push({ case: `beepwire ${size} B, ${channels} ch`, 'msgs/s': Math.round(rate).toLocaleString('en-US'), 'MB/s': ((rate * size) / 1e6).toFixed(1), 'vs raw': `${((rate / rawRate) * 100).toFixed(1)} %` });
+console.log(`codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process`);
+if (RUNS < 5) console.log(`NOTE: ${RUNS} run(s) per case: figures are indicative only (acceptance needs >= 5).`);
+
+const rows: Row[] = [];
+const warnings: string[] = [];
+const others: number[] = []; // cores other processes used during each throughput run
+const byId = (id: string): Row | undefined => rows.find((r) => r.id === id);
+/** Ratios of a beepwire row to its baselines; a ratio above 1 means the baseline is broken. */
+function compare(row: Row, baselines: Array<[string, Row | undefined]>): void {
+  row.ratios = {};
+  row.pairedRatios = {};
+  for (const [name, b] of baselines) {
+    if (b === undefined) continue;
+    const r = ratioOf(row, b);
+    row.ratios[name] = r;
+    row.pairedRatios[name] = pairedOf(row, b);
+    if (r > 1) warnings.push(`"${row.label}" reached ${(r * 100).toFixed(1)} % of "${b.label}": that baseline is not a ceiling, it is BROKEN`);
   }
 }
-console.table(rows);
-const tlsRows: Record<string, string>[] = [];
-for (const size of [64, 65536]) {
-  const clear = await beepEcho(listener.port, size, 1);
-  const sec = await beepEcho(listener.port, size, 1, ca.cert);
-  for (const [name, r] of [['cleartext', clear], ['TLS (same session, after tuning reset)', sec]] as const) {
-    const rate = r.msgs / r.secs;
-    tlsRows.push({ case: `beepwire ${size} B, 1 ch, ${name}`, 'msgs/s': Math.round(rate).toLocaleString('en-US'), 'MB/s': ((rate * size) / 1e6).toFixed(1) });
-  }
+
+const sizes = [...SIZES.map((s) => ({ size: s, inFlight: IN_FLIGHT, channels: [1, 8] })), ...(LARGE > 0 ? [{ size: LARGE, inFlight: LARGE_IN_FLIGHT, channels: [1] }] : [])];
+for (const { size, inFlight, channels } of sizes) {
+  const n = sizeName(size);
+  const cases: Case[] = [
+    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawEcho(bytePort, size, inFlight, SECONDS) },
+    { id: `lp-${size}`, label: `raw length-prefixed ${n}`, kind: 'raw', run: () => rawEcho(lpPort, size, inFlight, SECONDS) },
+    ...channels.map((c): Case => ({ id: `beep-${size}-${c}`, label: `beepwire ${n}, ${c} ch`, kind: 'beepwire', run: () => beepEcho(listener.port, size, c, inFlight) })),
+  ];
+  rows.push(...await group(n, size, cases));
+  for (const c of channels) compare(byId(`beep-${size}-${c}`)!, [['raw length-prefixed', byId(`lp-${size}`)], ['raw byte echo', byId(`byte-${size}`)]]);
 }
-console.table(tlsRows);
-if (process.env.BENCH_NO_RTT) { raw.close(); rawB.close(); await serverCtx.exit(); process.exit(0); }
-const rr = await rawRtt(rawPort, 5000);
-const br = await beepRtt(listener.port, 5000);
-console.table([
-  { case: 'raw node:net 64 B', 'p50 µs': (pct(rr, 50) * 1000).toFixed(1), 'p99 µs': (pct(rr, 99) * 1000).toFixed(1) },
-  { case: 'beepwire 64 B', 'p50 µs': (pct(br, 50) * 1000).toFixed(1), 'p99 µs': (pct(br, 99) * 1000).toFixed(1), 'p50 vs raw': `${(pct(br, 50) / pct(rr, 50)).toFixed(2)}x` },
-]);
-raw.close();
-rawB.close();
+for (const size of TLS_SIZES) {
+  const n = sizeName(size);
+  rows.push(...await group(`TLS ${n}`, size, [
+    { id: `tls-${size}`, label: `raw node:tls length-prefixed ${n}`, kind: 'raw', run: () => rawEcho(tlsPort, size, IN_FLIGHT, SECONDS, ca.cert) },
+    { id: `beep-tls-${size}`, label: `beepwire TLS ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(listener.port, size, 1, IN_FLIGHT, ca.cert) },
+  ]));
+  compare(byId(`beep-tls-${size}`)!, [['raw node:tls', byId(`tls-${size}`)]]);
+}
+if (RTT_COUNT > 0) {
+  const p = { raw: { p50: [] as number[], p99: [] as number[] }, beep: { p50: [] as number[], p99: [] as number[] } };
+  for (let r = 0; r < RUNS; r++) {
+    const rr = await rawRtt(lpPort, RTT_COUNT);
+    const br = await beepRtt(listener.port, RTT_COUNT);
+    p.raw.p50.push(pct(rr, 50)); p.raw.p99.push(pct(rr, 99));
+    p.beep.p50.push(pct(br, 50)); p.beep.p99.push(pct(br, 99));
+  }
+  const raw = rttRow({ id: 'rtt-raw', label: 'round trip raw length-prefixed 64 B', group: 'RTT', kind: 'raw', size: 64 }, p.raw.p50, p.raw.p99);
+  const beep = rttRow({ id: 'rtt-beep', label: 'round trip beepwire 64 B (request)', group: 'RTT', kind: 'beepwire', size: 64 }, p.beep.p50, p.beep.p99);
+  beep.ratios = { 'p50 vs raw': beep.p50us!.median / raw.p50us!.median, 'p99 vs raw': beep.p99us!.median / raw.p99us!.median };
+  for (const [k, v] of Object.entries(beep.ratios)) if (v < 1) warnings.push(`beepwire round trip ${k.slice(0, 3)} is ${v.toFixed(2)}x the raw one: the raw round-trip baseline is BROKEN`);
+  for (const r of [raw, beep]) progress(`${r.label}: p50 ${r.p50us!.median.toFixed(1)} µs (${r.p50us!.min.toFixed(1)}..${r.p50us!.max.toFixed(1)}), p99 ${r.p99us!.median.toFixed(1)} µs (${r.p99us!.min.toFixed(1)}..${r.p99us!.max.toFixed(1)})`);
+  rows.push(raw, beep);
+}
+
+// ---- report ------------------------------------------------------------------------------
+const tp = rows.filter((r) => r.msgsPerSec !== undefined);
+console.table(tp.map(tableRow));
+const rtt = rows.filter((r) => r.p50us !== undefined);
+if (rtt.length > 0) console.table(rtt.map(tableRow));
+
+const verdicts: Verdict[] = [];
+const ratio = (id: string, name: string): number | undefined => byId(id)?.ratios?.[name];
+const accept = (name: string, v: number | undefined, target: number, higher: boolean, percent: boolean): void => {
+  if (v !== undefined) verdicts.push(verdict(name, v, target, higher, percent));
+};
+accept('64 B, 1 ch vs raw length-prefixed', ratio('beep-64-1', 'raw length-prefixed'), 0.5, true, true);
+accept('64 B, 1 ch vs raw byte echo', ratio('beep-64-1', 'raw byte echo'), 0.35, true, true);
+accept('64 KiB, 1 ch vs raw length-prefixed (MB/s)', ratio('beep-65536-1', 'raw length-prefixed'), 0.95, true, true);
+accept(`${sizeName(LARGE)} messages vs raw length-prefixed (MB/s)`, ratio(`beep-${LARGE}-1`, 'raw length-prefixed'), 0.9, true, true);
+accept('TLS 64 KiB vs raw node:tls (MB/s)', ratio('beep-tls-65536', 'raw node:tls'), 0.8, true, true);
+accept('round trip p50 vs raw', ratio('rtt-beep', 'p50 vs raw'), 1.1, false, false);
+accept('round trip p99 vs raw', ratio('rtt-beep', 'p99 vs raw'), 1.5, false, false);
+if (others.length > 0) {
+  const o = spread(others);
+  console.log(`\nother processes on this machine used ${o.median.toFixed(2)} cores (median; ${o.min.toFixed(2)}..${o.max.toFixed(2)}) of ${cpus().length} during the runs${o.median > 0.25 ? ': expect noise in msgs/s; CPU µs/msg is steadier' : ''}`);
+}
+console.log('\nacceptance (DESIGN.md "Performance targets"; medians of the runs above):');
+for (const v of verdicts) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.shown}`);
+if (warnings.length > 0) {
+  const bar = '!'.repeat(78);
+  const text = [bar, '!!! BASELINE BROKEN: beepwire beat a raw baseline. A raw baseline must be a ceiling;', '!!! the ratios below are not evidence of anything until it is fixed.', ...warnings.map((w) => `!!! ${w}`), bar].join('\n');
+  console.log(`\n${text}`);
+  process.stderr.write(`${text}\n`);
+}
+
+const date = new Date().toISOString();
+const result = {
+  bench: 'echo',
+  date,
+  machine: machineInfo(),
+  node: process.version,
+  runtime: runtimeInfo(),
+  settings: { runs: RUNS, secondsPerRun: SECONDS, inFlight: IN_FLIGHT, largeInFlight: LARGE_IN_FLIGHT, rttCount: RTT_COUNT, codec: codecImpl, sendFrameSize: ctxOpts.sendFrameSize, oneProcess: true },
+  rows,
+  acceptance: verdicts,
+  warnings,
+  otherProcessesCores: others.length > 0 ? { ...spread(others), runs: others } : null,
+};
+mkdirSync(OUT, { recursive: true });
+writeFileSync(join(OUT, 'echo.json'), JSON.stringify(result, null, 2) + '\n');
+const m = machineInfo();
+writeFileSync(join(OUT, 'echo.svg'), chartSvg('beepwire echo vs raw Node baselines (medians)', `${m.cpu} x${m.cores}, ${m.os}, node ${process.version}, ${date.slice(0, 10)}, ${RUNS} runs x ${SECONDS} s`, verdicts));
+console.log(`\nresults: ${join(OUT, 'echo.json')}, ${join(OUT, 'echo.svg')}`);
+
+for (const s of servers) s.close();
 await serverCtx.exit();
 process.exit(0);

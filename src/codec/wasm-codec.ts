@@ -10,6 +10,7 @@ import {
   EVENT_CAPACITY, EV_FRAME, EV_DATA, EV_SEQ, EV_SEQ_HINT, F_END, CS_RECV_NEXT,
   CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT,
   SS_STATE, SS_REMAINING, SS_CUR_CHANNEL, ST_PAYLOAD, R_TABLE_FULL, R_NO_MEMORY,
+  CHANNEL_DIR_OFFSET, CHANNEL_CHUNK_SHIFT, CHANNEL_CHUNK, CHANNEL_BYTES,
 } from './layout.js';
 
 const EV_BASE = EVENTS_OFFSET >> 2;
@@ -41,7 +42,8 @@ export class WasmCodec implements SessionCodec {
   readonly #m: CodecModule;
   #slot: number;
   #ss: number; // int32 index of the session record (records never move when tables grow)
-  #carry = 0; // octets of a partial header kept at the start of the input window
+  #carry = 0; // octets of a partial header, put back at the start of the input window by the next call
+  #kept: Uint8Array | undefined; // those octets: the window is shared by every session in the process
   #offset = 0; // octets consumed from the peer
   #flags = 0; // FAILED | LARGE
 
@@ -88,7 +90,11 @@ export class WasmCodec implements SessionCodec {
         continue;
       }
       const n = Math.min((this.#flags & LARGE) !== 0 ? COPY_SMALL : COPY_PIECE, INPUT_SIZE - carry, chunk.length - pos);
-      this.#m.u8().set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
+      const u8 = this.#m.u8();
+      // The partial header of our previous call goes back first: other sessions have used the window since.
+      const kept = this.#kept;
+      if (kept !== undefined) { u8.set(kept, INPUT_OFFSET); this.#kept = undefined; }
+      u8.set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
       const end = carry + n;
       // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
       const delta = pos - carry;
@@ -130,9 +136,18 @@ export class WasmCodec implements SessionCodec {
           }
         }
         // An early stop with a full event buffer is resumed; otherwise the rest is a partial header.
-        if (count >= EVENT_CAPACITY - 1 && consumed < end) { start = consumed; continue; }
+        if (count >= EVENT_CAPACITY - 1 && consumed < end) {
+          // Handlers ran meanwhile and may have made another session decode: put the
+          // undecoded rest of this window back before going on.
+          const w = this.#m.u8();
+          if (consumed < carry) w.set(kept!.subarray(consumed), INPUT_OFFSET + consumed);
+          w.set(chunk.subarray(Math.max(pos, pos + consumed - carry), pos + n), INPUT_OFFSET + Math.max(consumed, carry));
+          start = consumed;
+          continue;
+        }
         const left = end - consumed;
-        if (left > 0) this.#m.u8().copyWithin(INPUT_OFFSET, INPUT_OFFSET + consumed, INPUT_OFFSET + end);
+        // Kept outside the shared window until our next call (a partial header: <= maxHeader octets).
+        this.#kept = left > 0 ? this.#m.u8().slice(INPUT_OFFSET + consumed, INPUT_OFFSET + end) : undefined;
         this.#carry = left;
         this.#offset = base + consumed;
         // Keep FAILED: a handler may have disposed this codec during the call.
@@ -193,23 +208,28 @@ export class WasmCodec implements SessionCodec {
     return this.#m.exports.channelFind(this.#slot, channel) >= 0;
   }
 
-  /** Field reader for an open channel (checked once per state read, not per field). */
-  #fields(channel: number): (field: number) => number {
-    if (!this.hasChannel(channel)) throw new RangeError(`channel ${channel} not open`);
-    const ex = this.#m.exports, slot = this.#slot;
-    return (field) => ex.channelGet(slot, channel, field) >>> 0;
+  /**
+   * int32 index of an open channel's record in codec memory: one lookup call, then the fields
+   * are read from memory (records never move; their chunk stays put when tables grow).
+   */
+  #record(channel: number): number {
+    const cs = this.#m.exports.channelFind(this.#slot, channel);
+    if (cs < 0) throw new RangeError(`channel ${channel} not open`);
+    const mem = this.#m.i32();
+    const chunk = mem[(CHANNEL_DIR_OFFSET >> 2) + (cs >>> CHANNEL_CHUNK_SHIFT)] >>> 0;
+    return (chunk + (cs & (CHANNEL_CHUNK - 1)) * CHANNEL_BYTES) >> 2;
   }
 
-  /** Receive-side sequence state. */
+  /** Receive-side sequence state (read once per receive pass by the session). */
   recvState(channel: number): { next: number; ackno: number; window: number } {
-    const get = this.#fields(channel);
-    return { next: get(CS_RECV_NEXT), ackno: get(CS_RECV_ACKNO), window: get(CS_RECV_WINDOW) };
+    const c = this.#record(channel), mem = this.#m.i32();
+    return { next: mem[c + (CS_RECV_NEXT >> 2)] >>> 0, ackno: mem[c + (CS_RECV_ACKNO >> 2)] >>> 0, window: mem[c + (CS_RECV_WINDOW >> 2)] >>> 0 };
   }
 
   /** Send-side sequence state. */
   sendState(channel: number): { next: number; limit: number } {
-    const get = this.#fields(channel);
-    return { next: get(CS_SEND_NEXT), limit: get(CS_SEND_LIMIT) };
+    const c = this.#record(channel), mem = this.#m.i32();
+    return { next: mem[c + (CS_SEND_NEXT >> 2)] >>> 0, limit: mem[c + (CS_SEND_LIMIT >> 2)] >>> 0 };
   }
 
   /** Moves both seqno counters; window edges as `edges` says (see SeqEdges for the defaults). */
@@ -224,6 +244,7 @@ export class WasmCodec implements SessionCodec {
   reset(): void {
     this.#m.exports.sessionReset(this.#slot);
     this.#carry = 0;
+    this.#kept = undefined;
     this.#flags = 0;
   }
 

@@ -2,6 +2,7 @@
 // the outgoing queue, reassembly, and receive-window state. No I/O.
 import type { Message } from './message.js';
 import { Fifo } from './fifo.js';
+import { MsgnoTable } from './msgno-table.js';
 
 /** A message queued for transmission; `offset` advances as frames go out. */
 export interface OutMessage {
@@ -30,14 +31,14 @@ export interface OutMessage {
 
 /** A peer MSG awaiting our reply. */
 interface Inbound {
-  /** Replies queued by the application but not yet released for sending. */
-  replies: OutMessage[];
+  /** Replies queued by the application but not yet released for sending (made when first needed). */
+  replies: OutMessage[] | undefined;
   /** The final reply (RPY, ERR or NUL) is queued. */
   done: boolean;
   /** Next ansno for sendAns. */
   nextAnsno: number;
   /** A reply being sent in pieces: its keyword and ansno, until the piece without `more`. */
-  open?: { type: number; ansno: number };
+  open?: { type: number; ansno: number } | undefined;
 }
 
 /** Reassembly of one message from frames. */
@@ -52,17 +53,22 @@ export interface Partial {
   done?: boolean;
 }
 
-/** One of our MSGs awaiting its reply. */
-export interface Awaiting {
-  /** 'ans' once an ANS arrived: only ANS or NUL may follow (RFC 3080 §2.6.2). */
-  style: 'none' | 'ans';
-}
+/** One of our MSGs awaiting its reply, no answer yet (a value in ChannelState.awaiting). */
+export const AWAIT_REPLY = 1;
+/** One of our MSGs that got an ANS: only ANS or NUL may follow (RFC 3080 §2.6.2). */
+export const AWAIT_ANS = 2;
 
 /** A shared map that is always empty: fields start with it and get their own Map on first write. */
 class NoEntries<K, V> extends Map<K, V> {
   override set(): this { throw new Error('internal: write to the shared empty map'); }
 }
 export const NONE: Map<any, any> = new NoEntries();
+
+/** A shared table that is always empty (see NONE). */
+class NoMsgnos<V> extends MsgnoTable<V> {
+  override set(): this { throw new Error('internal: write to the shared empty table'); }
+}
+const NO_MSGNOS: MsgnoTable<any> = new NoMsgnos();
 
 /** State of one open channel. */
 export class ChannelState {
@@ -76,10 +82,10 @@ export class ChannelState {
   state: 'starting' | 'open' | 'closing' | 'closed' = 'open';
   /** Next msgno for our MSGs. */
   nextMsgno: number;
-  /** Our MSGs awaiting replies, by msgno. */
-  awaiting: Map<number, Awaiting> = NONE;
+  /** Our MSGs awaiting replies, by msgno: AWAIT_REPLY, or AWAIT_ANS once an ANS came. */
+  awaiting: MsgnoTable<number> = NO_MSGNOS;
   /** Peer MSGs awaiting our replies, by msgno. */
-  inbound: Map<number, Inbound> = NONE;
+  inbound: MsgnoTable<Inbound> = NO_MSGNOS;
   /** Their msgnos in arrival order from index #head (RFC 3080 §2.6.1 reply order). */
   #order: number[] = [];
   #head = 0;
@@ -128,7 +134,7 @@ export class ChannelState {
 
   /** Records one of our MSGs awaiting its reply. */
   addAwaiting(msgno: number): void {
-    (this.awaiting === NONE ? (this.awaiting = new Map()) : this.awaiting).set(msgno, { style: 'none' });
+    (this.awaiting === NO_MSGNOS ? (this.awaiting = new MsgnoTable()) : this.awaiting).set(msgno, AWAIT_REPLY);
   }
 
   /** Starts reassembling a message. */
@@ -148,7 +154,7 @@ export class ChannelState {
 
   /** Records a complete peer MSG that now awaits our reply. */
   addInbound(msgno: number): void {
-    (this.inbound === NONE ? (this.inbound = new Map()) : this.inbound).set(msgno, { replies: [], done: false, nextAnsno: 0 });
+    (this.inbound === NO_MSGNOS ? (this.inbound = new MsgnoTable()) : this.inbound).set(msgno, { replies: undefined, done: false, nextAnsno: 0 });
     this.#order.push(msgno);
   }
 
@@ -165,9 +171,16 @@ export class ChannelState {
     if (open !== undefined && open.type !== type) throw new RangeError(`the reply to MSG ${msgno} on channel ${this.number} is being sent in pieces: finish it before another reply`);
     const ansno = open !== undefined ? open.ansno : isAns ? entry.nextAnsno++ : 0;
     entry.open = more ? { type, ansno } : undefined;
-    entry.replies.push({ type, msgno, ansno, head, data, offset: 0, onSent, cuts, more });
+    const m: OutMessage = { type, msgno, ansno, head, data, offset: 0, onSent, cuts, more };
     if (final && !more) entry.done = true;
-    this.releaseReplies();
+    if (this.#order[this.#head] === msgno && entry.replies === undefined) {
+      // The oldest MSG (the usual case): its reply goes out now, without a stop in entry.replies.
+      this.enqueue(m);
+      if (entry.done) this.releaseReplies();
+    } else {
+      (entry.replies ??= []).push(m);
+      this.releaseReplies();
+    }
     return ansno;
   }
 
@@ -213,15 +226,22 @@ export class ChannelState {
       const msgno = order[this.#head];
       const entry = this.inbound.get(msgno)!;
       const replies = entry.replies;
-      for (let i = 0; i < replies.length; i++) this.enqueue(replies[i]);
-      replies.length = 0;
+      if (replies !== undefined) {
+        for (let i = 0; i < replies.length; i++) this.enqueue(replies[i]!);
+        entry.replies = undefined;
+      }
       if (!entry.done) break;
       this.inbound.delete(msgno);
       this.#head++;
     }
     // Channel 0 is quiet after the greeting: give its bookkeeping back (idle sessions stay small).
-    if (this.number === 0 && this.inbound.size === 0 && this.#head === order.length) { this.inbound = NONE; this.#order = []; this.#head = 0; return; }
+    if (this.number === 0 && this.#head === order.length) { this.inbound = NO_MSGNOS; this.#order = []; this.#head = 0; return; }
     if (this.#head > 1024 && this.#head * 2 > order.length) { this.#order = order.slice(this.#head); this.#head = 0; }
+  }
+
+  /** Replies queued behind an earlier MSG's and not yet released (dropped when the channel goes). */
+  *heldReplies(): IterableIterator<OutMessage> {
+    for (const e of this.inbound.values()) if (e.replies !== undefined) yield* e.replies;
   }
 
   /** True when nothing is queued, awaited or owed on this channel. */

@@ -72,7 +72,8 @@ const enc = new TextEncoder();
 
 /** The header block for `headers`, ending with the empty line (just CRLF when none). */
 export function mimeHeaderBytes(headers?: Array<[string, string]> | Record<string, string>): Uint8Array {
-  const list = headers === undefined ? [] : Array.isArray(headers) ? headers : Object.entries(headers);
+  if (headers === undefined) return CRLF; // every message without headers: no allocation
+  const list = Array.isArray(headers) ? headers : Object.entries(headers);
   if (list.length === 0) return CRLF;
   let text = '';
   for (const [k, v] of list) {

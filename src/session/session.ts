@@ -4,7 +4,7 @@ import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } fro
 import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError, asError } from '../errors.js';
-import { ChannelState, NONE, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
+import { ChannelState, NONE, AWAIT_ANS, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
@@ -67,6 +67,8 @@ const PARK_COST = 512;
 const PARTIAL_COST = 256;
 /** Parked MSGs handed over per pass, so a long list never holds the event loop. */
 const UNPARK_BATCH = 1024;
+/** Reassembled messages from this size on are delivered as their pieces (Message joins them when asked). */
+const KEEP_PARTS = 32768;
 /** Shared, always empty: a quiet session holds no Set of its own (see compact()). */
 const NO_CHANNELS: Set<ChannelState> = new Set<ChannelState>();
 
@@ -384,8 +386,8 @@ export class Session implements FrameHandler {
       for (const p of ch.partials.values()) this.#unhold(p.size + PARTIAL_COST);
       let dropped = 0;
       const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
-      for (const m of ch.queued()) unsent(m);
-      for (const e of ch.inbound.values()) for (const m of e.replies) unsent(m); // held back for reply order
+        for (const m of ch.queued()) unsent(m);
+        for (const m of ch.heldReplies()) unsent(m); // held back for reply order
       if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
     }
     ch.partials.clear();
@@ -671,9 +673,9 @@ export class Session implements FrameHandler {
       const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
       if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
       if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
-      // A plain Uint8Array view: Buffer#subarray is several times slower to construct.
-      const content = this.#owned ? new Uint8Array(buf.buffer, buf.byteOffset + offset, length) : copyOf(buf, offset, offset + length);
-      const msg = new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, content, ch.mime);
+      // Owned chunks: the message keeps the chunk and makes a view only when asked (Message.content).
+      const msg = this.#owned ? new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, buf, ch.mime, offset, length)
+        : new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, copyOf(buf, offset, offset + length), ch.mime);
       this.#complete(ch, type, msgno);
       this.#deliver(ch, msg);
       return;
@@ -739,7 +741,10 @@ export class Session implements FrameHandler {
     ch.partials.delete(c.key);
     this.#unhold(p.size + PARTIAL_COST);
     this.#current = undefined;
-    const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, concat(p.parts, p.size), ch.mime);
+    // A large message keeps its pieces (joined only if the application asks for its content); a
+    // small one is joined now, so that it never holds several socket chunks alive.
+    const content = p.parts.length === 1 ? p.parts[0] : p.size >= KEEP_PARTS ? p.parts : concat(p.parts, p.size);
+    const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, content, ch.mime);
     this.#complete(ch, c.type, c.msgno);
     this.#deliver(ch, msg);
   }
@@ -774,8 +779,8 @@ export class Session implements FrameHandler {
     }
     const a = ch.awaiting.get(msgno);
     if (a === undefined) { this.protocolError(`${TYPE_NAMES[type]} ${msgno} on channel ${ch.number} answers no MSG we sent`, 0, ch.number); return false; }
-    if ((type === T_RPY || type === T_ERR) && a.style === 'ans') { this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number); return false; }
-    if (type === T_ANS) a.style = 'ans';
+    if ((type === T_RPY || type === T_ERR) && a === AWAIT_ANS) { this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number); return false; }
+    if (type === T_ANS && a !== AWAIT_ANS) ch.awaiting.set(msgno, AWAIT_ANS);
     return true;
   }
 

@@ -1,0 +1,161 @@
+// Raw baselines for bench/echo.bench.ts: what one Node process can do over 127.0.0.1 without
+// BEEP. They are meant as ceilings, so they do the least a protocol server could do:
+// - length-prefixed echo ([u32 length][payload]): the server parses every message of a read
+//   (length prefixes split across reads included), keeps the bytes of an unfinished message as
+//   views of the chunks they arrived in (never copied), and writes every reply completed by a
+//   read in one write (one writev under cork when they span chunks);
+// - byte echo: the server writes back each chunk as it arrives, parsing nothing;
+// - node:tls: the length-prefixed server over TLS.
+// The client keeps `inFlight` messages outstanding, counts bytes (no parsing) and sends one
+// write per read with as many new messages as were completed; Nagle is off on both ends.
+import { createServer, connect, type Socket, type Server } from 'node:net';
+import * as tls from 'node:tls';
+
+/** Server kinds. */
+export type RawMode = 'length-prefixed' | 'byte';
+
+/** Echo replies of length-prefixed messages, batched per read. */
+function lengthPrefixedEcho(s: Socket): void {
+  let held: Uint8Array[] = []; // pieces of the unfinished message (views of earlier chunks)
+  let need = 0; // body octets of the current message still to come (when inBody)
+  let inBody = false;
+  let hdr = 0; // length prefix octets gathered so far (when a prefix is split across reads)
+  let hdrGot = 0;
+  s.on('data', (d: Buffer) => {
+    const n = d.length;
+    let o = 0;
+    let last = 0; // end of the last message completed in this chunk
+    while (o < n) {
+      if (inBody) {
+        const take = Math.min(need, n - o);
+        o += take;
+        need -= take;
+        if (need === 0) { inBody = false; last = o; }
+        continue;
+      }
+      if (hdrGot === 0 && n - o >= 4) {
+        need = d.readUInt32BE(o);
+        o += 4;
+      } else {
+        hdr = ((hdr << 8) | d[o++]) >>> 0;
+        if (++hdrGot < 4) continue;
+        need = hdr;
+        hdr = 0;
+        hdrGot = 0;
+      }
+      if (need === 0) last = o;
+      else inBody = true;
+    }
+    if (last === 0) { held.push(d); return; }
+    const reply = last === n ? d : d.subarray(0, last);
+    if (held.length === 0) s.write(reply);
+    else {
+      s.cork();
+      for (const h of held) s.write(h);
+      s.write(reply);
+      s.uncork();
+      held = [];
+    }
+    if (last < n) held.push(d.subarray(last));
+  });
+}
+
+function byteEcho(s: Socket): void {
+  s.on('data', (d: Buffer) => s.write(d));
+}
+
+/** A raw echo server on 127.0.0.1 (an ephemeral port); TLS when `tlsPair` is given. */
+export function rawServer(mode: RawMode, tlsPair?: { cert: string; key: string }): Promise<Server> {
+  const handler = mode === 'byte' ? byteEcho : lengthPrefixedEcho;
+  const server: Server = tlsPair === undefined
+    ? createServer({ noDelay: true }, handler)
+    : tls.createServer({ cert: tlsPair.cert, key: tlsPair.key }, (s) => { s.setNoDelay(true); handler(s); });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
+}
+
+/** Port of a listening server. */
+export function portOf(server: Server): number {
+  return (server.address() as { port: number }).port;
+}
+
+/** Connects (TLS when `ca` is given: the server's certificate names localhost). */
+export function rawClient(port: number, ca?: string): Promise<Socket> {
+  return new Promise((res, rej) => {
+    if (ca === undefined) {
+      const s = connect({ host: '127.0.0.1', port, noDelay: true }, () => res(s));
+      s.once('error', rej);
+    } else {
+      const s = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => { s.setNoDelay(true); res(s); });
+      s.once('error', rej);
+    }
+  });
+}
+
+/** Messages echoed and the seconds it took (the tail of in-flight messages included). */
+export interface EchoResult {
+  msgs: number;
+  secs: number;
+  /** CPU seconds the process used meanwhile (client and server together): steadier than msgs/s on a shared machine. */
+  cpu: number;
+}
+
+/** CPU seconds used since `since` (a process.cpuUsage() reading). */
+export function cpuSince(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * Keeps `inFlight` length-prefixed messages of `size` octets outstanding for `seconds`, then
+ * waits for the outstanding ones. Works against either server kind (both return the octets).
+ */
+export async function rawEcho(port: number, size: number, inFlight: number, seconds: number, ca?: string): Promise<EchoResult> {
+  const s = await rawClient(port, ca);
+  const one = 4 + size;
+  const batch = Buffer.alloc(one * inFlight, 0x61);
+  for (let i = 0; i < inFlight; i++) batch.writeUInt32BE(size, i * one);
+  let msgs = 0, got = 0, outstanding = inFlight;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      const done = Math.floor(got / one);
+      if (done === 0) return;
+      got -= done * one;
+      msgs += done;
+      outstanding -= done;
+      if (performance.now() < end) { s.write(batch.subarray(0, done * one)); outstanding += done; } else if (outstanding === 0) resolve();
+    });
+    s.write(batch);
+  });
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
+  s.destroy();
+  return { msgs, secs, cpu };
+}
+
+/** `count` round trips of one 64-octet length-prefixed message; milliseconds each. */
+export async function rawRtt(port: number, count: number): Promise<number[]> {
+  const s = await rawClient(port);
+  const msg = Buffer.alloc(4 + 64, 0x61);
+  msg.writeUInt32BE(64, 0);
+  const times: number[] = [];
+  let got = 0;
+  await new Promise<void>((resolve) => {
+    let t = performance.now();
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got < msg.length) return;
+      got = 0;
+      times.push(performance.now() - t);
+      if (times.length === count) { resolve(); return; }
+      t = performance.now();
+      s.write(msg);
+    });
+    s.write(msg);
+  });
+  s.destroy();
+  return times;
+}

@@ -1,0 +1,82 @@
+// Every WasmCodec in a process shares one instance and one input window. A session whose
+// chunk ends inside a frame header keeps those octets until its next chunk; another session
+// decoding in between must not change them (it did: the partial header stayed in the shared
+// window, so a listener with two busy sessions saw "poorly formed frame" on a correct stream).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { WasmCodec, RefCodec } from '../../src/codec/index.js';
+import type { FrameHandler, SessionCodec } from '../../src/codec/types.js';
+import { collect, latin1, type Ev } from './collect.js';
+
+/** A handler recording normalized events (as collect.ts does) for interleaved decoding. */
+function recorder(): { handler: FrameHandler; out: Ev[] } {
+  const out: Ev[] = [];
+  const open = new Map<number, { ev: Extract<Ev, { kind: 'frame' }>; parts: string[] }>();
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const handler: FrameHandler = {
+    onFrame(type, channel, msgno, more, seqno, size, ansno, buf, offset, length, end) {
+      const ev = { kind: 'frame' as const, type, channel, msgno, more, seqno, size, ansno, payload: '', end };
+      out.push(ev);
+      if (end) ev.payload = hex(buf.subarray(offset, offset + length));
+      else open.set(channel, { ev, parts: [hex(buf.subarray(offset, offset + length))] });
+    },
+    onData(channel, buf, offset, length, end) {
+      const f = open.get(channel)!;
+      f.parts.push(hex(buf.subarray(offset, offset + length)));
+      if (end) { f.ev.payload = f.parts.join(''); f.ev.end = true; open.delete(channel); }
+    },
+    onSeq(channel, ackno, window) { out.push({ kind: 'seq', channel, ackno, window }); },
+    onSeqHint(channel, ackno, unacked) { out.push({ kind: 'hint', channel, ackno, unacked }); },
+    onError(status, channel, offset) { out.push({ kind: 'error', status, channel, offset }); },
+  };
+  return { handler, out };
+}
+
+/** A stream of frames on channel 1 (seqnos in order), within a wide window. */
+function stream(sizes: number[], fill: number): Uint8Array {
+  let seq = 0, text = '';
+  sizes.forEach((n, i) => {
+    text += `MSG 1 ${i} . ${seq} ${n}\r\n${String.fromCharCode(fill).repeat(n)}END\r\n`;
+    seq += n;
+  });
+  return latin1(text);
+}
+
+function opened(c: SessionCodec): SessionCodec {
+  c.openChannel(1);
+  c.setSeqState(1, 0, 0, { recvWindow: 0x7fffffff });
+  return c;
+}
+
+test('two WASM sessions: a header split across chunks survives the other session decoding in between', () => {
+  const a = opened(new WasmCodec()), b = opened(new WasmCodec());
+  const ra = recorder(), rb = recorder();
+  const sa = stream([5, 7], 0x61), sb = stream([3, 3, 3], 0x62);
+  a.decode(sa.subarray(0, 32), ra.handler); // ends inside the second header ("MSG 1 1")
+  b.decode(sb, rb.handler); // another session uses the shared window meanwhile
+  a.decode(sa.subarray(32), ra.handler);
+  assert.deepEqual(ra.out, collect(opened(new RefCodec()), [sa]));
+  assert.deepEqual(rb.out, collect(opened(new RefCodec()), [sb]));
+  for (const c of [a, b]) c.dispose();
+});
+
+test('interleaved sessions under random chunkings decode as each would alone (reference codec)', () => {
+  const sizes = fc.array(fc.oneof(fc.nat(40), fc.integer({ min: 1000, max: 20000 })), { minLength: 1, maxLength: 12 });
+  fc.assert(fc.property(sizes, sizes, fc.array(fc.nat(), { maxLength: 60 }), (s1, s2, cuts) => {
+    const streams = [stream(s1, 0x61), stream(s2, 0x62)];
+    const codecs = [opened(new WasmCodec()), opened(new WasmCodec())];
+    const recs = [recorder(), recorder()];
+    const pos = [0, 0];
+    // Alternate between the sessions, each time taking the next cut's worth of octets.
+    for (let i = 0; pos[0] < streams[0].length || pos[1] < streams[1].length; i++) {
+      const k = i % 2, s = streams[k];
+      if (pos[k] >= s.length) continue;
+      const n = 1 + ((cuts[i % Math.max(1, cuts.length)] ?? 7) % 97);
+      codecs[k].decode(s.subarray(pos[k], Math.min(s.length, pos[k] + n)), recs[k].handler);
+      pos[k] += n;
+    }
+    for (let k = 0; k < 2; k++) assert.deepEqual(recs[k].out, collect(opened(new RefCodec()), [streams[k]]));
+    for (const c of codecs) c.dispose();
+  }), { numRuns: 300 });
+});
