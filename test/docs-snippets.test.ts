@@ -1,8 +1,8 @@
 // The code in README.md and docs/*.md, as written: every ```ts block is type-checked against
 // the package (imported by name through a node_modules symlink, as after `npm install`), with
 // the free names a fragment uses (ctx, conn, channel, ...) declared for it; a block that is a
-// whole program (it imports from 'beepwire' and declares everything it uses) is also compiled
-// and run, and must exit 0 within 30 s.
+// whole program (it imports from 'beepwire', makes its own context and ends with ctx.exit())
+// is also compiled and run, and must exit 0 within 30 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -43,8 +43,9 @@ function blocks(): Block[] {
       let j = start;
       while (j < lines.length && lines[j]!.trim() !== '```') j++;
       const code = lines.slice(start, j).join('\n');
-      // A whole program: imports the package and declares its own context.
-      const program = /from 'beepwire'/.test(code) && /const ctx = new Ctx\(/.test(code);
+      // A whole program: imports the package, makes its own context and ends itself (a server
+      // meant to run until stopped, like the cluster example, is type-checked only).
+      const program = /from 'beepwire'/.test(code) && /const ctx = new Ctx\(/.test(code) && /ctx\.exit\(\)/.test(code);
       out.push({ file, line: start + 1, code, program });
       i = j;
     }
