@@ -1,7 +1,7 @@
 // Header encoding into the output region (RFC 3080 §2.2.1, RFC 3081 §3.1.3). Payloads never
 // enter the module: TS sends [header, payload, "END\r\n"].
 import {
-  RESULT_OFFSET, OUTPUT_OFFSET, T_MSG, T_RPY, T_ERR, T_ANS, T_NUL, R_UNKNOWN_CHANNEL, R_WINDOW, R_ARG,
+  RESULT_OFFSET, OUTPUT_OFFSET, T_MSG, T_ANS, T_NUL, R_UNKNOWN_CHANNEL, R_WINDOW, R_ARG,
   CS_RECV_NEXT, CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT, CS_FLAGS, CF_HINTED,
 } from "./layout";
 import { channelAddr, channelLookup } from "./tables";

@@ -127,7 +127,7 @@ export function sessionFree(slot: i32): void {
 
 // @ts-ignore: decorator
 @inline function hashOf(session: i32, channel: i32): u32 {
-  let h = <u32>channel * 0x9E3779B1 ^ <u32>session * 0x85EBCA77;
+  const h = <u32>channel * 0x9E3779B1 ^ <u32>session * 0x85EBCA77;
   return h ^ (h >> 15);
 }
 
@@ -168,6 +168,7 @@ export function channelLookup(session: i32, channel: i32): i32 {
     if (load<i32>(c, CS_CHANNEL) == channel && load<i32>(c, CS_SESSION) == session + 1) return e - 1;
     i = (i + 1) & mask;
   }
+  // biome-ignore lint/correctness/noUnreachable: AssemblyScript wants a return after the loop
   return -1;
 }
 

@@ -72,7 +72,7 @@ function bunCounts(out) {
  */
 function denoCounts(xml) {
   const unxml = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-  const cases = [...xml.matchAll(/<testcase name="([^"]*)"[^>]*?(\/>|>([^]*?)<\/testcase>)/g)]
+  const cases = [...xml.matchAll(/<testcase name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)]
     .map((m) => ({ name: unxml(m[1]), body: m[3] ?? '' }));
   const names = cases.map((c) => c.name);
   const leaves = cases.filter((c) => !names.some((n) => n.startsWith(`${c.name} > `)));

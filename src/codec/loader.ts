@@ -99,11 +99,12 @@ export function instantiateCodec(source: BufferSource | WebAssembly.Module): Cod
   // Header views by length, per module rather than per session (an idle session costs no array).
   const views: Uint8Array[] = new Array(OUTPUT_SIZE + 1);
   // A detached buffer reports length 0: a cheaper test than reading memory.buffer.
-  const bytes = (): Uint8Array => (u8.length !== 0 ? u8 : (refresh(), u8));
+  const refreshed = <T>(view: () => T): T => { refresh(); return view(); };
+  const bytes = (): Uint8Array => (u8.length !== 0 ? u8 : refreshed(() => u8));
   return {
     exports,
     u8: bytes,
-    i32: () => (i32.length !== 0 ? i32 : (refresh(), i32)),
+    i32: () => (i32.length !== 0 ? i32 : refreshed(() => i32)),
     header: (len) => {
       const v = views[len];
       if (v !== undefined && v.length !== 0) return v;

@@ -303,7 +303,7 @@ export class RefCodec implements SessionCodec {
 
   #avail(c: Chan): number {
     const d = (c.sendLimit - c.sendNext) | 0; // signed 32-bit difference
-    return d < 0 ? 0 : d;
+    return Math.max(d , 0);
   }
 
   /** Octets the peer lets us send on `channel` now. */

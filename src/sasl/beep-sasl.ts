@@ -184,7 +184,7 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     // none yet (the mechanism then sends the first challenge, empty for client-first ones).
     let response: Uint8Array | undefined;
     if (offer.content !== undefined) {
-      let b;
+      let b: ReturnType<typeof parseBlob>;
       try { b = parseBlob(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) { return refuse(501, (e as Error).message); }
       if ('error' in b) return refuse(501, 'SASL: expected <blob>, got <error>');
       if (b.status === 'abort') return refuse(535, 'authentication aborted');
@@ -238,7 +238,7 @@ async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: nu
     if (counted) await noteFailure(conn, o, code);
     replyXml(channel, 'ERR', msgNo, errorElement(code, why));
   };
-  let b;
+  let b: ReturnType<typeof parseBlob>;
   try { b = parseBlob(text); } catch (e) { return err(501, (e as Error).message); }
   if ('error' in b) return err(501, 'SASL: expected <blob>, got <error>');
   if (b.status === 'abort') return err(535, 'authentication aborted');

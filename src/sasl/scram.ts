@@ -94,7 +94,7 @@ export function scramClient(p: ClientProps, fixedNonce?: string): ClientMechanis
       const serverFirst = fromUtf8(challenge);
       const a = attrs(serverFirst);
       const nonce = a.get('r'), s = a.get('s'), i = Number(a.get('i'));
-      if (!nonce || !nonce.startsWith(cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 1_000_000) throw new TypeError('malformed SCRAM server-first message');
+      if (!nonce?.startsWith(cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 1_000_000) throw new TypeError('malformed SCRAM server-first message');
       const k = await keys(await pbkdf2Sha256(utf8(saslprep(p.password ?? '')), fromBase64(s), i));
       const withoutProof = `c=${toBase64(utf8(gs2))},r=${nonce}`;
       const authMessage = utf8(`${bare},${serverFirst},${withoutProof}`);

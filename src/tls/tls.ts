@@ -86,7 +86,7 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
     if (offer.content === undefined) { // <ready/> follows as a MSG
       return { accept: true, uri: TLS_URI, maxMessage };
     }
-    let el;
+    let el: ReturnType<typeof parseTlsElement>;
     try { el = parseTlsElement(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) {
       return { accept: false, code: 501, text: (e as Error).message };
     }
@@ -136,7 +136,7 @@ async function answerReady(conn: Connection, channel: Channel, msgNo: number, te
   const serverName = conn.serverName;
   // Every send is guarded: the peer may end the session while we wait for the handlers.
   const fail = (code: number, why: string): void => { replyXml(channel, 'ERR', msgNo, errorElement(code, why)); };
-  let el;
+  let el: ReturnType<typeof parseTlsElement>;
   try { el = parseTlsElement(text); } catch (e) { return fail(501, (e as Error).message); }
   if (el.kind !== 'ready') return fail(501, 'expected <ready />');
   if (isEnabled(conn) || upgrading.has(conn)) return fail(550, 'TLS is already active');
@@ -199,7 +199,7 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
   const serverName = opts.serverName ?? (isIpAddress(conn.host) ? undefined : conn.host);
   const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true, maxMessage: TLS_MAX_MESSAGE });
   if (ch === null) { conn.shutdown(); return false; }
-  let el;
+  let el: ReturnType<typeof parseTlsElement>;
   try {
     el = parseTlsElement(ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' }, timeout: handshakeWait })).text);
   } catch (e) { return fail(e); }

@@ -32,7 +32,7 @@ function addr(a: { hostname?: string; port?: number } | undefined): TransportAdd
 /** Wraps a Deno.Conn (connected or accepted). */
 function wrap(conn: DenoConn | Promise<DenoConn>): WebStreamsTransport {
   let current: DenoConn | undefined;
-  let t: WebStreamsTransport | undefined = undefined;
+  let t: WebStreamsTransport | undefined ;
   const ready = Promise.resolve(conn).then((c) => {
     current = c;
     try { c.setNoDelay?.(true); } catch { /* not a TCP conn */ }

@@ -41,7 +41,7 @@ test('TUNNEL: hostile or malformed elements are refused with 500/501', () => {
   for (const [xml, code] of bad) {
     assert.throws(() => parseTunnel(xml), (e: unknown) => e instanceof MgmtSyntaxError && e.replyCode === code, xml);
   }
-  const deep = "<tunnel ip4='1.2.3.4' port='1'>".repeat(MAX_HOPS) + '<tunnel />' + '</tunnel>'.repeat(MAX_HOPS);
+  const deep = `${"<tunnel ip4='1.2.3.4' port='1'>".repeat(MAX_HOPS)}<tunnel />${'</tunnel>'.repeat(MAX_HOPS)}`;
   assert.throws(() => parseTunnel(deep), /more than 16 hops/);
 });
 

@@ -58,7 +58,7 @@ export const XMLRPC_MAX_RESPONSE = 16 << 20;
 
 /** Reads <bootmsg resource='...'/>; returns the resource or a refusal. */
 function bootResource(xml: string): string | { code: number; text: string } {
-  let root;
+  let root: ReturnType<typeof parseXmlTree>;
   try {
     root = parseXmlTree(xml.trim(), { maxLength: 4096, maxDepth: 2 }, (why) => new XmlRpcSyntaxError(why));
   } catch (e) { return { code: 500, text: `XML-RPC boot: ${(e as Error).message}` }; }

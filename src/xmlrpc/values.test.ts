@@ -69,7 +69,7 @@ test('XML-RPC: malformed or hostile documents are syntax errors with fault codes
   for (const [xml, code] of bad) {
     assert.throws(() => parseMethodCall(xml), (e: unknown) => e instanceof XmlRpcSyntaxError && e.faultCode === code, xml);
   }
-  const deep = '<methodCall><methodName>m</methodName><params><param>' + '<value><array><data>'.repeat(100) + '</data></array></value>'.repeat(100) + '</param></params></methodCall>';
+  const deep = `<methodCall><methodName>m</methodName><params><param>${'<value><array><data>'.repeat(100)}${'</data></array></value>'.repeat(100)}</param></params></methodCall>`;
   assert.throws(() => parseMethodCall(deep), /nested too deeply/);
   assert.throws(() => parseMethodResponse('<methodResponse><fault><value><i4>1</i4></value></fault></methodResponse>'), XmlRpcSyntaxError);
   assert.throws(() => methodCallXml('bad name', []), RangeError);

@@ -38,7 +38,7 @@ function listener(extra: string[]): Promise<{ p: ChildProcess; port: number; eve
     const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('listener did not start within 20 s')); }, 20_000);
     p.stdout!.on('data', (d) => {
       buf += d;
-      let i;
+      let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);

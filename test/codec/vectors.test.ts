@@ -30,6 +30,7 @@ function named(evs: Ev[]): unknown[] {
       case 'seq': return { seq: e.channel, ackno: e.ackno, window: e.window };
       case 'hint': return { hint: e.channel, ackno: e.ackno, unacked: e.unacked };
       case 'error': return { error: STATUS[e.status], channel: e.channel, offset: e.offset };
+      default: return e;
     }
   });
 }
@@ -102,7 +103,7 @@ for (const v of doc.vectors) {
 
 after(() => {
   if (REGENERATE) {
-    writeFileSync(FILE, JSON.stringify(doc, null, 1) + '\n');
+    writeFileSync(FILE, `${JSON.stringify(doc, null, 1)}\n`);
     console.log(`regenerated ${doc.vectors.length} vectors in test/vectors/frames.json`);
   }
   console.log(`codec vectors: ${doc.vectors.length} vectors, ${checks} vector checks`);

@@ -43,6 +43,7 @@ before(async () => {
     registerProfile(ctx, FR_REJECTS_BARE, { frameReceived: async () => { await sleep(1); throw bare(); } });
     registerProfile(ctx, FR_THROWS_BARE, { frameReceived: () => { throw bare(); } });
     registerProfile(ctx, FR_THROWS_PROXY, { frameReceived: () => { throw poison(); } });
+    // biome-ignore lint/suspicious/noThenProperty: the test's point is a handler returning a hostile thenable
     registerProfile(ctx, FR_THENABLE, { frameReceived: () => ({ then() { throw new Error('then boom'); } }) as unknown as Promise<void> });
     registerProfile(ctx, FR_REPLY_TWICE, { frameReceived: (_c, ch, f) => { ch.sendRpy('one', undefined, f.msgNo); ch.sendRpy('two', undefined, f.msgNo); } });
     registerProfile(ctx, START_THROWS_BARE, { start: () => { throw bare(); } });
@@ -251,7 +252,7 @@ hostile(S, 'client misuse: close() twice concurrently, openChannel/request/whenW
 const REENTER = 'http://beepwire.test/reenter';
 const CLOSE_NEVER = 'http://beepwire.test/close-never-settles';
 let re: Server;
-let reentered: string[] = [];
+const reentered: string[] = [];
 before(async () => {
   re = await startServer((ctx) => {
     registerProfile(ctx, REENTER, {
@@ -289,7 +290,7 @@ for (const what of ['close-channel-twice', 'send-after-close', 'open-from-handle
     // The peer answers a <close> or <start> the handler sends on channel 0.
     const deadline = Date.now() + 2000;
     while (Date.now() < deadline && !reentered.some((x) => x.startsWith(what.split('-')[0]!))) {
-      const m = /MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<(close|start) number='(\d+)'/.exec(p.text);
+      const m = /MSG 0 (\d+) \. \d+ \d+\r\n[\s\S]*?<(close|start) number='(\d+)'/.exec(p.text);
       if (m !== null && !p.text.includes(`answered ${m[1]}`)) {
         p.text += `answered ${m[1]}`;
         await p.write(p.frame('RPY', 0, Number(m[1]), m[2] === 'close' ? 'Content-Type: application/beep+xml\r\n\r\n<ok/>' : `Content-Type: application/beep+xml\r\n\r\n<profile uri='${ECHO}'/>`));
@@ -388,7 +389,7 @@ let rx: Server;
 const rxLog: string[] = [];
 before(async () => {
   rx = await startServer((ctx) => {
-    registerProfile(ctx, FR_THROWS_BARE + '/err', { frameReceived: () => { throw new Error('to onError'); } });
+    registerProfile(ctx, `${FR_THROWS_BARE}/err`, { frameReceived: () => { throw new Error('to onError'); } });
   }, {}, {
     onAccept: (conn) => {
       if (rxMode === 'accept-shutdown') { conn.shutdown(); conn.shutdown(); rxLog.push('accept-shutdown'); }
@@ -417,7 +418,7 @@ for (const mode of ['accept-shutdown', 'accept-open', 'onclose-reenter', 'onerro
       await p.waitFor(/<\/greeting>|.+/).catch(() => '');
       if (mode === 'onerror-reenter') {
         await p.greet();
-        assert.equal(await p.start(1, FR_THROWS_BARE + '/err'), 'RPY');
+        assert.equal(await p.start(1, `${FR_THROWS_BARE}/err`), 'RPY');
         await p.write(p.frame('MSG', 1, 0, 'x'));
       }
       if (mode === 'onclose-reenter') await p.greet();

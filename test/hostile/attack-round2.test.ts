@@ -211,7 +211,7 @@ async function stingyServer(uri: string): Promise<{ port: number; close: () => P
     sock.write(rpy0(0, `<greeting><profile uri='${uri}'/></greeting>`));
     sock.on('data', (d: Buffer) => {
       if (txt.length < 1 << 16) txt += d.toString('latin1');
-      const re = /MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<start number='(\d+)'/g;
+      const re = /MSG 0 (\d+) \. \d+ \d+\r\n[\s\S]*?<start number='(\d+)'/g;
       let m: RegExpExecArray | null;
       let n = 0;
       while ((m = re.exec(txt)) !== null) if (++n > answered) { answered = n; sock.write(rpy0(Number(m[1]), `<profile uri='${uri}'/>`)); }
@@ -325,7 +325,7 @@ hostile(S, 'client: channel.close() gives up (closeTimeout) while the server\'s 
     sock.write(f0('RPY', 0, `<greeting><profile uri='${ECHO}'/></greeting>`));
     sock.on('data', (d: Buffer) => {
       txt += d.toString('latin1');
-      const m = /MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<start number='(\d+)'/.exec(txt);
+      const m = /MSG 0 (\d+) \. \d+ \d+\r\n[\s\S]*?<start number='(\d+)'/.exec(txt);
       if (m !== null && !started) {
         started = true;
         // Accept, then a MSG whose echo (6000 octets) cannot fit the 4096 window we never raise.

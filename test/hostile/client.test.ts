@@ -34,7 +34,7 @@ async function rawServer(behave: (sock: Socket, rx: { text: string; seq0: number
 
 /** Answers each <start> (channel-0 MSG) with the echo profile; `seq0` tracks our channel-0 seqno. */
 function answerStarts(sock: Socket, rx: { text: string; seq0: number }, answered: Set<number>): void {
-  for (const m of rx.text.matchAll(/MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<start number='(\d+)'/g)) {
+  for (const m of rx.text.matchAll(/MSG 0 (\d+) \. \d+ \d+\r\n[\s\S]*?<start number='(\d+)'/g)) {
     const msgno = Number(m[1]);
     if (answered.has(msgno)) continue;
     answered.add(msgno);

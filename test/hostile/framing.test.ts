@@ -73,14 +73,14 @@ hostile(S, 'malformed: data frame before the greeting -> dropped, BEEP_ERR_FRAMI
 
 hostile(S, 'malformed: oversized header (2000 octets, no CRLF) -> dropped, BEEP_ERR_FRAMING', async () => {
   const p = await attacker();
-  await p.write('MSG ' + '0'.repeat(2000));
+  await p.write(`MSG ${'0'.repeat(2000)}`);
   await assertEnded(s, p, 2000, FRAMING);
 });
 
 hostile(S, 'slowloris: 1 octet per 10 ms, header never ends -> dropped at maxHeader 128 within 4 s, BEEP_ERR_FRAMING', async () => {
   const p = await attacker();
   const deadline = Date.now() + 4000;
-  const bytes = Buffer.from('MSG 0 1 . 0 1' + ' '.repeat(4000), 'latin1');
+  const bytes = Buffer.from(`MSG 0 1 . 0 1${' '.repeat(4000)}`, 'latin1');
   for (let i = 0; i < bytes.length && !p.isClosed && Date.now() < deadline; i++) {
     await p.write(bytes.subarray(i, i + 1));
     await sleep(10);
@@ -91,7 +91,7 @@ hostile(S, 'slowloris: 1 octet per 10 ms, header never ends -> dropped at maxHea
 hostile(S, 'giant claim: header announcing 2147483647 octets is refused at once, holds < 4 MiB', async (t) => {
   const base = memNow();
   const p = await attacker(true);
-  await p.write('MSG 1 0 . 0 2147483647\r\n' + 'x'.repeat(64 * KiB));
+  await p.write(`MSG 1 0 . 0 2147483647\r\n${'x'.repeat(64 * KiB)}`);
   await assertEnded(s, p, 2000, /BEEP_ERR_(FRAMING|MESSAGE_TOO_LARGE|BUDGET)/);
   const h = held(base);
   t.diagnostic(h.text);
@@ -102,7 +102,7 @@ hostile(S, 'giant blob: 100 KiB fragmented greeting (past the 4096 window) -> dr
   const base = memNow();
   const p = await Peer.connect(s.port);
   await p.waitFor('</greeting>');
-  const chunk = 'Content-Type: application/beep+xml\r\n\r\n<greeting>' + 'x'.repeat(4000);
+  const chunk = `Content-Type: application/beep+xml\r\n\r\n<greeting>${'x'.repeat(4000)}`;
   for (let i = 0; i < 25 && !p.isClosed; i++) await p.write(p.frame('RPY', 0, 0, i === 0 ? chunk : 'y'.repeat(4000), '*'));
   await assertEnded(s, p, 2000, FRAMING);
   const h = held(base);

@@ -91,8 +91,8 @@ hostile(S, 'teardownTimeout 300 ms: peer answers our <close number=0> with <ok/>
   const a = await stall.sessionOf(p);
   await sleep(20);
   const closing = a.conn.close();
-  const txt = await p.waitFor(/MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<close number='0'/, 2000);
-  const msgno = Number(/MSG 0 (\d+) \. \d+ \d+\r\n[^]*?<close number='0'/.exec(txt)![1]);
+  const txt = await p.waitFor(/MSG 0 (\d+) \. \d+ \d+\r\n[\s\S]*?<close number='0'/, 2000);
+  const msgno = Number(/MSG 0 (\d+) \. \d+ \d+\r\n[\s\S]*?<close number='0'/.exec(txt)![1]);
   await p.write(p.frame('RPY', 0, msgno, `Content-Type: application/beep+xml\r\n\r\n<ok />`));
   await within(1500, 'listener onClose after <ok/> with TCP left open', a.ended);
   await within(1000, 'conn.close()', closing);

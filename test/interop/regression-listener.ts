@@ -18,7 +18,7 @@ export const REG = 'http://iana.org/beep/transient/vortex-regression';
 /** The close-in-transit profile. */
 export const CLOSE_IN_TRANSIT = 'http://iana.org/beep/transient/close-in-transit';
 /** The 4096-octet text the /4 and /close-after-ans-nul-replies profiles slice from. */
-export const URI4_MESSAGE = ('This is a large file that contains arbitrary content. '.repeat(75) + 'This is a large file that contains arbitrary .').slice(0, 4096);
+export const URI4_MESSAGE = (`${'This is a large file that contains arbitrary content. '.repeat(75)}This is a large file that contains arbitrary .`).slice(0, 4096);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rpy = (ch: Channel, f: Frame, body: string | Uint8Array): boolean => ch.sendRpy(body, undefined, f.msgNo);

@@ -223,7 +223,7 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     await p.send(p.frame('RPY', 0, 0, greetingPayload()));
     await p.waitFor('</greeting>');
     await p.send(p.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${REG}'/></start>`));
-    await p.waitFor(/RPY 0 1 [^]*?<profile[^]*?END\r\n/); // the whole start reply
+    await p.waitFor(/RPY 0 1 [\s\S]*?<profile[\s\S]*?END\r\n/); // the whole start reply
     return p;
   };
 
@@ -232,7 +232,7 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     const at = p.received.length;
     const msgnos = [5, 659, 3, 2147483647, 0];
     await p.send(msgnos.map((n) => p.frame('MSG', 1, n, `\r\nmsgno ${n}`)).join(''));
-    const got = await p.waitFor(/RPY 1 0 [^]*msgno 0END/);
+    const got = await p.waitFor(/RPY 1 0 [\s\S]*msgno 0END/);
     const replies = [...got.slice(at).matchAll(/RPY 1 (\d+) \. \d+ \d+\r\n\r\nmsgno (\d+)END/g)].map((m) => [Number(m[1]), Number(m[2])]);
     assert.deepEqual(replies, msgnos.map((n) => [n, n]));
     p.socket.destroy();

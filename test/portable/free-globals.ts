@@ -26,7 +26,7 @@ export async function nodeGlobalUses(options: BuildOptions): Promise<GlobalUse[]
   const r = await build({ ...options, minify: false, define: { ...options.define, ...define } });
   const uses: GlobalUse[] = [];
   let module = '?';
-  const find = new RegExp(`(typeof\\s+)?__node_global_(\\w+?)__`, 'g');
+  const find = /(typeof\s+)?__node_global_(\w+?)__/g;
   for (const line of r.outputFiles![0]!.text.split('\n')) {
     const path = /^\s*\/\/ (\S+\.[cm]?[jt]s)$/.exec(line);
     if (path !== null) module = path[1]!; // groups that are not optional are set on a match

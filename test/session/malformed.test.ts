@@ -49,7 +49,7 @@ const start = (profile: string) => async (p: RawPeer) => p.greetAndStart(profile
 test('unknown keyword', () => dropped(() => 'FOO 0 1 . 0 0\r\nEND\r\n'));
 test('field out of range (msgno 2147483648)', () => dropped(() => 'MSG 0 2147483648 . 0 0\r\nEND\r\n'));
 test('missing CRLF (bare LF)', () => dropped(() => 'MSG 0 1 . 0 0\nEND\r\n'));
-test('header longer than the limit', () => dropped(() => 'MSG ' + '0'.repeat(2000)));
+test('header longer than the limit', () => dropped(() => `MSG ${'0'.repeat(2000)}`));
 test('bad trailer', () => dropped((p) => p.frame('MSG', 1, 0, 'abc').replace('END', 'ENX'), start(ECHO)));
 test('frame on an unknown channel', () => dropped(() => frame('MSG', 7, 0, 0, 'x')));
 test('wrong seqno', () => dropped(() => frame('MSG', 1, 0, 99, 'x'), start(ECHO)));

@@ -14,7 +14,7 @@ export function greetingPayload(profiles: string[] = []): string {
 /** The whole channel-0 RPY to our MSG `msgno` (a start reply); never the listener's greeting, which is RPY 0 0 and lists the same profiles. */
 export function startReply(msgno: number, profile = ''): RegExp {
   const uri = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`RPY 0 ${msgno} \\. \\d+ \\d+\\r\\n[^]*?<profile uri='${uri}[^]*?END\\r\\n`);
+  return new RegExp(`RPY 0 ${msgno} \\. \\d+ \\d+\\r\\n[\\s\\S]*?<profile uri='${uri}[\\s\\S]*?END\\r\\n`);
 }
 
 /** A connected raw socket collecting everything received. */

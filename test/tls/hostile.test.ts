@@ -34,7 +34,7 @@ test('MSG <ready/> and a malformed frame in one write: the session ends, nothing
   const p = await greeted(listener.port);
   const r = await startRaw(p, 1, tls.TLS_URI);
   assert.equal(r.kw, 'RPY');
-  await p.send(p.frame('MSG', 1, 0, `${MIME}<ready />`) + 'GARBAGE 1 2 3\r\n');
+  await p.send(`${p.frame('MSG', 1, 0, `${MIME}<ready />`)}GARBAGE 1 2 3\r\n`);
   assert.ok(await p.closedWithin(3000));
   await settle(); // the certificate lookup finishes after the session is gone
   assert.deepEqual(watch.faults, []);

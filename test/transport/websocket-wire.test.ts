@@ -49,10 +49,10 @@ testNeeding('ws-listener', 'listener: greeting and start merged in one TEXT mess
   const start = frame('MSG', 0, 1, greetingPayload().length, START);
   // Greeting + the start's first 7 octets in one message, the rest of the start in another.
   await sendSplit(ws, latin1(greet + start), [greet.length + 7], () => true);
-  await msgs.waitFor(/RPY 0 1 [^]*END\r\n/);
+  await msgs.waitFor(/RPY 0 1 [\s\S]*END\r\n/);
   const msg = latin1(frame('MSG', 1, 0, 0, NOT_UTF8));
   await sendSplit(ws, msg, [...msg.keys()], (i) => i % 3 !== 0);
-  const all = await msgs.waitFor(/RPY 1 0 [^]*END\r\n/);
+  const all = await msgs.waitFor(/RPY 1 0 [\s\S]*END\r\n/);
   assert.equal(payloadOf(all, 'RPY', 1, 0), NOT_UTF8, 'the octets came back as sent');
   for (const m of msgs.list) {
     assert.ok(isOneFrame(m.data), `one BEEP frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 80))}`);
@@ -65,12 +65,12 @@ testNeeding('ws-listener', 'listener: two MSGs merged in one message, a third sp
   const { ws, msgs } = await rawClient(listener.port);
   const g = greetingPayload();
   await sendSplit(ws, latin1(frame('RPY', 0, 0, 0, g) + frame('MSG', 0, 1, g.length, START)), [], () => true);
-  await msgs.waitFor(/RPY 0 1 [^]*END\r\n/);
+  await msgs.waitFor(/RPY 0 1 [\s\S]*END\r\n/);
   const a = frame('MSG', 1, 0, 0, 'first');
   const b = frame('MSG', 1, 1, 5, 'second');
   const c = frame('MSG', 1, 2, 11, 'third \xff');
   await sendSplit(ws, latin1(a + b + c), [a.length + b.length + 2, a.length + b.length + 9], (i) => i === 0);
-  const all = await msgs.waitFor(/RPY 1 2 [^]*END\r\n/);
+  const all = await msgs.waitFor(/RPY 1 2 [\s\S]*END\r\n/);
   assert.equal(payloadOf(all, 'RPY', 1, 0), 'first');
   assert.equal(payloadOf(all, 'RPY', 1, 1), 'second');
   assert.equal(payloadOf(all, 'RPY', 1, 2), 'third \xff');
@@ -83,7 +83,7 @@ testNeeding('ws-listener', 'listener: a ping is answered with a pong by the tran
   await sendSplit(ws, latin1(frame('RPY', 0, 0, 0, g)), [], () => false);
   ws.ping(latin1('are you there'));
   await sendSplit(ws, latin1(frame('MSG', 0, 1, g.length, START)), [], () => false);
-  await msgs.waitFor(/RPY 0 1 [^]*END\r\n/);
+  await msgs.waitFor(/RPY 0 1 [\s\S]*END\r\n/);
   ws.ping();
   await sendSplit(ws, latin1(frame('MSG', 1, 0, 0, 'after pings')), [], () => false);
   await msgs.waitFor('after pings');
@@ -120,7 +120,7 @@ async function handListener(reply: string, cuts: number[], then?: (ws: WsClient)
       await msgs.waitFor(/<start number='1'/);
       const ok = `Content-Type: application/beep+xml\r\n\r\n<profile uri='${RAW}'/>`;
       await sendSplit(ws, latin1(frame('RPY', 0, 1, g.length, ok)), [], () => true);
-      await msgs.waitFor(/MSG 1 0 [^]*END\r\n/);
+      await msgs.waitFor(/MSG 1 0 [\s\S]*END\r\n/);
       const r = latin1(frame('RPY', 1, 0, 0, reply));
       await sendSplit(ws, r, [3, Math.floor(r.length / 2)], () => true);
       then?.(ws);
