@@ -31,15 +31,17 @@ const LARGE = Number(process.env.BENCH_LARGE ?? 8 << 20);
 const LARGE_IN_FLIGHT = 4; // 32 MiB outstanding: within a session's default 64 MiB inbound budget
 const RTT_COUNT = Number(process.env.BENCH_RTT ?? 10_000);
 const TLS_SIZES = process.env.BENCH_NO_TLS ? [] : [64, 65536];
+const WS_SIZES = process.env.BENCH_NO_WS ? [] : [64, 65536];
 const codecImpl = (process.env.BEEPWIRE_CODEC ?? 'wasm') as 'wasm' | 'ref';
 const ctxOpts = process.env.BENCH_FRAME ? { sendFrameSize: Number(process.env.BENCH_FRAME) } : {};
 const OUT = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../bench/results');
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError('BENCH_RUNS must be a positive integer');
 
 // ---- beepwire ----------------------------------------------------------------------------
-async function beepEcho(port: number, size: number, channels: number, inFlight: number, caPem?: string): Promise<EchoResult> {
+async function beepEcho(port: number | string, size: number, channels: number, inFlight: number, caPem?: string): Promise<EchoResult> {
   const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
-  const conn = await Connection.connect(ctx, '127.0.0.1', port);
+  // A string is a ws:// URL: the same session over BEEP-over-WebSocket.
+  const conn = typeof port === 'string' ? await Connection.connect(ctx, port) : await Connection.connect(ctx, '127.0.0.1', port);
   if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem }))) throw new Error(`TLS failed: ${conn.popChannelError()}`);
   const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
@@ -86,6 +88,8 @@ const ca = certs.generateCa();
 const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
 tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
+const wsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: true });
+const wsUrl = `ws://127.0.0.1:${wsListener.port}/`;
 const servers: Server[] = [];
 const serve = async (s: Promise<Server>): Promise<number> => { const v = await s; servers.push(v); return portOf(v); };
 const lpPort = await serve(rawServer('length-prefixed'));
@@ -161,6 +165,17 @@ for (const size of TLS_SIZES) {
   ]));
   compare(byId(`beep-tls-${size}`)!, [['raw node:tls', byId(`tls-${size}`)]]);
 }
+// BEEP over WebSocket (issue 11): the same echo through the ws listener, beside TCP in one group.
+for (const size of WS_SIZES) {
+  const n = sizeName(size);
+  rows.push(...await group(`ws ${n}`, size, [
+    { id: `beep-tcp-${size}`, label: `beepwire TCP ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(listener.port, size, 1, IN_FLIGHT) },
+    { id: `beep-ws-${size}`, label: `beepwire ws:// ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(wsUrl, size, 1, IN_FLIGHT) },
+  ]));
+  const ws = byId(`beep-ws-${size}`)!;
+  ws.ratios = { 'beepwire TCP': ratioOf(ws, byId(`beep-tcp-${size}`)!) };
+  ws.pairedRatios = { 'beepwire TCP': pairedOf(ws, byId(`beep-tcp-${size}`)!) };
+}
 if (RTT_COUNT > 0) {
   const p = { raw: { p50: [] as number[], p99: [] as number[] }, beep: { p50: [] as number[], p99: [] as number[] } };
   for (let r = 0; r < RUNS; r++) {
@@ -193,6 +208,7 @@ accept('64 B, 1 ch vs raw byte echo', ratio('beep-64-1', 'raw byte echo'), 0.35,
 accept('64 KiB, 1 ch vs raw length-prefixed (MB/s)', ratio('beep-65536-1', 'raw length-prefixed'), 0.95, true, true);
 accept(`${sizeName(LARGE)} messages vs raw length-prefixed (MB/s)`, ratio(`beep-${LARGE}-1`, 'raw length-prefixed'), 0.9, true, true);
 accept('TLS 64 KiB vs raw node:tls (MB/s)', ratio('beep-tls-65536', 'raw node:tls'), 0.8, true, true);
+accept('WebSocket 64 KiB vs TCP (MB/s)', ratio('beep-ws-65536', 'beepwire TCP'), 0.7, true, true);
 accept('round trip p50 vs raw', ratio('rtt-beep', 'p50 vs raw'), 1.1, false, false);
 accept('round trip p99 vs raw', ratio('rtt-beep', 'p99 vs raw'), 1.5, false, false);
 if (others.length > 0) {

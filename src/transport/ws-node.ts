@@ -145,8 +145,12 @@ export class WsNodeTransport extends MessageTransport {
 
   /** Over TLS the frames of one flush are corked into as few records (and messages) as TLS makes. */
   protected override batch(begin: boolean): void {
-    if (this.#tls === undefined) return;
-    if (begin) this.#tls.cork(); else this.#tls.uncork();
+    // Each BEEP frame stays its own WebSocket message; corking the socket under them makes the
+    // messages of one flush one write (one syscall) instead of one each. `_socket` is the
+    // net.Socket ws keeps (ws 8; absent in its WHATWG-style class: then nothing is corked).
+    const target = this.#tls ?? (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } } | undefined)?._socket;
+    if (target === undefined) return;
+    if (begin) target.cork(); else target.uncork();
   }
 
   protected watchDrain(): void { /* send callbacks call checkDrain() */ }
