@@ -82,9 +82,9 @@ export class WasmCodec implements SessionCodec {
       // Inside a payload: deliver the caller's bytes as they are, no copy (the ws/undici way).
       const mem = this.#m.i32();
       if (carry === 0 && mem[ss + (SS_STATE >> 2)] === ST_PAYLOAD) {
-        const n = Math.min(mem[ss + (SS_REMAINING >> 2)] >>> 0, chunk.length - pos);
+        const n = Math.min(mem[ss + (SS_REMAINING >> 2)]! >>> 0, chunk.length - pos); // session record in memory
         ex.skip(this.#slot, n);
-        handler.onData(mem[ss + (SS_CUR_CHANNEL >> 2)], chunk, pos, n, false);
+        handler.onData(mem[ss + (SS_CUR_CHANNEL >> 2)]!, chunk, pos, n, false);
         pos += n;
         this.#offset += n;
         continue;
@@ -109,29 +109,30 @@ export class WasmCodec implements SessionCodec {
           throw new BeepCodecPanic(e);
         }
         let ev = this.#m.i32();
-        const consumed = ev[RESULT_OFFSET >> 2];
+        const consumed = ev[RESULT_OFFSET >> 2]!; // result word always in memory
         for (let k = 0, b = EV_BASE; k < count; k++, b += EVENT_WORDS) {
           if ((this.#flags & FAILED) !== 0) return false; // disposed by the previous handler call
           // A handler may open a session or channel, growing memory: the records survive, the view detaches.
           if (ev.length === 0) ev = this.#m.i32();
+          // Event words lie inside the events area of memory: the `!` reads below cannot miss.
           switch (ev[b]) {
             case EV_FRAME:
-              handler.onFrame(ev[b + 1], ev[b + 2], ev[b + 3], ev[b + 4] === 1, ev[b + 5] >>> 0,
-                ev[b + 6], ev[b + 7] >>> 0, chunk, ev[b + 8] + delta, ev[b + 9], (ev[b + 10] & F_END) !== 0);
+              handler.onFrame(ev[b + 1]!, ev[b + 2]!, ev[b + 3]!, ev[b + 4] === 1, ev[b + 5]! >>> 0,
+                ev[b + 6]!, ev[b + 7]! >>> 0, chunk, ev[b + 8]! + delta, ev[b + 9]!, (ev[b + 10]! & F_END) !== 0);
               break;
             case EV_DATA:
-              handler.onData(ev[b + 2], chunk, ev[b + 8] + delta, ev[b + 9], (ev[b + 10] & F_END) !== 0);
+              handler.onData(ev[b + 2]!, chunk, ev[b + 8]! + delta, ev[b + 9]!, (ev[b + 10]! & F_END) !== 0);
               break;
             case EV_SEQ:
-              handler.onSeq(ev[b + 2], ev[b + 5] >>> 0, ev[b + 6]);
+              handler.onSeq(ev[b + 2]!, ev[b + 5]! >>> 0, ev[b + 6]!);
               break;
             case EV_SEQ_HINT:
-              handler.onSeqHint(ev[b + 2], ev[b + 5] >>> 0, ev[b + 6] >>> 0);
+              handler.onSeqHint(ev[b + 2]!, ev[b + 5]! >>> 0, ev[b + 6]! >>> 0);
               break;
             default: // EV_ERROR
               this.#flags |= FAILED;
-              this.#offset = base + ev[b + 8];
-              handler.onError(ev[b + 1], ev[b + 2], base + ev[b + 8]);
+              this.#offset = base + ev[b + 8]!;
+              handler.onError(ev[b + 1]!, ev[b + 2]!, base + ev[b + 8]!);
               return false;
           }
         }
@@ -175,7 +176,7 @@ export class WasmCodec implements SessionCodec {
   }
 
   /** Payload size chosen by the last encodeFit (result word 1; one shared instance, read at once). */
-  get fitSize(): number { return this.#m.i32()[(RESULT_OFFSET >> 2) + 1]; }
+  get fitSize(): number { return this.#m.i32()[(RESULT_OFFSET >> 2) + 1]!; }
 
   /** Encodes a SEQ frame; see FrameEncoder. */
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
@@ -216,20 +217,20 @@ export class WasmCodec implements SessionCodec {
     const cs = this.#m.exports.channelFind(this.#slot, channel);
     if (cs < 0) throw new RangeError(`channel ${channel} not open`);
     const mem = this.#m.i32();
-    const chunk = mem[(CHANNEL_DIR_OFFSET >> 2) + (cs >>> CHANNEL_CHUNK_SHIFT)] >>> 0;
+    const chunk = mem[(CHANNEL_DIR_OFFSET >> 2) + (cs >>> CHANNEL_CHUNK_SHIFT)]! >>> 0; // directory entry of an open channel
     return (chunk + (cs & (CHANNEL_CHUNK - 1)) * CHANNEL_BYTES) >> 2;
   }
 
   /** Receive-side sequence state (read once per receive pass by the session). */
   recvState(channel: number): { next: number; ackno: number; window: number } {
     const c = this.#record(channel), mem = this.#m.i32();
-    return { next: mem[c + (CS_RECV_NEXT >> 2)] >>> 0, ackno: mem[c + (CS_RECV_ACKNO >> 2)] >>> 0, window: mem[c + (CS_RECV_WINDOW >> 2)] >>> 0 };
+    return { next: mem[c + (CS_RECV_NEXT >> 2)]! >>> 0, ackno: mem[c + (CS_RECV_ACKNO >> 2)]! >>> 0, window: mem[c + (CS_RECV_WINDOW >> 2)]! >>> 0 }; // record in memory
   }
 
   /** Send-side sequence state. */
   sendState(channel: number): { next: number; limit: number } {
     const c = this.#record(channel), mem = this.#m.i32();
-    return { next: mem[c + (CS_SEND_NEXT >> 2)] >>> 0, limit: mem[c + (CS_SEND_LIMIT >> 2)] >>> 0 };
+    return { next: mem[c + (CS_SEND_NEXT >> 2)]! >>> 0, limit: mem[c + (CS_SEND_LIMIT >> 2)]! >>> 0 }; // record in memory
   }
 
   /** Moves both seqno counters; window edges as `edges` says (see SeqEdges for the defaults). */

@@ -19,9 +19,9 @@ export interface OutMessage {
   /** Octets already framed and written, counting `head` then `data`. */
   offset: number;
   /** Called once the last frame is written. */
-  onSent?: () => void;
+  onSent?: (() => void) | undefined;
   /** Offsets (counting `head` then `data`) where a frame must end, ascending. */
-  cuts?: number[];
+  cuts?: number[] | undefined;
   /**
    * A piece of a message sent in pieces (LibVortex fixed_more): every frame of it, the last
    * one included, carries `*`; a later piece of the same message completes it.
@@ -223,7 +223,7 @@ export class ChannelState {
   releaseReplies(): void {
     const order = this.#order;
     while (this.#head < order.length) {
-      const msgno = order[this.#head];
+      const msgno = order[this.#head]!; // #head < order.length
       const entry = this.inbound.get(msgno)!;
       const replies = entry.replies;
       if (replies !== undefined) {

@@ -14,9 +14,9 @@ export interface Greeting {
   /** Profile URIs. */
   profiles: string[];
   /** Optional features attribute. */
-  features?: string;
+  features?: string | undefined;
   /** Optional localize attribute. */
-  localize?: string;
+  localize?: string | undefined;
 }
 
 /** A peer's request to start a channel. */
@@ -59,7 +59,7 @@ export interface Started {
   /** Profile the peer chose. */
   uri: string;
   /** Piggybacked reply content, if any. */
-  content?: string;
+  content?: string | undefined;
   /** Its encoding. */
   encoding: 'none' | 'base64';
 }
@@ -132,7 +132,8 @@ export class Management {
       this.#s.sendReply(ch0, 'ERR', 0, mgmtBytes(errorXml({ code: refuse.code, text: refuse.text })), () => this.#s.endTransport());
       return;
     }
-    this.#s.sendReply(ch0, 'RPY', 0, mgmtBytes(greetingXml(g)));
+    const { profiles, features, localize } = g; // an absent attribute is written as none
+    this.#s.sendReply(ch0, 'RPY', 0, mgmtBytes(greetingXml({ profiles, ...(features !== undefined ? { features } : {}), ...(localize !== undefined ? { localize } : {}) })));
   }
 
   /** Our channel-0 requests (start, close) awaiting the peer's reply. */
@@ -237,7 +238,7 @@ export class Management {
     ch.state = 'starting';
     // A per-channel cap applies before the peer's first frame on it can be read.
     if (accepted.maxMessage !== undefined) ch.maxMessage = accepted.maxMessage;
-    this.#reply(msgno, profileXml({ uri: accepted.uri, content: accepted.content, encoding: accepted.encoding }), 'RPY', () => {
+    this.#reply(msgno, profileXml(accepted /* reads uri, content, encoding only */), 'RPY', () => {
       if (ch.state !== 'starting') return;
       ch.state = 'open';
       // Tuning profiles (TLS) switch the transport right after their reply: nothing more may
@@ -322,7 +323,7 @@ export class Management {
     };
     try {
       await this.ready;
-      await this.#request(startXml({ number, serverName, profiles }), opened);
+      await this.#request(startXml({ number, ...(serverName !== undefined ? { serverName } : {}), profiles }), opened);
     } catch (e) {
       s.removeChannel(ch);
       throw e;

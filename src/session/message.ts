@@ -57,7 +57,7 @@ export class Message {
       let n = 0;
       for (const p of content) n += p.length;
       this.#parts = content;
-      this.#buf = content.length > 0 ? content[0] : EMPTY;
+      this.#buf = content.length > 0 ? content[0]! : EMPTY;
       this.#off = 0;
       this.#len = n;
       this.#content = undefined;

@@ -23,7 +23,7 @@ export const DEFAULT_TRANSFER_ENCODING = 'binary';
 
 const latin1 = (b: Uint8Array, from: number, to: number): string => {
   let s = '';
-  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]);
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!); // callers keep to <= b.length
   return s;
 };
 
@@ -49,7 +49,7 @@ export function parseMime(payload: Uint8Array, maxHeaderBytes = 8192): MimeEntit
     if (e === p) { p = e + 2; break; } // empty line ends the block
     const line = latin1(payload, p, e);
     if ((line[0] === ' ' || line[0] === '\t') && headers.length > 0) {
-      headers[headers.length - 1][1] += ' ' + line.trim(); // folded continuation (RFC 2822 §2.2.3)
+      headers[headers.length - 1]![1] += ' ' + line.trim(); // folded continuation (RFC 2822 §2.2.3)
     } else {
       const colon = line.indexOf(':');
       if (colon <= 0 || !/^[!-9;-~]+$/.test(line.slice(0, colon))) return raw();

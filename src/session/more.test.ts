@@ -79,7 +79,7 @@ for (const codec of ['wasm', 'ref'] as const) {
     await settle();
     assert.deepEqual(p.ia.frames(1), ['MSG 1 0 * 0 5|\r\nabc', 'MSG 1 0 * 5 3|def', 'MSG 1 0 . 8 2|gh']);
     assert.equal(p.got.length, 1);
-    assert.equal(text(p.got[0].payload), 'abcdefgh');
+    assert.equal(text(p.got[0]!.payload), 'abcdefgh');
     // The next MSG takes the next msgno.
     assert.equal(p.initiator.sendMsg(p.inCh, bytes('x'), undefined, HEAD), 1);
   });
@@ -110,7 +110,7 @@ test('a piece larger than a frame goes out in several frames, all flagged \'*\';
     'MSG 1 0 * 0 1000', 'MSG 1 0 * 1000 1000', 'MSG 1 0 * 2000 500', 'MSG 1 0 * 2500 1000', 'MSG 1 0 . 3500 200',
   ]);
   assert.equal(p.got.length, 1);
-  assert.equal(p.got[0].content.length, 3700);
+  assert.equal(p.got[0]!.content.length, 3700);
 });
 
 test('an empty piece frames nothing; an empty last piece is a zero-size frame that ends the message', async () => {
@@ -120,7 +120,7 @@ test('an empty piece frames nothing; an empty last piece is a zero-size frame th
   p.initiator.sendMsg(p.inCh, new Uint8Array(0));
   await settle();
   assert.deepEqual(p.ia.frames(1), ['MSG 1 0 * 0 1|x', 'MSG 1 0 . 1 0|']);
-  assert.equal(text(p.got[0].content), 'x');
+  assert.equal(text(p.got[0]!.content), 'x');
 });
 
 test('nothing else is framed on the channel between a \'*\' piece and its continuation: our MSG and later replies wait', async () => {
@@ -171,7 +171,7 @@ test('ERR in pieces; a RPY cannot continue it; fragments of a continuation piece
   p.listener.sendReply(l, 'ERR', 0, bytes('denied'), undefined, HEAD, [2 + 3]); // cut after "den" (head length 2 counted, then dropped)
   await settle();
   assert.deepEqual(p.lb.frames(1), ['ERR 1 0 * 0 6|\r\n550 ', 'ERR 1 0 * 6 3|den', 'ERR 1 0 . 9 3|ied']);
-  assert.equal(text(replies[0].payload), '550 denied');
+  assert.equal(text(replies[0]!.payload), '550 denied');
 });
 
 test('closing a channel waits for a MSG in pieces to be completed and answered', async () => {
@@ -185,7 +185,7 @@ test('closing a channel waits for a MSG in pieces to be completed and answered',
   assert.equal(closed, false);
   p.initiator.sendMsg(p.inCh, bytes('b'), undefined, HEAD); // still allowed while closing: it completes the open MSG
   await settle();
-  assert.equal(text(p.got[0].payload), 'ab');
+  assert.equal(text(p.got[0]!.payload), 'ab');
   p.listener.sendReply(p.outCh(), 'RPY', 0, bytes('ok'), undefined, HEAD);
   await closing;
   assert.equal(closed, true);

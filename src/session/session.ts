@@ -591,8 +591,8 @@ export class Session implements FrameHandler {
     // A forced frame boundary (e.g. a reply sent in given fragments) limits this frame.
     let maxFrame = this.limits.sendFrameSize;
     if (m.cuts !== undefined) {
-      while (m.cuts.length > 0 && m.cuts[0] <= from) m.cuts.shift();
-      if (m.cuts.length > 0) maxFrame = Math.min(maxFrame, m.cuts[0] - from);
+      while (m.cuts.length > 0 && m.cuts[0]! <= from) m.cuts.shift();
+      if (m.cuts.length > 0) maxFrame = Math.min(maxFrame, m.cuts[0]! - from);
     }
     let header: Uint8Array | null;
     let n: number;
@@ -674,8 +674,9 @@ export class Session implements FrameHandler {
       if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
       if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
       // Owned chunks: the message keeps the chunk and makes a view only when asked (Message.content).
-      const msg = this.#owned ? new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, buf, ch.mime, offset, length)
-        : new Message(TYPE_NAMES[type], channel, msgno, ansno, seqno, false, copyOf(buf, offset, offset + length), ch.mime);
+      // TYPE_NAMES[type]!: the codec emits only T_MSG..T_NUL.
+      const msg = this.#owned ? new Message(TYPE_NAMES[type]!, channel, msgno, ansno, seqno, false, buf, ch.mime, offset, length)
+        : new Message(TYPE_NAMES[type]!, channel, msgno, ansno, seqno, false, copyOf(buf, offset, offset + length), ch.mime);
       this.#complete(ch, type, msgno);
       this.#deliver(ch, msg);
       return;
@@ -733,7 +734,7 @@ export class Session implements FrameHandler {
       const content = concat(p.parts, p.size);
       this.#unhold(p.size);
       p.parts = []; p.size = 0;
-      this.#deliver(ch, new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, true, content, ch.mime));
+      this.#deliver(ch, new Message(TYPE_NAMES[c.type]!, ch.number, c.msgno, c.ansno, p.seqno, true, content, ch.mime));
       return;
     }
     if (c.more) return;
@@ -743,8 +744,8 @@ export class Session implements FrameHandler {
     this.#current = undefined;
     // A large message keeps its pieces (joined only if the application asks for its content); a
     // small one is joined now, so that it never holds several socket chunks alive.
-    const content = p.parts.length === 1 ? p.parts[0] : p.size >= KEEP_PARTS ? p.parts : concat(p.parts, p.size);
-    const msg = new Message(TYPE_NAMES[c.type], ch.number, c.msgno, c.ansno, p.seqno, false, content, ch.mime);
+    const content = p.parts.length === 1 ? p.parts[0]! : p.size >= KEEP_PARTS ? p.parts : concat(p.parts, p.size);
+    const msg = new Message(TYPE_NAMES[c.type]!, ch.number, c.msgno, c.ansno, p.seqno, false, content, ch.mime);
     this.#complete(ch, c.type, c.msgno);
     this.#deliver(ch, msg);
   }
@@ -830,7 +831,7 @@ export function copyOf(buf: Uint8Array, from = 0, to = buf.length): Uint8Array {
 
 /** Joins pieces into one array (no copy for a single piece). */
 function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(size);
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.length; }

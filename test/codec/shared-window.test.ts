@@ -69,14 +69,15 @@ test('interleaved sessions under random chunkings decode as each would alone (re
     const recs = [recorder(), recorder()];
     const pos = [0, 0];
     // Alternate between the sessions, each time taking the next cut's worth of octets.
-    for (let i = 0; pos[0] < streams[0].length || pos[1] < streams[1].length; i++) {
-      const k = i % 2, s = streams[k];
-      if (pos[k] >= s.length) continue;
+    // Two of each: indexes 0 and 1 below are always present.
+    for (let i = 0; pos[0]! < streams[0]!.length || pos[1]! < streams[1]!.length; i++) {
+      const k = i % 2, s = streams[k]!;
+      if (pos[k]! >= s.length) continue;
       const n = 1 + ((cuts[i % Math.max(1, cuts.length)] ?? 7) % 97);
-      codecs[k].decode(s.subarray(pos[k], Math.min(s.length, pos[k] + n)), recs[k].handler);
-      pos[k] += n;
+      codecs[k]!.decode(s.subarray(pos[k]!, Math.min(s.length, pos[k]! + n)), recs[k]!.handler);
+      pos[k]! += n;
     }
-    for (let k = 0; k < 2; k++) assert.deepEqual(recs[k].out, collect(opened(new RefCodec()), [streams[k]]));
+    for (let k = 0; k < 2; k++) assert.deepEqual(recs[k]!.out, collect(opened(new RefCodec()), [streams[k]!]));
     for (const c of codecs) c.dispose();
   }), { numRuns: 300 });
 });
