@@ -60,7 +60,7 @@ async function open(req: { host: string; port: number; count: number; localAddre
   const one = async (): Promise<void> => {
     while (started < req.count && performance.now() < deadline) {
       started++;
-      const la = req.localAddresses[addrTurn++ % req.localAddresses.length];
+      const la = req.localAddresses[addrTurn++ % req.localAddresses.length]!;
       const o = mode === 'beep' ? await openBeep(req.host, req.port, la, req.timeoutMs) : await openBare(req.host, req.port, la, req.timeoutMs);
       if (o.ok) { ok++; if (ok % 1000 === 0) emit('progress', { ok }); }
       else { failed++; reasons[o.why] = (reasons[o.why] ?? 0) + 1; }

@@ -42,8 +42,8 @@ export function classSizes(file: string): Map<string, ClassStat> {
   const nodes = snap.nodes, edges = snap.edges, strings = snap.strings;
   const count = nodes.length / stride;
   const base = (i: number): string => {
-    const type = types[nodes[i * stride + iType]];
-    const name = strings[nodes[i * stride + iName]];
+    const type = types[nodes[i * stride + iType]!];
+    const name = strings[nodes[i * stride + iName]!]!;
     switch (type) {
       case 'object': return name;
       case 'closure': return `closure ${name || '(anonymous)'}`;
@@ -56,32 +56,32 @@ export function classSizes(file: string): Map<string, ClassStat> {
   const owner = new Int32Array(count).fill(-1);
   const ownerEdge: string[] = new Array(count);
   for (let n = 0, e = 0; n < count; n++) {
-    const ec = nodes[n * stride + iEdges];
+    const ec = nodes[n * stride + iEdges]!;
     for (let k = 0; k < ec; k++, e += estride) {
-      const et = etypes[edges[e + eType]];
+      const et = etypes[edges[e + eType]!];
       if (et === 'weak' || et === 'shortcut') continue;
-      const to = edges[e + eTo] / stride;
+      const to = edges[e + eTo]! / stride;
       if (owner[to] === -1) {
         owner[to] = n;
-        ownerEdge[to] = et === 'element' || et === 'hidden' ? `[${et}]` : String(strings[edges[e + eName]] ?? edges[e + eName]);
+        ownerEdge[to] = et === 'element' || et === 'hidden' ? `[${et}]` : String(strings[edges[e + eName]!] ?? edges[e + eName]);
       }
     }
   }
   const out = new Map<string, ClassStat>();
   for (let i = 0; i < count; i++) {
-    const type = types[nodes[i * stride + iType]];
+    const type = types[nodes[i * stride + iType]!];
     let key = base(i);
-    if (owner[i] >= 0 && ((type !== 'object' && type !== 'native' && type !== 'synthetic') || GENERIC.has(key))) {
-      const o = owner[i];
-      const ot = types[nodes[o * stride + iType]];
+    if (owner[i]! >= 0 && ((type !== 'object' && type !== 'native' && type !== 'synthetic') || GENERIC.has(key))) {
+      const o = owner[i]!;
+      const ot = types[nodes[o * stride + iType]!];
       // One more hop for internal owners (a Map's table is held by the Map, a context by a closure).
       let ok = base(o);
-      if ((ot !== 'object' || GENERIC.has(ok)) && owner[o] >= 0) ok = `${base(owner[o])}.${ownerEdge[o]}>${ok}`;
+      if ((ot !== 'object' || GENERIC.has(ok)) && owner[o]! >= 0) ok = `${base(owner[o]!)}.${ownerEdge[o]}>${ok}`;
       key = `${key} <- ${ok}.${ownerEdge[i]}`;
     }
     const s = out.get(key);
-    if (s === undefined) out.set(key, { count: 1, bytes: nodes[i * stride + iSize] });
-    else { s.count++; s.bytes += nodes[i * stride + iSize]; }
+    if (s === undefined) out.set(key, { count: 1, bytes: nodes[i * stride + iSize]! });
+    else { s.count++; s.bytes += nodes[i * stride + iSize]!; }
   }
   return out;
 }

@@ -75,17 +75,17 @@ async function run(req: { codec: 'wasm' | 'ref'; target: number; checkpoints: nu
       initiator.start({ profiles: [] });
     }
     await pump();
-    for (let i = batchStart; i < sessions.length; i++) if (sessions[i].mgmt.greeted) greetedCount++;
+    for (let i = batchStart; i < sessions.length; i++) if (sessions[i]!.mgmt.greeted) greetedCount++;
     const n = sessions.length;
     if (n % 10_000 < req.batch * 2) emit('progress', { sessions: n, greeted: greetedCount });
-    if (cps.length > 0 && n >= cps[0]) {
-      while (cps.length > 0 && n >= cps[0]) cps.shift();
+    if (cps.length > 0 && n >= cps[0]!) {
+      while (cps.length > 0 && n >= cps[0]!) cps.shift();
       points.push({ sessions: n, greeted: greetedCount, mem: await readMemory(req.settleMs), ms: performance.now() - t0 });
     }
   }
   await pump();
   greetedCount = sessions.filter((x) => x.mgmt.greeted).length;
-  if (failure !== undefined && (points.length === 0 || points[points.length - 1].sessions !== sessions.length)) {
+  if (failure !== undefined && (points.length === 0 || points[points.length - 1]!.sessions !== sessions.length)) {
     points.push({ sessions: sessions.length, greeted: greetedCount, mem: await readMemory(req.settleMs), ms: performance.now() - t0 });
   }
   return { base, points, failure, reached: sessions.length, greeted: greetedCount };

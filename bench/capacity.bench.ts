@@ -134,7 +134,7 @@ async function runScenario(name: string, mode: 'beep' | 'bare', listenerCodec: '
   await Promise.all(clients.map((c) => c.call('start', { mode, codec: 'wasm' })));
   const [lb, cb] = await Promise.all([listener.call('mem', { settleMs: SETTLE_MS }, 30_000), clientMem(clients)]);
   const sc: Scenario = {
-    name, mode, listenerCodec: mode === 'beep' ? listenerCodec : undefined, clientCodec: mode === 'beep' ? 'wasm' : undefined,
+    name, mode, ...(mode === 'beep' ? { listenerCodec, clientCodec: 'wasm' as const } : {}),
     listenerFdLimit: Number(st.fdLimit), listenerFdsAtStart: Number(st.fds),
     baseline: { listener: lb.mem as MemReading, clients: cb.mem }, levels: [], openFailures: {},
   };
@@ -168,7 +168,7 @@ async function runScenario(name: string, mode: 'beep' | 'bare', listenerCodec: '
         client: { heldSessions: cm.held, processes: clients.length, mem: cm.mem, perSession: perSession(cm.mem, sc.baseline.clients, cm.held) },
         openMs: r.ms,
       });
-      const L = sc.levels[sc.levels.length - 1];
+      const L = sc.levels[sc.levels.length - 1]!;
       log(`   ${String(n).padStart(6)} asked: listener holds ${lheld}, clients ${cm.held} (opened in ${(r.ms / 1000).toFixed(1)} s${r.failed ? `, ${r.failed} failed: ${JSON.stringify(r.reasons)}` : ''}); ` +
         `per session listener ${fmtK(L.listener.perSession.rss)} RSS / ${fmtK(L.listener.perSession.heapUsed)} heap / ${fmtK(L.listener.perSession.external)} ext, ` +
         `client ${fmtK(L.client.perSession.rss)} / ${fmtK(L.client.perSession.heapUsed)} / ${fmtK(L.client.perSession.external)}`);
@@ -239,7 +239,7 @@ async function overloadWith(listener: ChildHandle, clients: ChildHandle[], attac
   if (!alive) { out.listenerStderr = listener.stderr.slice(-1500); log(`   listener stderr:\n${indent(listener.stderr.slice(-600))}`); return out; }
   // Free some fds: close idle sessions on the first client, then check service resumes.
   const free = 500;
-  await clients[0].call('close', { count: free });
+  await clients[0]!.call('close', { count: free });
   // Held sessions, not fds: counting /proc/self/fd needs an fd too, and fails (-1) at the limit.
   const freed = await until(async () => Number((await listener.call('stats')).live) <= Number(after?.live ?? 0) - free, 10_000);
   const reopen = await openMore(attackers, port, 100, 5_000);
@@ -288,8 +288,8 @@ function table(scenarios: Scenario[]): string {
     }
     if (s.failure) rows.push([s.name, String(s.failure.atLevel), 'FAILED', s.failure.error.slice(0, 90), '', '', '', '', '', '', '', '']);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.filter((r) => r[2] !== 'FAILED' || i < 2).map((r) => r[i].length)));
-  return rows.map((r) => r[2] === 'FAILED' ? `${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  FAILED: ${r[3]}` : r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')).join('\n');
+  const w = rows[0]!.map((_, i) => Math.max(...rows.filter((r) => r[2] !== 'FAILED' || i < 2).map((r) => r[i]!.length)));
+  return rows.map((r) => r[2] === 'FAILED' ? `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  FAILED: ${r[3]}` : r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 }
 
 // Hard bound on the whole run: children are killed and the run fails rather than hang.

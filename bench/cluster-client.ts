@@ -116,7 +116,7 @@ class Load {
       this.#sent += take;
       n -= take;
     }
-    if (pieces.length === 1) this.s.write(pieces[0]);
+    if (pieces.length === 1) this.s.write(pieces[0]!);
     else { this.s.cork(); for (const p of pieces) this.s.write(p); this.s.uncork(); }
   }
 

@@ -116,7 +116,7 @@ async function primary(): Promise<void> {
   for (let r = 0; r < RUNS; r++) {
     rates.one.push(await measured(one));
     rates.many.push(await measured(many));
-    progress(`run ${r + 1}/${RUNS}: 1 worker ${Math.round(rates.one[r]).toLocaleString('en-US')} msgs/s, ${N} workers ${Math.round(rates.many[r]).toLocaleString('en-US')} msgs/s`);
+    progress(`run ${r + 1}/${RUNS}: 1 worker ${Math.round(rates.one[r]!).toLocaleString('en-US')} msgs/s, ${N} workers ${Math.round(rates.many[r]!).toLocaleString('en-US')} msgs/s`);
   }
   const s1 = spread(rates.one), sN = spread(rates.many);
   const ratio = sN.median / s1.median;

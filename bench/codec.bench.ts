@@ -99,9 +99,9 @@ for (const c of cases) {
     for (const impl of ['wasm', 'ref']) {
       rows.push({
         frames: c.name, chunk: `${chunkSize / 1024} KiB`, codec: impl,
-        'frames/s': Math.round(hz[impl] * c.count).toLocaleString('en-US'),
-        'MB/s': ((hz[impl] * c.bytes.length) / 1e6).toFixed(0),
-        'wasm/ref': impl === 'wasm' ? (hz.wasm / hz.ref).toFixed(2) + 'x' : '',
+        'frames/s': Math.round(hz[impl]! * c.count).toLocaleString('en-US'),
+        'MB/s': ((hz[impl]! * c.bytes.length) / 1e6).toFixed(0),
+        'wasm/ref': impl === 'wasm' ? (hz.wasm! / hz.ref!).toFixed(2) + 'x' : '',
       });
     }
   }

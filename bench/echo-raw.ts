@@ -37,7 +37,7 @@ function lengthPrefixedEcho(s: Socket): void {
         need = d.readUInt32BE(o);
         o += 4;
       } else {
-        hdr = ((hdr << 8) | d[o++]) >>> 0;
+        hdr = ((hdr << 8) | d[o++]!) >>> 0;
         if (++hdrGot < 4) continue;
         need = hdr;
         hdr = 0;

@@ -9,14 +9,14 @@ export interface Spread { median: number; min: number; max: number }
 export function spread(xs: number[]): Spread {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  const median = s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-  return { median, min: s[0], max: s[s.length - 1] };
+  const median = s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]! };
 }
 
 /** Percentile p (0..100) of samples (nearest rank). */
 export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
 /** One measured row: a throughput case (msgs/s) or a round-trip case (µs). */
@@ -103,7 +103,7 @@ export function ratioOf(r: Row, base: Row): number {
 /** Per-run ratios of a beepwire row against a baseline row run in the same round. */
 export function pairedOf(r: Row, base: Row): Spread {
   const a = r.msgsPerSec!.runs, b = base.msgsPerSec!.runs;
-  return spread(a.map((x, i) => x / b[i]));
+  return spread(a.map((x, i) => x / b[i]!));
 }
 
 /** An acceptance verdict: `value` compared with `target` (a ratio). */

@@ -58,7 +58,7 @@ async function beepEcho(port: number | string, size: number, channels: number, i
         if (performance.now() < end) { c.sendMsg(body); outstanding++; } else if (outstanding === 0) resolve();
       });
     }
-    for (let i = 0; i < inFlight; i++) { chans[i % chans.length].sendMsg(body); outstanding++; }
+    for (let i = 0; i < inFlight; i++) { chans[i % chans.length]!.sendMsg(body); outstanding++; }
   });
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSince(c0);
@@ -110,15 +110,15 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
   for (let r = 0; r < RUNS; r++) {
     for (let i = 0; i < cases.length; i++) {
       const b0 = machineBusySeconds(), w0 = performance.now();
-      const res = await cases[i].run();
+      const res = await cases[i]!.run();
       others.push(Math.max(0, machineBusySeconds() - b0 - res.cpu) / ((performance.now() - w0) / 1000));
-      rates[i].push(res.msgs / res.secs);
-      cpu[i].push((res.cpu / res.msgs) * 1e6);
+      rates[i]!.push(res.msgs / res.secs);
+      cpu[i]!.push((res.cpu / res.msgs) * 1e6);
     }
     if (process.stderr.isTTY) process.stderr.write(`${stamp()} ${name}: run ${r + 1}/${RUNS}\r`);
   }
   return cases.map((c, i) => {
-    const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i], cpu[i]);
+    const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i]!, cpu[i]!);
     const m = row.msgsPerSec!;
     progress(`${c.label}: ${Math.round(m.median).toLocaleString('en-US')} msgs/s median (${Math.round(m.min).toLocaleString('en-US')}..${Math.round(m.max).toLocaleString('en-US')}), ${row.mbPerSec!.median.toFixed(1)} MB/s, ${row.cpuUsPerMsg!.median.toFixed(2)} CPU µs/msg`);
     return row;
