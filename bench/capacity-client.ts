@@ -28,13 +28,26 @@ function openBeep(host: string, port: number, localAddress: string, timeoutMs: n
   const conn = new Connection(ctx!, 'initiator', nodeTransport(socket));
   conn.session.start({ profiles: [] });
   return new Promise<Outcome>((resolve) => {
-    const t = setTimeout(() => { conn.shutdown(); resolve({ ok: false, why: 'timeout' }); }, timeoutMs);
-    conn.session.mgmt.ready.then(() => {
-      clearTimeout(t);
-      if (conn.session.ended) { resolve({ ok: false, why: 'ended after greeting' }); return; }
-      conns.push(conn);
-      resolve({ ok: true });
-    }, (e: unknown) => { clearTimeout(t); conn.shutdown(); resolve({ ok: false, why: why(e) }); });
+    const t = setTimeout(() => {
+      conn.shutdown();
+      resolve({ ok: false, why: 'timeout' });
+    }, timeoutMs);
+    conn.session.mgmt.ready.then(
+      () => {
+        clearTimeout(t);
+        if (conn.session.ended) {
+          resolve({ ok: false, why: 'ended after greeting' });
+          return;
+        }
+        conns.push(conn);
+        resolve({ ok: true });
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        conn.shutdown();
+        resolve({ ok: false, why: why(e) });
+      },
+    );
   });
 }
 
@@ -43,27 +56,59 @@ function openBare(host: string, port: number, localAddress: string, timeoutMs: n
   const s = netConnect({ host, port, localAddress, noDelay: true });
   return new Promise<Outcome>((resolve) => {
     let done = false;
-    const finish = (o: Outcome): void => { if (done) return; done = true; clearTimeout(t); resolve(o); };
-    const t = setTimeout(() => { s.destroy(); finish({ ok: false, why: 'timeout' }); }, timeoutMs);
-    s.once('data', () => { sockets.push(s); finish({ ok: true }); });
-    s.on('data', () => { /* idle */ });
-    s.on('error', (e) => { s.destroy(); finish({ ok: false, why: why(e) }); });
+    const finish = (o: Outcome): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      resolve(o);
+    };
+    const t = setTimeout(() => {
+      s.destroy();
+      finish({ ok: false, why: 'timeout' });
+    }, timeoutMs);
+    s.once('data', () => {
+      sockets.push(s);
+      finish({ ok: true });
+    });
+    s.on('data', () => {
+      /* idle */
+    });
+    s.on('error', (e) => {
+      s.destroy();
+      finish({ ok: false, why: why(e) });
+    });
     s.on('close', () => finish({ ok: false, why: 'closed before data' }));
   });
 }
 
-async function open(req: { host: string; port: number; count: number; localAddresses: string[]; concurrency: number; timeoutMs: number; deadlineMs: number }): Promise<Record<string, unknown>> {
+async function open(req: {
+  host: string;
+  port: number;
+  count: number;
+  localAddresses: string[];
+  concurrency: number;
+  timeoutMs: number;
+  deadlineMs: number;
+}): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const deadline = t0 + req.deadlineMs;
-  let started = 0, ok = 0, failed = 0;
+  let started = 0,
+    ok = 0,
+    failed = 0;
   const reasons: Record<string, number> = {};
   const one = async (): Promise<void> => {
     while (started < req.count && performance.now() < deadline) {
       started++;
       const la = req.localAddresses[addrTurn++ % req.localAddresses.length]!;
-      const o = mode === 'beep' ? await openBeep(req.host, req.port, la, req.timeoutMs) : await openBare(req.host, req.port, la, req.timeoutMs);
-      if (o.ok) { ok++; if (ok % 1000 === 0) emit('progress', { ok }); }
-      else { failed++; reasons[o.why] = (reasons[o.why] ?? 0) + 1; }
+      const o =
+        mode === 'beep' ? await openBeep(req.host, req.port, la, req.timeoutMs) : await openBare(req.host, req.port, la, req.timeoutMs);
+      if (o.ok) {
+        ok++;
+        if (ok % 1000 === 0) emit('progress', { ok });
+      } else {
+        failed++;
+        reasons[o.why] = (reasons[o.why] ?? 0) + 1;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(req.concurrency, req.count)) }, one));
@@ -91,7 +136,9 @@ serve({
   close: async (r) => {
     const n = Number(r.count);
     const victims = mode === 'beep' ? conns.splice(0, n) : sockets.splice(0, n);
-    for (const v of victims) if (mode === 'beep') (v as Connection).shutdown(); else (v as Socket).destroy();
+    for (const v of victims)
+      if (mode === 'beep') (v as Connection).shutdown();
+      else (v as Socket).destroy();
     return { closed: victims.length, held: held() };
   },
   /** Opens a session and a channel on the echo profile, then times `rounds` round trips. */
@@ -108,13 +155,18 @@ serve({
  */
 async function warmUp(): Promise<void> {
   const lctx = new Ctx();
-  registerProfile(lctx, ECHO_PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, f.payloadSize, f.msgNo); } });
+  registerProfile(lctx, ECHO_PROFILE, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, f.payloadSize, f.msgNo);
+    },
+  });
   const l = await createListener(lctx, '127.0.0.1', 0);
   try {
     for (let k = 0; k < 3; k++) {
       const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port, { connectTimeout: 5000, greetingTimeout: 5000 });
       const ch = conn.isOk() ? await conn.openChannel(0, ECHO_PROFILE) : null;
-      for (let i = 0; ch !== null && i < 50; i++) await Promise.race([ch.request('x'.repeat(64)), new Promise((res) => setTimeout(res, 2000))]);
+      for (let i = 0; ch !== null && i < 50; i++)
+        await Promise.race([ch.request('x'.repeat(64)), new Promise((res) => setTimeout(res, 2000))]);
       conn.shutdown();
     }
   } finally {
@@ -131,13 +183,19 @@ async function rtt(host: string, port: number, rounds: number): Promise<Record<s
   if (!conn.isOk()) return { passed: false, connectMs, error: conn.popChannelError() };
   const ch = await conn.openChannel(0, ECHO_PROFILE);
   const startMs = performance.now() - t0 - connectMs;
-  if (ch === null) { conn.shutdown(); return { passed: false, connectMs, error: conn.popChannelError() }; }
+  if (ch === null) {
+    conn.shutdown();
+    return { passed: false, connectMs, error: conn.popChannelError() };
+  }
   const times: number[] = [];
   const payload = 'x'.repeat(64);
   for (let i = 0; i < rounds; i++) {
     const a = performance.now();
     const f = await Promise.race([ch.request(payload), new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
-    if (f === null || f.text !== payload) { conn.shutdown(); return { passed: false, connectMs, startMs, times, error: f === null ? 'echo timed out' : 'echo mismatch' }; }
+    if (f === null || f.text !== payload) {
+      conn.shutdown();
+      return { passed: false, connectMs, startMs, times, error: f === null ? 'echo timed out' : 'echo mismatch' };
+    }
     times.push(performance.now() - a);
   }
   conn.shutdown();

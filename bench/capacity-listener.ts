@@ -26,7 +26,8 @@ Server.prototype.emit = function (this: Server, event: string | symbol, ...args:
   if (event === 'error') {
     serverErrorCount++;
     const e = args[0] as NodeJS.ErrnoException;
-    if (serverErrors.length < 5) serverErrors.push(`${e?.code ?? ''} ${e?.syscall ?? ''} ${e?.message ?? String(e)} (listeners: ${this.listenerCount('error')})`);
+    if (serverErrors.length < 5)
+      serverErrors.push(`${e?.code ?? ''} ${e?.syscall ?? ''} ${e?.message ?? String(e)} (listeners: ${this.listenerCount('error')})`);
     emit('server-error', { code: e?.code, message: e?.message, listeners: this.listenerCount('error') });
   }
   return (origEmit as (this: Server, e: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
@@ -45,12 +46,22 @@ async function start(req: { mode: 'beep' | 'bare'; codec: 'wasm' | 'ref' }): Pro
       accepted++;
       bareSockets.add(s);
       greeted++;
-      s.on('data', () => { /* idle: nothing expected */ });
-      s.on('error', () => { /* counted on close */ });
-      s.on('close', () => { bareSockets.delete(s); greeted--; closed++; });
+      s.on('data', () => {
+        /* idle: nothing expected */
+      });
+      s.on('error', () => {
+        /* counted on close */
+      });
+      s.on('close', () => {
+        bareSockets.delete(s);
+        greeted--;
+        closed++;
+      });
       s.write('hi\n'); // the client counts a socket once this arrives (as a greeting)
     });
-    bare.on('error', (e) => { serverErrors.push(String(e)); });
+    bare.on('error', (e) => {
+      serverErrors.push(String(e));
+    });
     await new Promise<void>((res) => bare!.listen(0, '127.0.0.1', 4096, () => res()));
     const a = bare.address();
     return { port: typeof a === 'object' && a !== null ? a.port : 0, fds: countFds(), fdLimit: fdLimit() };
@@ -68,7 +79,17 @@ async function start(req: { mode: 'beep' | 'bare'; codec: 'wasm' | 'ref' }): Pro
     onAccept: (conn: Connection) => {
       accepted++;
       let wasGreeted = false;
-      conn.session.mgmt.ready.then(() => { if (!conn.session.ended) { wasGreeted = true; greeted++; } }, () => { /* counted on close */ });
+      conn.session.mgmt.ready.then(
+        () => {
+          if (!conn.session.ended) {
+            wasGreeted = true;
+            greeted++;
+          }
+        },
+        () => {
+          /* counted on close */
+        },
+      );
       conn.setOnClose((_c, err) => {
         if (wasGreeted) greeted--;
         closed++;
@@ -83,11 +104,15 @@ async function start(req: { mode: 'beep' | 'bare'; codec: 'wasm' | 'ref' }): Pro
 
 function stats(): Record<string, unknown> {
   return {
-    mode, accepted, greeted, closed,
-    live: mode === 'bare' ? bareSockets.size : listener?.connections.size ?? 0,
+    mode,
+    accepted,
+    greeted,
+    closed,
+    live: mode === 'bare' ? bareSockets.size : (listener?.connections.size ?? 0),
     closeReasons: Object.fromEntries(closeReasons),
-    serverErrorCount, serverErrors,
-    listenerOk: mode === 'bare' ? true : listener?.isOk() ?? false,
+    serverErrorCount,
+    serverErrors,
+    listenerOk: mode === 'bare' ? true : (listener?.isOk() ?? false),
     listenerErrorMsg: listener?.errorMsg ?? '',
     fds: countFds(),
   };

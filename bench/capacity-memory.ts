@@ -20,7 +20,9 @@ class MemPipe implements SessionIO {
     dirty.add(this);
     return true;
   }
-  end(): void { /* in memory */ }
+  end(): void {
+    /* in memory */
+  }
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -42,7 +44,14 @@ async function pump(maxRounds = 50): Promise<void> {
 
 const sessions: Session[] = [];
 
-async function run(req: { codec: 'wasm' | 'ref'; target: number; checkpoints: number[]; batch: number; deadlineMs: number; settleMs: number }): Promise<Record<string, unknown>> {
+async function run(req: {
+  codec: 'wasm' | 'ref';
+  target: number;
+  checkpoints: number[];
+  batch: number;
+  deadlineMs: number;
+  settleMs: number;
+}): Promise<Record<string, unknown>> {
   if (req.codec === 'wasm') loadCodec();
   const deadline = performance.now() + req.deadlineMs;
   const base = await readMemory(req.settleMs);
@@ -52,12 +61,16 @@ async function run(req: { codec: 'wasm' | 'ref'; target: number; checkpoints: nu
   const cps = [...req.checkpoints].sort((a, b) => a - b);
   let greetedCount = 0;
   outer: while (sessions.length < req.target) {
-    if (performance.now() > deadline) { failure = { at: sessions.length, error: `deadline of ${req.deadlineMs} ms reached` }; break; }
+    if (performance.now() > deadline) {
+      failure = { at: sessions.length, error: `deadline of ${req.deadlineMs} ms reached` };
+      break;
+    }
     const batchStart = sessions.length;
     const pairs = Math.min(req.batch, (req.target - sessions.length) >> 1);
     for (let i = 0; i < pairs; i++) {
       let initiator: Session, listener: Session;
-      const ia = new MemPipe(), lb = new MemPipe();
+      const ia = new MemPipe(),
+        lb = new MemPipe();
       try {
         listener = new Session(lb, {}, { role: 'listener', codec: req.codec });
         sessions.push(listener);

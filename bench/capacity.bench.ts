@@ -23,7 +23,11 @@ import { ChildHandle, perSession, sumReadings, sleep, fdLimit, type MemReading, 
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = new Set(process.argv.slice(2));
-const argValue = (name: string): string | undefined => process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const argValue = (name: string): string | undefined =>
+  process.argv
+    .slice(2)
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.slice(name.length + 3);
 const QUICK = args.has('--quick') || process.env.CAPACITY_QUICK === '1';
 const LISTENER_CODEC = (argValue('codec') ?? process.env.CAPACITY_CODEC ?? 'wasm') as 'wasm' | 'ref';
 const FALLBACK = !args.has('--no-fallback');
@@ -47,18 +51,36 @@ function spawn(name: string, file: string, extraExec: string[] = []): ChildHandl
   proc.once('exit', () => children.delete(h));
   return h;
 }
-const killAll = (): void => { for (const c of children) { try { c.proc.kill('SIGKILL'); } catch { /* gone */ } } };
+const killAll = (): void => {
+  for (const c of children) {
+    try {
+      c.proc.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+};
 process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { killAll(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
 
 const stamp = (): string => `[${(performance.now() / 1000).toFixed(1).padStart(5)}s]`;
 let progressShown = false;
 /** Progress: rewritten in place on a terminal, a plain line otherwise. */
 function progressLine(s: string): void {
-  if (process.stdout.isTTY) { process.stdout.write(`\x1b[2K\r${stamp()} ${s}`); progressShown = true; } else console.log(`${stamp()} ${s}`);
+  if (process.stdout.isTTY) {
+    process.stdout.write(`\x1b[2K\r${stamp()} ${s}`);
+    progressShown = true;
+  } else console.log(`${stamp()} ${s}`);
 }
 const log = (s: string): void => {
-  if (progressShown) { process.stdout.write('\x1b[2K\r'); progressShown = false; }
+  if (progressShown) {
+    process.stdout.write('\x1b[2K\r');
+    progressShown = false;
+  }
   console.log(`${stamp()} ${s}`);
 };
 /** The thrown error's line in a crashed child's stderr. */
@@ -103,16 +125,38 @@ function addReasons(into: Record<string, number>, r: unknown): void {
 }
 
 /** Opens `count` more connections spread over the clients; returns totals. */
-async function openMore(clients: ChildHandle[], port: number, count: number, timeoutMs = 10_000): Promise<{ ok: number; failed: number; reasons: Record<string, number>; ms: number }> {
+async function openMore(
+  clients: ChildHandle[],
+  port: number,
+  count: number,
+  timeoutMs = 10_000,
+): Promise<{ ok: number; failed: number; reasons: Record<string, number>; ms: number }> {
   const t0 = performance.now();
   const per = clients.map((_, i) => Math.floor(count / clients.length) + (i < count % clients.length ? 1 : 0));
   const deadlineMs = Math.max(5_000, Math.min(60_000, left() - 20_000));
-  const rs = await Promise.all(clients.map((c, i) => per[i] === 0 ? Promise.resolve({ opened: 0, failed: 0, reasons: {} } as Reply)
-    : c.call('open', { host: '127.0.0.1', port, count: per[i], localAddresses: SOURCES, concurrency: 48, timeoutMs, deadlineMs }, deadlineMs + timeoutMs + 5_000)
-      .catch((e: Error) => ({ opened: 0, failed: per[i], reasons: { [`client failed: ${e.message.slice(0, 80)}`]: per[i] } } as Reply))));
+  const rs = await Promise.all(
+    clients.map((c, i) =>
+      per[i] === 0
+        ? Promise.resolve({ opened: 0, failed: 0, reasons: {} } as Reply)
+        : c
+            .call(
+              'open',
+              { host: '127.0.0.1', port, count: per[i], localAddresses: SOURCES, concurrency: 48, timeoutMs, deadlineMs },
+              deadlineMs + timeoutMs + 5_000,
+            )
+            .catch(
+              (e: Error) => ({ opened: 0, failed: per[i], reasons: { [`client failed: ${e.message.slice(0, 80)}`]: per[i] } }) as Reply,
+            ),
+    ),
+  );
   const reasons: Record<string, number> = {};
-  let ok = 0, failed = 0;
-  for (const r of rs) { ok += Number(r.opened ?? 0); failed += Number(r.failed ?? 0); addReasons(reasons, r.reasons); }
+  let ok = 0,
+    failed = 0;
+  for (const r of rs) {
+    ok += Number(r.opened ?? 0);
+    failed += Number(r.failed ?? 0);
+    addReasons(reasons, r.reasons);
+  }
   return { ok, failed, reasons, ms: performance.now() - t0 };
 }
 
@@ -121,22 +165,38 @@ async function clientMem(clients: ChildHandle[]): Promise<{ mem: MemReading; hel
   return { mem: sumReadings(rs.map((r) => r.mem as MemReading)), held: rs.reduce((a, r) => a + Number(r.held), 0) };
 }
 
-async function runScenario(name: string, mode: 'beep' | 'bare', listenerCodec: 'wasm' | 'ref', targets: number[], opts: { rtt: boolean; overload: boolean }): Promise<Scenario> {
+async function runScenario(
+  name: string,
+  mode: 'beep' | 'bare',
+  listenerCodec: 'wasm' | 'ref',
+  targets: number[],
+  opts: { rtt: boolean; overload: boolean },
+): Promise<Scenario> {
   log(`== ${name}: ${mode}${mode === 'beep' ? ` (listener codec ${listenerCodec}, client codec wasm)` : ''}, levels ${targets.join(', ')}`);
   const listener = spawn(`${name} listener`, 'capacity-listener.js');
-  listener.onEvent = (r) => { if (r.event === 'server-error') log(`   listener server 'error': ${r.code} ${r.message} (error listeners: ${r.listeners})`); };
+  listener.onEvent = (r) => {
+    if (r.event === 'server-error') log(`   listener server 'error': ${r.code} ${r.message} (error listeners: ${r.listeners})`);
+  };
   const clients = Array.from({ length: CLIENTS }, (_, i) => spawn(`${name} client ${i}`, 'capacity-client.js'));
   const progress = new Map<ChildHandle, number>();
-  for (const c of clients) c.onEvent = (r) => { if (r.event === 'progress') progress.set(c, Number(r.ok)); };
+  for (const c of clients)
+    c.onEvent = (r) => {
+      if (r.event === 'progress') progress.set(c, Number(r.ok));
+    };
   await Promise.all([listener.up, ...clients.map((c) => c.up)]);
   const st = await listener.call('start', { mode, codec: listenerCodec });
   const port = Number(st.port);
   await Promise.all(clients.map((c) => c.call('start', { mode, codec: 'wasm' })));
   const [lb, cb] = await Promise.all([listener.call('mem', { settleMs: SETTLE_MS }, 30_000), clientMem(clients)]);
   const sc: Scenario = {
-    name, mode, ...(mode === 'beep' ? { listenerCodec, clientCodec: 'wasm' as const } : {}),
-    listenerFdLimit: Number(st.fdLimit), listenerFdsAtStart: Number(st.fds),
-    baseline: { listener: lb.mem as MemReading, clients: cb.mem }, levels: [], openFailures: {},
+    name,
+    mode,
+    ...(mode === 'beep' ? { listenerCodec, clientCodec: 'wasm' as const } : {}),
+    listenerFdLimit: Number(st.fdLimit),
+    listenerFdsAtStart: Number(st.fds),
+    baseline: { listener: lb.mem as MemReading, clients: cb.mem },
+    levels: [],
+    openFailures: {},
   };
   const tick = setInterval(() => {
     const sum = [...progress.values()].reduce((a, b) => a + b, 0);
@@ -145,15 +205,26 @@ async function runScenario(name: string, mode: 'beep' | 'bare', listenerCodec: '
   let held = 0;
   try {
     for (const n of targets) {
-      if (left() < 30_000) { log(`   run deadline near: skipping level ${n}`); break; }
+      if (left() < 30_000) {
+        log(`   run deadline near: skipping level ${n}`);
+        break;
+      }
       progress.clear();
       const r = await openMore(clients, port, n - held);
       addReasons(sc.openFailures, r.reasons);
       const ls = listener.alive ? await listener.call('stats').catch(() => undefined) : undefined;
       if (!listener.alive || ls === undefined) {
         await sleep(200);
-        sc.failure = { atLevel: n, held: held + r.ok, error: `listener process died (exit ${JSON.stringify(listener.exited)}): ${errorLine(listener.stderr)}`, listenerStderr: listener.stderr.slice(-1500), listenerExit: listener.exited };
-        log(`   FAILED at level ${n}: ${sc.failure.error}; clients had ${held + r.ok} greeted; listener stderr (tail):\n${indent(listener.stderr.slice(-700))}`);
+        sc.failure = {
+          atLevel: n,
+          held: held + r.ok,
+          error: `listener process died (exit ${JSON.stringify(listener.exited)}): ${errorLine(listener.stderr)}`,
+          listenerStderr: listener.stderr.slice(-1500),
+          listenerExit: listener.exited,
+        };
+        log(
+          `   FAILED at level ${n}: ${sc.failure.error}; clients had ${held + r.ok} greeted; listener stderr (tail):\n${indent(listener.stderr.slice(-700))}`,
+        );
         break;
       }
       held += r.ok;
@@ -165,24 +236,43 @@ async function runScenario(name: string, mode: 'beep' | 'bare', listenerCodec: '
       sc.levels.push({
         n,
         listener: { heldSessions: lheld, fds: lmem.fds, mem: lmem, perSession: perSession(lmem, sc.baseline.listener, lheld) },
-        client: { heldSessions: cm.held, processes: clients.length, mem: cm.mem, perSession: perSession(cm.mem, sc.baseline.clients, cm.held) },
+        client: {
+          heldSessions: cm.held,
+          processes: clients.length,
+          mem: cm.mem,
+          perSession: perSession(cm.mem, sc.baseline.clients, cm.held),
+        },
         openMs: r.ms,
       });
       const L = sc.levels[sc.levels.length - 1]!;
-      log(`   ${String(n).padStart(6)} asked: listener holds ${lheld}, clients ${cm.held} (opened in ${(r.ms / 1000).toFixed(1)} s${r.failed ? `, ${r.failed} failed: ${JSON.stringify(r.reasons)}` : ''}); ` +
-        `per session listener ${fmtK(L.listener.perSession.rss)} RSS / ${fmtK(L.listener.perSession.heapUsed)} heap / ${fmtK(L.listener.perSession.external)} ext, ` +
-        `client ${fmtK(L.client.perSession.rss)} / ${fmtK(L.client.perSession.heapUsed)} / ${fmtK(L.client.perSession.external)}`);
+      log(
+        `   ${String(n).padStart(6)} asked: listener holds ${lheld}, clients ${cm.held} (opened in ${(r.ms / 1000).toFixed(1)} s${r.failed ? `, ${r.failed} failed: ${JSON.stringify(r.reasons)}` : ''}); ` +
+          `per session listener ${fmtK(L.listener.perSession.rss)} RSS / ${fmtK(L.listener.perSession.heapUsed)} heap / ${fmtK(L.listener.perSession.external)} ext, ` +
+          `client ${fmtK(L.client.perSession.rss)} / ${fmtK(L.client.perSession.heapUsed)} / ${fmtK(L.client.perSession.external)}`,
+      );
       if (r.ok < n - (held - r.ok) && r.failed > 0 && mode === 'beep' && !sc.failure) {
-        sc.failure = { atLevel: n, held, error: `only ${held} of ${n} sessions opened: ${JSON.stringify(r.reasons)}`, listenerStderr: listener.stderr.slice(-1500) };
+        sc.failure = {
+          atLevel: n,
+          held,
+          error: `only ${held} of ${n} sessions opened: ${JSON.stringify(r.reasons)}`,
+          listenerStderr: listener.stderr.slice(-1500),
+        };
         log(`   FAILED at level ${n}: ${sc.failure.error}`);
         break;
       }
     }
     clearInterval(tick);
     if (opts.rtt && !sc.failure && listener.alive) sc.rtt = await bystander(port, 'while held');
-    if (opts.overload && !sc.failure && listener.alive && left() > 30_000) sc.overload = await overload(listener, clients, port, sc.listenerFdLimit);
+    if (opts.overload && !sc.failure && listener.alive && left() > 30_000)
+      sc.overload = await overload(listener, clients, port, sc.listenerFdLimit);
   } catch (e) {
-    sc.failure ??= { atLevel: -1, held, error: (e as Error).message, listenerStderr: listener.stderr.slice(-1500), listenerExit: listener.exited };
+    sc.failure ??= {
+      atLevel: -1,
+      held,
+      error: (e as Error).message,
+      listenerStderr: listener.stderr.slice(-1500),
+      listenerExit: listener.exited,
+    };
     log(`   FAILED: ${(e as Error).message}`);
   } finally {
     clearInterval(tick);
@@ -201,8 +291,20 @@ async function bystander(port: number, label: string): Promise<Record<string, un
     const r = await b.call('rtt', { host: '127.0.0.1', port, rounds: 20 }, 40_000);
     const times = (r.times as number[] | undefined) ?? [];
     const sorted = [...times].sort((x, y) => x - y);
-    const out = { label, ok: r.passed === true, connectMs: r.connectMs, startMs: r.startMs, firstRttMs: times[0], p50Ms: sorted[sorted.length >> 1], maxMs: sorted[sorted.length - 1], rounds: times.length, error: r.error };
-    log(`   bystander (${label}): ${out.ok ? `connect+greeting ${fmtMs(r.connectMs)}, channel start ${fmtMs(r.startMs)}, first RTT ${fmtMs(times[0])}, p50 ${fmtMs(out.p50Ms)}, max ${fmtMs(out.maxMs)}` : `FAILED ${JSON.stringify(r.error)}`}`);
+    const out = {
+      label,
+      ok: r.passed === true,
+      connectMs: r.connectMs,
+      startMs: r.startMs,
+      firstRttMs: times[0],
+      p50Ms: sorted[sorted.length >> 1],
+      maxMs: sorted[sorted.length - 1],
+      rounds: times.length,
+      error: r.error,
+    };
+    log(
+      `   bystander (${label}): ${out.ok ? `connect+greeting ${fmtMs(r.connectMs)}, channel start ${fmtMs(r.startMs)}, first RTT ${fmtMs(times[0])}, p50 ${fmtMs(out.p50Ms)}, max ${fmtMs(out.maxMs)}` : `FAILED ${JSON.stringify(r.error)}`}`,
+    );
     return out;
   } catch (e) {
     log(`   bystander (${label}) FAILED: ${(e as Error).message}`);
@@ -229,14 +331,36 @@ async function overload(listener: ChildHandle, clients: ChildHandle[], port: num
 }
 
 /** The overload attempt from `attackers`, then recovery once `clients` free descriptors. */
-async function overloadWith(listener: ChildHandle, clients: ChildHandle[], attackers: ChildHandle[], port: number, room: number, tries: number): Promise<Record<string, unknown>> {
+async function overloadWith(
+  listener: ChildHandle,
+  clients: ChildHandle[],
+  attackers: ChildHandle[],
+  port: number,
+  room: number,
+  tries: number,
+): Promise<Record<string, unknown>> {
   const r = await openMore(attackers, port, tries, 5_000);
   await sleep(500);
   const alive = listener.alive;
-  const after = alive ? await listener.call('stats').catch((e: Error) => ({ error: e.message } as Reply)) : undefined;
-  log(`   overload: ${r.ok} greeted, ${r.failed} refused ${JSON.stringify(r.reasons)}; listener ${alive ? `alive, holds ${after?.greeted}, fds ${after?.fds}, server 'error' events ${after?.serverErrorCount}, listener.isOk() ${after?.listenerOk}${after?.listenerErrorMsg ? ` (errorMsg '${after.listenerErrorMsg}')` : ''}` : `DIED (exit ${JSON.stringify(listener.exited)})`}`);
-  const out: Record<string, unknown> = { tried: tries, roomBefore: room, greeted: r.ok, refused: r.failed, reasons: r.reasons, ms: r.ms, listenerAlive: alive, listenerAfter: after };
-  if (!alive) { out.listenerStderr = listener.stderr.slice(-1500); log(`   listener stderr:\n${indent(listener.stderr.slice(-600))}`); return out; }
+  const after = alive ? await listener.call('stats').catch((e: Error) => ({ error: e.message }) as Reply) : undefined;
+  log(
+    `   overload: ${r.ok} greeted, ${r.failed} refused ${JSON.stringify(r.reasons)}; listener ${alive ? `alive, holds ${after?.greeted}, fds ${after?.fds}, server 'error' events ${after?.serverErrorCount}, listener.isOk() ${after?.listenerOk}${after?.listenerErrorMsg ? ` (errorMsg '${after.listenerErrorMsg}')` : ''}` : `DIED (exit ${JSON.stringify(listener.exited)})`}`,
+  );
+  const out: Record<string, unknown> = {
+    tried: tries,
+    roomBefore: room,
+    greeted: r.ok,
+    refused: r.failed,
+    reasons: r.reasons,
+    ms: r.ms,
+    listenerAlive: alive,
+    listenerAfter: after,
+  };
+  if (!alive) {
+    out.listenerStderr = listener.stderr.slice(-1500);
+    log(`   listener stderr:\n${indent(listener.stderr.slice(-600))}`);
+    return out;
+  }
   // Free some fds: close idle sessions on the first client, then check service resumes.
   const free = 500;
   await clients[0]!.call('close', { count: free });
@@ -245,8 +369,20 @@ async function overloadWith(listener: ChildHandle, clients: ChildHandle[], attac
   const reopen = await openMore(attackers, port, 100, 5_000);
   const rtt = await bystander(port, 'after freeing fds');
   const final = listener.alive ? await listener.call('stats').catch(() => undefined) : undefined;
-  log(`   recovery: closed ${free} idle sessions (listener saw them close: ${freed}), reopened ${reopen.ok}/100, bystander ${rtt.ok ? 'ok' : 'FAILED'}; listener alive ${listener.alive}, server 'error' events ${final?.serverErrorCount}`);
-  Object.assign(out, { recovery: { closed: free, listenerSawClose: freed, reopened: reopen.ok, reopenFailures: reopen.reasons, bystander: rtt, listenerAlive: listener.alive, listenerFinal: final } });
+  log(
+    `   recovery: closed ${free} idle sessions (listener saw them close: ${freed}), reopened ${reopen.ok}/100, bystander ${rtt.ok ? 'ok' : 'FAILED'}; listener alive ${listener.alive}, server 'error' events ${final?.serverErrorCount}`,
+  );
+  Object.assign(out, {
+    recovery: {
+      closed: free,
+      listenerSawClose: freed,
+      reopened: reopen.ok,
+      reopenFailures: reopen.reasons,
+      bystander: rtt,
+      listenerAlive: listener.alive,
+      listenerFinal: final,
+    },
+  });
   return out;
 }
 
@@ -254,15 +390,29 @@ async function overloadWith(listener: ChildHandle, clients: ChildHandle[], attac
 async function memoryRun(codec: 'wasm' | 'ref'): Promise<Record<string, unknown>> {
   log(`== in-memory sans-I/O sessions, codec ${codec}, target ${MEM_TARGET}`);
   const m = spawn(`memory ${codec}`, 'capacity-memory.js', ['--max-old-space-size=4096']);
-  m.onEvent = (r) => { if (r.event === 'progress') progressLine(`   ... ${r.sessions} sessions, ${r.greeted} greeted`); };
+  m.onEvent = (r) => {
+    if (r.event === 'progress') progressLine(`   ... ${r.sessions} sessions, ${r.greeted} greeted`);
+  };
   try {
     await m.up;
-    const checkpoints = QUICK ? [1000, 2000] : [...new Set([1000, 10_000, 16_000, 50_000, 100_000, MEM_TARGET])].filter((c) => c <= MEM_TARGET);
+    const checkpoints = QUICK
+      ? [1000, 2000]
+      : [...new Set([1000, 10_000, 16_000, 50_000, 100_000, MEM_TARGET])].filter((c) => c <= MEM_TARGET);
     const deadlineMs = Math.max(10_000, Math.min(60_000, left() - 15_000));
-    const r = await m.call('run', { codec, target: MEM_TARGET, checkpoints, batch: 500, deadlineMs, settleMs: SETTLE_MS }, deadlineMs + 30_000);
+    const r = await m.call(
+      'run',
+      { codec, target: MEM_TARGET, checkpoints, batch: 500, deadlineMs, settleMs: SETTLE_MS },
+      deadlineMs + 30_000,
+    );
     const base = r.base as MemReading;
-    const points = (r.points as Array<{ sessions: number; greeted: number; mem: MemReading; ms: number }>).map((p) => ({ ...p, perSession: perSession(p.mem, base, p.sessions) }));
-    for (const p of points) log(`   ${String(p.sessions).padStart(6)} sessions (${p.greeted} greeted): ${fmtK(p.perSession.rss)} RSS / ${fmtK(p.perSession.heapUsed)} heap / ${fmtK(p.perSession.external)} ext per session`);
+    const points = (r.points as Array<{ sessions: number; greeted: number; mem: MemReading; ms: number }>).map((p) => ({
+      ...p,
+      perSession: perSession(p.mem, base, p.sessions),
+    }));
+    for (const p of points)
+      log(
+        `   ${String(p.sessions).padStart(6)} sessions (${p.greeted} greeted): ${fmtK(p.perSession.rss)} RSS / ${fmtK(p.perSession.heapUsed)} heap / ${fmtK(p.perSession.external)} ext per session`,
+      );
     const failure = r.failure as { at: number; error: string } | undefined;
     if (failure) log(`   FAILED at ${failure.at} sessions: ${failure.error}`);
     else log(`   reached ${r.reached} sessions, ${r.greeted} greeted`);
@@ -277,27 +427,62 @@ async function memoryRun(codec: 'wasm' | 'ref'): Promise<Record<string, unknown>
 
 const fmtK = (b: number | undefined): string => (b === undefined || !Number.isFinite(b) ? '-' : `${(b / KiB).toFixed(2)} KiB`);
 const fmtMs = (v: unknown): string => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '-');
-const indent = (s: string): string => s.split('\n').map((l) => `     | ${l}`).join('\n');
+const indent = (s: string): string =>
+  s
+    .split('\n')
+    .map((l) => `     | ${l}`)
+    .join('\n');
 
 function table(scenarios: Scenario[]): string {
-  const rows: string[][] = [['scenario', 'N asked', 'held (L)', 'L RSS/s', 'L heap/s', 'L ext/s', 'L ab/s', 'held (C)', 'C RSS/s', 'C heap/s', 'C ext/s', 'C ab/s']];
+  const rows: string[][] = [
+    ['scenario', 'N asked', 'held (L)', 'L RSS/s', 'L heap/s', 'L ext/s', 'L ab/s', 'held (C)', 'C RSS/s', 'C heap/s', 'C ext/s', 'C ab/s'],
+  ];
   for (const s of scenarios) {
     for (const l of s.levels) {
-      const L = l.listener.perSession, C = l.client.perSession;
-      rows.push([s.name, String(l.n), String(l.listener.heldSessions), fmtK(L.rss), fmtK(L.heapUsed), fmtK(L.external), fmtK(L.arrayBuffers), String(l.client.heldSessions), fmtK(C.rss), fmtK(C.heapUsed), fmtK(C.external), fmtK(C.arrayBuffers)]);
+      const L = l.listener.perSession,
+        C = l.client.perSession;
+      rows.push([
+        s.name,
+        String(l.n),
+        String(l.listener.heldSessions),
+        fmtK(L.rss),
+        fmtK(L.heapUsed),
+        fmtK(L.external),
+        fmtK(L.arrayBuffers),
+        String(l.client.heldSessions),
+        fmtK(C.rss),
+        fmtK(C.heapUsed),
+        fmtK(C.external),
+        fmtK(C.arrayBuffers),
+      ]);
     }
     if (s.failure) rows.push([s.name, String(s.failure.atLevel), 'FAILED', s.failure.error.slice(0, 90), '', '', '', '', '', '', '', '']);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.filter((r) => r[2] !== 'FAILED' || i < 2).map((r) => r[i]!.length)));
-  return rows.map((r) => r[2] === 'FAILED' ? `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  FAILED: ${r[3]}` : r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+  return rows
+    .map((r) =>
+      r[2] === 'FAILED'
+        ? `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  FAILED: ${r[3]}`
+        : r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '),
+    )
+    .join('\n');
 }
 
 // Hard bound on the whole run: children are killed and the run fails rather than hang.
-setTimeout(() => { console.error(`capacity bench: run deadline exceeded, aborting`); killAll(); process.exit(2); }, Math.max(0, RUN_DEADLINE - performance.now()) + 60_000).unref();
+setTimeout(
+  () => {
+    console.error(`capacity bench: run deadline exceeded, aborting`);
+    killAll();
+    process.exit(2);
+  },
+  Math.max(0, RUN_DEADLINE - performance.now()) + 60_000,
+).unref();
 
 async function main(): Promise<void> {
   console.log(`capacity bench${QUICK ? ' (quick)' : ''}\n${machineLine()}`);
-  console.log(`fd limit ${fdLimit()} per process; sources ${SOURCES[0]}..${SOURCES[SOURCES.length - 1]}; ${CLIENTS} client processes; settle ${SETTLE_MS} ms after GC`);
+  console.log(
+    `fd limit ${fdLimit()} per process; sources ${SOURCES[0]}..${SOURCES[SOURCES.length - 1]}; ${CLIENTS} client processes; settle ${SETTLE_MS} ms after GC`,
+  );
   const t0 = performance.now();
   const limit = fdLimit();
   // The listener process uses ~20 fds of its own; keep RESERVE free for the bystander.
@@ -305,50 +490,102 @@ async function main(): Promise<void> {
   const targets = QUICK ? [1000, 2000] : [1000, 10_000, max];
   const scenarios: Scenario[] = [];
   const sockets = !args.has('--skip-sockets');
-  if (sockets && !args.has('--skip-bare')) scenarios.push(await runScenario('bare node:net', 'bare', 'wasm', targets, { rtt: false, overload: false }));
-  const beep = sockets ? await runScenario(`beepwire (${LISTENER_CODEC})`, 'beep', LISTENER_CODEC, targets, { rtt: true, overload: !QUICK }) : undefined;
+  if (sockets && !args.has('--skip-bare'))
+    scenarios.push(await runScenario('bare node:net', 'bare', 'wasm', targets, { rtt: false, overload: false }));
+  const beep = sockets
+    ? await runScenario(`beepwire (${LISTENER_CODEC})`, 'beep', LISTENER_CODEC, targets, { rtt: true, overload: !QUICK })
+    : undefined;
   if (beep) scenarios.push(beep);
   if (beep?.failure && FALLBACK && LISTENER_CODEC === 'wasm' && !QUICK) {
-    log(`beepwire with the WASM codec failed at level ${beep.failure.atLevel}; rerunning the listener with codec 'ref' for the remaining figures`);
+    log(
+      `beepwire with the WASM codec failed at level ${beep.failure.atLevel}; rerunning the listener with codec 'ref' for the remaining figures`,
+    );
     scenarios.push(await runScenario('beepwire (ref)', 'beep', 'ref', targets, { rtt: true, overload: true }));
   }
   const inMemory = args.has('--skip-memory') ? [] : [await memoryRun('wasm'), await memoryRun('ref')];
   const elapsed = (performance.now() - t0) / 1000;
 
   if (scenarios.length > 0) {
-    console.log('\nper-session memory (L = listener process, C = all client processes; delta from the idle process before any connection, after GC + settle)');
+    console.log(
+      '\nper-session memory (L = listener process, C = all client processes; delta from the idle process before any connection, after GC + settle)',
+    );
     console.log(table(scenarios));
   }
   for (const s of scenarios) {
-    if (s.rtt) console.log(`${s.name}: bystander ${s.rtt.ok ? `first RTT ${fmtMs(s.rtt.firstRttMs)}, p50 ${fmtMs(s.rtt.p50Ms)} (connect+greeting ${fmtMs(s.rtt.connectMs)}) with ${s.levels.at(-1)?.listener.heldSessions} sessions held — ${Number(s.rtt.firstRttMs) < 50 ? 'PASS' : 'FAIL'} (< 50 ms)` : `FAILED ${s.rtt.error}`}`);
+    if (s.rtt)
+      console.log(
+        `${s.name}: bystander ${s.rtt.ok ? `first RTT ${fmtMs(s.rtt.firstRttMs)}, p50 ${fmtMs(s.rtt.p50Ms)} (connect+greeting ${fmtMs(s.rtt.connectMs)}) with ${s.levels.at(-1)?.listener.heldSessions} sessions held — ${Number(s.rtt.firstRttMs) < 50 ? 'PASS' : 'FAIL'} (< 50 ms)` : `FAILED ${s.rtt.error}`}`,
+      );
     if (s.overload) {
-      const o = s.overload as { tried: number; greeted: number; refused: number; reasons: unknown; listenerAlive: boolean; listenerAfter?: Reply; recovery?: { reopened: number; bystander: Record<string, unknown> } };
-      console.log(`${s.name}: past the fd limit: tried ${o.tried}, ${o.greeted} greeted, ${o.refused} refused ${JSON.stringify(o.reasons)}; listener ${o.listenerAlive ? 'survived' : 'CRASHED'}; server 'error' events ${o.listenerAfter?.serverErrorCount ?? '-'}; ` +
-        `recovery: ${o.recovery ? `reopened ${o.recovery.reopened}/100, bystander ${o.recovery.bystander.ok ? `ok (RTT ${fmtMs(o.recovery.bystander.firstRttMs)})` : 'FAILED'}` : '-'}`);
+      const o = s.overload as {
+        tried: number;
+        greeted: number;
+        refused: number;
+        reasons: unknown;
+        listenerAlive: boolean;
+        listenerAfter?: Reply;
+        recovery?: { reopened: number; bystander: Record<string, unknown> };
+      };
+      console.log(
+        `${s.name}: past the fd limit: tried ${o.tried}, ${o.greeted} greeted, ${o.refused} refused ${JSON.stringify(o.reasons)}; listener ${o.listenerAlive ? 'survived' : 'CRASHED'}; server 'error' events ${o.listenerAfter?.serverErrorCount ?? '-'}; ` +
+          `recovery: ${o.recovery ? `reopened ${o.recovery.reopened}/100, bystander ${o.recovery.bystander.ok ? `ok (RTT ${fmtMs(o.recovery.bystander.firstRttMs)})` : 'FAILED'}` : '-'}`,
+      );
     }
   }
   for (const m of inMemory) {
     const pts = (m.points as Array<{ sessions: number; perSession: ReturnType<typeof perSession> }> | undefined) ?? [];
     const last = pts.at(-1);
     const f = m.failure as { at: number; error: string } | undefined;
-    console.log(`in-memory (${m.codec}): ${f ? `FAILED at ${f.at} sessions: ${f.error}` : `${m.reached} sessions greeted`}` +
-      `${last ? `; at ${last.sessions}: ${fmtK(last.perSession.rss)} RSS / ${fmtK(last.perSession.heapUsed)} heap / ${fmtK(last.perSession.external)} ext per session` : ''}`);
+    console.log(
+      `in-memory (${m.codec}): ${f ? `FAILED at ${f.at} sessions: ${f.error}` : `${m.reached} sessions greeted`}` +
+        `${last ? `; at ${last.sessions}: ${fmtK(last.perSession.rss)} RSS / ${fmtK(last.perSession.heapUsed)} heap / ${fmtK(last.perSession.external)} ext per session` : ''}`,
+    );
   }
   console.log(`total ${elapsed.toFixed(1)} s`);
 
   const cpu = cpus();
   const out = {
-    bench: 'capacity', quick: QUICK, date: new Date().toISOString(), node: process.version,
-    machine: { cpu: cpu[0]?.model, cores: cpu.length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), os: `${platform()} ${release()} ${arch()}`, fdLimit: limit, line: machineLine() },
-    settings: { clients: CLIENTS, sources: SOURCES, settleMs: SETTLE_MS, listenerCodec: LISTENER_CODEC, reserve: RESERVE, extra: EXTRA, memTarget: MEM_TARGET, targets },
+    bench: 'capacity',
+    quick: QUICK,
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: {
+      cpu: cpu[0]?.model,
+      cores: cpu.length,
+      memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+      os: `${platform()} ${release()} ${arch()}`,
+      fdLimit: limit,
+      line: machineLine(),
+    },
+    settings: {
+      clients: CLIENTS,
+      sources: SOURCES,
+      settleMs: SETTLE_MS,
+      listenerCodec: LISTENER_CODEC,
+      reserve: RESERVE,
+      extra: EXTRA,
+      memTarget: MEM_TARGET,
+      targets,
+    },
     elapsedSeconds: elapsed,
-    scenarios, inMemory,
+    scenarios,
+    inMemory,
   };
   const dir = resolve(here, '../../bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, QUICK ? 'capacity-quick.json' : 'capacity.json');
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
 
-main().then(() => { killAll(); process.exit(0); }, (e) => { console.error(e); killAll(); process.exit(1); });
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (e) => {
+    console.error(e);
+    killAll();
+    process.exit(1);
+  },
+);

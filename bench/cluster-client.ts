@@ -12,14 +12,23 @@
 import { connect, type Socket } from 'node:net';
 
 /** A run request from the primary. */
-export interface ClientRun { port: number; seconds: number; warmup: number; conns: number; inFlight: number; size: number; profile: string }
+export interface ClientRun {
+  port: number;
+  seconds: number;
+  warmup: number;
+  conns: number;
+  inFlight: number;
+  size: number;
+  profile: string;
+}
 
 const CRLF = '\r\n';
 const MIME = 'Content-Type: application/beep+xml\r\n\r\n';
 const GRANT = 1 << 24; // window we grant the listener on channel 1, re-granted every 1 MiB
 const BLOCK = 16384; // MSG frames per shared block
 
-const digits = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10);
+const digits = (n: number): number =>
+  n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
 
 /** MSG k of the shared stream, for a payload of `len` octets (empty MIME header + body). */
 class Stream {
@@ -71,7 +80,10 @@ class Load {
   #onStarted: (() => void) | undefined;
   #onIdle: (() => void) | undefined;
 
-  constructor(port: number, readonly r: ClientRun) {
+  constructor(
+    port: number,
+    readonly r: ClientRun,
+  ) {
     const len = r.size + 2;
     this.#st = streams.get(len) ?? new Stream(len);
     streams.set(len, this.#st);
@@ -80,12 +92,30 @@ class Load {
     this.s.on('error', () => {});
     const greetingPayload = `${MIME}<greeting />${CRLF}`;
     const greeting = frame('RPY', 0, 0, 0, greetingPayload);
-    const start = frame('MSG', 0, 1, Buffer.byteLength(greetingPayload), `${MIME}<start number='1'><profile uri='${r.profile}' /></start>${CRLF}`);
+    const start = frame(
+      'MSG',
+      0,
+      1,
+      Buffer.byteLength(greetingPayload),
+      `${MIME}<start number='1'><profile uri='${r.profile}' /></start>${CRLF}`,
+    );
     this.s.write(greeting + start);
   }
 
-  started(): Promise<void> { return this.#started ? Promise.resolve() : new Promise((r) => { this.#onStarted = r; }); }
-  idle(): Promise<void> { return this.#got === this.#sent ? Promise.resolve() : new Promise((r) => { this.#onIdle = r; }); }
+  started(): Promise<void> {
+    return this.#started
+      ? Promise.resolve()
+      : new Promise((r) => {
+          this.#onStarted = r;
+        });
+  }
+  idle(): Promise<void> {
+    return this.#got === this.#sent
+      ? Promise.resolve()
+      : new Promise((r) => {
+          this.#onIdle = r;
+        });
+  }
 
   go(): void {
     this.s.write(`SEQ 1 0 ${GRANT}\r\n`); // RFC 3081: the listener may send 4096 octets until we say more
@@ -109,7 +139,8 @@ class Load {
     this.#owed -= n;
     const pieces: Buffer[] = [];
     while (n > 0) {
-      const bi = Math.floor(this.#sent / BLOCK), j = this.#sent % BLOCK;
+      const bi = Math.floor(this.#sent / BLOCK),
+        j = this.#sent % BLOCK;
       const take = Math.min(n, BLOCK - j);
       const b = this.#st.block(bi);
       pieces.push(b.buf.subarray(b.at[j], b.at[j + take]));
@@ -117,30 +148,47 @@ class Load {
       n -= take;
     }
     if (pieces.length === 1) this.s.write(pieces[0]!);
-    else { this.s.cork(); for (const p of pieces) this.s.write(p); this.s.uncork(); }
+    else {
+      this.s.cork();
+      for (const p of pieces) this.s.write(p);
+      this.s.uncork();
+    }
   }
 
   #data(d: Buffer): void {
     let b = d;
-    if (this.#carry !== undefined) { b = Buffer.concat([this.#carry, d]); this.#carry = undefined; }
+    if (this.#carry !== undefined) {
+      b = Buffer.concat([this.#carry, d]);
+      this.#carry = undefined;
+    }
     const n = b.length;
     let o = Math.min(this.#skip, n);
     this.#skip -= o;
     let done = 0;
     while (o < n) {
-      if (b[o] === 82 && this.#started) { // 'R': RPY k on channel 1, skipped by its length
-        if (n - o < 6) { this.#carry = Buffer.from(b.subarray(o)); break; }
+      if (b[o] === 82 && this.#started) {
+        // 'R': RPY k on channel 1, skipped by its length
+        if (n - o < 6) {
+          this.#carry = Buffer.from(b.subarray(o));
+          break;
+        }
         const len = this.#replyLen(this.#got);
         if (b[o + 4] !== 49 || b[o + 5] !== 32) throw new Error('load generator: unexpected frame from the listener');
         this.#got++;
         done++;
-        if (o + len <= n) { o += len; continue; }
+        if (o + len <= n) {
+          o += len;
+          continue;
+        }
         this.#skip = o + len - n;
         o = n;
         break;
       }
       const eol = b.indexOf(10, o);
-      if (eol < 0) { this.#carry = Buffer.from(b.subarray(o)); break; }
+      if (eol < 0) {
+        this.#carry = Buffer.from(b.subarray(o));
+        break;
+      }
       const line = b.toString('latin1', o, eol - 1).split(' ');
       if (line[0] === 'SEQ') {
         if (line[1] === '1') this.#limit = (Number(line[2]) + Number(line[3])) >>> 0;
@@ -149,15 +197,21 @@ class Load {
       }
       // Channel 0 (greeting, start reply) before the load starts: whole frames only.
       const end = eol + 1 + Number(line[5]) + 5;
-      if (end > n) { this.#carry = Buffer.from(b.subarray(o)); break; }
-      if (line[0] === 'RPY' && line[1] === '0' && line[2] === '1') { this.#started = true; this.#onStarted?.(); }
+      if (end > n) {
+        this.#carry = Buffer.from(b.subarray(o));
+        break;
+      }
+      if (line[0] === 'RPY' && line[1] === '0' && line[2] === '1') {
+        this.#started = true;
+        this.#onStarted?.();
+      }
       o = end;
     }
     if (done > 0) {
       if (this.counting) this.replies += done;
       if (!this.stopped) this.#owed += done;
       const recv = (this.#got * this.#st.len) % 2 ** 32;
-      if (((this.#granted - recv) >>> 0) < GRANT - (1 << 20)) {
+      if ((this.#granted - recv) >>> 0 < GRANT - (1 << 20)) {
         // Keep the listener's window on channel 1 wide open (RFC 3081 §3.1.3).
         this.s.write(`SEQ 1 ${recv} ${GRANT}\r\n`);
         this.#granted = (recv + GRANT) >>> 0;
@@ -187,7 +241,12 @@ async function run(r: ClientRun): Promise<{ msgs: number; secs: number }> {
 
 process.on('message', (r: ClientRun) => {
   const u0 = process.cpuUsage();
-  run(r).then((res) => { const u = process.cpuUsage(u0); process.send!({ ...res, cpuUser: u.user / 1e6, cpuSystem: u.system / 1e6 }); },
-    (e: unknown) => process.send!({ error: String(e) }));
+  run(r).then(
+    (res) => {
+      const u = process.cpuUsage(u0);
+      process.send!({ ...res, cpuUser: u.user / 1e6, cpuSystem: u.system / 1e6 });
+    },
+    (e: unknown) => process.send!({ error: String(e) }),
+  );
 });
 process.on('disconnect', () => process.exit(0)); // the primary is gone

@@ -24,7 +24,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 if (cluster.isWorker) {
   // A worker: one ordinary beepwire listener; node:cluster shares the port with its siblings.
   const ctx = new Ctx();
-  registerProfile(ctx, PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+  registerProfile(ctx, PROFILE, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
   const l = await createListener(ctx, '127.0.0.1', Number(process.env.CLUSTER_PORT));
   if (!l.isOk()) throw new Error(`listen failed: ${l.errorMsg}`);
   process.send!({ listening: true });
@@ -63,7 +67,9 @@ async function primary(): Promise<void> {
   cluster.schedulingPolicy = cluster.SCHED_RR; // the primary distributes (the default off Windows)
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url) });
   const t0 = performance.now();
-  const progress = (s: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}\n`); };
+  const progress = (s: string): void => {
+    process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}\n`);
+  };
   const workers: Array<ReturnType<typeof cluster.fork>> = [];
   let client: ChildProcess | undefined;
   const cleanup = (): void => {
@@ -75,12 +81,18 @@ async function primary(): Promise<void> {
   // Two pools side by side, one per port: 1 worker and N workers (an idle pool costs nothing).
   async function pool(n: number): Promise<number> {
     const port = await freePort();
-    await Promise.all(Array.from({ length: n }, () => new Promise<void>((res, rej) => {
-      const w = cluster.fork({ CLUSTER_PORT: String(port) });
-      workers.push(w);
-      w.once('message', () => res());
-      w.once('exit', (code) => rej(new Error(`worker exited with ${code}`)));
-    })));
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((res, rej) => {
+            const w = cluster.fork({ CLUSTER_PORT: String(port) });
+            workers.push(w);
+            w.once('message', () => res());
+            w.once('exit', (code) => rej(new Error(`worker exited with ${code}`)));
+          }),
+      ),
+    );
     return port;
   }
   const one = await pool(1);
@@ -90,35 +102,46 @@ async function primary(): Promise<void> {
   const pids = (): number[] => [process.pid, client!.pid!, ...workers.map((w) => w.process.pid!)];
   const sample = (): { t: number; busy: number; ours: number | undefined } => {
     const per = pids().map(cpuSeconds);
-    return { t: performance.now() / 1000, busy: machineBusySeconds(), ours: per.some((x) => x === undefined) ? undefined : per.reduce((a, b) => a! + b!, 0) };
+    return {
+      t: performance.now() / 1000,
+      busy: machineBusySeconds(),
+      ours: per.some((x) => x === undefined) ? undefined : per.reduce((a, b) => a! + b!, 0),
+    };
   };
   const others: number[] = [];
   const measured = async (port: number): Promise<number> => {
     const a = sample();
     const rate = await drive(port);
     const b = sample();
-    if (a.ours !== undefined && b.ours !== undefined) others.push(Math.max(0, (b.busy - a.busy) - (b.ours - a.ours)) / (b.t - a.t));
+    if (a.ours !== undefined && b.ours !== undefined) others.push(Math.max(0, b.busy - a.busy - (b.ours - a.ours)) / (b.t - a.t));
     return rate;
   };
-  const drive = (port: number): Promise<number> => new Promise((res, rej) => {
-    const r: ClientRun = { port, seconds: SECONDS, warmup: 0.5, conns, inFlight, size, profile: PROFILE };
-    const timer = setTimeout(() => rej(new Error('load generator did not answer')), (SECONDS + 30) * 1000);
-    client!.once('message', (m: { msgs: number; secs: number; error?: string }) => {
-      clearTimeout(timer);
-      if (m.error !== undefined) rej(new Error(m.error)); else res(m.msgs / m.secs);
+  const drive = (port: number): Promise<number> =>
+    new Promise((res, rej) => {
+      const r: ClientRun = { port, seconds: SECONDS, warmup: 0.5, conns, inFlight, size, profile: PROFILE };
+      const timer = setTimeout(() => rej(new Error('load generator did not answer')), (SECONDS + 30) * 1000);
+      client!.once('message', (m: { msgs: number; secs: number; error?: string }) => {
+        clearTimeout(timer);
+        if (m.error !== undefined) rej(new Error(m.error));
+        else res(m.msgs / m.secs);
+      });
+      client!.send(r);
     });
-    client!.send(r);
-  });
 
   console.log(machineLine());
-  console.log(`node:cluster (round robin by the primary), 1 vs ${N} workers on 127.0.0.1; load generator in its own process: ${conns} connections x ${inFlight} in flight, ${size} B messages; ${RUNS} runs x ${SECONDS} s, interleaved`);
+  console.log(
+    `node:cluster (round robin by the primary), 1 vs ${N} workers on 127.0.0.1; load generator in its own process: ${conns} connections x ${inFlight} in flight, ${size} B messages; ${RUNS} runs x ${SECONDS} s, interleaved`,
+  );
   const rates: Record<'one' | 'many', number[]> = { one: [], many: [] };
   for (let r = 0; r < RUNS; r++) {
     rates.one.push(await measured(one));
     rates.many.push(await measured(many));
-    progress(`run ${r + 1}/${RUNS}: 1 worker ${Math.round(rates.one[r]!).toLocaleString('en-US')} msgs/s, ${N} workers ${Math.round(rates.many[r]!).toLocaleString('en-US')} msgs/s`);
+    progress(
+      `run ${r + 1}/${RUNS}: 1 worker ${Math.round(rates.one[r]!).toLocaleString('en-US')} msgs/s, ${N} workers ${Math.round(rates.many[r]!).toLocaleString('en-US')} msgs/s`,
+    );
   }
-  const s1 = spread(rates.one), sN = spread(rates.many);
+  const s1 = spread(rates.one),
+    sN = spread(rates.many);
   const ratio = sN.median / s1.median;
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   console.table([
@@ -129,18 +152,30 @@ async function primary(): Promise<void> {
   console.log(`${pass ? 'PASS' : 'FAIL'}  ${N} workers vs 1: ${ratio.toFixed(2)}x (target >= 1.60x)`);
   const busy = others.length > 0 ? spread(others) : undefined;
   if (busy !== undefined) {
-    console.log(`other processes on this machine used ${busy.median.toFixed(2)} cores (median; ${busy.min.toFixed(2)}..${busy.max.toFixed(2)}) of ${cpus().length} during the runs`);
-    if (busy.median > 0.25) console.log(`NOTE: the machine was not free; with ${busy.median.toFixed(2)} cores taken by others, ${N} workers cannot show their scaling and this ratio is a lower bound.`);
+    console.log(
+      `other processes on this machine used ${busy.median.toFixed(2)} cores (median; ${busy.min.toFixed(2)}..${busy.max.toFixed(2)}) of ${cpus().length} during the runs`,
+    );
+    if (busy.median > 0.25)
+      console.log(
+        `NOTE: the machine was not free; with ${busy.median.toFixed(2)} cores taken by others, ${N} workers cannot show their scaling and this ratio is a lower bound.`,
+      );
   }
   const result = {
-    bench: 'cluster', date: new Date().toISOString(), machine: machineInfo(), node: process.version, runtime: runtimeInfo(),
+    bench: 'cluster',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    node: process.version,
+    runtime: runtimeInfo(),
     settings: { runs: RUNS, secondsPerRun: SECONDS, workers: N, conns, inFlight, size, scheduling: 'SCHED_RR' },
-    rows: [{ workers: 1, msgsPerSec: { ...s1, runs: rates.one } }, { workers: N, msgsPerSec: { ...sN, runs: rates.many } }],
+    rows: [
+      { workers: 1, msgsPerSec: { ...s1, runs: rates.one } },
+      { workers: N, msgsPerSec: { ...sN, runs: rates.many } },
+    ],
     acceptance: [{ name: `${N} workers vs 1`, value: ratio, target: 1.6, pass }],
     otherProcessesCores: busy === undefined ? null : { ...busy, runs: others },
   };
   mkdirSync(OUT, { recursive: true });
-  writeFileSync(join(OUT, 'cluster.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(OUT, 'cluster.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`results: ${join(OUT, 'cluster.json')}`);
   cleanup();
   process.exit(0);

@@ -13,15 +13,24 @@ const enc = new TextEncoder();
 function frames(kind: 'NUL' | 'MSG', size: number): { bytes: Uint8Array; count: number } {
   const parts: Uint8Array[] = [];
   const payload = new Uint8Array(size).fill(0x61);
-  let seq = 0, len = 0, count = 0, msgno = 0;
+  let seq = 0,
+    len = 0,
+    count = 0,
+    msgno = 0;
   while (len < TOTAL) {
     const h = enc.encode(`${kind} 1 ${msgno} . ${seq} ${size}\r\n`);
     parts.push(h, payload, enc.encode('END\r\n'));
-    len += h.length + size + 5; seq += size; count++; msgno = (msgno + 1) & 0x7fffffff;
+    len += h.length + size + 5;
+    seq += size;
+    count++;
+    msgno = (msgno + 1) & 0x7fffffff;
   }
   const bytes = new Uint8Array(len);
   let o = 0;
-  for (const p of parts) { bytes.set(p, o); o += p.length; }
+  for (const p of parts) {
+    bytes.set(p, o);
+    o += p.length;
+  }
   return { bytes, count };
 }
 
@@ -42,11 +51,21 @@ function chunks(bytes: Uint8Array, size: number): Uint8Array[] {
 // The handler touches every field so no work is optimised away.
 let sink = 0;
 const handler: FrameHandler = {
-  onFrame(type, channel, msgno, _more, seqno, size, _ansno, _buf, offset, length) { sink += type + channel + msgno + seqno + size + offset + length; },
-  onData(channel, _buf, offset, length) { sink += channel + offset + length; },
-  onSeq(channel, ackno, window) { sink += channel + ackno + window; },
-  onSeqHint(channel, ackno) { sink += channel + ackno; },
-  onError(status) { throw new Error(`bench stream rejected: status ${status}`); },
+  onFrame(type, channel, msgno, _more, seqno, size, _ansno, _buf, offset, length) {
+    sink += type + channel + msgno + seqno + size + offset + length;
+  },
+  onData(channel, _buf, offset, length) {
+    sink += channel + offset + length;
+  },
+  onSeq(channel, ackno, window) {
+    sink += channel + ackno + window;
+  },
+  onSeqHint(channel, ackno) {
+    sink += channel + ackno;
+  },
+  onError(status) {
+    throw new Error(`bench stream rejected: status ${status}`);
+  },
 };
 
 function codec(impl: 'wasm' | 'ref'): SessionCodec {
@@ -60,7 +79,10 @@ function codec(impl: 'wasm' | 'ref'): SessionCodec {
 function crowd(n: number): SessionCodec[] {
   const out: SessionCodec[] = [];
   for (let i = 0; i < n; i++) {
-    for (const c of [new WasmCodec(), new RefCodec()]) { c.openChannel(0); out.push(c); }
+    for (const c of [new WasmCodec(), new RefCodec()]) {
+      c.openChannel(0);
+      out.push(c);
+    }
   }
   return out;
 }
@@ -98,10 +120,12 @@ for (const c of cases) {
     }
     for (const impl of ['wasm', 'ref']) {
       rows.push({
-        frames: c.name, chunk: `${chunkSize / 1024} KiB`, codec: impl,
+        frames: c.name,
+        chunk: `${chunkSize / 1024} KiB`,
+        codec: impl,
         'frames/s': Math.round(hz[impl]! * c.count).toLocaleString('en-US'),
         'MB/s': ((hz[impl]! * c.bytes.length) / 1e6).toFixed(0),
-        'wasm/ref': impl === 'wasm' ? (hz.wasm! / hz.ref!).toFixed(2) + 'x' : '',
+        'wasm/ref': impl === 'wasm' ? `${(hz.wasm! / hz.ref!).toFixed(2)}x` : '',
       });
     }
   }

@@ -30,7 +30,10 @@ function lengthPrefixedEcho(s: Socket): void {
         const take = Math.min(need, n - o);
         o += take;
         need -= take;
-        if (need === 0) { inBody = false; last = o; }
+        if (need === 0) {
+          inBody = false;
+          last = o;
+        }
         continue;
       }
       if (hdrGot === 0 && n - o >= 4) {
@@ -46,7 +49,10 @@ function lengthPrefixedEcho(s: Socket): void {
       if (need === 0) last = o;
       else inBody = true;
     }
-    if (last === 0) { held.push(d); return; }
+    if (last === 0) {
+      held.push(d);
+      return;
+    }
     const reply = last === n ? d : d.subarray(0, last);
     if (held.length === 0) s.write(reply);
     else {
@@ -67,9 +73,13 @@ function byteEcho(s: Socket): void {
 /** A raw echo server on 127.0.0.1 (an ephemeral port); TLS when `tlsPair` is given. */
 export function rawServer(mode: RawMode, tlsPair?: { cert: string; key: string }): Promise<Server> {
   const handler = mode === 'byte' ? byteEcho : lengthPrefixedEcho;
-  const server: Server = tlsPair === undefined
-    ? createServer({ noDelay: true }, handler)
-    : tls.createServer({ cert: tlsPair.cert, key: tlsPair.key }, (s) => { s.setNoDelay(true); handler(s); });
+  const server: Server =
+    tlsPair === undefined
+      ? createServer({ noDelay: true }, handler)
+      : tls.createServer({ cert: tlsPair.cert, key: tlsPair.key }, (s) => {
+          s.setNoDelay(true);
+          handler(s);
+        });
   return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
 }
 
@@ -85,7 +95,10 @@ export function rawClient(port: number, ca?: string): Promise<Socket> {
       const s = connect({ host: '127.0.0.1', port, noDelay: true }, () => res(s));
       s.once('error', rej);
     } else {
-      const s = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => { s.setNoDelay(true); res(s); });
+      const s = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+        s.setNoDelay(true);
+        res(s);
+      });
       s.once('error', rej);
     }
   });
@@ -114,7 +127,9 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
   const one = 4 + size;
   const batch = Buffer.alloc(one * inFlight, 0x61);
   for (let i = 0; i < inFlight; i++) batch.writeUInt32BE(size, i * one);
-  let msgs = 0, got = 0, outstanding = inFlight;
+  let msgs = 0,
+    got = 0,
+    outstanding = inFlight;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -126,7 +141,10 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
       got -= done * one;
       msgs += done;
       outstanding -= done;
-      if (performance.now() < end) { s.write(batch.subarray(0, done * one)); outstanding += done; } else if (outstanding === 0) resolve();
+      if (performance.now() < end) {
+        s.write(batch.subarray(0, done * one));
+        outstanding += done;
+      } else if (outstanding === 0) resolve();
     });
     s.write(batch);
   });
@@ -150,7 +168,10 @@ export async function rawRtt(port: number, count: number): Promise<number[]> {
       if (got < msg.length) return;
       got = 0;
       times.push(performance.now() - t);
-      if (times.length === count) { resolve(); return; }
+      if (times.length === count) {
+        resolve();
+        return;
+      }
       t = performance.now();
       s.write(msg);
     });

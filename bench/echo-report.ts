@@ -3,7 +3,11 @@
 // medians taken in the same process and the same session of runs.
 
 /** Median, min and max of a set of runs. */
-export interface Spread { median: number; min: number; max: number }
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
 
 /** Median (mean of the middle two for an even count), min and max. */
 export function spread(xs: number[]): Spread {
@@ -43,7 +47,14 @@ export interface Row {
 }
 
 /** An acceptance criterion and its verdict. */
-export interface Verdict { name: string; value: number; target: number; higherIsBetter: boolean; pass: boolean; shown: string }
+export interface Verdict {
+  name: string;
+  value: number;
+  target: number;
+  higherIsBetter: boolean;
+  pass: boolean;
+  shown: string;
+}
 
 /** Throughput row from per-run results. */
 export function throughputRow(base: Omit<Row, 'msgsPerSec' | 'mbPerSec' | 'cpuUsPerMsg'>, rates: number[], cpuUs?: number[]): Row {
@@ -68,7 +79,8 @@ const fmtMb = (n: number): string => n.toFixed(n >= 100 ? 0 : 1);
 /** A printable table row. */
 export function tableRow(r: Row): Record<string, string> {
   if (r.msgsPerSec !== undefined) {
-    const m = r.msgsPerSec, b = r.mbPerSec!;
+    const m = r.msgsPerSec,
+      b = r.mbPerSec!;
     const out: Record<string, string> = {
       case: r.label,
       'msgs/s median': fmtInt(m.median),
@@ -77,21 +89,26 @@ export function tableRow(r: Row): Record<string, string> {
       'MB/s min..max': `${fmtMb(b.min)}..${fmtMb(b.max)}`,
     };
     if (r.cpuUsPerMsg !== undefined) out['CPU µs/msg'] = r.cpuUsPerMsg.median.toFixed(r.cpuUsPerMsg.median >= 100 ? 0 : 2);
-    out.ratios = Object.entries(r.ratios ?? {}).map(([k, v]) => {
-      const p = r.pairedRatios?.[k];
-      const paired = p === undefined ? '' : ` (per run ${(p.min * 100).toFixed(0)}..${(p.max * 100).toFixed(0)} %)`;
-      return `${(v * 100).toFixed(1)} % of ${k}${paired}`;
-    }).join('; ');
+    out.ratios = Object.entries(r.ratios ?? {})
+      .map(([k, v]) => {
+        const p = r.pairedRatios?.[k];
+        const paired = p === undefined ? '' : ` (per run ${(p.min * 100).toFixed(0)}..${(p.max * 100).toFixed(0)} %)`;
+        return `${(v * 100).toFixed(1)} % of ${k}${paired}`;
+      })
+      .join('; ');
     return out;
   }
-  const p50 = r.p50us!, p99 = r.p99us!;
+  const p50 = r.p50us!,
+    p99 = r.p99us!;
   return {
     case: r.label,
     'p50 µs median': p50.median.toFixed(1),
     'p50 min..max': `${p50.min.toFixed(1)}..${p50.max.toFixed(1)}`,
     'p99 µs median': p99.median.toFixed(1),
     'p99 min..max': `${p99.min.toFixed(1)}..${p99.max.toFixed(1)}`,
-    ratios: Object.entries(r.ratios ?? {}).map(([k, v]) => `${v.toFixed(2)}x ${k}`).join('; '),
+    ratios: Object.entries(r.ratios ?? {})
+      .map(([k, v]) => `${v.toFixed(2)}x ${k}`)
+      .join('; '),
   };
 }
 
@@ -102,21 +119,27 @@ export function ratioOf(r: Row, base: Row): number {
 
 /** Per-run ratios of a beepwire row against a baseline row run in the same round. */
 export function pairedOf(r: Row, base: Row): Spread {
-  const a = r.msgsPerSec!.runs, b = base.msgsPerSec!.runs;
+  const a = r.msgsPerSec!.runs,
+    b = base.msgsPerSec!.runs;
   return spread(a.map((x, i) => x / b[i]!));
 }
 
 /** An acceptance verdict: `value` compared with `target` (a ratio). */
 export function verdict(name: string, value: number, target: number, higherIsBetter: boolean, asPercent: boolean): Verdict {
   const pass = higherIsBetter ? value >= target : value <= target;
-  const shown = asPercent ? `${(value * 100).toFixed(1)} % (target ${higherIsBetter ? '>=' : '<='} ${(target * 100).toFixed(0)} %)`
+  const shown = asPercent
+    ? `${(value * 100).toFixed(1)} % (target ${higherIsBetter ? '>=' : '<='} ${(target * 100).toFixed(0)} %)`
     : `${value.toFixed(2)}x (target ${higherIsBetter ? '>=' : '<='} ${target.toFixed(2)}x)`;
   return { name, value, target, higherIsBetter, pass, shown };
 }
 
 /** A horizontal bar chart of the acceptance ratios (value vs target), hand-rolled SVG. */
 export function chartSvg(title: string, subtitle: string, verdicts: Verdict[]): string {
-  const W = 760, rowH = 30, left = 300, right = 60, top = 58;
+  const W = 760,
+    rowH = 30,
+    left = 300,
+    right = 60,
+    top = 58;
   const H = top + verdicts.length * rowH + 40;
   // Scale: ratios as percent of the baseline; round trips as a "x raw" factor, drawn so that
   // the bar shows raw/beepwire (higher is better everywhere).
@@ -137,13 +160,18 @@ export function chartSvg(title: string, subtitle: string, verdicts: Verdict[]): 
   }
   verdicts.forEach((v, i) => {
     const y = top + i * rowH;
-    const val = shownValue(v), tgt = shownTarget(v);
+    const val = shownValue(v),
+      tgt = shownTarget(v);
     parts.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(v.name)}</text>`);
     parts.push(`<rect x="${left}" y="${y + 4}" width="${x(val) - left}" height="${rowH - 10}" fill="${v.pass ? '#3a9d5d' : '#d0453a'}"/>`);
     parts.push(`<line x1="${x(tgt)}" y1="${y}" x2="${x(tgt)}" y2="${y + rowH - 2}" stroke="#000" stroke-width="2"/>`);
-    parts.push(`<text x="${Math.max(x(val), x(tgt)) + 6}" y="${y + 16}" fill="#222">${esc(v.higherIsBetter ? `${(v.value * 100).toFixed(0)} %` : `${v.value.toFixed(2)}x`)} ${v.pass ? 'PASS' : 'FAIL'}</text>`);
+    parts.push(
+      `<text x="${Math.max(x(val), x(tgt)) + 6}" y="${y + 16}" fill="#222">${esc(v.higherIsBetter ? `${(v.value * 100).toFixed(0)} %` : `${v.value.toFixed(2)}x`)} ${v.pass ? 'PASS' : 'FAIL'}</text>`,
+    );
   });
-  parts.push(`<text x="${W - 10}" y="${H - 4}" text-anchor="end" fill="#777" font-size="10">bar: beepwire median / raw median (round trips: raw / beepwire); black tick: target</text>`);
+  parts.push(
+    `<text x="${W - 10}" y="${H - 4}" text-anchor="end" fill="#777" font-size="10">bar: beepwire median / raw median (round trips: raw / beepwire); black tick: target</text>`,
+  );
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }

@@ -20,7 +20,19 @@ import { Ctx, registerProfile, createListener, Connection, tls, type Channel } f
 import * as certs from '../src/tls/certs.js';
 import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
 import { rawServer, portOf, rawEcho, rawRtt, cpuSince, type EchoResult } from './echo-raw.js';
-import { spread, throughputRow, rttRow, tableRow, ratioOf, pairedOf, verdict, chartSvg, pct, type Row, type Verdict } from './echo-report.js';
+import {
+  spread,
+  throughputRow,
+  rttRow,
+  tableRow,
+  ratioOf,
+  pairedOf,
+  verdict,
+  chartSvg,
+  pct,
+  type Row,
+  type Verdict,
+} from './echo-report.js';
 
 const PROFILE = 'http://beepwire.bench/echo';
 const IN_FLIGHT = 64;
@@ -42,7 +54,8 @@ async function beepEcho(port: number | string, size: number, channels: number, i
   const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   // A string is a ws:// URL: the same session over BEEP-over-WebSocket.
   const conn = typeof port === 'string' ? await Connection.connect(ctx, port) : await Connection.connect(ctx, '127.0.0.1', port);
-  if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem }))) throw new Error(`TLS failed: ${conn.popChannelError()}`);
+  if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem })))
+    throw new Error(`TLS failed: ${conn.popChannelError()}`);
   const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
   let msgs = 0;
@@ -55,10 +68,16 @@ async function beepEcho(port: number | string, size: number, channels: number, i
       ch.setFrameReceived((_c, c) => {
         msgs++;
         outstanding--;
-        if (performance.now() < end) { c.sendMsg(body); outstanding++; } else if (outstanding === 0) resolve();
+        if (performance.now() < end) {
+          c.sendMsg(body);
+          outstanding++;
+        } else if (outstanding === 0) resolve();
       });
     }
-    for (let i = 0; i < inFlight; i++) { chans[i % chans.length]!.sendMsg(body); outstanding++; }
+    for (let i = 0; i < inFlight; i++) {
+      chans[i % chans.length]!.sendMsg(body);
+      outstanding++;
+    }
   });
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSince(c0);
@@ -83,7 +102,11 @@ async function beepRtt(port: number, count: number): Promise<number[]> {
 
 // ---- set-up ------------------------------------------------------------------------------
 const serverCtx = new Ctx({ codec: codecImpl, ...ctxOpts });
-registerProfile(serverCtx, PROFILE, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+registerProfile(serverCtx, PROFILE, {
+  frameReceived: (_c, ch, f) => {
+    if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+  },
+});
 const ca = certs.generateCa();
 const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
 tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
@@ -91,17 +114,29 @@ const listener = await createListener(serverCtx, '127.0.0.1', 0);
 const wsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: true });
 const wsUrl = `ws://127.0.0.1:${wsListener.port}/`;
 const servers: Server[] = [];
-const serve = async (s: Promise<Server>): Promise<number> => { const v = await s; servers.push(v); return portOf(v); };
+const serve = async (s: Promise<Server>): Promise<number> => {
+  const v = await s;
+  servers.push(v);
+  return portOf(v);
+};
 const lpPort = await serve(rawServer('length-prefixed'));
 const bytePort = await serve(rawServer('byte'));
 const tlsPort = await serve(rawServer('length-prefixed', leaf));
 
 const t0 = performance.now();
 const stamp = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
-const progress = (s: string): void => { process.stderr.write(`${stamp()} ${s}\n`); };
-const sizeName = (n: number): string => (n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20} MiB` : n >= 1024 && n % 1024 === 0 ? `${n >> 10} KiB` : `${n} B`);
+const progress = (s: string): void => {
+  process.stderr.write(`${stamp()} ${s}\n`);
+};
+const sizeName = (n: number): string =>
+  n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20} MiB` : n >= 1024 && n % 1024 === 0 ? `${n >> 10} KiB` : `${n} B`;
 
-interface Case { id: string; label: string; kind: 'raw' | 'beepwire'; run: () => Promise<EchoResult> }
+interface Case {
+  id: string;
+  label: string;
+  kind: 'raw' | 'beepwire';
+  run: () => Promise<EchoResult>;
+}
 
 /** Runs the cases of a group RUNS times, interleaved; one progress line per finished row. */
 async function group(name: string, size: number, cases: Case[]): Promise<Row[]> {
@@ -109,7 +144,8 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
   const cpu = cases.map(() => [] as number[]);
   for (let r = 0; r < RUNS; r++) {
     for (let i = 0; i < cases.length; i++) {
-      const b0 = machineBusySeconds(), w0 = performance.now();
+      const b0 = machineBusySeconds(),
+        w0 = performance.now();
       const res = await cases[i]!.run();
       others.push(Math.max(0, machineBusySeconds() - b0 - res.cpu) / ((performance.now() - w0) / 1000));
       rates[i]!.push(res.msgs / res.secs);
@@ -120,13 +156,17 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
   return cases.map((c, i) => {
     const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i]!, cpu[i]!);
     const m = row.msgsPerSec!;
-    progress(`${c.label}: ${Math.round(m.median).toLocaleString('en-US')} msgs/s median (${Math.round(m.min).toLocaleString('en-US')}..${Math.round(m.max).toLocaleString('en-US')}), ${row.mbPerSec!.median.toFixed(1)} MB/s, ${row.cpuUsPerMsg!.median.toFixed(2)} CPU µs/msg`);
+    progress(
+      `${c.label}: ${Math.round(m.median).toLocaleString('en-US')} msgs/s median (${Math.round(m.min).toLocaleString('en-US')}..${Math.round(m.max).toLocaleString('en-US')}), ${row.mbPerSec!.median.toFixed(1)} MB/s, ${row.cpuUsPerMsg!.median.toFixed(2)} CPU µs/msg`,
+    );
     return row;
   });
 }
 
 console.log(machineLine());
-console.log(`codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process`);
+console.log(
+  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process`,
+);
 if (RUNS < 5) console.log(`NOTE: ${RUNS} run(s) per case: figures are indicative only (acceptance needs >= 5).`);
 
 const rows: Row[] = [];
@@ -142,36 +182,70 @@ function compare(row: Row, baselines: Array<[string, Row | undefined]>): void {
     const r = ratioOf(row, b);
     row.ratios[name] = r;
     row.pairedRatios[name] = pairedOf(row, b);
-    if (r > 1) warnings.push(`"${row.label}" reached ${(r * 100).toFixed(1)} % of "${b.label}": that baseline is not a ceiling, it is BROKEN`);
+    if (r > 1)
+      warnings.push(`"${row.label}" reached ${(r * 100).toFixed(1)} % of "${b.label}": that baseline is not a ceiling, it is BROKEN`);
   }
 }
 
-const sizes = [...SIZES.map((s) => ({ size: s, inFlight: IN_FLIGHT, channels: [1, 8] })), ...(LARGE > 0 ? [{ size: LARGE, inFlight: LARGE_IN_FLIGHT, channels: [1] }] : [])];
+const sizes = [
+  ...SIZES.map((s) => ({ size: s, inFlight: IN_FLIGHT, channels: [1, 8] })),
+  ...(LARGE > 0 ? [{ size: LARGE, inFlight: LARGE_IN_FLIGHT, channels: [1] }] : []),
+];
 for (const { size, inFlight, channels } of sizes) {
   const n = sizeName(size);
   const cases: Case[] = [
     { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawEcho(bytePort, size, inFlight, SECONDS) },
     { id: `lp-${size}`, label: `raw length-prefixed ${n}`, kind: 'raw', run: () => rawEcho(lpPort, size, inFlight, SECONDS) },
-    ...channels.map((c): Case => ({ id: `beep-${size}-${c}`, label: `beepwire ${n}, ${c} ch`, kind: 'beepwire', run: () => beepEcho(listener.port, size, c, inFlight) })),
+    ...channels.map(
+      (c): Case => ({
+        id: `beep-${size}-${c}`,
+        label: `beepwire ${n}, ${c} ch`,
+        kind: 'beepwire',
+        run: () => beepEcho(listener.port, size, c, inFlight),
+      }),
+    ),
   ];
-  rows.push(...await group(n, size, cases));
-  for (const c of channels) compare(byId(`beep-${size}-${c}`)!, [['raw length-prefixed', byId(`lp-${size}`)], ['raw byte echo', byId(`byte-${size}`)]]);
+  rows.push(...(await group(n, size, cases)));
+  for (const c of channels)
+    compare(byId(`beep-${size}-${c}`)!, [
+      ['raw length-prefixed', byId(`lp-${size}`)],
+      ['raw byte echo', byId(`byte-${size}`)],
+    ]);
 }
 for (const size of TLS_SIZES) {
   const n = sizeName(size);
-  rows.push(...await group(`TLS ${n}`, size, [
-    { id: `tls-${size}`, label: `raw node:tls length-prefixed ${n}`, kind: 'raw', run: () => rawEcho(tlsPort, size, IN_FLIGHT, SECONDS, ca.cert) },
-    { id: `beep-tls-${size}`, label: `beepwire TLS ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(listener.port, size, 1, IN_FLIGHT, ca.cert) },
-  ]));
+  rows.push(
+    ...(await group(`TLS ${n}`, size, [
+      {
+        id: `tls-${size}`,
+        label: `raw node:tls length-prefixed ${n}`,
+        kind: 'raw',
+        run: () => rawEcho(tlsPort, size, IN_FLIGHT, SECONDS, ca.cert),
+      },
+      {
+        id: `beep-tls-${size}`,
+        label: `beepwire TLS ${n}, 1 ch`,
+        kind: 'beepwire',
+        run: () => beepEcho(listener.port, size, 1, IN_FLIGHT, ca.cert),
+      },
+    ])),
+  );
   compare(byId(`beep-tls-${size}`)!, [['raw node:tls', byId(`tls-${size}`)]]);
 }
 // BEEP over WebSocket (issue 11): the same echo through the ws listener, beside TCP in one group.
 for (const size of WS_SIZES) {
   const n = sizeName(size);
-  rows.push(...await group(`ws ${n}`, size, [
-    { id: `beep-tcp-${size}`, label: `beepwire TCP ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(listener.port, size, 1, IN_FLIGHT) },
-    { id: `beep-ws-${size}`, label: `beepwire ws:// ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(wsUrl, size, 1, IN_FLIGHT) },
-  ]));
+  rows.push(
+    ...(await group(`ws ${n}`, size, [
+      {
+        id: `beep-tcp-${size}`,
+        label: `beepwire TCP ${n}, 1 ch`,
+        kind: 'beepwire',
+        run: () => beepEcho(listener.port, size, 1, IN_FLIGHT),
+      },
+      { id: `beep-ws-${size}`, label: `beepwire ws:// ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(wsUrl, size, 1, IN_FLIGHT) },
+    ])),
+  );
   const ws = byId(`beep-ws-${size}`)!;
   ws.ratios = { 'beepwire TCP': ratioOf(ws, byId(`beep-tcp-${size}`)!) };
   ws.pairedRatios = { 'beepwire TCP': pairedOf(ws, byId(`beep-tcp-${size}`)!) };
@@ -181,14 +255,28 @@ if (RTT_COUNT > 0) {
   for (let r = 0; r < RUNS; r++) {
     const rr = await rawRtt(lpPort, RTT_COUNT);
     const br = await beepRtt(listener.port, RTT_COUNT);
-    p.raw.p50.push(pct(rr, 50)); p.raw.p99.push(pct(rr, 99));
-    p.beep.p50.push(pct(br, 50)); p.beep.p99.push(pct(br, 99));
+    p.raw.p50.push(pct(rr, 50));
+    p.raw.p99.push(pct(rr, 99));
+    p.beep.p50.push(pct(br, 50));
+    p.beep.p99.push(pct(br, 99));
   }
-  const raw = rttRow({ id: 'rtt-raw', label: 'round trip raw length-prefixed 64 B', group: 'RTT', kind: 'raw', size: 64 }, p.raw.p50, p.raw.p99);
-  const beep = rttRow({ id: 'rtt-beep', label: 'round trip beepwire 64 B (request)', group: 'RTT', kind: 'beepwire', size: 64 }, p.beep.p50, p.beep.p99);
+  const raw = rttRow(
+    { id: 'rtt-raw', label: 'round trip raw length-prefixed 64 B', group: 'RTT', kind: 'raw', size: 64 },
+    p.raw.p50,
+    p.raw.p99,
+  );
+  const beep = rttRow(
+    { id: 'rtt-beep', label: 'round trip beepwire 64 B (request)', group: 'RTT', kind: 'beepwire', size: 64 },
+    p.beep.p50,
+    p.beep.p99,
+  );
   beep.ratios = { 'p50 vs raw': beep.p50us!.median / raw.p50us!.median, 'p99 vs raw': beep.p99us!.median / raw.p99us!.median };
-  for (const [k, v] of Object.entries(beep.ratios)) if (v < 1) warnings.push(`beepwire round trip ${k.slice(0, 3)} is ${v.toFixed(2)}x the raw one: the raw round-trip baseline is BROKEN`);
-  for (const r of [raw, beep]) progress(`${r.label}: p50 ${r.p50us!.median.toFixed(1)} µs (${r.p50us!.min.toFixed(1)}..${r.p50us!.max.toFixed(1)}), p99 ${r.p99us!.median.toFixed(1)} µs (${r.p99us!.min.toFixed(1)}..${r.p99us!.max.toFixed(1)})`);
+  for (const [k, v] of Object.entries(beep.ratios))
+    if (v < 1) warnings.push(`beepwire round trip ${k.slice(0, 3)} is ${v.toFixed(2)}x the raw one: the raw round-trip baseline is BROKEN`);
+  for (const r of [raw, beep])
+    progress(
+      `${r.label}: p50 ${r.p50us!.median.toFixed(1)} µs (${r.p50us!.min.toFixed(1)}..${r.p50us!.max.toFixed(1)}), p99 ${r.p99us!.median.toFixed(1)} µs (${r.p99us!.min.toFixed(1)}..${r.p99us!.max.toFixed(1)})`,
+    );
   rows.push(raw, beep);
 }
 
@@ -213,13 +301,21 @@ accept('round trip p50 vs raw', ratio('rtt-beep', 'p50 vs raw'), 1.1, false, fal
 accept('round trip p99 vs raw', ratio('rtt-beep', 'p99 vs raw'), 1.5, false, false);
 if (others.length > 0) {
   const o = spread(others);
-  console.log(`\nother processes on this machine used ${o.median.toFixed(2)} cores (median; ${o.min.toFixed(2)}..${o.max.toFixed(2)}) of ${cpus().length} during the runs${o.median > 0.25 ? ': expect noise in msgs/s; CPU µs/msg is steadier' : ''}`);
+  console.log(
+    `\nother processes on this machine used ${o.median.toFixed(2)} cores (median; ${o.min.toFixed(2)}..${o.max.toFixed(2)}) of ${cpus().length} during the runs${o.median > 0.25 ? ': expect noise in msgs/s; CPU µs/msg is steadier' : ''}`,
+  );
 }
 console.log('\nacceptance (DESIGN.md "Performance targets"; medians of the runs above):');
 for (const v of verdicts) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.shown}`);
 if (warnings.length > 0) {
   const bar = '!'.repeat(78);
-  const text = [bar, '!!! BASELINE BROKEN: beepwire beat a raw baseline. A raw baseline must be a ceiling;', '!!! the ratios below are not evidence of anything until it is fixed.', ...warnings.map((w) => `!!! ${w}`), bar].join('\n');
+  const text = [
+    bar,
+    '!!! BASELINE BROKEN: beepwire beat a raw baseline. A raw baseline must be a ceiling;',
+    '!!! the ratios below are not evidence of anything until it is fixed.',
+    ...warnings.map((w) => `!!! ${w}`),
+    bar,
+  ].join('\n');
   console.log(`\n${text}`);
   process.stderr.write(`${text}\n`);
 }
@@ -231,16 +327,32 @@ const result = {
   machine: machineInfo(),
   node: process.version,
   runtime: runtimeInfo(),
-  settings: { runs: RUNS, secondsPerRun: SECONDS, inFlight: IN_FLIGHT, largeInFlight: LARGE_IN_FLIGHT, rttCount: RTT_COUNT, codec: codecImpl, sendFrameSize: ctxOpts.sendFrameSize, oneProcess: true },
+  settings: {
+    runs: RUNS,
+    secondsPerRun: SECONDS,
+    inFlight: IN_FLIGHT,
+    largeInFlight: LARGE_IN_FLIGHT,
+    rttCount: RTT_COUNT,
+    codec: codecImpl,
+    sendFrameSize: ctxOpts.sendFrameSize,
+    oneProcess: true,
+  },
   rows,
   acceptance: verdicts,
   warnings,
   otherProcessesCores: others.length > 0 ? { ...spread(others), runs: others } : null,
 };
 mkdirSync(OUT, { recursive: true });
-writeFileSync(join(OUT, 'echo.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(join(OUT, 'echo.json'), `${JSON.stringify(result, null, 2)}\n`);
 const m = machineInfo();
-writeFileSync(join(OUT, 'echo.svg'), chartSvg('beepwire echo vs raw Node baselines (medians)', `${m.cpu} x${m.cores}, ${m.os}, node ${process.version}, ${date.slice(0, 10)}, ${RUNS} runs x ${SECONDS} s`, verdicts));
+writeFileSync(
+  join(OUT, 'echo.svg'),
+  chartSvg(
+    'beepwire echo vs raw Node baselines (medians)',
+    `${m.cpu} x${m.cores}, ${m.os}, node ${process.version}, ${date.slice(0, 10)}, ${RUNS} runs x ${SECONDS} s`,
+    verdicts,
+  ),
+);
 console.log(`\nresults: ${join(OUT, 'echo.json')}, ${join(OUT, 'echo.svg')}`);
 
 for (const s of servers) s.close();

@@ -4,14 +4,22 @@ import { cpus, totalmem, platform, release, arch } from 'node:os';
 /** One line naming the CPU, cores, memory, OS, Node version and date. */
 export function machineLine(): string {
   const cpu = cpus();
-  return `machine: ${cpu[0]?.model ?? 'unknown cpu'} x${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
-    `${platform()} ${release()} ${arch()}; node ${process.version}; ${new Date().toISOString()}`;
+  return (
+    `machine: ${cpu[0]?.model ?? 'unknown cpu'} x${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `${platform()} ${release()} ${arch()}; node ${process.version}; ${new Date().toISOString()}`
+  );
 }
 
 /** The same facts as fields, for JSON results. */
 export function machineInfo(): { cpu: string; cores: number; memGiB: number; os: string; line: string } {
   const cpu = cpus();
-  return { cpu: cpu[0]?.model ?? 'unknown cpu', cores: cpu.length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), os: `${platform()} ${release()} ${arch()}`, line: machineLine() };
+  return {
+    cpu: cpu[0]?.model ?? 'unknown cpu',
+    cores: cpu.length,
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    os: `${platform()} ${release()} ${arch()}`,
+    line: machineLine(),
+  };
 }
 
 /** The runtime the benchmark ran in (name, version, V8). */

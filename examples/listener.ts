@@ -1,10 +1,23 @@
 // TypeScript twin of the PyVortex manual's "Creating a BEEP listener".
 // Run: node dist/examples/listener.js [host] [port]
-import { Ctx, registerProfile, createListener, waitListeners, type Listener, type Connection, type Channel, type Frame } from '../src/index.js';
+import {
+  Ctx,
+  registerProfile,
+  createListener,
+  waitListeners,
+  type Listener,
+  type Connection,
+  type Channel,
+  type Frame,
+} from '../src/index.js';
 import { PROFILE } from './client.js';
 
 /** Starts the echo listener; resolves with it (check isOk()). */
-export async function startListener(host = '0.0.0.0', port: number | string = 1602, log = console.log): Promise<{ ctx: Ctx; listener: Listener }> {
+export async function startListener(
+  host = '0.0.0.0',
+  port: number | string = 1602,
+  log = console.log,
+): Promise<{ ctx: Ctx; listener: Listener }> {
   const ctx = new Ctx();
   if (!ctx.init()) throw new Error('ERROR: Unable to init ctx, failed to continue');
 

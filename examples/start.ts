@@ -28,7 +28,9 @@ if (!values.tls) {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
   ok = conn.isOk() && (await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert }));
   if (ok) {
-    console.log(`[client]   TLS up (${tls.isEnabled(conn) ? 'enabled' : 'not enabled'}), peer certificate ${tls.peerCertificateDigest(conn)}`);
+    console.log(
+      `[client]   TLS up (${tls.isEnabled(conn) ? 'enabled' : 'not enabled'}), peer certificate ${tls.peerCertificateDigest(conn)}`,
+    );
     const channel = (await conn.openChannel(0, PROFILE))!;
     const reply = await channel.request('This is a test over TLS');
     console.log(`[client]   Frame received, type: ${reply.type}`);

@@ -31,11 +31,23 @@ if (!existsSync(CHROMIUM)) {
 }
 
 /** Flags for a headless Chromium on a CI machine: no sandbox (root), no GPU, nothing fetched from outside. */
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const t0 = Date.now();
-const deadline = setTimeout(() => { console.error(`browser test: no result within ${TOTAL_MS} ms`); cleanup(); process.exit(1); }, TOTAL_MS);
+const deadline = setTimeout(() => {
+  console.error(`browser test: no result within ${TOTAL_MS} ms`);
+  cleanup();
+  process.exit(1);
+}, TOTAL_MS);
 const profile = mkdtempSync(join(tmpdir(), 'beepwire-chromium-'));
 const pageLog = [];
 let serve;
@@ -43,22 +55,30 @@ let browser;
 
 function cleanup() {
   if (serve !== undefined) stop(serve);
-  try { browser?.process()?.kill('SIGKILL'); } catch { /* gone */ }
+  try {
+    browser?.process()?.kill('SIGKILL');
+  } catch {
+    /* gone */
+  }
   rmSync(profile, { recursive: true, force: true });
 }
 
 /** Resolves the first match of `re` in the process's stdout, within `ms`. */
 function waitOutput(proc, re, ms, what) {
-  return within(new Promise((resolve, reject) => {
-    const look = () => {
-      const m = re.exec(proc.out);
-      if (m) resolve(m);
-      else if (proc.closed) reject(new Error(`${what}: ${describeExit(proc)}`));
-    };
-    proc.child.stdout.on('data', look);
-    void proc.exited.then(look);
-    look();
-  }), ms, what);
+  return within(
+    new Promise((resolve, reject) => {
+      const look = () => {
+        const m = re.exec(proc.out);
+        if (m) resolve(m);
+        else if (proc.closed) reject(new Error(`${what}: ${describeExit(proc)}`));
+      };
+      proc.child.stdout.on('data', look);
+      void proc.exited.then(look);
+      look();
+    }),
+    ms,
+    what,
+  );
 }
 
 let result;
@@ -68,10 +88,18 @@ try {
   const [, pageUrl] = await waitOutput(serve, /page: +(http:\/\/\S+)/, SERVE_MS, 'serve.js');
   const [, bundleKiB] = await waitOutput(serve, /bundle: +(\d+) KiB/, SERVE_MS, 'serve.js');
   const tLaunch = Date.now();
-  browser = await within(puppeteer.launch({
-    executablePath: CHROMIUM, headless: true, pipe: true, userDataDir: profile, args: FLAGS,
-    protocolTimeout: RESULT_MS,
-  }), LAUNCH_MS, 'launching Chromium');
+  browser = await within(
+    puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      pipe: true,
+      userDataDir: profile,
+      args: FLAGS,
+      protocolTimeout: RESULT_MS,
+    }),
+    LAUNCH_MS,
+    'launching Chromium',
+  );
   const launchMs = Date.now() - tLaunch;
   const version = await browser.version();
   const page = await browser.newPage();
@@ -83,12 +111,18 @@ try {
   await page.waitForFunction(() => window.__beepwireResult !== undefined, { timeout: RESULT_MS, polling: 100 });
   const pageMs = Date.now() - tLoad;
   result = await page.evaluate(() => window.__beepwireResult);
-  console.log(`Chromium ${version} (${CHROMIUM}), started in ${launchMs} ms; page ${pageUrl} (bundle ${bundleKiB} KiB) done in ${pageMs} ms`);
+  console.log(
+    `Chromium ${version} (${CHROMIUM}), started in ${launchMs} ms; page ${pageUrl} (bundle ${bundleKiB} KiB) done in ${pageMs} ms`,
+  );
   console.log(`listener ${result.url}: connected and greeted in ${result.connectMs} ms`);
   const e64 = result.echo64;
-  console.log(`echo 64 B:  ${e64.ok ? 'passed' : 'FAILED'}  ${e64.rounds} round trips, RTT min ${e64.rttMs.min} ms, median ${e64.rttMs.median} ms, max ${e64.rttMs.max} ms${e64.error ? `  (${e64.error})` : ''}`);
+  console.log(
+    `echo 64 B:  ${e64.ok ? 'passed' : 'FAILED'}  ${e64.rounds} round trips, RTT min ${e64.rttMs.min} ms, median ${e64.rttMs.median} ms, max ${e64.rttMs.max} ms${e64.error ? `  (${e64.error})` : ''}`,
+  );
   const big = result.echo8MiB;
-  console.log(`echo 8 MiB: ${big.ok ? 'passed' : 'FAILED'}  ${big.octets} octets in ${big.ms} ms (last piece handed to the WebSocket at ${big.sentMs} ms; ${big.replyFrames} reply frames; ${big.mibPerS} MiB/s both ways)${big.error ? `  (${big.error})` : ''}`);
+  console.log(
+    `echo 8 MiB: ${big.ok ? 'passed' : 'FAILED'}  ${big.octets} octets in ${big.ms} ms (last piece handed to the WebSocket at ${big.sentMs} ms; ${big.replyFrames} reply frames; ${big.mibPerS} MiB/s both ways)${big.error ? `  (${big.error})` : ''}`,
+  );
   if (result.error) console.log(`error: ${result.error}`);
   await browser.close();
   browser = undefined;

@@ -22,8 +22,14 @@ const all = [...src.matchAll(/check_and_run_test \(run_test_name, "(test_[0-9a-z
 const tests = process.env.VORTEX_TESTS ? process.env.VORTEX_TESTS.split(',') : all;
 
 function startListener() {
-  const args = against === 'c' ? [join(dir, 'vortex-regression-listener'), [`--offset-port=${offset}`], { cwd: dir }]
-    : [process.execPath, [new URL('../dist/test/interop/regression-listener.js', import.meta.url).pathname, `--offset-port=${offset}`], { cwd: dir }];
+  const args =
+    against === 'c'
+      ? [join(dir, 'vortex-regression-listener'), [`--offset-port=${offset}`], { cwd: dir }]
+      : [
+          process.execPath,
+          [new URL('../dist/test/interop/regression-listener.js', import.meta.url).pathname, `--offset-port=${offset}`],
+          { cwd: dir },
+        ];
   // Both listeners run in the suite's test/ directory: the /5 profile serves files by relative name.
   // The listener's stderr goes to VORTEX_LISTENER_LOG (if set) for diagnosis.
   const log = process.env.VORTEX_LISTENER_LOG ? openSync(process.env.VORTEX_LISTENER_LOG, 'a') : 'ignore';
@@ -36,14 +42,30 @@ const results = [];
 let listener = startListener();
 await sleep(1500);
 for (const t of tests) {
-  if (listener.exitCode !== null) { listener = startListener(); await sleep(1500); }
+  if (listener.exitCode !== null) {
+    listener = startListener();
+    await sleep(1500);
+  }
   const t0 = Date.now();
-  const r = spawnSync(join(dir, 'vortex-regression-client'), [`--offset-port=${offset}`, `--run-test=${t}`, '127.0.0.1'], { cwd: dir, encoding: 'utf8', timeout, env: process.env });
+  const r = spawnSync(join(dir, 'vortex-regression-client'), [`--offset-port=${offset}`, `--run-test=${t}`, '127.0.0.1'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout,
+    env: process.env,
+  });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  const verdict = out.includes(`INFO: [end] ${t}`) ? 'pass' : out.includes(`INFO: [failed] ${t}`) ? 'FAIL' : r.error ? 'TIMEOUT' : 'FAIL (no marker)';
+  const verdict = out.includes(`INFO: [end] ${t}`)
+    ? 'pass'
+    : out.includes(`INFO: [failed] ${t}`)
+      ? 'FAIL'
+      : r.error
+        ? 'TIMEOUT'
+        : 'FAIL (no marker)';
   const warn = /--- WARNING|no support for|doing nothing|skipping/i.test(out) ? 'self-skipped (module not built into the C client)' : '';
   // The first diagnostic the client printed (its banner lines start with "**").
-  const diag = out.split('\n').filter((l) => !l.startsWith('**') && !l.startsWith('INFO:') && /ERROR|error|fail|Expected|Unable|timeout/i.test(l));
+  const diag = out
+    .split('\n')
+    .filter((l) => !l.startsWith('**') && !l.startsWith('INFO:') && /ERROR|error|fail|Expected|Unable|timeout/i.test(l));
   const why = verdict === 'pass' ? warn : (diag[0] ?? '').trim().slice(0, 110);
   results.push({ test: t, result: verdict, secs: ((Date.now() - t0) / 1000).toFixed(1), note: why });
   console.log(`${t.padEnd(10)} ${verdict.padEnd(16)} ${why}`);

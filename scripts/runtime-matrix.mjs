@@ -57,7 +57,9 @@ try {
   let workerdUrl;
   let workerdError;
   try {
-    await buildWorker(tmp, plain.ca).catch((e) => { throw new Error(`bundling the Worker: ${e.message}`); });
+    await buildWorker(tmp, plain.ca).catch((e) => {
+      throw new Error(`bundling the Worker: ${e.message}`);
+    });
     workerdUrl = (await startWorkerd(tmp, WORKERD_MS)).url;
     const said = await post(`${workerdUrl}listen`, plain, 10_000, 'workerd listen');
     results.listeners.workerd = said.listening
@@ -69,36 +71,45 @@ try {
   }
 
   const listeners = {};
-  await Promise.all(LISTENERS.map(async (rt) => {
-    try {
-      listeners[rt] = await startListenerProc(rt, cfg, LISTEN_MS);
-      results.listeners[rt] = { ok: true, port: listeners[rt].port };
-    } catch (e) {
-      results.listeners[rt] = { ok: false, summary: 'did not start', detail: e.message };
-      failed = true;
-    }
-  }));
+  await Promise.all(
+    LISTENERS.map(async (rt) => {
+      try {
+        listeners[rt] = await startListenerProc(rt, cfg, LISTEN_MS);
+        results.listeners[rt] = { ok: true, port: listeners[rt].port };
+      } catch (e) {
+        results.listeners[rt] = { ok: false, summary: 'did not start', detail: e.message };
+        failed = true;
+      }
+    }),
+  );
 
   for (const client of CLIENTS) {
     for (const listener of LISTENERS) {
       const port = listeners[listener]?.port;
-      const outcomes = port === undefined
-        ? SCENARIOS.map((name) => ({ name, ok: false, detail: `no ${listener} listener`, ms: 0 }))
-        : await runClientOn(client, port, cfg, { scenarios: SCENARIOS, ms: CLIENT_MS, workerdUrl, config: { plain, workerdError } });
+      const outcomes =
+        port === undefined
+          ? SCENARIOS.map((name) => ({ name, ok: false, detail: `no ${listener} listener`, ms: 0 }))
+          : await runClientOn(client, port, cfg, { scenarios: SCENARIOS, ms: CLIENT_MS, workerdUrl, config: { plain, workerdError } });
       results.cells.push({ client, listener, outcomes });
       const n = outcomes.filter((o) => o.ok).length;
-      console.log(`${client.padEnd(8)} → ${listener.padEnd(5)} ${n}/${outcomes.length}${n < outcomes.length ? `  ${outcomes.find((o) => !o.ok).detail}` : ''}`);
+      console.log(
+        `${client.padEnd(8)} → ${listener.padEnd(5)} ${n}/${outcomes.length}${n < outcomes.length ? `  ${outcomes.find((o) => !o.ok).detail}` : ''}`,
+      );
       if (n < outcomes.length) failed = true;
     }
   }
 
   const ws = await startWsListeners({ cfg, plain, workerdUrl, workerdError, ms: LISTEN_MS, results });
   if (!ws.ok) failed = true;
-  if (!(await runWsCells({ listeners: ws.listeners, cfg, plain, workerdUrl, workerdError, scenarios: WS_SCENARIOS, ms: CLIENT_MS, results }))) failed = true;
+  if (
+    !(await runWsCells({ listeners: ws.listeners, cfg, plain, workerdUrl, workerdError, scenarios: WS_SCENARIOS, ms: CLIENT_MS, results }))
+  )
+    failed = true;
 
-  results.tlsLoop = listeners.node === undefined
-    ? { passed: 0, total: loopCount, ms: 0, errors: ['no node listener'], against: 'node' }
-    : { ...(await denoTlsLoop(listeners.node.port, loopCount, cfg, LOOP_MS)), against: 'node' };
+  results.tlsLoop =
+    listeners.node === undefined
+      ? { passed: 0, total: loopCount, ms: 0, errors: ['no node listener'], against: 'node' }
+      : { ...(await denoTlsLoop(listeners.node.port, loopCount, cfg, LOOP_MS)), against: 'node' };
   console.log(`Deno TLS loop: ${results.tlsLoop.passed}/${results.tlsLoop.total} in ${results.tlsLoop.ms} ms`);
   if (results.tlsLoop.passed !== loopCount) failed = true;
 
@@ -123,5 +134,7 @@ try {
 }
 results.totalMs = Date.now() - t0;
 if (write) writeReports(results, { scenarios: SCENARIOS, wsScenarios: WS_SCENARIOS }, CLIENTS);
-console.log(`\n${renderReadme(results, CLIENTS)}\n\nmatrix run: ${(results.totalMs / 1000).toFixed(1)} s${write ? ' (docs/runtime-matrix.md and README.md updated)' : ''}`);
+console.log(
+  `\n${renderReadme(results, CLIENTS)}\n\nmatrix run: ${(results.totalMs / 1000).toFixed(1)} s${write ? ' (docs/runtime-matrix.md and README.md updated)' : ''}`,
+);
 process.exit(failed ? 1 : 0);

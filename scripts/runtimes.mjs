@@ -12,7 +12,11 @@ export const versions = { deno: '2.9.6', bun: '1.4.5', workerd: '1.20261117.1' }
 export const runtimesDir = fileURLToPath(new URL('../.runtimes', import.meta.url));
 
 const installed = (name) => {
-  try { return JSON.parse(readFileSync(join(runtimesDir, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(join(runtimesDir, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
 };
 
 /** Installs the pinned versions of `names` that are missing or differ; returns each one's binary path. */
@@ -26,7 +30,10 @@ export function ensureRuntimes(names = Object.keys(versions)) {
     const specs = missing.map((n) => `${n}@${versions[n]}`);
     console.error(`installing ${specs.join(' ')} into ${runtimesDir}`);
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', ...specs], { cwd: runtimesDir, stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', ...specs], {
+      cwd: runtimesDir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     if (r.status !== 0) throw new Error(`npm install ${specs.join(' ')} failed (exit ${r.status})`);
   }
   return Object.fromEntries(names.map((n) => [n, join(runtimesDir, 'node_modules', '.bin', n)]));

@@ -12,6 +12,12 @@ export function testFiles(roots = ['dist/src', 'dist/test']) {
       else if (name.endsWith('.test.js')) files.push(p);
     }
   };
-  for (const r of roots) { try { walk(r); } catch { /* no such root */ } }
+  for (const r of roots) {
+    try {
+      walk(r);
+    } catch {
+      /* no such root */
+    }
+  }
   return files;
 }

@@ -20,18 +20,27 @@ test('every error class is a BeepError with a stable code', () => {
   assert.equal(new MgmtSyntaxError('x').replyCode, 500);
   assert.equal(new MgmtSyntaxError('x', 501).replyCode, 501);
   assert.equal(new MgmtSyntaxError('x').name, 'MgmtSyntaxError');
-  assert.ok(!(new MgmtSyntaxError('x') instanceof BeepReplyError), 'our finding, not the peer\'s reply');
+  assert.ok(!(new MgmtSyntaxError('x') instanceof BeepReplyError), "our finding, not the peer's reply");
 });
 
 test('MgmtSyntaxError: one class whether imported from errors, session/mgmt or the package; parseMgmt throws it', () => {
   assert.equal(FromMgmt, MgmtSyntaxError);
   assert.equal(beepwire.MgmtSyntaxError, MgmtSyntaxError);
-  assert.throws(() => parseMgmt('<start number="1"/>'), (e: unknown) => e instanceof MgmtSyntaxError && e instanceof BeepError && e.replyCode === 501 && e.code === 'BEEP_ERR_MGMT');
-  assert.throws(() => parseMgmt('<greeting'), (e: unknown) => e instanceof MgmtSyntaxError && e.replyCode === 500);
+  assert.throws(
+    () => parseMgmt('<start number="1"/>'),
+    (e: unknown) => e instanceof MgmtSyntaxError && e instanceof BeepError && e.replyCode === 501 && e.code === 'BEEP_ERR_MGMT',
+  );
+  assert.throws(
+    () => parseMgmt('<greeting'),
+    (e: unknown) => e instanceof MgmtSyntaxError && e.replyCode === 500,
+  );
 });
 
 test('brands: an object from another copy of the package is recognised; a plain Error is not', () => {
-  const foreign = Object.create(Error.prototype, { [Symbol.for('beepwire.error')]: { value: true }, [Symbol.for('beepwire.error.mgmt-syntax')]: { value: true } });
+  const foreign = Object.create(Error.prototype, {
+    [Symbol.for('beepwire.error')]: { value: true },
+    [Symbol.for('beepwire.error.mgmt-syntax')]: { value: true },
+  });
   assert.ok(foreign instanceof BeepError);
   assert.ok(foreign instanceof MgmtSyntaxError);
   assert.ok(!(new Error('x') instanceof BeepError));
@@ -51,7 +60,14 @@ test('popChannelError codes: MgmtSyntaxError gives its 500/501, a reply error it
   conn.pushError(new BeepError('slow', 'BEEP_ERR_TIMEOUT'));
   const got: Array<[number, string]> = [];
   for (let e = conn.popChannelError(); e !== null; e = conn.popChannelError()) got.push(e);
-  assert.deepEqual(got, [[501, 'bad attribute'], [500, 'not XML'], [554, 'refused'], [500, 'bad frame'], [550, 'too much'], [421, 'slow']]);
+  assert.deepEqual(got, [
+    [501, 'bad attribute'],
+    [500, 'not XML'],
+    [554, 'refused'],
+    [500, 'bad frame'],
+    [550, 'too much'],
+    [421, 'slow'],
+  ]);
   assert.ok(await conn.close());
   await server.exit();
 });

@@ -22,7 +22,9 @@ export class BeepError extends Error {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kBeepError] === true;
   }
   /** Marks instances for the brand check. */
-  get [kBeepError](): boolean { return true; }
+  get [kBeepError](): boolean {
+    return true;
+  }
 }
 
 /** A poorly formed frame (RFC 3080 §2.2.1.1): the session is terminated. */
@@ -46,7 +48,9 @@ export class BeepFramingError extends BeepError {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kFramingError] === true;
   }
   /** Marks instances for the brand check. */
-  get [kFramingError](): boolean { return true; }
+  get [kFramingError](): boolean {
+    return true;
+  }
 }
 
 /** A BEEP error reply from the peer, with its RFC 3080 §8 reply code (421..554). */
@@ -67,7 +71,9 @@ export class BeepReplyError extends BeepError {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kReplyError] === true;
   }
   /** Marks instances for the brand check. */
-  get [kReplyError](): boolean { return true; }
+  get [kReplyError](): boolean {
+    return true;
+  }
 }
 
 /** The WASM codec trapped: a bug in beepwire, never caused by input. */
@@ -82,7 +88,9 @@ export class BeepCodecPanic extends BeepError {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kCodecPanic] === true;
   }
   /** Marks instances for the brand check. */
-  get [kCodecPanic](): boolean { return true; }
+  get [kCodecPanic](): boolean {
+    return true;
+  }
 }
 
 /**
@@ -103,7 +111,9 @@ export class MgmtSyntaxError extends BeepError {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kMgmtSyntax] === true;
   }
   /** Marks instances for the brand check. */
-  get [kMgmtSyntax](): boolean { return true; }
+  get [kMgmtSyntax](): boolean {
+    return true;
+  }
 }
 
 /**
@@ -114,7 +124,9 @@ export function thrownText(v: unknown): string {
   try {
     const m = (v as Error | undefined)?.message;
     if (typeof m === 'string') return m;
-  } catch { /* fall through to String() */ }
+  } catch {
+    /* fall through to String() */
+  }
   try {
     return String(v);
   } catch {
@@ -125,6 +137,10 @@ export function thrownText(v: unknown): string {
 /** The thrown value as an Error (itself when it is one), never throwing. */
 export function asError(v: unknown, code = 'BEEP_ERR_HANDLER'): Error {
   let isError = false;
-  try { isError = v instanceof Error; } catch { /* a Proxy's getPrototypeOf trap threw */ }
+  try {
+    isError = v instanceof Error;
+  } catch {
+    /* a Proxy's getPrototypeOf trap threw */
+  }
   return isError ? (v as Error) : new BeepError(`non-error thrown: ${thrownText(v)}`, code, { cause: v });
 }

@@ -5,7 +5,13 @@ import { createServer } from 'node:net';
 import { Ctx, registerProfile, createListener, waitListeners, unlockListeners, Connection } from '../src/index.js';
 
 const ECHO = 'http://beepwire.test/echo';
-const echo = (ctx: Ctx): void => { registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } }); };
+const echo = (ctx: Ctx): void => {
+  registerProfile(ctx, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
+};
 
 test('waitListeners resolves on unlockListeners', async () => {
   const ctx = new Ctx();
@@ -13,7 +19,9 @@ test('waitListeners resolves on unlockListeners', async () => {
   const l = await createListener(ctx, '127.0.0.1', 0);
   assert.ok(l.isOk());
   let done = false;
-  const w = waitListeners(ctx).then(() => { done = true; });
+  const w = waitListeners(ctx).then(() => {
+    done = true;
+  });
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(done, false);
   unlockListeners(ctx);
@@ -72,7 +80,12 @@ test('maxMessage: an oversized message ends that session with BEEP_ERR_MESSAGE_T
   const ctx = new Ctx({ maxMessage: 10_000 });
   echo(ctx);
   let serverErr: Error | undefined;
-  const l = await createListener(ctx, '127.0.0.1', 0, { onAccept: (c) => c.setOnClose((_c, e) => { serverErr = e; }) });
+  const l = await createListener(ctx, '127.0.0.1', 0, {
+    onAccept: (c) =>
+      c.setOnClose((_c, e) => {
+        serverErr = e;
+      }),
+  });
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
   const ch = (await conn.openChannel(0, ECHO))!;
   const closed = new Promise<void>((r) => conn.setOnClose(() => r()));
@@ -86,7 +99,12 @@ test('maxMessage: an oversized message ends that session with BEEP_ERR_MESSAGE_T
 test('serverName is fixed by the first successful start', async () => {
   const ctx = new Ctx();
   const names: Array<string | undefined> = [];
-  registerProfile(ctx, ECHO, { start: (i) => { names.push(i.serverName); return true; } });
+  registerProfile(ctx, ECHO, {
+    start: (i) => {
+      names.push(i.serverName);
+      return true;
+    },
+  });
   const l = await createListener(ctx, '127.0.0.1', 0);
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
   await conn.openChannel(0, ECHO, { serverName: 'first.example' });
@@ -129,7 +147,10 @@ test('NUL on the wire: the empty MIME header block (size 2, as LibVortex) by def
   await p.send(p.frame('MSG', 1, 0, '\r\nmime') + p.frame('MSG', 1, 1, '\r\nbare'));
   const got = await p.waitFor(/NUL 1 1 \. \d+ \d+\r\n/);
   // ANS 0 (3 octets: CRLF + "x") at seqno 0, NUL at 3 with its CRLF; then msg 1's ANS at 5, NUL at 8, empty.
-  assert.match(got, /ANS 1 0 \. 0 3 0\r\n\r\nxEND\r\nNUL 1 0 \. 3 2\r\n\r\nEND\r\nANS 1 1 \. 5 3 0\r\n\r\nxEND\r\nNUL 1 1 \. 8 0\r\nEND\r\n/);
+  assert.match(
+    got,
+    /ANS 1 0 \. 0 3 0\r\n\r\nxEND\r\nNUL 1 0 \. 3 2\r\n\r\nEND\r\nANS 1 1 \. 5 3 0\r\n\r\nxEND\r\nNUL 1 1 \. 8 0\r\nEND\r\n/,
+  );
   p.socket.destroy();
   await ctx.exit();
 });
@@ -148,12 +169,16 @@ test('isOk() is false as soon as await close() resolved true (issue 14)', async 
 test('a frame handler that throws or rejects: reported through setOnError, the MSG gets ERR 451, the session carries on', async () => {
   const ctx = new Ctx();
   const faults: string[] = [];
-  ctx.setOnError((err, where) => { faults.push(`${err.code} ${(err.cause as Error)?.message} ch${where.channel?.number}`); });
-  registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => {
-    if (f.text === 'throw') throw new Error('boom');
-    if (f.text === 'reject') return Promise.reject(new Error('later'));
-    ch.sendRpy(f.payload, undefined, f.msgNo);
-  } });
+  ctx.setOnError((err, where) => {
+    faults.push(`${err.code} ${(err.cause as Error)?.message} ch${where.channel?.number}`);
+  });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.text === 'throw') throw new Error('boom');
+      if (f.text === 'reject') return Promise.reject(new Error('later'));
+      ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
   const l = await createListener(ctx, '127.0.0.1', 0);
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
   const ch = (await conn.openChannel(0, ECHO))!;

@@ -29,11 +29,21 @@ declare global {
 export {};
 `;
 
-interface Block { file: string; line: number; code: string; program: boolean }
+interface Block {
+  file: string;
+  line: number;
+  code: string;
+  program: boolean;
+}
 
 /** Every ```ts block of README.md and docs/*.md. */
 function blocks(): Block[] {
-  const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   const out: Block[] = [];
   for (const file of files) {
     const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
@@ -64,14 +74,23 @@ function consumerDir(): string {
 
 function tsconfig(dir: string, files: string[], emit: boolean): string {
   const p = join(dir, emit ? 'tsconfig.emit.json' : 'tsconfig.json');
-  writeFileSync(p, JSON.stringify({
-    compilerOptions: {
-      target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true,
-      lib: ['es2022', 'dom'], types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
-      ...(emit ? { outDir: join(dir, 'out') } : { noEmit: true }),
-    },
-    files,
-  }));
+  writeFileSync(
+    p,
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        skipLibCheck: true,
+        lib: ['es2022', 'dom'],
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+        ...(emit ? { outDir: join(dir, 'out') } : { noEmit: true }),
+      },
+      files,
+    }),
+  );
   return p;
 }
 
@@ -88,12 +107,33 @@ test('docs: every ts block of README.md and docs/ type-checks against the packag
       writeFileSync(join(dir, name), `${b.code}\nexport {};\n`);
       files.push(name);
     });
-    const r = spawnSync(process.execPath, [TSC, '-p', tsconfig(dir, files.map((f) => join(dir, f)), false)], { encoding: 'utf8' });
-    const where = (msg: string): string => msg.replace(/block(\d+)\.ts\((\d+),\d+\)/g, (_m, n: string, l: string) => {
-      const b = all[Number(n)]!;
-      return `${b.file}:${b.line + Number(l) - 1}`;
-    });
-    assert.equal(r.status, 0, `tsc:\n${where(r.stdout + r.stderr).split('\n').filter((l) => /error/.test(l)).map((l) => l.replace(/^.*?(README|docs)/, '$1')).join('\n')}`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        TSC,
+        '-p',
+        tsconfig(
+          dir,
+          files.map((f) => join(dir, f)),
+          false,
+        ),
+      ],
+      { encoding: 'utf8' },
+    );
+    const where = (msg: string): string =>
+      msg.replace(/block(\d+)\.ts\((\d+),\d+\)/g, (_m, n: string, l: string) => {
+        const b = all[Number(n)]!;
+        return `${b.file}:${b.line + Number(l) - 1}`;
+      });
+    assert.equal(
+      r.status,
+      0,
+      `tsc:\n${where(r.stdout + r.stderr)
+        .split('\n')
+        .filter((l) => /error/.test(l))
+        .map((l) => l.replace(/^.*?(README|docs)/, '$1'))
+        .join('\n')}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

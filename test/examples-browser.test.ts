@@ -11,8 +11,12 @@ import { runtimeName } from '../src/transport/select.js';
 import { testNeeding, lacks } from './runtime-limits.js';
 
 let demo: DemoServer;
-before(async () => { if (!lacks('ws-listener')) demo = await startDemoServer(); });
-after(async () => { await demo?.close(); });
+before(async () => {
+  if (!lacks('ws-listener')) demo = await startDemoServer();
+});
+after(async () => {
+  await demo?.close();
+});
 
 testNeeding('ws-listener', 'the page names the listener; /app.js is the bundled module, with no Node import', async () => {
   assert.match(demo.pageUrl, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -32,25 +36,38 @@ testNeeding('ws-listener', 'the page names the listener; /app.js is the bundled 
   assert.equal((await fetch(new URL('/nothing', demo.pageUrl))).status, 404);
 });
 
-testNeeding('ws-listener', 'the demo client passes against the demo listener: 64-octet round trips, 8 MiB with progress both ways', async () => {
-  const sent: number[] = [];
-  const received: number[] = [];
-  let rtts = 0;
-  const r = await runDemo(demo.wsUrl, { sent: (n) => sent.push(n), received: (n) => received.push(n), rtt: () => { rtts++; } });
-  assert.ok(r.ok, JSON.stringify(r));
-  assert.equal(r.error, undefined);
-  assert.equal(r.echo64.rounds, ROUNDS);
-  assert.equal(rtts, ROUNDS);
-  assert.ok(r.echo64.rttMs.min > 0 && r.echo64.rttMs.min <= r.echo64.rttMs.median && r.echo64.rttMs.median <= r.echo64.rttMs.max);
-  assert.equal(r.echo8MiB.octets, LARGE);
-  assert.ok(r.echo8MiB.replyFrames > 1, 'the reply came frame by frame');
-  for (const xs of [sent, received]) {
-    assert.ok(xs.length > 1);
-    assert.ok(xs.every((x, i) => i === 0 || x >= xs[i - 1]!), 'progress never goes back');
-    assert.equal(xs.at(-1), LARGE);
-  }
-  assert.ok(r.echo8MiB.sentMs > 0 && r.echo8MiB.sentMs <= r.echo8MiB.ms);
-});
+testNeeding(
+  'ws-listener',
+  'the demo client passes against the demo listener: 64-octet round trips, 8 MiB with progress both ways',
+  async () => {
+    const sent: number[] = [];
+    const received: number[] = [];
+    let rtts = 0;
+    const r = await runDemo(demo.wsUrl, {
+      sent: (n) => sent.push(n),
+      received: (n) => received.push(n),
+      rtt: () => {
+        rtts++;
+      },
+    });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.error, undefined);
+    assert.equal(r.echo64.rounds, ROUNDS);
+    assert.equal(rtts, ROUNDS);
+    assert.ok(r.echo64.rttMs.min > 0 && r.echo64.rttMs.min <= r.echo64.rttMs.median && r.echo64.rttMs.median <= r.echo64.rttMs.max);
+    assert.equal(r.echo8MiB.octets, LARGE);
+    assert.ok(r.echo8MiB.replyFrames > 1, 'the reply came frame by frame');
+    for (const xs of [sent, received]) {
+      assert.ok(xs.length > 1);
+      assert.ok(
+        xs.every((x, i) => i === 0 || x >= xs[i - 1]!),
+        'progress never goes back',
+      );
+      assert.equal(xs.at(-1), LARGE);
+    }
+    assert.ok(r.echo8MiB.sentMs > 0 && r.echo8MiB.sentMs <= r.echo8MiB.ms);
+  },
+);
 
 testNeeding(false, 'the demo reports a listener it cannot reach, without throwing', async () => {
   const r = await runDemo('ws://127.0.0.1:1/beep');
@@ -59,7 +76,7 @@ testNeeding(false, 'the demo reports a listener it cannot reach, without throwin
   assert.equal(r.echo8MiB.ok, false);
 });
 
-testNeeding('ws-listener', 'plain BEEP on the demo listener\'s port (shared with WebSocket)', async () => {
+testNeeding('ws-listener', "plain BEEP on the demo listener's port (shared with WebSocket)", async () => {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', demo.listener.port);
   assert.ok(conn.isOk());
   assert.equal(conn.transport.kind, runtimeName() === 'deno' ? 'deno' : 'node'); // the runtime's TCP adapter, not WebSocket

@@ -40,7 +40,10 @@ test('npm start -- --tls: the same exchange after TLS on the same connection', (
   const start = fileURLToPath(new URL('../examples/start.js', import.meta.url));
   const r = spawnSync(process.execPath, [start, '--tls'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, lacks('tls-peer-certificate') ? /TLS up \(enabled\), peer certificate undefined/ : /TLS up \(enabled\), peer certificate [0-9A-F:]{95}/);
+  assert.match(
+    r.stdout,
+    lacks('tls-peer-certificate') ? /TLS up \(enabled\), peer certificate undefined/ : /TLS up \(enabled\), peer certificate [0-9A-F:]{95}/,
+  );
   assert.match(r.stdout, /\[client\] {3}Frame content: This is a test over TLS/);
   assert.match(r.stdout, /session released cleanly/);
 });

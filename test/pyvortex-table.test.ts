@@ -11,7 +11,14 @@ const ROOT = new URL('../../', import.meta.url); // dist/test/ -> the repository
 const DOC = readFileSync(new URL('docs/pyvortex.md', ROOT), 'utf8');
 const STATUSES = new Set(['done', 'partial', 'n/a', 'skipped']);
 
-interface Row { line: number; section: string; pyvortex: string; beepwire: string; status: string; notes: string }
+interface Row {
+  line: number;
+  section: string;
+  pyvortex: string;
+  beepwire: string;
+  status: string;
+  notes: string;
+}
 
 /** The rows of every table of the document (header and separator rows excluded). */
 function rows(): Row[] {
@@ -20,7 +27,10 @@ function rows(): Row[] {
   DOC.split('\n').forEach((text, i) => {
     if (text.startsWith('## ')) section = text.slice(3).trim();
     if (!text.startsWith('|') || /^\|\s*-/.test(text) || /^\|\s*PyVortex\s*\|/.test(text)) return;
-    const cells = text.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = text
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     assert.equal(cells.length, 4, `docs/pyvortex.md:${i + 1} has 4 cells`);
     const [pyvortex, beepwire, status, notes] = cells as [string, string, string, string]; // four: asserted above
     out.push({ line: i + 1, section, pyvortex, beepwire, status, notes });
@@ -58,16 +68,34 @@ const DTS: string[] = [];
  */
 function declaration(name: string): { body: string; bases: string[] } | undefined {
   for (const text of DTS) {
-    const m = new RegExp(`(?:interface|class)\\s+${name}\\b(?:<[^>{]*>)?([^{;]*)\\{`).exec(text) ?? new RegExp(`type\\s+${name}\\b(?:<[^>]*>)?\\s*=\\s*\\{`).exec(text);
+    const m =
+      new RegExp(`(?:interface|class)\\s+${name}\\b(?:<[^>{]*>)?([^{;]*)\\{`).exec(text) ??
+      new RegExp(`type\\s+${name}\\b(?:<[^>]*>)?\\s*=\\s*\\{`).exec(text);
     if (m !== null) {
-      let depth = 1, i = m.index + m[0].length;
+      let depth = 1,
+        i = m.index + m[0].length;
       const start = i;
-      for (; i < text.length && depth > 0; i++) { if (text[i] === '{') depth++; else if (text[i] === '}') depth--; }
-      const bases = /extends\s+([^{]*)/.exec(m[1] ?? '')?.[1]?.split(',').map((b) => b.trim().replace(/<.*$/, '')).filter(Boolean) ?? [];
+      for (; i < text.length && depth > 0; i++) {
+        if (text[i] === '{') depth++;
+        else if (text[i] === '}') depth--;
+      }
+      const bases =
+        /extends\s+([^{]*)/
+          .exec(m[1] ?? '')?.[1]
+          ?.split(',')
+          .map((b) => b.trim().replace(/<.*$/, ''))
+          .filter(Boolean) ?? [];
       return { body: text.slice(start, i - 1), bases };
     }
     const alias = new RegExp(`type\\s+${name}\\b(?:<[^>]*>)?\\s*=\\s*([^;]+);`).exec(text);
-    if (alias !== null) return { body: '', bases: alias[1]!.split(/[&|]/).map((b) => b.trim()).filter((b) => /^[A-Za-z_$][\w$]*$/.test(b)) };
+    if (alias !== null)
+      return {
+        body: '',
+        bases: alias[1]!
+          .split(/[&|]/)
+          .map((b) => b.trim())
+          .filter((b) => /^[A-Za-z_$][\w$]*$/.test(b)),
+      };
   }
   return undefined;
 }
@@ -84,12 +112,21 @@ function declaresMember(name: string, member: string, seen = new Set<string>()):
 }
 
 /** Modules of the namespaces the package exports, for their types (sasl.AuthHandler). */
-const NAMESPACE_DTS: Record<string, string> = { tls: 'tls/tls', sasl: 'sasl/beep-sasl', alive: 'alive/alive', tunnel: 'tunnel/tunnel', xmlrpc: 'xmlrpc/beep-xmlrpc' };
+const NAMESPACE_DTS: Record<string, string> = {
+  tls: 'tls/tls',
+  sasl: 'sasl/beep-sasl',
+  alive: 'alive/alive',
+  tunnel: 'tunnel/tunnel',
+  xmlrpc: 'xmlrpc/beep-xmlrpc',
+};
 function namespaceExportsType(ns: string, name: string): boolean {
   const file = NAMESPACE_DTS[ns];
   if (file === undefined) return false;
   const text = readFileSync(new URL(`dist/src/${file}.d.ts`, ROOT), 'utf8');
-  return new RegExp(`export (?:declare )?(?:type|interface|class) ${name}\\b`).test(text) || new RegExp(`export (?:type )?\\{[^}]*\\b${name}\\b[^}]*\\}`).test(text);
+  return (
+    new RegExp(`export (?:declare )?(?:type|interface|class) ${name}\\b`).test(text) ||
+    new RegExp(`export (?:type )?\\{[^}]*\\b${name}\\b[^}]*\\}`).test(text)
+  );
 }
 
 // ---- resolution ---------------------------------------------------------------------------
@@ -111,10 +148,15 @@ function unresolved(path: string, roots: Record<string, unknown>): string | unde
   for (const [i, name] of rest.entries()) {
     const obj = v;
     if ((typeof obj === 'object' && obj !== null) || typeof obj === 'function') {
-      if (name in (obj as object)) { v = (obj as Record<string, unknown>)[name]; where += `.${name}`; continue; }
+      if (name in (obj as object)) {
+        v = (obj as Record<string, unknown>)[name];
+        where += `.${name}`;
+        continue;
+      }
       // A class: instance members are declared on it, not on the constructor.
       const cls = typeof obj === 'function' ? (obj as { name: string }).name : undefined;
-      if (cls !== undefined && i === rest.length - 1 && (name in (obj as { prototype: object }).prototype || declaresMember(cls, name))) return undefined;
+      if (cls !== undefined && i === rest.length - 1 && (name in (obj as { prototype: object }).prototype || declaresMember(cls, name)))
+        return undefined;
       if (i === rest.length - 1 && first in NAMESPACE_DTS && rest.length === 1 && namespaceExportsType(first, name)) return undefined;
     }
     return `${where} has no ${name}`;
@@ -126,7 +168,11 @@ const ECHO = 'http://beepwire.test/pyvortex-table';
 
 test('docs/pyvortex.md: every beepwire name resolves; every row has a status and, unless n/a or skipped, a name', async () => {
   const server = new beepwire.Ctx();
-  beepwire.registerProfile(server, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.reply(f.msgno, f.payload); } });
+  beepwire.registerProfile(server, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.reply(f.msgno, f.payload);
+    },
+  });
   const listener = await beepwire.createListener(server, '127.0.0.1', 0);
   const ctx = new beepwire.Ctx();
   const conn = await beepwire.Connection.connect(ctx, '127.0.0.1', listener.port);
@@ -143,8 +189,10 @@ test('docs/pyvortex.md: every beepwire name resolves; every row has a status and
   for (const r of all) {
     if (!STATUSES.has(r.status)) problems.push(`line ${r.line}: status '${r.status}'`);
     const named = spans(r.beepwire).flatMap(paths);
-    if (named.length === 0 && r.status !== 'n/a' && r.status !== 'skipped') problems.push(`line ${r.line}: ${r.status} but no beepwire name`);
-    if ((r.status === 'n/a' || r.status === 'skipped' || r.status === 'partial') && r.notes.length < 10) problems.push(`line ${r.line}: ${r.status} needs a reason in the notes`);
+    if (named.length === 0 && r.status !== 'n/a' && r.status !== 'skipped')
+      problems.push(`line ${r.line}: ${r.status} but no beepwire name`);
+    if ((r.status === 'n/a' || r.status === 'skipped' || r.status === 'partial') && r.notes.length < 10)
+      problems.push(`line ${r.line}: ${r.status} needs a reason in the notes`);
     for (const p of named) {
       checked++;
       const why = unresolved(p, roots);
@@ -170,27 +218,121 @@ test('docs/pyvortex.md has a row for every item of the PyVortex API', () => {
   // From py-vortex's method and attribute tables (LibVortex 1.1 py-vortex/src/*.c) and its
   // Python modules (vortex, vortex.sasl, vortex.tls, vortex.alive).
   const items = [
-    'vortex.create_listener', 'vortex.wait_listeners', 'vortex.unlock_listeners', 'vortex.register_profile', 'vortex.queue_reply',
-    'vortex.status_OK', 'vortex.encoding_NONE', 'vortex.encoding_BASE64', 'vortex.Handle',
-    'ctx.init', 'ctx.exit', 'ctx.new_event', 'ctx.remove_event', 'ctx.enable_too_long_notify_to_file', 'ctx.log', 'ctx.log2', 'ctx.color_log', 'ctx.ref_count',
-    'conn.is_ok', 'conn.open_channel', 'conn.channel_pool_new', 'conn.pop_channel_error', 'conn.set_on_close', 'conn.remove_on_close',
-    'conn.find_by_uri', 'conn.set_data', 'conn.get_data', 'conn.pool', 'conn.block', 'conn.is_blocked', 'conn.close', 'conn.shutdown',
-    'conn.incref', 'conn.decref', 'conn.skip_conn_close', 'conn.ref_count', 'conn.id', 'conn.ctx', 'conn.error_msg', 'conn.status',
-    'conn.host', 'conn.host_ip', 'conn.port', 'conn.server_name', 'conn.local_addr', 'conn.local_port', 'conn.num_channels', 'conn.role',
-    'channel.send_msg', 'channel.send_msg_more', 'channel.send_rpy', 'channel.send_rpy_more', 'channel.send_err', 'channel.send_err_more',
-    'channel.send_ans', 'channel.finalize_ans', 'channel.set_frame_received', 'channel.set_complete_flag', 'channel.set_complete_frame_limit',
-    'channel.get_reply', 'channel.close', 'channel.incref', 'channel.decref', 'channel.number', 'channel.profile', 'channel.is_ready',
-    'channel.conn', 'channel.set_serialize',
-    'frame.id', 'frame.type', 'frame.msgno', 'frame.msg_no', 'frame.seqno', 'frame.seq_no', 'frame.ansno', 'frame.ans_no', 'frame.more_flag',
-    'frame.payload_size', 'frame.content_size', 'frame.payload', 'frame.content',
-    'queue.push', 'queue.pop', 'queue.timedpop', 'queue.items', 'queue.length', 'queue.waiters',
-    'pool.next_ready', 'pool.release', 'pool.id', 'pool.ctx', 'pool.conn', 'pool.channel_count', 'pool.channel_available',
-    'vortex.sasl.init', 'vortex.sasl.is_authenticated', 'vortex.sasl.start_auth', 'vortex.sasl.method_used', 'vortex.sasl.auth_id',
-    'vortex.sasl.accept_mech', 'vortex.sasl.PLAIN',
-    'vortex.tls.init', 'vortex.tls.start_tls', 'vortex.tls.accept_tls', 'vortex.tls.is_enabled', 'vortex.tls.verify_cert',
-    'vortex.alive.init', 'vortex.alive.enable_check',
+    'vortex.create_listener',
+    'vortex.wait_listeners',
+    'vortex.unlock_listeners',
+    'vortex.register_profile',
+    'vortex.queue_reply',
+    'vortex.status_OK',
+    'vortex.encoding_NONE',
+    'vortex.encoding_BASE64',
+    'vortex.Handle',
+    'ctx.init',
+    'ctx.exit',
+    'ctx.new_event',
+    'ctx.remove_event',
+    'ctx.enable_too_long_notify_to_file',
+    'ctx.log',
+    'ctx.log2',
+    'ctx.color_log',
+    'ctx.ref_count',
+    'conn.is_ok',
+    'conn.open_channel',
+    'conn.channel_pool_new',
+    'conn.pop_channel_error',
+    'conn.set_on_close',
+    'conn.remove_on_close',
+    'conn.find_by_uri',
+    'conn.set_data',
+    'conn.get_data',
+    'conn.pool',
+    'conn.block',
+    'conn.is_blocked',
+    'conn.close',
+    'conn.shutdown',
+    'conn.incref',
+    'conn.decref',
+    'conn.skip_conn_close',
+    'conn.ref_count',
+    'conn.id',
+    'conn.ctx',
+    'conn.error_msg',
+    'conn.status',
+    'conn.host',
+    'conn.host_ip',
+    'conn.port',
+    'conn.server_name',
+    'conn.local_addr',
+    'conn.local_port',
+    'conn.num_channels',
+    'conn.role',
+    'channel.send_msg',
+    'channel.send_msg_more',
+    'channel.send_rpy',
+    'channel.send_rpy_more',
+    'channel.send_err',
+    'channel.send_err_more',
+    'channel.send_ans',
+    'channel.finalize_ans',
+    'channel.set_frame_received',
+    'channel.set_complete_flag',
+    'channel.set_complete_frame_limit',
+    'channel.get_reply',
+    'channel.close',
+    'channel.incref',
+    'channel.decref',
+    'channel.number',
+    'channel.profile',
+    'channel.is_ready',
+    'channel.conn',
+    'channel.set_serialize',
+    'frame.id',
+    'frame.type',
+    'frame.msgno',
+    'frame.msg_no',
+    'frame.seqno',
+    'frame.seq_no',
+    'frame.ansno',
+    'frame.ans_no',
+    'frame.more_flag',
+    'frame.payload_size',
+    'frame.content_size',
+    'frame.payload',
+    'frame.content',
+    'queue.push',
+    'queue.pop',
+    'queue.timedpop',
+    'queue.items',
+    'queue.length',
+    'queue.waiters',
+    'pool.next_ready',
+    'pool.release',
+    'pool.id',
+    'pool.ctx',
+    'pool.conn',
+    'pool.channel_count',
+    'pool.channel_available',
+    'vortex.sasl.init',
+    'vortex.sasl.is_authenticated',
+    'vortex.sasl.start_auth',
+    'vortex.sasl.method_used',
+    'vortex.sasl.auth_id',
+    'vortex.sasl.accept_mech',
+    'vortex.sasl.PLAIN',
+    'vortex.tls.init',
+    'vortex.tls.start_tls',
+    'vortex.tls.accept_tls',
+    'vortex.tls.is_enabled',
+    'vortex.tls.verify_cert',
+    'vortex.alive.init',
+    'vortex.alive.enable_check',
   ];
-  const first = rows().map((r) => r.pyvortex).join('\n');
-  const missing = items.filter((name) => !new RegExp(`\`${name.replace(/\./g, '\\.')}\\b`).test(first) && !first.includes(`\`${name} `) && !first.includes(`${name}\``));
+  const first = rows()
+    .map((r) => r.pyvortex)
+    .join('\n');
+  const missing = items.filter(
+    (name) =>
+      !new RegExp(`\`${name.replace(/\./g, '\\.')}\\b`).test(first) && !first.includes(`\`${name} `) && !first.includes(`${name}\``),
+  );
   assert.deepEqual(missing, []);
 });

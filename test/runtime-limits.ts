@@ -5,16 +5,25 @@ import { test, type TestFn } from 'node:test';
 import { runtimeName } from '../src/transport/select.js';
 
 /** Capabilities some runtime lacks. */
-export type Capability = 'tls-client-certificate' | 'tls-unverified' | 'tls-peer-certificate' | 'wasm-memory-cap'
-  | 'ws-client-tls-in-place' | 'ws-client-text-octets' | 'wasm-instance-without-codegen' | 'ws-listener';
+export type Capability =
+  | 'tls-client-certificate'
+  | 'tls-unverified'
+  | 'tls-peer-certificate'
+  | 'wasm-memory-cap'
+  | 'ws-client-tls-in-place'
+  | 'ws-client-text-octets'
+  | 'wasm-instance-without-codegen'
+  | 'ws-listener';
 
 /**
  * The ws:// client is the global WHATWG WebSocket everywhere but Node (src/transport/websocket.ts;
  * docs/transports.md, "WHATWG WebSocket"): what that API cannot do.
  */
 const WHATWG_CLIENT = {
-  'ws-client-tls-in-place': 'the ws:// client is the WHATWG WebSocket, which cannot start TLS in place (startTls fails with 421; use wss://)',
-  'ws-client-text-octets': 'the ws:// client is the WHATWG WebSocket, which decodes TEXT messages as UTF-8: non-UTF-8 TEXT (LibVortex) fails the connection',
+  'ws-client-tls-in-place':
+    'the ws:// client is the WHATWG WebSocket, which cannot start TLS in place (startTls fails with 421; use wss://)',
+  'ws-client-text-octets':
+    'the ws:// client is the WHATWG WebSocket, which decodes TEXT messages as UTF-8: non-UTF-8 TEXT (LibVortex) fails the connection',
 } as const;
 
 const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: string } } = {
@@ -22,7 +31,8 @@ const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: st
   deno: {
     ...WHATWG_CLIENT,
     // src/transport/ws-listen.ts listenWebSocket.
-    'ws-listener': 'beepwire refuses WebSocket listeners on Deno (its node:http dropped upgraded connections: 1-3 of 4 ws:// matrix scenarios failed)',
+    'ws-listener':
+      'beepwire refuses WebSocket listeners on Deno (its node:http dropped upgraded connections: 1-3 of 4 ws:// matrix scenarios failed)',
     'tls-client-certificate': 'Deno.startTls takes no client certificate',
     'tls-unverified': 'Deno.startTls always verifies the certificate (rejectUnauthorized: false is refused)',
     'tls-peer-certificate': 'Deno.startTls exposes no peer certificate',
@@ -31,7 +41,8 @@ const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: st
     ...WHATWG_CLIENT,
     'wasm-memory-cap': 'JavaScriptCore has no flag capping WebAssembly memory (V8: --wasm-max-mem-pages)',
     // test/portable/workerd.test.ts emulates workerd with node:vm, codeGeneration { wasm: false }.
-    'wasm-instance-without-codegen': 'JavaScriptCore: a node:vm context with wasm code generation off also refuses new WebAssembly.Instance of an already compiled module, so workerd cannot be emulated (real workerd: npm run test:runtimes)',
+    'wasm-instance-without-codegen':
+      'JavaScriptCore: a node:vm context with wasm code generation off also refuses new WebAssembly.Instance of an already compiled module, so workerd cannot be emulated (real workerd: npm run test:runtimes)',
   },
 };
 

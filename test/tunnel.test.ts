@@ -11,7 +11,11 @@ const LOCAL = '127.0.0.1';
 /** A BEEP listener: echo profile, TUNNEL with the given policy. */
 async function beepListener(opts: tunnel.AcceptTunnelOptions = {}): Promise<{ ctx: Ctx; port: number }> {
   const ctx = new Ctx();
-  registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
   tunnel.acceptTunnel(ctx, opts);
   const l = await createListener(ctx, LOCAL, 0);
   return { ctx, port: l.port };
@@ -22,10 +26,13 @@ const relayAll = { acceptRelay: () => true };
 test('TUNNEL: a session through one proxy runs end to end; the proxy keeps no BEEP session', async () => {
   const end = await beepListener();
   const proxy = await beepListener(relayAll);
-  const conn = await tunnel.connect(new Ctx(), [{ ip4: LOCAL, port: proxy.port }, { ip4: LOCAL, port: end.port }]);
+  const conn = await tunnel.connect(new Ctx(), [
+    { ip4: LOCAL, port: proxy.port },
+    { ip4: LOCAL, port: end.port },
+  ]);
   assert.ok(conn.isOk(), String(conn.popChannelError()));
   assert.ok(tunnel.isTunnelled(conn));
-  assert.ok(conn.remoteProfiles.includes(ECHO), 'the greeting is the endpoint\'s');
+  assert.ok(conn.remoteProfiles.includes(ECHO), "the greeting is the endpoint's");
   const ch = (await conn.openChannel(0, ECHO))!;
   assert.equal(ch.number, 1, 'channel numbers start again after the tuning reset');
   const big = new Uint8Array(1 << 20).map((_, i) => i * 7);
@@ -46,7 +53,15 @@ test('TUNNEL: two proxies in a row, several sessions at once', async () => {
   const end = await beepListener();
   const p2 = await beepListener(relayAll);
   const p1 = await beepListener(relayAll);
-  const conns = await Promise.all([0, 1, 2].map(() => tunnel.connect(new Ctx(), [{ ip4: LOCAL, port: p1.port }, { fqdn: 'localhost', port: p2.port }, { ip4: LOCAL, port: end.port }])));
+  const conns = await Promise.all(
+    [0, 1, 2].map(() =>
+      tunnel.connect(new Ctx(), [
+        { ip4: LOCAL, port: p1.port },
+        { fqdn: 'localhost', port: p2.port },
+        { ip4: LOCAL, port: end.port },
+      ]),
+    ),
+  );
   for (const [i, conn] of conns.entries()) {
     assert.ok(conn.isOk(), String(conn.popChannelError()));
     const ch = (await conn.openChannel(0, ECHO))!;
@@ -71,7 +86,10 @@ test('TUNNEL refusals carry their reply codes: relaying off (537), next hop down
     [proxy.port, end.port, /endpoint refused by policy/],
   ];
   for (const [via, to, why] of cases) {
-    const conn = await tunnel.connect(new Ctx(), [{ ip4: LOCAL, port: via }, { ip4: LOCAL, port: to }]);
+    const conn = await tunnel.connect(new Ctx(), [
+      { ip4: LOCAL, port: via },
+      { ip4: LOCAL, port: to },
+    ]);
     assert.equal(conn.isOk(), false);
     const errs: Array<[number, string]> = [];
     for (let e = conn.popChannelError(); e !== null; e = conn.popChannelError()) errs.push(e);
@@ -131,7 +149,12 @@ test('TUNNEL: an endpoint drops an initiator that never greets after <ok /> (gre
   const closed = new Promise<void>((r) => sock.attach({ data: () => {}, drain: () => {}, closed: () => r() }));
   sock.hold(false);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([closed.then(() => 'dropped'), new Promise<string>((r) => { timer = setTimeout(() => r('still open after 3 s'), 3000); })]);
+  const outcome = await Promise.race([
+    closed.then(() => 'dropped'),
+    new Promise<string>((r) => {
+      timer = setTimeout(() => r('still open after 3 s'), 3000);
+    }),
+  ]);
   clearTimeout(timer);
   sock.abort();
   assert.equal(outcome, 'dropped');
@@ -159,7 +182,9 @@ test('TUNNEL endpoint: a peer that resets TCP after <ok /> does not take the pro
     assert.equal(server.isOk(), false);
     assert.equal(ctx.connections.size, 0);
     await ctx.exit();
-  } finally { watch.stop(); }
+  } finally {
+    watch.stop();
+  }
 });
 
 test('TUNNEL proxy: a next hop that resets while the <ok /> is pending does not crash the proxy', async () => {
@@ -167,7 +192,10 @@ test('TUNNEL proxy: a next hop that resets while the <ok /> is pending does not 
   const watch = watchFaults();
   try {
     // A plain TCP final hop that resets every connection as soon as it is accepted.
-    const rst: Server = createServer((s) => { s.on('error', () => undefined); s.resetAndDestroy(); });
+    const rst: Server = createServer((s) => {
+      s.on('error', () => undefined);
+      s.resetAndDestroy();
+    });
     await new Promise<void>((r) => rst.listen(0, LOCAL, r));
     const rstPort = (rst.address() as { port: number }).port;
     const proxy = await beepListener(relayAll);
@@ -180,7 +208,9 @@ test('TUNNEL proxy: a next hop that resets while the <ok /> is pending does not 
     assert.deepEqual(watch.faults, []);
     await proxy.ctx.exit();
     await new Promise<void>((r) => rst.close(() => r()));
-  } finally { watch.stop(); }
+  } finally {
+    watch.stop();
+  }
 });
 
 test('TUNNEL: a base64 piggyback that is not base64 is refused with 501', async () => {

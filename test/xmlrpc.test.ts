@@ -12,9 +12,16 @@ async function server(): Promise<{ ctx: Ctx; port: number }> {
     methods: {
       echo: (params) => params,
       where: (_p, info) => info.resource,
-      refuse: () => { throw new xmlrpc.XmlRpcFault(4, 'Too many parameters.'); },
-      broken: () => { throw new Error('handler exploded'); },
-      slow: async ([ms]) => { await new Promise((r) => setTimeout(r, ms as number)); return ms as number; },
+      refuse: () => {
+        throw new xmlrpc.XmlRpcFault(4, 'Too many parameters.');
+      },
+      broken: () => {
+        throw new Error('handler exploded');
+      },
+      slow: async ([ms]) => {
+        await new Promise((r) => setTimeout(r, ms as number));
+        return ms as number;
+      },
     },
   });
   const l = await createListener(ctx, LOCAL, 0);
@@ -37,12 +44,17 @@ test('XML-RPC: boot a resource, call, get results in call order', async () => {
   await s.ctx.exit();
 });
 
-test('XML-RPC: faults — the handler\'s own, unknown method, a crash, a malformed call', async () => {
+test("XML-RPC: faults — the handler's own, unknown method, a crash, a malformed call", async () => {
   const s = await server();
   const conn = await Connection.connect(new Ctx(), LOCAL, s.port);
   const ch = (await xmlrpc.bootChannel(conn, { resource: '/api' }))!;
   const fault = async (p: Promise<unknown>): Promise<[number, string]> => {
-    try { await p; } catch (e) { assert.ok(e instanceof xmlrpc.XmlRpcFault, String(e)); return [e.faultCode, e.faultString]; }
+    try {
+      await p;
+    } catch (e) {
+      assert.ok(e instanceof xmlrpc.XmlRpcFault, String(e));
+      return [e.faultCode, e.faultString];
+    }
     throw new Error('expected a fault');
   };
   assert.deepEqual(await fault(xmlrpc.invoke(ch, 'refuse')), [4, 'Too many parameters.']);
@@ -111,8 +123,9 @@ test('XML-RPC: DOCTYPE and entity declarations are refused with a parse fault, n
   const s = await server();
   const conn = await Connection.connect(new Ctx(), LOCAL, s.port);
   const ch = (await xmlrpc.bootChannel(conn, { resource: '/api' }))!;
-  const bomb = '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-    + '<methodCall><methodName>echo</methodName><params><param><value><string>&b;</string></value></param></params></methodCall>';
+  const bomb =
+    '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>' +
+    '<methodCall><methodName>echo</methodName><params><param><value><string>&b;</string></value></param></params></methodCall>';
   const r = await ch.request(bomb);
   assert.equal(r.type, 'RPY');
   assert.match(r.text, /<name>faultCode<\/name><value><i4>-32700<\/i4>/);

@@ -70,6 +70,13 @@ main().catch((e: unknown) => {
   // runDemo never rejects: this is a bug in the page itself, reported the same way.
   const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   const none = { ok: false, rounds: 0, rttMs: { min: 0, median: 0, max: 0 }, error };
-  window.__beepwireResult = { ok: false, url: listenerUrl(), connectMs: 0, echo64: none, echo8MiB: { ok: false, octets: 0, ms: 0, sentMs: 0, replyFrames: 0, mibPerS: 0, error }, error };
+  window.__beepwireResult = {
+    ok: false,
+    url: listenerUrl(),
+    connectMs: 0,
+    echo64: none,
+    echo8MiB: { ok: false, octets: 0, ms: 0, sentMs: 0, replyFrames: 0, mibPerS: 0, error },
+    error,
+  };
   $('status').textContent = `FAILED: ${error}`;
 });

@@ -96,7 +96,8 @@ async function echo64(ch: Channel, ev: DemoEvents): Promise<DemoResult['echo64']
       const reply = await ch.request(payload, { timeout: REPLY_TIMEOUT });
       const ms = performance.now() - t0;
       const p = reply.payload;
-      if (reply.type !== 'RPY' || p.length !== 64 || p.some((x, j) => x !== payload[j])) throw new Error(`round ${i}: ${reply.type} of ${p.length} octets, not the 64 sent`);
+      if (reply.type !== 'RPY' || p.length !== 64 || p.some((x, j) => x !== payload[j]))
+        throw new Error(`round ${i}: ${reply.type} of ${p.length} octets, not the 64 sent`);
       rtts.push(ms);
       ev.rtt?.(i, ms);
     }
@@ -122,7 +123,15 @@ async function echoLarge(ch: Channel, ev: DemoEvents): Promise<DemoResult['echo8
   let received = 0;
   let replyFrames = 0;
   const parts: Uint8Array[] = [];
-  const fail = (error: string): DemoResult['echo8MiB'] => ({ ok: false, octets: LARGE, ms: round2(performance.now() - t0), sentMs: round2(sentMs), replyFrames, mibPerS: 0, error });
+  const fail = (error: string): DemoResult['echo8MiB'] => ({
+    ok: false,
+    octets: LARGE,
+    ms: round2(performance.now() - t0),
+    sentMs: round2(sentMs),
+    replyFrames,
+    mibPerS: 0,
+    error,
+  });
   const reply = new Promise<Frame>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no whole reply within ${REPLY_TIMEOUT} ms (${received} octets came)`)), REPLY_TIMEOUT);
     let head = 0; // the MIME header block, in the first frame (RFC 3080 §2.2)
@@ -131,10 +140,15 @@ async function echoLarge(ch: Channel, ev: DemoEvents): Promise<DemoResult['echo8
       parts.push(f.content);
       received += f.content.length;
       ev.received?.(Math.max(0, received - head), LARGE);
-      if (!f.more) { clearTimeout(timer); resolve(f); }
+      if (!f.more) {
+        clearTimeout(timer);
+        resolve(f);
+      }
     });
   });
-  reply.catch(() => { /* awaited below */ });
+  reply.catch(() => {
+    /* awaited below */
+  });
   for (let at = 0; at < LARGE; at += PIECE) {
     if (!ch.writable) await ch.whenWritable();
     const piece = payload.subarray(at, Math.min(at + PIECE, LARGE));
@@ -158,17 +172,30 @@ async function echoLarge(ch: Channel, ev: DemoEvents): Promise<DemoResult['echo8
   if (final.type !== 'RPY') return fail(`the answer was ${final.type}`);
   const whole = new Uint8Array(received);
   let off = 0;
-  for (const p of parts) { whole.set(p, off); off += p.length; }
+  for (const p of parts) {
+    whole.set(p, off);
+    off += p.length;
+  }
   const body = whole.subarray(Math.max(0, bodyOffset(whole)));
   if (body.length !== LARGE) return fail(`${body.length} octets came back, not ${LARGE}`);
   for (let i = 0; i < LARGE; i++) if (body[i] !== payload[i]) return fail(`the echo differs at octet ${i}`);
   const ms = performance.now() - t0;
   const mibPerS = round2((2 * LARGE) / (1 << 20) / (ms / 1000));
-  ev.log?.(`8 MiB echoed intact in ${Math.round(ms)} ms (sent by ${Math.round(sentMs)} ms; ${replyFrames} reply frames; ${mibPerS} MiB/s both ways)`);
+  ev.log?.(
+    `8 MiB echoed intact in ${Math.round(ms)} ms (sent by ${Math.round(sentMs)} ms; ${replyFrames} reply frames; ${mibPerS} MiB/s both ways)`,
+  );
   return { ok: true, octets: LARGE, ms: round2(ms), sentMs: round2(sentMs), replyFrames, mibPerS };
 }
 
-const notRun = (why: string): DemoResult['echo8MiB'] => ({ ok: false, octets: LARGE, ms: 0, sentMs: 0, replyFrames: 0, mibPerS: 0, error: why });
+const notRun = (why: string): DemoResult['echo8MiB'] => ({
+  ok: false,
+  octets: LARGE,
+  ms: 0,
+  sentMs: 0,
+  replyFrames: 0,
+  mibPerS: 0,
+  error: why,
+});
 
 /** Runs the demo against `url` (ws:// or wss://); never rejects: failures are in the result. */
 export async function runDemo(url: string, ev: DemoEvents = {}): Promise<DemoResult> {
@@ -194,5 +221,12 @@ export async function runDemo(url: string, ev: DemoEvents = {}): Promise<DemoRes
   const released = small.ok && large.ok && (await conn.close());
   if (!released) conn.shutdown();
   else ev.log?.('session released');
-  return { ok: small.ok && large.ok, url, connectMs, echo64: small, echo8MiB: large, ...(small.ok && large.ok && !released ? { error: `release: ${errors(conn)}` } : {}) };
+  return {
+    ok: small.ok && large.ok,
+    url,
+    connectMs,
+    echo64: small,
+    echo8MiB: large,
+    ...(small.ok && large.ok && !released ? { error: `release: ${errors(conn)}` } : {}),
+  };
 }

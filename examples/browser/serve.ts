@@ -34,24 +34,35 @@ export interface DemoServer {
 export async function bundleApp(): Promise<string> {
   const r = await build({
     entryPoints: [fileURLToPath(new URL('./app.js', import.meta.url))],
-    bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'warning',
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'warning',
   });
   return r.outputFiles[0]!.text; // write: false and one entry point: one output file
 }
 
 /** Starts the listener and the page server on `host` (ports 0: any free one). */
-export async function startDemoServer(opts: { host?: string; port?: number; wsPort?: number; log?: (line: string) => void } = {}): Promise<DemoServer> {
+export async function startDemoServer(
+  opts: { host?: string; port?: number; wsPort?: number; log?: (line: string) => void } = {},
+): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
   const bundle = await bundleApp();
   const ctx = new Ctx();
   registerProfile(ctx, PROFILE, {
-    frameReceived: (_conn, channel, frame) => { if (frame.type === 'MSG') channel.sendRpy(frame.payload, undefined, frame.msgNo); },
+    frameReceived: (_conn, channel, frame) => {
+      if (frame.type === 'MSG') channel.sendRpy(frame.payload, undefined, frame.msgNo);
+    },
   });
   const listener = await createListener(ctx, host, opts.wsPort ?? 0, {
     websocket: { share: true },
     onAccept: (conn) => {
-      log(`session ${conn.id} from ${conn.host}:${conn.port} (${conn.transport.kind === 'websocket' ? 'BEEP over WebSocket' : 'plain BEEP'})`);
+      log(
+        `session ${conn.id} from ${conn.host}:${conn.port} (${conn.transport.kind === 'websocket' ? 'BEEP over WebSocket' : 'plain BEEP'})`,
+      );
       conn.setOnClose((c, err) => log(`session ${c.id} closed${err ? `: ${err.message}` : ''}`));
     },
   });
@@ -75,7 +86,10 @@ export async function startDemoServer(opts: { host?: string; port?: number; wsPo
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
-      http.listen(opts.port ?? 0, host, () => { http.off('error', reject); resolve(); });
+      http.listen(opts.port ?? 0, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
   } catch (e) {
     await ctx.exit();
@@ -96,9 +110,17 @@ export async function startDemoServer(opts: { host?: string; port?: number; wsPo
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, 'ws-port': { type: 'string', default: '0' } } });
+  const { values } = parseArgs({
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '0' },
+      'ws-port': { type: 'string', default: '0' },
+    },
+  });
   const demo = await startDemoServer({
-    host: values.host, port: Number(values.port), wsPort: Number(values['ws-port']),
+    host: values.host,
+    port: Number(values.port),
+    wsPort: Number(values['ws-port']),
     log: (line) => console.log(`[listener] ${line}`),
   });
   console.log('beepwire browser demo');
@@ -106,7 +128,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`  listener: ${demo.wsUrl} (BEEP over WebSocket; plain BEEP on the same port)`);
   console.log(`  bundle:   ${Math.round(demo.bundleOctets / 1024)} KiB (app.ts + beepwire, esbuild)`);
   console.log('Open the page; Ctrl-C stops.');
-  const stop = (): void => { void demo.close().then(() => process.exit(0)); };
+  const stop = (): void => {
+    void demo.close().then(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -13,7 +13,10 @@ export async function startListenerProc(runtime, cfg, ms, { ws = false } = {}) {
   const what = `${runtime} ${ws ? 'WebSocket ' : ''}listener`;
   const [cmd, args] = command(runtime, 'listener-main.js', ws ? [cfg, 'ws'] : [cfg]);
   const proc = start(cmd, args, { env: ENV });
-  const said = await firstJson(proc, ms, what).catch((e) => { stop(proc); throw e; });
+  const said = await firstJson(proc, ms, what).catch((e) => {
+    stop(proc);
+    throw e;
+  });
   if (typeof said.port !== 'number') {
     stop(proc);
     throw Object.assign(new Error(`${what}: ${said.error ?? JSON.stringify(said)}`), { refused: said.error });

@@ -14,13 +14,26 @@ export function start(cmd, args, { cwd, env } = {}) {
   const proc = { child, out: '', err: '', exit: undefined, closed: false };
   live.add(proc);
   // 'exit' says how it ended; 'close' comes once its output is all read (what waits need).
-  child.on('exit', (code, signal) => { live.delete(proc); proc.exit ??= { code, signal }; });
-  proc.exited = new Promise((resolve) => {
-    const done = () => { live.delete(proc); proc.exit ??= { code: null, signal: null }; proc.closed = true; resolve(proc.exit); };
-    child.on('close', done);
-    child.on('error', (e) => { proc.err += `${e.message}\n`; done(); });
+  child.on('exit', (code, signal) => {
+    live.delete(proc);
+    proc.exit ??= { code, signal };
   });
-  const keep = (key) => (d) => { if (proc[key].length < KEEP) proc[key] += d; };
+  proc.exited = new Promise((resolve) => {
+    const done = () => {
+      live.delete(proc);
+      proc.exit ??= { code: null, signal: null };
+      proc.closed = true;
+      resolve(proc.exit);
+    };
+    child.on('close', done);
+    child.on('error', (e) => {
+      proc.err += `${e.message}\n`;
+      done();
+    });
+  });
+  const keep = (key) => (d) => {
+    if (proc[key].length < KEEP) proc[key] += d;
+  };
   child.stdout.setEncoding('utf8').on('data', keep('out'));
   child.stderr.setEncoding('utf8').on('data', keep('err'));
   return proc;
@@ -29,7 +42,9 @@ export function start(cmd, args, { cwd, env } = {}) {
 /** Awaits `p`, rejecting with "<what> timed out" after `ms` (the timer goes with the wait). */
 export function within(p, ms, what) {
   let timer;
-  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); });
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -37,7 +52,10 @@ export function within(p, ms, what) {
 export function describeExit(proc) {
   const e = proc.exit;
   const how = e === undefined ? 'still running' : e.signal ? `killed by ${e.signal}` : `exited ${e.code}`;
-  const lines = proc.err.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = proc.err
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const why = lines.find((l) => /error/i.test(l)) ?? lines.at(-1);
   return why ? `${how}: ${why}` : how;
 }
@@ -47,7 +65,12 @@ export async function firstJson(proc, ms, what) {
   const found = new Promise((resolve, reject) => {
     const look = () => {
       for (const line of proc.out.split('\n')) {
-        try { const v = JSON.parse(line); if (v && typeof v === 'object') return resolve(v); } catch { /* not yet */ }
+        try {
+          const v = JSON.parse(line);
+          if (v && typeof v === 'object') return resolve(v);
+        } catch {
+          /* not yet */
+        }
       }
       if (proc.closed) reject(new Error(`${what}: ${describeExit(proc)}`));
     };
@@ -73,7 +96,11 @@ export async function runJson(cmd, args, ms, what, opts) {
 /** Stops a process and its group (SIGKILL: nothing of ours needs a clean shutdown). */
 export function stop(proc) {
   if (proc.closed) return;
-  try { process.kill(-proc.child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  try {
+    process.kill(-proc.child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Stops every child still running. */
@@ -82,4 +109,8 @@ export function stopAll() {
 }
 
 process.on('exit', stopAll);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    stopAll();
+    process.exit(130);
+  });

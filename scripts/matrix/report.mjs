@@ -22,11 +22,21 @@ function grouped(pairs, word) {
 /** A runtime's summaries as client and as listener over one kind of cells ({ listeners, cells }). */
 function sides(kind, runtime) {
   const count = (c) => `${passed(c.outcomes)}/${c.outcomes.length}`;
-  const asClient = grouped(kind.cells.filter((c) => c.client === runtime).map((c) => [c.listener, count(c)]), 'against') || 'no listener to run against';
+  const asClient =
+    grouped(
+      kind.cells.filter((c) => c.client === runtime).map((c) => [c.listener, count(c)]),
+      'against',
+    ) || 'no listener to run against';
   const l = kind.listeners[runtime];
-  const asListener = l === undefined ? 'not asked' : l.ok
-    ? grouped(kind.cells.filter((c) => c.listener === runtime).map((c) => [c.client, count(c)]), 'from')
-    : l.summary;
+  const asListener =
+    l === undefined
+      ? 'not asked'
+      : l.ok
+        ? grouped(
+            kind.cells.filter((c) => c.listener === runtime).map((c) => [c.client, count(c)]),
+            'from',
+          )
+        : l.summary;
   return { asClient, asListener };
 }
 
@@ -69,11 +79,13 @@ export function renderDoc(r, scenarios, wsScenarios) {
     '',
     `| client | listener | ${scenarios.join(' | ')} | passed |`,
     `|---|---|${scenarios.map(() => '---|').join('')}---|`,
-    ...r.cells.map((c) => `| ${c.client} | ${c.listener} | ${c.outcomes.map(cellText).join(' | ')} | ${passed(c.outcomes)}/${c.outcomes.length} |`),
+    ...r.cells.map(
+      (c) => `| ${c.client} | ${c.listener} | ${c.outcomes.map(cellText).join(' | ')} | ${passed(c.outcomes)}/${c.outcomes.length} |`,
+    ),
     '',
     '## BEEP over WebSocket',
     '',
-    'Every runtime is asked for a WebSocket listener (`createListener(ctx, \'127.0.0.1\', 0, { websocket: true })`); every client runtime connects to each that listens at `ws://127.0.0.1:PORT/beep` with its own WebSocket (Node: the `ws` package; Bun, Deno and workerd: their global WHATWG `WebSocket`). No TLS profile inside ws:// here: the WHATWG API has no in-place upgrade.',
+    "Every runtime is asked for a WebSocket listener (`createListener(ctx, '127.0.0.1', 0, { websocket: true })`); every client runtime connects to each that listens at `ws://127.0.0.1:PORT/beep` with its own WebSocket (Node: the `ws` package; Bun, Deno and workerd: their global WHATWG `WebSocket`). No TLS profile inside ws:// here: the WHATWG API has no in-place upgrade.",
     '',
     '| runtime | WebSocket listener |',
     '|---|---|',
@@ -81,7 +93,9 @@ export function renderDoc(r, scenarios, wsScenarios) {
     '',
     `| client | listener | ${wsScenarios.join(' | ')} | passed |`,
     `|---|---|${wsScenarios.map(() => '---|').join('')}---|`,
-    ...r.ws.cells.map((c) => `| ${c.client} | ${c.listener} ws:// | ${c.outcomes.map(cellText).join(' | ')} | ${passed(c.outcomes)}/${c.outcomes.length} |`),
+    ...r.ws.cells.map(
+      (c) => `| ${c.client} | ${c.listener} ws:// | ${c.outcomes.map(cellText).join(' | ')} | ${passed(c.outcomes)}/${c.outcomes.length} |`,
+    ),
     '',
     '## Deno TLS upgrade loop',
     '',
@@ -89,21 +103,39 @@ export function renderDoc(r, scenarios, wsScenarios) {
     '',
   ];
   // Scenarios of one cell that failed for the same reason share a row (a runtime that did not start fails them all).
-  const failures = (cells, suffix) => cells.flatMap((c) => {
-    const why = new Map();
-    for (const o of c.outcomes.filter((x) => !x.ok)) why.set(o.detail, [...(why.get(o.detail) ?? []), o.name]);
-    return [...why].map(([detail, names]) => `| ${c.client} | ${c.listener}${suffix} | ${names.length === c.outcomes.length ? 'all' : names.join(', ')} | ${esc(detail)} |`);
-  });
+  const failures = (cells, suffix) =>
+    cells.flatMap((c) => {
+      const why = new Map();
+      for (const o of c.outcomes.filter((x) => !x.ok)) why.set(o.detail, [...(why.get(o.detail) ?? []), o.name]);
+      return [...why].map(
+        ([detail, names]) =>
+          `| ${c.client} | ${c.listener}${suffix} | ${names.length === c.outcomes.length ? 'all' : names.join(', ')} | ${esc(detail)} |`,
+      );
+    });
   const failed = [...failures(r.cells, ''), ...failures(r.ws.cells, ' ws://')];
   out.push('## Failures', '');
   if (failed.length === 0) out.push('None.', '');
   else out.push('| client | listener | scenario | why |', '|---|---|---|---|', ...failed, '');
   // What each TLS upgrade negotiated, as the client runtime reports it.
   const tls = r.cells.map((c) => [c, c.outcomes.find((o) => o.name === 'TLS upgrade + echo')]).filter(([, o]) => o?.ok);
-  out.push('## TLS as negotiated', '', '| client | listener | client reports |', '|---|---|---|', ...tls.map(([c, o]) => `| ${c.client} | ${c.listener} | ${esc(o.detail)} |`), '');
+  out.push(
+    '## TLS as negotiated',
+    '',
+    '| client | listener | client reports |',
+    '|---|---|---|',
+    ...tls.map(([c, o]) => `| ${c.client} | ${c.listener} | ${esc(o.detail)} |`),
+    '',
+  );
   // Which WebSocket each client ran on, as it reports it.
   const used = r.ws.cells.map((c) => [c, c.outcomes.find((o) => o.ok)]).filter(([, o]) => o !== undefined);
-  out.push('## WebSocket as used', '', '| client | listener | client reports |', '|---|---|---|', ...used.map(([c, o]) => `| ${c.client} | ${c.listener} ws:// | ${esc(o.detail)} |`), '');
+  out.push(
+    '## WebSocket as used',
+    '',
+    '| client | listener | client reports |',
+    '|---|---|---|',
+    ...used.map(([c, o]) => `| ${c.client} | ${c.listener} ws:// | ${esc(o.detail)} |`),
+    '',
+  );
   return out.join('\n');
 }
 
@@ -112,7 +144,10 @@ export function renderReadme(r, runtimes) {
   return [
     '| runtime | as client | as listener | as ws:// client | as ws:// listener |',
     '|---|---|---|---|---|',
-    ...runtimes.map((rt) => { const s = summary(r, rt); return `| ${rt} ${r.short[rt]} | ${esc(s.asClient)} | ${esc(s.asListener)} | ${esc(s.wsClient)} | ${esc(s.wsListener)} |`; }),
+    ...runtimes.map((rt) => {
+      const s = summary(r, rt);
+      return `| ${rt} ${r.short[rt]} | ${esc(s.asClient)} | ${esc(s.asListener)} | ${esc(s.wsClient)} | ${esc(s.wsListener)} |`;
+    }),
     '',
     `${loopLine(r)}. Generated by \`npm run test:runtimes\` (${machineLine(r)}); every scenario and time: [docs/runtime-matrix.md](docs/runtime-matrix.md).`,
   ].join('\n');

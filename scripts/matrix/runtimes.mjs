@@ -47,10 +47,14 @@ export const ENV = { DENO_NO_UPDATE_CHECK: '1', DO_NOT_TRACK: '1', NO_COLOR: '1'
 export function command(runtime, entry, args) {
   const file = join(ROOT, 'dist', 'test', 'runtimes', entry);
   switch (runtime) {
-    case 'node': return [process.execPath, [file, ...args]];
-    case 'bun': return [bin('bun'), [file, ...args]];
-    case 'deno': return [bin('deno'), ['run', '--no-lock', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', file, ...args]];
-    default: throw new Error(`no command line for ${runtime}`);
+    case 'node':
+      return [process.execPath, [file, ...args]];
+    case 'bun':
+      return [bin('bun'), [file, ...args]];
+    case 'deno':
+      return [bin('deno'), ['run', '--no-lock', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', file, ...args]];
+    default:
+      throw new Error(`no command line for ${runtime}`);
   }
 }
 

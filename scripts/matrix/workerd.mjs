@@ -39,7 +39,14 @@ export async function buildWorker(dir, caPem) {
     outfile: join(dir, 'worker.js'),
     logLevel: 'warning',
     // workerd imports a .wasm module as a compiled WebAssembly.Module: keep it a separate module.
-    plugins: [{ name: 'wasm', setup(b) { b.onResolve({ filter: /codec\.wasm$/ }, () => ({ path: './codec.wasm', external: true })); } }],
+    plugins: [
+      {
+        name: 'wasm',
+        setup(b) {
+          b.onResolve({ filter: /codec\.wasm$/ }, () => ({ path: './codec.wasm', external: true }));
+        },
+      },
+    ],
   });
   copyFileSync(join(ROOT, 'build', 'codec.wasm'), join(dir, 'codec.wasm'));
   writeFileSync(join(dir, 'ca.pem'), caPem);
@@ -50,7 +57,10 @@ export async function buildWorker(dir, caPem) {
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer().once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -66,7 +76,9 @@ export async function startWorkerd(dir, ms) {
       try {
         const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
         if ((await r.text()) === 'ready') return { proc, url };
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     last = proc.closed ? `workerd ${describeExit(proc)}` : `workerd did not answer within ${ms} ms`;

@@ -26,19 +26,22 @@ export async function startWsListeners({ cfg, plain, workerdUrl, workerdError, m
       rec.workerd = { ok: false, summary: 'not checked', detail: e.message };
     }
   }
-  await Promise.all(LISTENERS.map(async (rt) => {
-    try {
-      listeners[rt] = await startListenerProc(rt, cfg, ms, { ws: true });
-      rec[rt] = { ok: true, port: listeners[rt].port };
-    } catch (e) {
-      const offered = WS_LISTENERS.includes(rt);
-      if (e.refused !== undefined && !offered) rec[rt] = { ok: false, summary: 'not offered (beepwire: Node and Bun only)', detail: `createListener: ${e.refused}` };
-      else {
-        rec[rt] = { ok: false, summary: 'did not start', detail: e.message };
-        ok = false;
+  await Promise.all(
+    LISTENERS.map(async (rt) => {
+      try {
+        listeners[rt] = await startListenerProc(rt, cfg, ms, { ws: true });
+        rec[rt] = { ok: true, port: listeners[rt].port };
+      } catch (e) {
+        const offered = WS_LISTENERS.includes(rt);
+        if (e.refused !== undefined && !offered)
+          rec[rt] = { ok: false, summary: 'not offered (beepwire: Node and Bun only)', detail: `createListener: ${e.refused}` };
+        else {
+          rec[rt] = { ok: false, summary: 'did not start', detail: e.message };
+          ok = false;
+        }
       }
-    }
-  }));
+    }),
+  );
   return { listeners, ok };
 }
 
@@ -53,12 +56,15 @@ export async function runWsCells({ listeners, cfg, plain, workerdUrl, workerdErr
   for (const client of CLIENTS) {
     for (const listener of targets) {
       const port = listeners[listener]?.port;
-      const outcomes = port === undefined
-        ? scenarios.map((name) => ({ name, ok: false, detail: `no ${listener} WebSocket listener`, ms: 0 }))
-        : await runClientOn(client, port, cfg, { scenarios, ms, workerdUrl, config: { plain, workerdError }, ws: true });
+      const outcomes =
+        port === undefined
+          ? scenarios.map((name) => ({ name, ok: false, detail: `no ${listener} WebSocket listener`, ms: 0 }))
+          : await runClientOn(client, port, cfg, { scenarios, ms, workerdUrl, config: { plain, workerdError }, ws: true });
       results.ws.cells.push({ client, listener, outcomes });
       const n = outcomes.filter((o) => o.ok).length;
-      console.log(`${client.padEnd(8)} → ${`${listener} ws://`.padEnd(5)} ${n}/${outcomes.length}${n < outcomes.length ? `  ${outcomes.find((o) => !o.ok).detail}` : ''}`);
+      console.log(
+        `${client.padEnd(8)} → ${`${listener} ws://`.padEnd(5)} ${n}/${outcomes.length}${n < outcomes.length ? `  ${outcomes.find((o) => !o.ok).detail}` : ''}`,
+      );
       if (n < outcomes.length) ok = false;
     }
   }

@@ -11,7 +11,11 @@ async function listener(withAlive: boolean): Promise<{ port: number; accepted: C
   const ctx = new Ctx();
   if (withAlive) alive.init(ctx);
   const accepted: Connection[] = [];
-  const l = await createListener(ctx, '127.0.0.1', 0, { onAccept: (c) => { accepted.push(c); } });
+  const l = await createListener(ctx, '127.0.0.1', 0, {
+    onAccept: (c) => {
+      accepted.push(c);
+    },
+  });
   return { port: l.port, accepted, ctx };
 }
 
@@ -35,7 +39,12 @@ test('ALIVE: a peer that stops reading fails the check; without a handler the co
   const srv = await listener(true);
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', srv.port);
   let closedWith: Error | undefined;
-  const closed = new Promise<void>((r) => conn.setOnClose((_c, e) => { closedWith = e; r(); }));
+  const closed = new Promise<void>((r) =>
+    conn.setOnClose((_c, e) => {
+      closedWith = e;
+      r();
+    }),
+  );
   const check = alive.enableCheck(conn, { checkPeriod: 10, maxUnreplyCount: 1 });
   for (let i = 0; check.replied < 2 && i < 300; i++) await sleep(10);
   assert.ok(check.replied >= 2);
@@ -53,7 +62,9 @@ test('ALIVE: a peer that stops reading fails the check; without a handler the co
 test('ALIVE: a peer without the profile refuses the channel and the failure handler is told', async () => {
   const srv = await listener(false);
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', srv.port);
-  const failure = new Promise<[number, number]>((r) => alive.enableCheck(conn, { checkPeriod: 10, maxUnreplyCount: 3, onFailure: (_c, p, m) => r([p, m]) }));
+  const failure = new Promise<[number, number]>((r) =>
+    alive.enableCheck(conn, { checkPeriod: 10, maxUnreplyCount: 3, onFailure: (_c, p, m) => r([p, m]) }),
+  );
   assert.deepEqual(await failure, [10, 3]);
   assert.ok(conn.isOk(), 'a handler replaces the shutdown');
   assert.ok(await conn.close());

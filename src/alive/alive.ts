@@ -42,7 +42,9 @@ export interface AliveCheck {
 export function init(ctx: Ctx): void {
   registerProfile(ctx, ALIVE_URI, {
     start: () => ({ maxMessage: ALIVE_MAX_MESSAGE }),
-    frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy('', undefined, f.msgNo); },
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy('', undefined, f.msgNo);
+    },
   });
 }
 
@@ -54,13 +56,22 @@ export function init(ctx: Ctx): void {
 export function enableCheck(conn: Connection, opts: AliveOptions): AliveCheck {
   const period = opts.checkPeriod;
   const max = opts.maxUnreplyCount ?? 0;
-  if (!(period > 0) || !Number.isInteger(max) || max < 0) throw new RangeError('checkPeriod must be > 0 and maxUnreplyCount an integer >= 0');
+  if (!(period > 0) || !Number.isInteger(max) || max < 0)
+    throw new RangeError('checkPeriod must be > 0 and maxUnreplyCount an integer >= 0');
   const openDeadline = Math.max(3000, (max + 1) * period);
   let channel: Channel | null | undefined;
-  let outstanding = 0, sent = 0, replied = 0, failed = false, stopped = false;
-  let lastIn = conn.octets.in, quietSince = Date.now();
+  let outstanding = 0,
+    sent = 0,
+    replied = 0,
+    failed = false,
+    stopped = false;
+  let lastIn = conn.octets.in,
+    quietSince = Date.now();
 
-  const stop = (): void => { stopped = true; clearInterval(timer); };
+  const stop = (): void => {
+    stopped = true;
+    clearInterval(timer);
+  };
   const fail = (why: string): void => {
     stop();
     failed = true;
@@ -76,23 +87,60 @@ export function enableCheck(conn: Connection, opts: AliveOptions): AliveCheck {
   };
   const tick = (): void => {
     if (stopped) return;
-    if (!conn.isOk()) { stop(); return; }
-    const now = Date.now(), octetsIn = conn.octets.in;
-    if (octetsIn !== lastIn) { lastIn = octetsIn; quietSince = now; return; } // activity: no ping needed
-    if (channel === undefined) { if (now - quietSince >= openDeadline) fail('ALIVE channel not created'); return; }
-    if (channel === null) { fail('peer refused the ALIVE channel'); return; }
-    if (outstanding > max) { fail(`${outstanding} pings unanswered (allowed ${max})`); return; }
+    if (!conn.isOk()) {
+      stop();
+      return;
+    }
+    const now = Date.now(),
+      octetsIn = conn.octets.in;
+    if (octetsIn !== lastIn) {
+      lastIn = octetsIn;
+      quietSince = now;
+      return;
+    } // activity: no ping needed
+    if (channel === undefined) {
+      if (now - quietSince >= openDeadline) fail('ALIVE channel not created');
+      return;
+    }
+    if (channel === null) {
+      fail('peer refused the ALIVE channel');
+      return;
+    }
+    if (outstanding > max) {
+      fail(`${outstanding} pings unanswered (allowed ${max})`);
+      return;
+    }
     outstanding++;
     sent++;
-    channel.request('').then(() => { outstanding--; replied++; }, () => undefined);
+    channel.request('').then(
+      () => {
+        outstanding--;
+        replied++;
+      },
+      () => undefined,
+    );
   };
   const timer = setInterval(tick, period);
-  conn.openChannel(0, ALIVE_URI).then((ch) => { ch?.setMessageLimit(ALIVE_MAX_MESSAGE); channel = ch; }, () => { channel = null; });
+  conn.openChannel(0, ALIVE_URI).then(
+    (ch) => {
+      ch?.setMessageLimit(ALIVE_MAX_MESSAGE);
+      channel = ch;
+    },
+    () => {
+      channel = null;
+    },
+  );
   conn.setOnClose(() => stop());
   return {
     stop,
-    get sent() { return sent; },
-    get replied() { return replied; },
-    get failed() { return failed; },
+    get sent() {
+      return sent;
+    },
+    get replied() {
+      return replied;
+    },
+    get failed() {
+      return failed;
+    },
   };
 }

@@ -54,7 +54,9 @@ test('pop(undefined, signal) resolves null on abort; an aborted signal returns a
 test('the taken callback runs when the item leaves the queue, whichever way', async () => {
   const q = new AsyncQueue<number>();
   const taken: number[] = [];
-  const took = (n: number) => (): void => { taken.push(n); };
+  const took = (n: number) => (): void => {
+    taken.push(n);
+  };
   q.push(1, took(1));
   q.push(2, took(2));
   assert.deepEqual(taken, []);

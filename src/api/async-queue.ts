@@ -23,11 +23,17 @@ export class AsyncQueue<T = unknown> {
   #dead = 0; // waiters that timed out or were aborted, still in #waiters
 
   /** Items stored (PyVortex queue.items). */
-  get items(): number { return this.#items.length; }
+  get items(): number {
+    return this.#items.length;
+  }
   /** pop() calls waiting for an item (PyVortex queue.waiters). */
-  get waiters(): number { return this.#waiting; }
+  get waiters(): number {
+    return this.#waiting;
+  }
   /** Items minus waiters, as LibVortex vortex_async_queue_length: negative while pops wait (PyVortex queue.length). */
-  get length(): number { return this.#items.length - this.#waiting; }
+  get length(): number {
+    return this.#items.length - this.#waiting;
+  }
 
   /**
    * Appends an item, or hands it to the oldest waiting pop() (PyVortex queue.push). `taken`,
@@ -35,7 +41,10 @@ export class AsyncQueue<T = unknown> {
    */
   push(value: T, taken?: () => void): void {
     for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) {
-      if (!w.live) { this.#dead--; continue; }
+      if (!w.live) {
+        this.#dead--;
+        continue;
+      }
       w.live = false;
       this.#waiting--;
       taken?.();
@@ -67,7 +76,8 @@ export class AsyncQueue<T = unknown> {
    */
   pop(timeout: number | undefined, signal?: AbortSignal): Promise<T | null>;
   pop(timeout?: number, signal?: AbortSignal): Promise<T | null> {
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw new RangeError('timeout must be a non-negative number of ms');
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0))
+      throw new RangeError('timeout must be a non-negative number of ms');
     const e = this.#items.shift();
     if (e !== undefined) {
       e.taken?.();
@@ -78,7 +88,11 @@ export class AsyncQueue<T = unknown> {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const w: Waiter<T> = {
         live: true,
-        resolve: (v) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve(v); },
+        resolve: (v) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
       };
       const stop = (): void => {
         if (!w.live) return;

@@ -14,14 +14,22 @@ before(async () => {
   server = new Ctx();
   registerProfile(server, ECHO, {
     start: () => !refuseStarts,
-    frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.reply(f.msgno, f.payload); },
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.reply(f.msgno, f.payload);
+    },
   });
-  registerProfile(server, SLOW, { frameReceived: (_c, ch, f) => { held.push(() => ch.reply(f.msgno, 'late')); } });
+  registerProfile(server, SLOW, {
+    frameReceived: (_c, ch, f) => {
+      held.push(() => ch.reply(f.msgno, 'late'));
+    },
+  });
   listener = await createListener(server, '127.0.0.1', 0);
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
-after(async () => { await server.exit(); });
+after(async () => {
+  await server.exit();
+});
 
 const connect = async (): Promise<Connection> => {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
@@ -138,7 +146,14 @@ test('createChannel and frameReceived options: the pool opens through the handle
   const seen: unknown[] = [];
   const frames: string[] = [];
   const pool = await conn.channelPoolNew(ECHO, 1, {
-    createChannel: (c, profile, userData) => { seen.push(userData); return c.openChannel(0, profile, { frameReceived: (_c, _ch, f) => { frames.push(f.text); } }); },
+    createChannel: (c, profile, userData) => {
+      seen.push(userData);
+      return c.openChannel(0, profile, {
+        frameReceived: (_c, _ch, f) => {
+          frames.push(f.text);
+        },
+      });
+    },
   });
   assert.deepEqual(seen, [undefined]);
   assert.ok(await pool.nextReady()); // the first one, busy from now on
@@ -148,7 +163,11 @@ test('createChannel and frameReceived options: the pool opens through the handle
   for (let i = 0; i < 200 && frames.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(frames, ['via handler']);
   const got: string[] = [];
-  const p2 = await conn.channelPoolNew(ECHO, 1, { frameReceived: (_c, _ch: Channel, f) => { got.push(f.text); } });
+  const p2 = await conn.channelPoolNew(ECHO, 1, {
+    frameReceived: (_c, _ch: Channel, f) => {
+      got.push(f.text);
+    },
+  });
   (await p2.nextReady())!.sendMsg('pool handler');
   for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(got, ['pool handler']);

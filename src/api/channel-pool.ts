@@ -50,16 +50,24 @@ export class ChannelPool {
   }
 
   /** Context of the connection (PyVortex pool.ctx). */
-  get ctx(): Ctx { return this.conn.ctx; }
+  get ctx(): Ctx {
+    return this.conn.ctx;
+  }
 
   /** Channels in the pool, busy or not (PyVortex pool.channel_count). */
-  get count(): number { return this.#live().length; }
+  get count(): number {
+    return this.#live().length;
+  }
 
   /** Channels nextReady() could hand out now (PyVortex pool.channel_available). */
-  get available(): number { return this.#live().filter((c) => this.isReady(c)).length; }
+  get available(): number {
+    return this.#live().filter((c) => this.isReady(c)).length;
+  }
 
   /** The pool's channels, oldest first. */
-  get channels(): readonly Channel[] { return [...this.#live()]; }
+  get channels(): readonly Channel[] {
+    return [...this.#live()];
+  }
 
   /** True when `channel` is open, not closing, awaits no reply of ours and is not handed out. */
   isReady(channel: Channel): boolean {
@@ -73,7 +81,10 @@ export class ChannelPool {
    */
   async nextReady(autoInc = false, userData?: unknown): Promise<Channel | null> {
     const ch = this.#live().find((c) => this.isReady(c));
-    if (ch !== undefined) { this.#busy.add(ch); return ch; }
+    if (ch !== undefined) {
+      this.#busy.add(ch);
+      return ch;
+    }
     if (!autoInc || this.#closed) return null;
     const added = await this.#open(userData);
     if (added === null) return null;
@@ -105,7 +116,9 @@ export class ChannelPool {
   /** Closes up to `n` ready channels and drops them from the pool (LibVortex vortex_channel_pool_remove); resolves how many went. */
   async remove(n = 1): Promise<number> {
     if (!Number.isInteger(n) || n < 0) throw new RangeError('remove() needs a non-negative integer');
-    const gone = this.#live().filter((c) => this.isReady(c)).slice(0, n);
+    const gone = this.#live()
+      .filter((c) => this.isReady(c))
+      .slice(0, n);
     this.#channels = this.#channels.filter((c) => !gone.includes(c));
     await Promise.all(gone.map((c) => c.close()));
     return gone.length;
@@ -155,7 +168,10 @@ export class ChannelPool {
   async #open(userData: unknown): Promise<Channel | null> {
     const o = this.#opts;
     if (o.createChannel !== undefined) return o.createChannel(this.conn, this.profile, userData);
-    return this.conn.openChannel(0, this.profile, { ...o.open, ...(o.frameReceived === undefined ? {} : { frameReceived: o.frameReceived }) });
+    return this.conn.openChannel(0, this.profile, {
+      ...o.open,
+      ...(o.frameReceived === undefined ? {} : { frameReceived: o.frameReceived }),
+    });
   }
 }
 
@@ -163,11 +179,16 @@ export class ChannelPool {
  * Creates a pool on `conn` and opens `initCount` channels in it (PyVortex
  * conn.channel_pool_new); fewer when opens fail, the reasons in conn.popChannelError().
  */
-export async function channelPoolNew(conn: Connection, profile: string, initCount: number, opts: ChannelPoolOptions = {}): Promise<ChannelPool> {
+export async function channelPoolNew(
+  conn: Connection,
+  profile: string,
+  initCount: number,
+  opts: ChannelPoolOptions = {},
+): Promise<ChannelPool> {
   if (typeof profile !== 'string' || profile.length === 0) throw new TypeError('a channel pool needs a profile URI');
   if (!Number.isInteger(initCount) || initCount < 1) throw new RangeError('initCount must be a positive integer');
   let pools = conn.get(POOLS);
-  if (pools === undefined) conn.set(POOLS, pools = { next: 1, byId: new Map() });
+  if (pools === undefined) conn.set(POOLS, (pools = { next: 1, byId: new Map() }));
   const pool = new ChannelPool(conn, pools.next++, profile, opts);
   pools.byId.set(pool.id, pool);
   await pool.add(initCount);

@@ -3,7 +3,17 @@
 // getReply over an AsyncQueue), over 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ctx, registerProfile, createListener, Connection, AsyncQueue, queueReply, type Listener, type Frame, type BeepError } from '../index.js';
+import {
+  Ctx,
+  registerProfile,
+  createListener,
+  Connection,
+  AsyncQueue,
+  queueReply,
+  type Listener,
+  type Frame,
+  type BeepError,
+} from '../index.js';
 
 const TS = 'http://beepwire.test/ts-forms';
 const PIECES = 'http://beepwire.test/pieces';
@@ -16,7 +26,9 @@ const faults: BeepError[] = [];
 
 before(async () => {
   server = new Ctx();
-  server.setOnError((e) => { faults.push(e); });
+  server.setOnError((e) => {
+    faults.push(e);
+  });
   // "rpy:x" -> RPY x, "err:x" -> ERR x, "ans:n" -> n ANS then NUL: the TypeScript forms.
   registerProfile(server, TS, {
     frameReceived: (_c, ch, f) => {
@@ -34,20 +46,44 @@ before(async () => {
   registerProfile(server, PIECES, {
     frameReceived: (_c, ch, f) => {
       const m = f.msgNo;
-      if (f.text === 'rpy') { ch.sendRpyMore('one ', undefined, m); ch.sendRpyMore('two ', undefined, m); ch.sendRpy('three', undefined, m); }
-      else if (f.text === 'err') { ch.sendErrMore('550 ', undefined, m); ch.sendErr('no', undefined, m); }
-      else { ch.sendAnsMore('x1', undefined, m); ch.sendAns('x2', undefined, m); ch.sendAns('y', undefined, m); ch.finalizeAns(m); }
+      if (f.text === 'rpy') {
+        ch.sendRpyMore('one ', undefined, m);
+        ch.sendRpyMore('two ', undefined, m);
+        ch.sendRpy('three', undefined, m);
+      } else if (f.text === 'err') {
+        ch.sendErrMore('550 ', undefined, m);
+        ch.sendErr('no', undefined, m);
+      } else {
+        ch.sendAnsMore('x1', undefined, m);
+        ch.sendAns('x2', undefined, m);
+        ch.sendAns('y', undefined, m);
+        ch.finalizeAns(m);
+      }
     },
   });
-  registerProfile(server, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, f.payloadSize, f.msgNo); } });
-  registerProfile(server, FAULT, { frameReceived: (_c, ch, f) => { ch.sendRpyMore('partial', undefined, f.msgNo); throw new Error('boom'); } });
+  registerProfile(server, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, f.payloadSize, f.msgNo);
+    },
+  });
+  registerProfile(server, FAULT, {
+    frameReceived: (_c, ch, f) => {
+      ch.sendRpyMore('partial', undefined, f.msgNo);
+      throw new Error('boom');
+    },
+  });
   listener = await createListener(server, '127.0.0.1', 0);
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
-after(async () => { await server.exit(); });
+after(async () => {
+  await server.exit();
+});
 
-async function open(profile: string, opts = {}): Promise<{ conn: Connection; ch: NonNullable<Awaited<ReturnType<Connection['openChannel']>>> }> {
+async function open(
+  profile: string,
+  opts = {},
+): Promise<{ conn: Connection; ch: NonNullable<Awaited<ReturnType<Connection['openChannel']>>> }> {
   const conn = await Connection.connect(new Ctx(opts), '127.0.0.1', listener.port);
   assert.ok(conn.isOk());
   const ch = await conn.openChannel(0, profile);
@@ -62,7 +98,15 @@ test('reply / error / answer (TypeScript forms) send what sendRpy / sendErr / se
   const e = await ch.request('err:nope');
   assert.deepEqual([e.type, e.text], ['ERR', 'nope']);
   const all = await ch.requestAll('ans:3');
-  assert.deepEqual(all.map((f) => [f.type, f.ansno, f.text]), [['ANS', 0, 'a0'], ['ANS', 1, 'a1'], ['ANS', 2, 'a2'], ['NUL', 0, '']]);
+  assert.deepEqual(
+    all.map((f) => [f.type, f.ansno, f.text]),
+    [
+      ['ANS', 0, 'a0'],
+      ['ANS', 1, 'a1'],
+      ['ANS', 2, 'a2'],
+      ['NUL', 0, ''],
+    ],
+  );
   assert.ok(await conn.close());
 });
 
@@ -72,7 +116,14 @@ test('sendRpyMore / sendErrMore / sendAnsMore: the peer gets whole messages; per
   const e = await ch.request('err');
   assert.deepEqual([e.type, e.text], ['ERR', '550 no']);
   const all = await ch.requestAll('ans');
-  assert.deepEqual(all.map((f) => [f.type, f.ansno, f.text]), [['ANS', 0, 'x1x2'], ['ANS', 1, 'y'], ['NUL', 0, '']]);
+  assert.deepEqual(
+    all.map((f) => [f.type, f.ansno, f.text]),
+    [
+      ['ANS', 0, 'x1x2'],
+      ['ANS', 1, 'y'],
+      ['NUL', 0, ''],
+    ],
+  );
   assert.ok(await conn.close());
   const pf = await open(PIECES, { perFrame: true });
   const q = new AsyncQueue<Frame>();
@@ -80,7 +131,14 @@ test('sendRpyMore / sendErrMore / sendAnsMore: the peer gets whole messages; per
   pf.ch.sendMsg('rpy');
   const frames: Frame[] = [];
   for (let f = await pf.ch.getReply(q, 5000); f !== null; f = frames.length < 3 ? await pf.ch.getReply(q, 5000) : null) frames.push(f);
-  assert.deepEqual(frames.map((f) => [f.type, f.more]), [['RPY', true], ['RPY', true], ['RPY', false]]);
+  assert.deepEqual(
+    frames.map((f) => [f.type, f.more]),
+    [
+      ['RPY', true],
+      ['RPY', true],
+      ['RPY', false],
+    ],
+  );
   assert.equal(frames.map((f) => new TextDecoder().decode(f.content)).join(''), '\r\none two three');
   pf.conn.shutdown();
 });
@@ -133,13 +191,17 @@ test('queueReply / getReply: frames queued in order, the handler data is the que
 test('setFrameReceived passes its data as the fourth argument; queueReply without a queue is a handler fault', async () => {
   const { conn, ch } = await open(ECHO);
   const seen: unknown[] = [];
-  ch.setFrameReceived((_c, _ch, _f, data) => { seen.push(data); }, 'my-data');
+  ch.setFrameReceived((_c, _ch, _f, data) => {
+    seen.push(data);
+  }, 'my-data');
   await ch.request('x').catch(() => undefined); // request() claims its reply: send one more for the handler
   ch.sendMsg('y');
   for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(seen, ['my-data']);
   const errors: BeepError[] = [];
-  conn.ctx.setOnError((e) => { errors.push(e); });
+  conn.ctx.setOnError((e) => {
+    errors.push(e);
+  });
   ch.setFrameReceived(queueReply);
   ch.sendMsg('z');
   for (let i = 0; i < 200 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 5));

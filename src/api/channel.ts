@@ -98,26 +98,44 @@ export class Channel {
   }
 
   /** Channel number. */
-  get number(): number { return this.#st.number; }
+  get number(): number {
+    return this.#st.number;
+  }
   /** Profile URI. */
-  get profile(): string { return this.#st.profile; }
+  get profile(): string {
+    return this.#st.profile;
+  }
   /** True while the channel is open. */
-  isOk(): boolean { return this.#st.state === 'open' && this.conn.isOk(); }
+  isOk(): boolean {
+    return this.#st.state === 'open' && this.conn.isOk();
+  }
   /** Peer MSGs awaiting our reply. */
-  get pendingReplies(): number { return this.#st.inbound.size; }
+  get pendingReplies(): number {
+    return this.#st.inbound.size;
+  }
   /** Our MSGs awaiting replies. */
-  get outstanding(): number { return this.#st.awaiting.size; }
+  get outstanding(): number {
+    return this.#st.awaiting.size;
+  }
   /** True when no MSG of ours awaits its reply (PyVortex channel.is_ready, LibVortex vortex_channel_is_ready). */
-  isReady(): boolean { return this.#st.awaiting.size === 0; }
+  isReady(): boolean {
+    return this.#st.awaiting.size === 0;
+  }
   /**
    * False while the connection's outbound queue is at its budget (maxQueued): sends are still
    * queued, but a producer should `await channel.whenWritable()` before the next one.
    */
-  get writable(): boolean { return this.conn.writable; }
+  get writable(): boolean {
+    return this.conn.writable;
+  }
   /** Resolves once the outbound queue has room (at once when it has). */
-  whenWritable(): Promise<void> { return this.conn.whenWritable(); }
+  whenWritable(): Promise<void> {
+    return this.conn.whenWritable();
+  }
   /** Session-layer state (advanced use and tests). */
-  get state(): ChannelState { return this.#st; }
+  get state(): ChannelState {
+    return this.#st;
+  }
 
   /**
    * Sets the frame-received handler (PyVortex channel.set_frame_received); `data` is passed to
@@ -150,7 +168,9 @@ export class Channel {
   #lend(queue: AsyncQueue<Frame>, f: Frame): void {
     const n = f.content.length + HELD_COST;
     if (!this.conn.session.reserve(n)) {
-      this.conn.shutdown(new BeepError(`channel ${this.number}: queued replies exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'));
+      this.conn.shutdown(
+        new BeepError(`channel ${this.number}: queued replies exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'),
+      );
       return;
     }
     f.compact(); // held until taken: must not pin its socket chunk
@@ -207,10 +227,14 @@ export class Channel {
    * Sends a piece of a MSG with every frame flagged `*` (PyVortex send_msg_more); further
    * sendMsgMore calls continue it and sendMsg (or request) completes it. Returns the msgno.
    */
-  sendMsgMore(data: Payload, size?: number, opts?: SendOptions): number | null { return this.sendMsg(data, size, { ...opts, more: true }); }
+  sendMsgMore(data: Payload, size?: number, opts?: SendOptions): number | null {
+    return this.sendMsg(data, size, { ...opts, more: true });
+  }
 
   /** True while a MSG begun with sendMsgMore waits for its last piece. */
-  get msgOpen(): boolean { return this.#st.openMsg !== undefined; }
+  get msgOpen(): boolean {
+    return this.#st.openMsg !== undefined;
+  }
 
   #reply(type: 'RPY' | 'ERR' | 'ANS' | 'NUL', data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
     if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
@@ -232,24 +256,42 @@ export class Channel {
   }
 
   /** Replies RPY to MSG msgNo (sent in MSG order, RFC 3080 §2.6.1). */
-  sendRpy(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('RPY', data, size, msgNo, opts); }
+  sendRpy(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    return this.#reply('RPY', data, size, msgNo, opts);
+  }
   /** Replies ERR to MSG msgNo. */
-  sendErr(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ERR', data, size, msgNo, opts); }
+  sendErr(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    return this.#reply('ERR', data, size, msgNo, opts);
+  }
   /** Sends one ANS to MSG msgNo (one-to-many, RFC 3080 §2.6.2). */
-  sendAns(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ANS', data, size, msgNo, opts); }
+  sendAns(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    return this.#reply('ANS', data, size, msgNo, opts);
+  }
   /** Sends a piece of the RPY to MSG msgNo, every frame flagged `*` (PyVortex send_rpy_more); sendRpy completes it. */
-  sendRpyMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('RPY', data, size, msgNo, { ...opts, more: true }); }
+  sendRpyMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    return this.#reply('RPY', data, size, msgNo, { ...opts, more: true });
+  }
   /** Sends a piece of the ERR to MSG msgNo, every frame flagged `*` (PyVortex send_err_more); sendErr completes it. */
-  sendErrMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ERR', data, size, msgNo, { ...opts, more: true }); }
+  sendErrMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    return this.#reply('ERR', data, size, msgNo, { ...opts, more: true });
+  }
   /** Sends a piece of one ANS to MSG msgNo, every frame flagged `*` (no PyVortex twin); the next sendAns completes that ANS. */
-  sendAnsMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean { return this.#reply('ANS', data, size, msgNo, { ...opts, more: true }); }
+  sendAnsMore(data: Payload, size: number | undefined, msgNo: number, opts?: SendOptions): boolean {
+    return this.#reply('ANS', data, size, msgNo, { ...opts, more: true });
+  }
 
   /** Replies RPY to MSG msgNo (TypeScript form of sendRpy; `{ more: true }` sends a piece). */
-  reply(msgNo: number, data: Payload, opts?: SendOptions): boolean { return this.#reply('RPY', data, undefined, msgNo, opts); }
+  reply(msgNo: number, data: Payload, opts?: SendOptions): boolean {
+    return this.#reply('RPY', data, undefined, msgNo, opts);
+  }
   /** Replies ERR to MSG msgNo (TypeScript form of sendErr; `{ more: true }` sends a piece). */
-  error(msgNo: number, data: Payload, opts?: SendOptions): boolean { return this.#reply('ERR', data, undefined, msgNo, opts); }
+  error(msgNo: number, data: Payload, opts?: SendOptions): boolean {
+    return this.#reply('ERR', data, undefined, msgNo, opts);
+  }
   /** Sends one ANS to MSG msgNo (TypeScript form of sendAns; `{ more: true }` sends a piece); end the series with finalizeAns. */
-  answer(msgNo: number, data: Payload, opts?: SendOptions): boolean { return this.#reply('ANS', data, undefined, msgNo, opts); }
+  answer(msgNo: number, data: Payload, opts?: SendOptions): boolean {
+    return this.#reply('ANS', data, undefined, msgNo, opts);
+  }
 
   /**
    * Ends an ANS series with NUL. On a MIME channel the NUL carries the empty MIME header block
@@ -273,7 +315,12 @@ export class Channel {
     const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
     return new Promise<Frame>((resolve, reject) => {
       let msgno: number;
-      try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
+      try {
+        msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts));
+      } catch (e) {
+        reject(e);
+        return;
+      }
       this.#track(msgno, { resolve, reject, octets: 0, dropping: false }, timeout);
     });
   }
@@ -290,9 +337,27 @@ export class Channel {
     const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
     return new Promise<Frame[]>((resolve, reject) => {
       let msgno: number;
-      try { msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts)); } catch (e) { reject(e); return; }
+      try {
+        msgno = this.conn.session.sendMsg(this.#st, body, undefined, this.#head(opts));
+      } catch (e) {
+        reject(e);
+        return;
+      }
       const answers: Frame[] = [];
-      this.#track(msgno, { resolve: (f) => { answers.push(f); resolve(answers); }, reject, answers, octets: 0, dropping: false }, timeout);
+      this.#track(
+        msgno,
+        {
+          resolve: (f) => {
+            answers.push(f);
+            resolve(answers);
+          },
+          reject,
+          answers,
+          octets: 0,
+          dropping: false,
+        },
+        timeout,
+      );
     });
   }
 
@@ -306,7 +371,8 @@ export class Channel {
     await within(bounded ? timeout : 0, `waiting for room to send on channel ${this.number}`, this.conn.whenWritable());
     if (!bounded) return timeout;
     const left = timeout - (Date.now() - t0);
-    if (left <= 0) throw new BeepError(`waiting for room to send on channel ${this.number} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT');
+    if (left <= 0)
+      throw new BeepError(`waiting for room to send on channel ${this.number} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT');
     return left;
   }
 
@@ -329,11 +395,17 @@ export class Channel {
     if (r.dropping || r.answers === undefined) return;
     const n = f.content.length + HELD_COST;
     const limit = this.#st.maxMessage ?? this.conn.session.limits.maxMessage;
-    const over = r.octets + n > limit ? `exceed the ${limit}-octet message limit`
-      : !this.conn.session.reserve(n) ? 'exceed the inbound budget (maxBuffered)' : undefined;
+    const over =
+      r.octets + n > limit
+        ? `exceed the ${limit}-octet message limit`
+        : !this.conn.session.reserve(n)
+          ? 'exceed the inbound budget (maxBuffered)'
+          : undefined;
     if (over !== undefined) {
       this.#drop(r);
-      r.reject(new BeepError(`answers on channel ${this.number} ${over}`, r.octets + n > limit ? 'BEEP_ERR_MESSAGE_TOO_LARGE' : 'BEEP_ERR_BUDGET'));
+      r.reject(
+        new BeepError(`answers on channel ${this.number} ${over}`, r.octets + n > limit ? 'BEEP_ERR_MESSAGE_TOO_LARGE' : 'BEEP_ERR_BUDGET'),
+      );
       return;
     }
     r.octets += n;
@@ -355,10 +427,16 @@ export class Channel {
     if (m.type !== 'MSG') {
       const r = this.#requests.get(m.msgno);
       if (r !== undefined) {
-        if (m.type === 'ANS' || m.more) { this.#collect(r, f); return; }
+        if (m.type === 'ANS' || m.more) {
+          this.#collect(r, f);
+          return;
+        }
         this.#requests.delete(m.msgno);
         clearTimeout(r.timer);
-        if (!r.dropping) { this.conn.session.unreserve(r.octets); r.resolve(f); }
+        if (!r.dropping) {
+          this.conn.session.unreserve(r.octets);
+          r.resolve(f);
+        }
         return;
       }
     }
@@ -368,7 +446,9 @@ export class Channel {
     }
     // Frames nobody has read yet count against the session's inbound budget (maxBuffered).
     if (!this.conn.session.reserve(f.content.length + HELD_COST)) {
-      this.conn.shutdown(new BeepError(`channel ${this.number}: unread messages exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'));
+      this.conn.shutdown(
+        new BeepError(`channel ${this.number}: unread messages exceed the inbound budget (maxBuffered)`, 'BEEP_ERR_BUDGET'),
+      );
       return;
     }
     f.compact(); // held until read: must not pin its socket chunk
@@ -385,7 +465,8 @@ export class Channel {
   #run(handler: FrameReceived, f: Frame): void {
     try {
       const r = handler(this.conn, this, f, this.#handlerData) as unknown;
-      if (r !== undefined && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f));
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function')
+        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f));
     } catch (e) {
       this.#handlerFault(e, f);
     }
@@ -398,11 +479,20 @@ export class Channel {
     if (owed === undefined || owed.done) return;
     try {
       // A reply left in pieces can only be ended by its own kind: an empty last piece.
-      if (owed.open !== undefined) this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', f.msgno, EMPTY);
+      if (owed.open !== undefined)
+        this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', f.msgno, EMPTY);
       if (owed.done) return;
       // After ANS only NUL may end the exchange (RFC 3080 §2.6.2).
       if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', f.msgno, EMPTY, undefined, this.#head());
-      else this.conn.session.sendReply(this.#st, 'ERR', f.msgno, enc.encode(errorXml({ code: 451, text: 'the message could not be processed' })), undefined, this.#head());
+      else
+        this.conn.session.sendReply(
+          this.#st,
+          'ERR',
+          f.msgno,
+          enc.encode(errorXml({ code: 451, text: 'the message could not be processed' })),
+          undefined,
+          this.#head(),
+        );
     } catch {
       // the session ended meanwhile: nothing is owed any more
     }
@@ -421,7 +511,9 @@ export class Channel {
         continue;
       }
       if (this.#closed || this.#st.state === 'closed') return;
-      await new Promise<void>((res) => { (this.#wake ??= []).push(res); });
+      await new Promise<void>((res) => {
+        (this.#wake ??= []).push(res);
+      });
     }
   }
 
@@ -438,7 +530,9 @@ export class Channel {
   }
 
   /** Sets (and pins: no auto-raise) the receive window granted on this channel from now on. */
-  setWindowSize(window: number): void { this.conn.session.setWindow(this.#st, window); }
+  setWindowSize(window: number): void {
+    this.conn.session.setWindow(this.#st, window);
+  }
 
   /** Channel gone: pending requests fail, iterators end. */
   closed(err?: Error): void {
@@ -464,14 +558,20 @@ export class Channel {
    */
   close(code = 200): Promise<boolean> {
     // Concurrent calls share one attempt: a second <close> for the same channel helps nobody.
-    return (this.#closing ??= this.#close(code).finally(() => { this.#closing = undefined; }));
+    return (this.#closing ??= this.#close(code).finally(() => {
+      this.#closing = undefined;
+    }));
   }
 
   #closing: Promise<boolean> | undefined;
 
   async #close(code: number): Promise<boolean> {
     try {
-      await within(this.conn.ctx.options.closeTimeout ?? 10_000, `close of channel ${this.number}`, this.conn.session.mgmt.closeChannel(this.#st, code));
+      await within(
+        this.conn.ctx.options.closeTimeout ?? 10_000,
+        `close of channel ${this.number}`,
+        this.conn.session.mgmt.closeChannel(this.#st, code),
+      );
       return true;
     } catch (e) {
       if ((e as BeepError)?.code === 'BEEP_ERR_TIMEOUT') this.conn.session.mgmt.cancelClose(this.#st);

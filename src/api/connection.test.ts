@@ -11,13 +11,19 @@ let listener: Listener;
 
 before(async () => {
   server = new Ctx();
-  registerProfile(server, A, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.reply(f.msgno, f.payload); } });
+  registerProfile(server, A, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.reply(f.msgno, f.payload);
+    },
+  });
   registerProfile(server, B, {});
   listener = await createListener(server, '127.0.0.1', 0);
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
-after(async () => { await server.exit(); });
+after(async () => {
+  await server.exit();
+});
 
 const connect = async (): Promise<Connection> => {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
@@ -47,7 +53,11 @@ test('setData / getData: string keys, any value, null or undefined removes; apar
 test('localPort and localAddress name our end; the listener side sees it as the peer port', async () => {
   const accepted: Connection[] = [];
   const ctx = new Ctx();
-  const l = await createListener(ctx, '127.0.0.1', 0, { onAccept: (c) => { accepted.push(c); } });
+  const l = await createListener(ctx, '127.0.0.1', 0, {
+    onAccept: (c) => {
+      accepted.push(c);
+    },
+  });
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', l.port);
   assert.equal(typeof conn.localPort, 'number');
   assert.equal(conn.localPort, conn.localAddress?.port);
@@ -63,11 +73,18 @@ test('localPort and localAddress name our end; the listener side sees it as the 
 test('removeOnClose: a removed handler is not called; setOnClose returns the handle; unknown handlers give false', async () => {
   const conn = await connect();
   const calls: string[] = [];
-  const keep = conn.setOnClose(() => { calls.push('keep'); });
-  const drop = conn.setOnClose(() => { calls.push('drop'); });
+  const keep = conn.setOnClose(() => {
+    calls.push('keep');
+  });
+  const drop = conn.setOnClose(() => {
+    calls.push('drop');
+  });
   assert.equal(conn.removeOnClose(drop), true);
   assert.equal(conn.removeOnClose(drop), false);
-  assert.equal(conn.removeOnClose(() => undefined), false);
+  assert.equal(
+    conn.removeOnClose(() => undefined),
+    false,
+  );
   assert.equal(typeof keep, 'function');
   assert.equal(conn.errorMsg, '');
   conn.shutdown(new Error('gone on purpose'));
@@ -80,7 +97,10 @@ test('findByUri lists the open channels running a profile', async () => {
   const a1 = await conn.openChannel(0, A);
   const b1 = await conn.openChannel(0, B);
   const a2 = await conn.openChannel(0, A);
-  assert.deepEqual(conn.findByUri(A).map((c) => c.number), [a1!.number, a2!.number]);
+  assert.deepEqual(
+    conn.findByUri(A).map((c) => c.number),
+    [a1!.number, a2!.number],
+  );
   assert.deepEqual(conn.findByUri(B), [b1]);
   assert.deepEqual(conn.findByUri('http://beepwire.test/none'), []);
   assert.ok(await a1!.close());

@@ -48,7 +48,6 @@ export interface ConnectOptions {
 /** Called once when a connection ends: `err` unset for an orderly release. */
 export type OnClose = (conn: Connection, err?: Error) => void;
 
-
 let nextId = 1;
 
 /** Application data of setData/getData, kept in a slot like any other per-connection value. */
@@ -92,31 +91,53 @@ export class Connection implements Watched {
   #onClose: OnClose[] | undefined;
   #slots: Map<ConnectionSlot<unknown>, unknown> | undefined;
   /** Open channels by number (channel 0 excluded). */
-  get channels(): Map<number, Channel> { return this.#channels; }
+  get channels(): Map<number, Channel> {
+    return this.#channels;
+  }
   /** Value a profile module keeps in `slot` on this connection (kept across tuning resets). */
-  get<T>(slot: ConnectionSlot<T>): T | undefined { return this.#slots?.get(slot as ConnectionSlot<unknown>) as T | undefined; }
+  get<T>(slot: ConnectionSlot<T>): T | undefined {
+    return this.#slots?.get(slot as ConnectionSlot<unknown>) as T | undefined;
+  }
   /** Stores (or, with undefined, removes) a value in `slot`. */
   set<T>(slot: ConnectionSlot<T>, value: T | undefined): void {
     if (value === undefined) this.#slots?.delete(slot as ConnectionSlot<unknown>);
     else (this.#slots ??= new Map()).set(slot as ConnectionSlot<unknown>, value);
   }
   /** True when `slot` holds a value. */
-  has(slot: ConnectionSlot<unknown>): boolean { return this.#slots?.has(slot) ?? false; }
+  has(slot: ConnectionSlot<unknown>): boolean {
+    return this.#slots?.has(slot) ?? false;
+  }
   /** The listener that accepted this connection (it forgets the connection when it ends). */
   listener: { connections: Set<Connection> } | undefined;
 
   /** Session hooks as one small object (methods on a prototype, not closures per connection). */
   static readonly #Hooks = class implements SessionHooks {
     readonly c: Connection;
-    constructor(c: Connection) { this.c = c; }
-    start(req: StartRequest): Promise<StartDecision> {
-      return this.c.#decided(this.c.#decideStart(req), `start of channel ${req.number}`, { accept: false, code: 451, text: 'start decision timed out' });
+    constructor(c: Connection) {
+      this.c = c;
     }
-    channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void { this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived); }
-    closeRequested(ch: ChannelState): Promise<boolean> { return this.c.#decided(this.c.#closeRequested(ch), `close of channel ${ch.number}`, false); }
-    channelClosed(ch: ChannelState): void { this.c.#channelGone(ch); }
-    closed(err?: Error): void { this.c.#closed(err); }
-    writable(): void { this.c.#wakeWritable(); }
+    start(req: StartRequest): Promise<StartDecision> {
+      return this.c.#decided(this.c.#decideStart(req), `start of channel ${req.number}`, {
+        accept: false,
+        code: 451,
+        text: 'start decision timed out',
+      });
+    }
+    channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void {
+      this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived);
+    }
+    closeRequested(ch: ChannelState): Promise<boolean> {
+      return this.c.#decided(this.c.#closeRequested(ch), `close of channel ${ch.number}`, false);
+    }
+    channelClosed(ch: ChannelState): void {
+      this.c.#channelGone(ch);
+    }
+    closed(err?: Error): void {
+      this.c.#closed(err);
+    }
+    writable(): void {
+      this.c.#wakeWritable();
+    }
   };
   #writableWaiters: Array<() => void> | undefined;
   // Watchdog state (see sweep): counters seen at the last sweep and when things last moved.
@@ -159,17 +180,29 @@ export class Connection implements Watched {
    */
   sweep(now: number): void {
     const s = this.session;
-    if (s.ended) { this.ctx.watchdog.delete(this); return; }
+    if (s.ended) {
+      this.ctx.watchdog.delete(this);
+      return;
+    }
     const o = this.ctx.options;
-    const inN = s.octetsIn, outN = s.octetsOut;
-    if (inN !== this.#seenIn) { this.#seenIn = inN; this.#activeAt = now; }
+    const inN = s.octetsIn,
+      outN = s.octetsOut;
+    if (inN !== this.#seenIn) {
+      this.#seenIn = inN;
+      this.#activeAt = now;
+    }
     // The stall clock runs on data progress, not on any octet: SEQs trickled by a peer that
     // leaves a message half sent do not keep it alive. It starts when receiving starts.
     const receiving = s.receiving;
-    if (s.progress !== this.#seenProgress || (receiving && !this.#wasReceiving)) { this.#seenProgress = s.progress; this.#rxAt = now; }
+    if (s.progress !== this.#seenProgress || (receiving && !this.#wasReceiving)) {
+      this.#seenProgress = s.progress;
+      this.#rxAt = now;
+    }
     this.#wasReceiving = receiving;
-    if (outN !== this.#seenOut) { this.#seenOut = outN; this.#activeAt = now; }
-    else if (inN === this.#seenIn && now - this.#activeAt > 1000) s.compact(); // quiet for a while
+    if (outN !== this.#seenOut) {
+      this.#seenOut = outN;
+      this.#activeAt = now;
+    } else if (inN === this.#seenIn && now - this.#activeAt > 1000) s.compact(); // quiet for a while
     const m = s.mgmt;
     if (m.released) {
       // RFC 3081 §2.1: the peer closes TCP after <ok/>; one that does not is cut off.
@@ -182,7 +215,10 @@ export class Connection implements Watched {
       else if (now - this.#greetSince > (o.greetingTimeout ?? 10_000)) return this.#timeout('greeting timed out');
     } else this.#greetSince = 0;
     if (m.pendingRequests > 0) {
-      if (this.#requestSince === 0 || m.repliesReceived !== this.#seenReplies) { this.#requestSince = now; this.#seenReplies = m.repliesReceived; }
+      if (this.#requestSince === 0 || m.repliesReceived !== this.#seenReplies) {
+        this.#requestSince = now;
+        this.#seenReplies = m.repliesReceived;
+      }
       const t = o.startTimeout ?? 30_000;
       if (t > 0 && now - this.#requestSince > t) return this.#timeout(`channel 0 request unanswered for ${t} ms`);
     } else this.#requestSince = 0;
@@ -198,12 +234,16 @@ export class Connection implements Watched {
   }
 
   /** False while the session's outbound queue is at its budget (maxQueued): wait with whenWritable(). */
-  get writable(): boolean { return this.session.writable; }
+  get writable(): boolean {
+    return this.session.writable;
+  }
 
   /** Resolves once the outbound queue has room again (at once when it has; also when the session ends). */
   whenWritable(): Promise<void> {
     if (this.session.writable || this.session.ended) return Promise.resolve();
-    return new Promise((res) => { (this.#writableWaiters ??= []).push(res); });
+    return new Promise((res) => {
+      (this.#writableWaiters ??= []).push(res);
+    });
   }
 
   #wakeWritable(): void {
@@ -228,7 +268,9 @@ export class Connection implements Watched {
   }
 
   /** Changes at every tuning reset: a decision begun before one must not act on the new session. */
-  get tuningEpoch(): number { return this.session.mgmt.epoch; }
+  get tuningEpoch(): number {
+    return this.session.mgmt.epoch;
+  }
 
   /**
    * A start or close decision within startTimeout: a handler that never settles would hold the
@@ -268,7 +310,12 @@ export class Connection implements Watched {
    */
   static async connect(ctx: Ctx, url: string | URL, opts?: ConnectOptions): Promise<Connection>;
   static async connect(ctx: Ctx, host: string, port: number | string, opts?: ConnectOptions): Promise<Connection>;
-  static async connect(ctx: Ctx, target: string | URL, portOrOpts?: number | string | ConnectOptions, maybeOpts: ConnectOptions = {}): Promise<Connection> {
+  static async connect(
+    ctx: Ctx,
+    target: string | URL,
+    portOrOpts?: number | string | ConnectOptions,
+    maybeOpts: ConnectOptions = {},
+  ): Promise<Connection> {
     let host: string;
     let port: number | string | undefined;
     let opts = maybeOpts;
@@ -276,8 +323,10 @@ export class Connection implements Watched {
     const ws = webSocketUrl(target);
     if (ws !== undefined) {
       if (typeof portOrOpts === 'object') opts = portOrOpts;
-      else if (portOrOpts !== undefined && Number(portOrOpts) !== ws.port) throw new RangeError(`port ${portOrOpts} differs from the URL's (${ws.port})`);
-      if (opts.transport !== undefined) throw new TypeError('a ws:// or wss:// URL chooses the WebSocket transport: pass host and port with `transport`');
+      else if (portOrOpts !== undefined && Number(portOrOpts) !== ws.port)
+        throw new RangeError(`port ${portOrOpts} differs from the URL's (${ws.port})`);
+      if (opts.transport !== undefined)
+        throw new TypeError('a ws:// or wss:// URL chooses the WebSocket transport: pass host and port with `transport`');
       factory = websocketTransport({ ...opts.websocket, path: ws.path, secure: ws.secure });
       host = ws.host;
       port = ws.port;
@@ -289,7 +338,7 @@ export class Connection implements Watched {
     }
     const p = Number(port);
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`bad port ${port}`);
-    factory ??= opts.transport ?? ctx.options.transport ?? await runtimeTransport();
+    factory ??= opts.transport ?? ctx.options.transport ?? (await runtimeTransport());
     const transport = factory.connect(host, p);
     const timeout = opts.connectTimeout ?? ctx.options.connectTimeout ?? 10_000;
     let conn: Connection;
@@ -300,7 +349,10 @@ export class Connection implements Watched {
       throw e;
     }
     conn.session.start({ profiles: [...ctx.profiles.keys()] });
-    const timer = setTimeout(() => conn.#abort(new BeepError(`connect to ${host}:${p} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
+    const timer = setTimeout(
+      () => conn.#abort(new BeepError(`connect to ${host}:${p} timed out after ${timeout} ms`, 'BEEP_ERR_TIMEOUT')),
+      timeout,
+    );
     const gt = opts.greetingTimeout ?? ctx.options.greetingTimeout ?? 10_000;
     const gTimer = setTimeout(() => conn.#abort(new BeepError('greeting timed out', 'BEEP_ERR_TIMEOUT')), gt);
     void transport.opened().then(() => clearTimeout(timer));
@@ -322,26 +374,40 @@ export class Connection implements Watched {
     return conn; // the greeting deadline is enforced by the context's watchdog (sweep)
   }
 
-  #abort(err: Error): void { this.shutdown(err); }
+  #abort(err: Error): void {
+    this.shutdown(err);
+  }
 
   /** Resolves when greetings were exchanged (again after a tuning reset); rejects if the session ends first. */
-  get ready(): Promise<void> { return this.session.mgmt.ready.then(() => undefined); }
+  get ready(): Promise<void> {
+    return this.session.mgmt.ready.then(() => undefined);
+  }
 
   /** True once the session ended. */
-  get closed(): boolean { return this.session.ended; }
+  get closed(): boolean {
+    return this.session.ended;
+  }
 
   /** Octets received and sent over the session (ALIVE watches the first). */
-  get octets(): { in: number; out: number } { return this.session.octets; }
+  get octets(): { in: number; out: number } {
+    return this.session.octets;
+  }
 
   /** Our end of the transport, when the runtime tells (PyVortex conn.get_local_addr/port). */
-  get localAddress(): TransportAddress | undefined { return this.transport.local; }
+  get localAddress(): TransportAddress | undefined {
+    return this.transport.local;
+  }
 
   /**
    * Sends SEQ frames (default). A TUNNEL set-up turns them off: once the far side answers
    * <ok />, no octet of this session may follow. A tuning reset turns them on again.
    */
-  get seqFrames(): boolean { return this.session.seqFrames; }
-  set seqFrames(on: boolean) { this.session.seqFrames = on; }
+  get seqFrames(): boolean {
+    return this.session.seqFrames;
+  }
+  set seqFrames(on: boolean) {
+    this.session.seqFrames = on;
+  }
 
   /** Stops all writing until the next tuning reset (the transport is about to change hands). */
   suspendWrites(): void {
@@ -384,7 +450,10 @@ export class Connection implements Watched {
     this.session.suspendWrites();
     t.flush();
     const session = this.session;
-    const timer = timeout > 0 ? setTimeout(() => this.shutdown(new BeepError(`no greeting through the TUNNEL within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout) : undefined;
+    const timer =
+      timeout > 0
+        ? setTimeout(() => this.shutdown(new BeepError(`no greeting through the TUNNEL within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout)
+        : undefined;
     t.attach({
       data: (chunk) => {
         clearTimeout(timer);
@@ -395,7 +464,10 @@ export class Connection implements Watched {
         session.receive(chunk);
       },
       drain: () => session.drain(),
-      closed: (err) => { clearTimeout(timer); session.transportClosed(err); },
+      closed: (err) => {
+        clearTimeout(timer);
+        session.transportClosed(err);
+      },
     });
   }
 
@@ -437,19 +509,33 @@ export class Connection implements Watched {
   }
 
   /** True when greetings were exchanged and the session is running (false once its release is agreed). */
-  isOk(): boolean { return this.session.mgmt.greeted && !this.session.ended && !this.session.mgmt.released; }
+  isOk(): boolean {
+    return this.session.mgmt.greeted && !this.session.ended && !this.session.mgmt.released;
+  }
   /** serverName fixed by the first successful start. */
-  get serverName(): string | undefined { return this.session.mgmt.serverName; }
+  get serverName(): string | undefined {
+    return this.session.mgmt.serverName;
+  }
   /** Profiles the peer advertised. */
-  get remoteProfiles(): string[] { return this.session.mgmt.peer?.profiles ?? []; }
+  get remoteProfiles(): string[] {
+    return this.session.mgmt.peer?.profiles ?? [];
+  }
   /** Open channels, channel 0 excluded. */
-  get channelCount(): number { return this.channels.size; }
+  get channelCount(): number {
+    return this.channels.size;
+  }
   /** Why the session ended, if abnormally. */
-  get error(): Error | undefined { return this.session.error; }
+  get error(): Error | undefined {
+    return this.session.error;
+  }
   /** Text of `error`, '' when there is none (PyVortex conn.error_msg). */
-  get errorMsg(): string { return this.session.error?.message ?? ''; }
+  get errorMsg(): string {
+    return this.session.error?.message ?? '';
+  }
   /** A channel by number. */
-  getChannel(number: number): Channel | undefined { return this.channels.get(number); }
+  getChannel(number: number): Channel | undefined {
+    return this.channels.get(number);
+  }
 
   /** Records an error for popChannelError(). */
   pushError(e: unknown): void {
@@ -458,9 +544,14 @@ export class Connection implements Watched {
     if (this.#endRecorded) return;
     let code = 421;
     try {
-      if (e instanceof BeepReplyError) { this.pushChannelError(e.replyCode, e.text || e.message); return; }
+      if (e instanceof BeepReplyError) {
+        this.pushChannelError(e.replyCode, e.text || e.message);
+        return;
+      }
       code = replyCodeOf(e);
-    } catch { /* a thrown Proxy: its traps throw */ }
+    } catch {
+      /* a thrown Proxy: its traps throw */
+    }
     this.pushChannelError(code, thrownText(e));
   }
 
@@ -471,7 +562,9 @@ export class Connection implements Watched {
   }
 
   /** Oldest recorded error as [code, message], or null (PyVortex pop_channel_error). */
-  popChannelError(): [number, string] | null { return this.#errors?.shift() ?? null; }
+  popChannelError(): [number, string] | null {
+    return this.#errors?.shift() ?? null;
+  }
 
   /** Adds a handler called once when the connection ends; returns it, the handle removeOnClose takes (PyVortex set_on_close). */
   setOnClose(handler: OnClose): OnClose {
@@ -493,29 +586,44 @@ export class Connection implements Watched {
    */
   setData(key: string, value: unknown): void {
     if (typeof key !== 'string') throw new TypeError('setData needs a string key');
-    if (value === undefined || value === null) { this.get(APP_DATA)?.delete(key); return; }
+    if (value === undefined || value === null) {
+      this.get(APP_DATA)?.delete(key);
+      return;
+    }
     let m = this.get(APP_DATA);
-    if (m === undefined) this.set(APP_DATA, m = new Map());
+    if (m === undefined) this.set(APP_DATA, (m = new Map()));
     m.set(key, value);
   }
 
   /** Application data stored with setData, or undefined (PyVortex conn.get_data). */
-  getData(key: string): unknown { return this.get(APP_DATA)?.get(key); }
+  getData(key: string): unknown {
+    return this.get(APP_DATA)?.get(key);
+  }
 
   /** Our end's port, when the runtime tells (PyVortex conn.local_port). */
-  get localPort(): number | undefined { return this.transport.local?.port; }
+  get localPort(): number | undefined {
+    return this.transport.local?.port;
+  }
 
   /** True while reading is stopped with block(true) (PyVortex conn.is_blocked). */
-  isBlocked(): boolean { return this.transport.blocked; }
+  isBlocked(): boolean {
+    return this.transport.blocked;
+  }
 
   /** Open channels running `uri` (PyVortex conn.find_by_uri, LibVortex vortex_connection_get_channel_by_uri). */
-  findByUri(uri: string): Channel[] { return [...this.channels.values()].filter((c) => c.profile === uri); }
+  findByUri(uri: string): Channel[] {
+    return [...this.channels.values()].filter((c) => c.profile === uri);
+  }
 
   /** Creates a channel pool of `profile` with `initCount` channels opened (PyVortex conn.channel_pool_new). */
-  channelPoolNew(profile: string, initCount: number, opts?: ChannelPoolOptions): Promise<ChannelPool> { return channelPoolNew(this, profile, initCount, opts); }
+  channelPoolNew(profile: string, initCount: number, opts?: ChannelPoolOptions): Promise<ChannelPool> {
+    return channelPoolNew(this, profile, initCount, opts);
+  }
 
   /** A channel pool of this connection by id; pool 1 when none is given (PyVortex conn.pool). */
-  pool(id?: number): ChannelPool | undefined { return poolOf(this, id); }
+  pool(id?: number): ChannelPool | undefined {
+    return poolOf(this, id);
+  }
 
   /**
    * Opens a channel running `profile` (several: offered in order, the peer picks one); number 0
@@ -536,8 +644,13 @@ export class Connection implements Watched {
     const mime = opts.mime ?? this.ctx.profiles.get(uris[0]!)?.mime ?? true; // uris is not empty (checked above)
     try {
       const { content } = opts;
-      const offers = uris.map((uri) => ({ uri, ...(content === undefined ? {} : { content }), encoding: opts.encoding ?? 'none' as const }));
-      if (opts.maxMessage !== undefined && (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 1)) throw new RangeError('maxMessage must be a positive integer');
+      const offers = uris.map((uri) => ({
+        uri,
+        ...(content === undefined ? {} : { content }),
+        encoding: opts.encoding ?? ('none' as const),
+      }));
+      if (opts.maxMessage !== undefined && (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 1))
+        throw new RangeError('maxMessage must be a positive integer');
       const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false, opts.maxMessage);
       return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
     } catch (e) {
@@ -573,7 +686,16 @@ export class Connection implements Watched {
       const content = offer.content === undefined ? undefined : offer.encoding === 'base64' ? base64Text(offer.content) : offer.content;
       let ans: StartAnswer;
       try {
-        ans = h.start ? await h.start({ channelNum: req.number, conn: this, serverName: req.serverName, content, rawContent: offer.content, encoding: offer.encoding }) : true;
+        ans = h.start
+          ? await h.start({
+              channelNum: req.number,
+              conn: this,
+              serverName: req.serverName,
+              content,
+              rawContent: offer.content,
+              encoding: offer.encoding,
+            })
+          : true;
       } catch (e) {
         this.ctx.reportError(e, { conn: this });
         return { accept: false, code: 550, text: 'start handler failed' };
@@ -583,7 +705,9 @@ export class Connection implements Watched {
       if (ans === false) return { accept: false, code: 554, text: `start of ${offer.uri} refused` };
       if ('code' in ans) return { accept: false, code: ans.code, text: ans.text };
       return {
-        accept: true, uri: offer.uri, ...mime,
+        accept: true,
+        uri: offer.uri,
+        ...mime,
         ...(ans.content === undefined ? {} : { content: ans.content }),
         ...(ans.maxMessage === undefined ? {} : { maxMessage: ans.maxMessage }),
       };
@@ -600,7 +724,10 @@ export class Connection implements Watched {
     this.ctx.connections.delete(this);
     this.ctx.watchdog.delete(this);
     this.#wakeWritable();
-    if (err !== undefined) { this.pushError(err); this.#endRecorded = true; }
+    if (err !== undefined) {
+      this.pushError(err);
+      this.#endRecorded = true;
+    }
     this.listener?.connections.delete(this);
     const hs = this.#onClose ?? [];
     this.#onClose = undefined;

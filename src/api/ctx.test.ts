@@ -8,21 +8,43 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 test('newEvent calls the handler with its data every period until it returns true', async () => {
   const ctx = new Ctx();
   const calls: unknown[][] = [];
-  const id = ctx.newEvent(5, (c, a, b) => { calls.push([c === ctx, a, b]); return calls.length === 3; }, 'one', 2);
+  const id = ctx.newEvent(
+    5,
+    (c, a, b) => {
+      calls.push([c === ctx, a, b]);
+      return calls.length === 3;
+    },
+    'one',
+    2,
+  );
   assert.equal(typeof id, 'number');
   for (let i = 0; i < 100 && calls.length < 3; i++) await sleep(5);
   await sleep(30);
-  assert.deepEqual(calls, [[true, 'one', 2], [true, 'one', 2], [true, 'one', 2]]);
+  assert.deepEqual(calls, [
+    [true, 'one', 2],
+    [true, 'one', 2],
+    [true, 'one', 2],
+  ]);
   assert.equal(ctx.removeEvent(id), false, 'already gone');
   await ctx.exit();
 });
 
 test('removeEvent stops an event; exit() stops the rest; a throwing handler is reported and goes on', async () => {
   const errors: string[] = [];
-  const ctx = new Ctx({ onError: (e) => { errors.push(e.code); } });
-  let a = 0, b = 0;
-  const ida = ctx.newEvent(5, () => { a++; });
-  ctx.newEvent(5, () => { b++; throw new Error('tick'); });
+  const ctx = new Ctx({
+    onError: (e) => {
+      errors.push(e.code);
+    },
+  });
+  let a = 0,
+    b = 0;
+  const ida = ctx.newEvent(5, () => {
+    a++;
+  });
+  ctx.newEvent(5, () => {
+    b++;
+    throw new Error('tick');
+  });
   for (let i = 0; i < 100 && (a < 2 || b < 2); i++) await sleep(5);
   assert.equal(ctx.removeEvent(ida), true);
   const a0 = a;
@@ -40,7 +62,12 @@ test('an async handler is not called again while its promise is pending; true re
   const ctx = new Ctx();
   let calls = 0;
   let release!: (v: boolean) => void;
-  ctx.newEvent(2, () => { calls++; return new Promise<boolean>((r) => { release = r; }); });
+  ctx.newEvent(2, () => {
+    calls++;
+    return new Promise<boolean>((r) => {
+      release = r;
+    });
+  });
   await sleep(30);
   assert.equal(calls, 1);
   release(true);

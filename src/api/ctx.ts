@@ -130,7 +130,9 @@ export class Ctx {
   }
 
   /** Sets the hook that receives application handler faults (default: console.error). */
-  setOnError(handler: OnError | undefined): void { this.#onError = handler; }
+  setOnError(handler: OnError | undefined): void {
+    this.#onError = handler;
+  }
 
   /**
    * Reports a fault of an application handler (or a profile module): wrapped as BeepError code
@@ -140,7 +142,11 @@ export class Ctx {
   reportError(err: unknown, where: FaultSite = {}): void {
     try {
       let isBeep = false;
-      try { isBeep = err instanceof BeepError; } catch { /* a Proxy's traps threw */ }
+      try {
+        isBeep = err instanceof BeepError;
+      } catch {
+        /* a Proxy's traps threw */
+      }
       const e = isBeep ? (err as BeepError) : new BeepError(`handler failed: ${thrownText(err)}`, 'BEEP_ERR_HANDLER', { cause: err });
       if (this.#onError !== undefined) this.#onError(e, where);
       else console.error('beepwire:', e);
@@ -152,8 +158,15 @@ export class Ctx {
   /** The sweep that enforces this context's session timers (created on first use). */
   get watchdog(): Watchdog {
     const o = this.options;
-    this.#watchdog ??= new Watchdog(Watchdog.periodFor([o.greetingTimeout ?? 10_000, o.idleTimeout, o.stallTimeout ?? 30_000,
-      o.startTimeout ?? 30_000, o.teardownTimeout ?? 5_000]));
+    this.#watchdog ??= new Watchdog(
+      Watchdog.periodFor([
+        o.greetingTimeout ?? 10_000,
+        o.idleTimeout,
+        o.stallTimeout ?? 30_000,
+        o.startTimeout ?? 30_000,
+        o.teardownTimeout ?? 5_000,
+      ]),
+    );
     return this.#watchdog;
   }
 
@@ -168,14 +181,26 @@ export class Ctx {
     if (typeof handler !== 'function') throw new TypeError('newEvent needs a handler');
     const id = this.#nextEvent++;
     let running = false;
-    const settled = (done: unknown): void => { running = false; if (done === true) this.removeEvent(id); };
-    const failed = (e: unknown): void => { running = false; this.reportError(e); };
+    const settled = (done: unknown): void => {
+      running = false;
+      if (done === true) this.removeEvent(id);
+    };
+    const failed = (e: unknown): void => {
+      running = false;
+      this.reportError(e);
+    };
     const timer = setInterval(() => {
       if (running) return;
       running = true;
       let r: unknown;
-      try { r = handler(this, data, data2); } catch (e) { failed(e); return; }
-      if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(settled, failed);
+      try {
+        r = handler(this, data, data2);
+      } catch (e) {
+        failed(e);
+        return;
+      }
+      if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function')
+        (r as Promise<unknown>).then(settled, failed);
       else settled(r);
     }, ms);
     (this.#events ??= new Map()).set(id, timer);
@@ -198,7 +223,9 @@ export class Ctx {
   }
 
   /** True after init() and before exit(). */
-  get initialized(): boolean { return this.#initialized; }
+  get initialized(): boolean {
+    return this.#initialized;
+  }
 
   /** Shuts down every connection and listener and stops every event (PyVortex ctx.exit()). */
   async exit(): Promise<void> {

@@ -55,7 +55,9 @@ export class Listener {
   }
 
   /** True while listening. */
-  isOk(): boolean { return this.#ok; }
+  isOk(): boolean {
+    return this.#ok;
+  }
 
   /** Marks the listener as bound to `server` or failed (used by createListener). */
   setState(server: TransportServer | undefined, port: number, errorMsg = ''): void {
@@ -87,7 +89,7 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
   const ws = opts.websocket === true ? {} : opts.websocket === false ? undefined : opts.websocket;
   if (ws !== undefined && opts.transport !== undefined) throw new TypeError('`websocket` and `transport` exclude each other');
   try {
-    factory = ws !== undefined ? websocketTransport(ws) : opts.transport ?? ctx.options.transport ?? await runtimeTransport();
+    factory = ws !== undefined ? websocketTransport(ws) : (opts.transport ?? ctx.options.transport ?? (await runtimeTransport()));
   } catch (e) {
     listener.setState(undefined, p, (e as Error).message);
     return listener;
@@ -107,7 +109,10 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
       conn = Connection.accept(ctx, t, opts.refuse);
     } catch (e) {
       if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') refuseBusy(listener, t);
-      else { t.abort(); ctx.reportError(e); }
+      else {
+        t.abort();
+        ctx.reportError(e);
+      }
       return;
     }
     listener.connections.add(conn);
@@ -122,7 +127,9 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
   };
   try {
     // Accept errors while listening (EMFILE, ENFILE, ECONNABORTED) are counted, never thrown.
-    const server = await factory.listen(host, p, accepted, () => { listener.acceptErrors++; });
+    const server = await factory.listen(host, p, accepted, () => {
+      listener.acceptErrors++;
+    });
     listener.setState(server, server.port);
     ctx.listeners.add(listener);
   } catch (e) {
@@ -157,11 +164,17 @@ export function waitListeners(ctx: Ctx, opts: { unlockOnSignal?: boolean } = {})
   return new Promise((resolve) => {
     const done = (): void => {
       ctx.waiters.delete(done);
-      if (signals) { signals.off('SIGINT', done); signals.off('SIGTERM', done); }
+      if (signals) {
+        signals.off('SIGINT', done);
+        signals.off('SIGTERM', done);
+      }
       resolve();
     };
     ctx.waiters.add(done);
-    if (signals) { signals.once('SIGINT', done); signals.once('SIGTERM', done); }
+    if (signals) {
+      signals.once('SIGINT', done);
+      signals.once('SIGTERM', done);
+    }
   });
 }
 

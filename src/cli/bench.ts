@@ -43,13 +43,20 @@ export interface BenchRow {
 /** Draws a progress bar on stderr (only on a terminal, and never in --json mode). */
 function progress(enabled: boolean, label: string, fraction: number): void {
   if (!enabled) return;
-  const width = 30, filled = Math.round(Math.min(1, fraction) * width);
+  const width = 30,
+    filled = Math.round(Math.min(1, fraction) * width);
   process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(fraction * 100)}%`);
   if (fraction >= 1) process.stderr.write('\n');
 }
 
 /** Keeps `inflight` requests going on `ch` until `deadline`; counts replies and samples RTTs. */
-async function drive(ch: Channel, payload: Uint8Array, inflight: number, deadline: number, count: { n: number; rtts: number[] }): Promise<void> {
+async function drive(
+  ch: Channel,
+  payload: Uint8Array,
+  inflight: number,
+  deadline: number,
+  count: { n: number; rtts: number[] },
+): Promise<void> {
   const lane = async (): Promise<void> => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
@@ -67,7 +74,8 @@ export async function bench(target: string, o: BenchOptions): Promise<number> {
   const out = new Output(o.json);
   const url = /^wss?:\/\//i.test(target) ? new URL(target) : undefined;
   const ctx = new Ctx();
-  const conn = url === undefined ? await Connection.connect(ctx, hostPort(target).host, hostPort(target).port) : await Connection.connect(ctx, url);
+  const conn =
+    url === undefined ? await Connection.connect(ctx, hostPort(target).host, hostPort(target).port) : await Connection.connect(ctx, url);
   const fail = (step: string): number => {
     const e = conn.popChannelError() ?? [421, 'unknown failure'];
     out.fail(`${step} failed: ${e[0]} ${e[1]}`, { event: step, code: e[0], error: e[1] });
@@ -87,7 +95,8 @@ export async function bench(target: string, o: BenchOptions): Promise<number> {
   for (const size of o.size) {
     const payload = new Uint8Array(size).fill(0x61);
     const count = { n: 0, rtts: [] as number[] };
-    const t0 = performance.now(), deadline = t0 + o.seconds * 1000;
+    const t0 = performance.now(),
+      deadline = t0 + o.seconds * 1000;
     const ticker = setInterval(() => progress(tty, `${size} B`, (performance.now() - t0) / (o.seconds * 1000)), 200);
     try {
       await Promise.all(chans.map((ch) => drive(ch, payload, o.inflight, deadline, count)));
@@ -99,16 +108,40 @@ export async function bench(target: string, o: BenchOptions): Promise<number> {
     clearInterval(ticker);
     progress(tty, `${size} B`, 1);
     const secs = (performance.now() - t0) / 1000;
-    const row: BenchRow = { size, messages: count.n, msgsPerSec: count.n / secs, mbPerSec: (count.n * size) / secs / 1e6, rtt: rttStats(count.rtts) };
+    const row: BenchRow = {
+      size,
+      messages: count.n,
+      msgsPerSec: count.n / secs,
+      mbPerSec: (count.n * size) / secs / 1e6,
+      rtt: rttStats(count.rtts),
+    };
     rows.push(row);
-    out.event(`${size} B: ${Math.round(row.msgsPerSec).toLocaleString('en-US')} msgs/s, ${row.mbPerSec.toFixed(1)} MB/s, RTT median ${row.rtt.median.toFixed(3)} ms, p99 ${row.rtt.p99.toFixed(3)} ms`, { event: 'row', ...row });
+    out.event(
+      `${size} B: ${Math.round(row.msgsPerSec).toLocaleString('en-US')} msgs/s, ${row.mbPerSec.toFixed(1)} MB/s, RTT median ${row.rtt.median.toFixed(3)} ms, p99 ${row.rtt.p99.toFixed(3)} ms`,
+      { event: 'row', ...row },
+    );
   }
   await conn.close();
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: release(), node: process.version, date: new Date().toISOString() };
-  out.event(`target ${target}, profile ${uri}, ${o.channels} channel(s) x ${o.inflight} in flight, ${o.seconds} s per size; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
-    { event: 'summary', target, profile: uri, channels: o.channels, inflight: o.inflight, seconds: o.seconds, machine, rows });
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    os: release(),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+  out.event(
+    `target ${target}, profile ${uri}, ${o.channels} channel(s) x ${o.inflight} in flight, ${o.seconds} s per size; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
+    { event: 'summary', target, profile: uri, channels: o.channels, inflight: o.inflight, seconds: o.seconds, machine, rows },
+  );
   if (o.svg !== undefined) {
-    writeFileSync(o.svg, barChart(`beepwire bench: ${target}`, rows.map((r) => ({ label: `${r.size} B`, value: r.msgsPerSec, note: `${r.mbPerSec.toFixed(1)} MB/s` })), 'msgs/s'));
+    writeFileSync(
+      o.svg,
+      barChart(
+        `beepwire bench: ${target}`,
+        rows.map((r) => ({ label: `${r.size} B`, value: r.msgsPerSec, note: `${r.mbPerSec.toFixed(1)} MB/s` })),
+        'msgs/s',
+      ),
+    );
     out.event(`chart written to ${o.svg}`, { event: 'svg', file: o.svg });
   }
   return 0;

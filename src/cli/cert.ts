@@ -31,6 +31,10 @@ export function cert(o: CertCommandOptions): number {
   writeFileSync(files.caKey, ca.key, { mode: 0o600 });
   writeFileSync(files.cert, leaf.cert);
   writeFileSync(files.key, leaf.key, { mode: 0o600 });
-  out.event(`wrote ${Object.values(files).join(', ')}; leaf SHA-256 ${certs.fingerprint256(leaf.cert)}`, { event: 'cert', ...files, fingerprint256: certs.fingerprint256(leaf.cert) });
+  out.event(`wrote ${Object.values(files).join(', ')}; leaf SHA-256 ${certs.fingerprint256(leaf.cert)}`, {
+    event: 'cert',
+    ...files,
+    fingerprint256: certs.fingerprint256(leaf.cert),
+  });
   return 0;
 }

@@ -17,7 +17,9 @@ export class Output {
   /** Emits JSON lines instead of text. */
   readonly json: boolean;
   /** @param json `--json` was given. */
-  constructor(json: boolean) { this.json = json; }
+  constructor(json: boolean) {
+    this.json = json;
+  }
   /** An event: text for people, the object for `--json`. */
   event(text: string, data: Record<string, unknown>): void {
     if (this.json) console.log(JSON.stringify(data));

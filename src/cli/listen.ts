@@ -42,9 +42,19 @@ export async function listen(o: ListenOptions): Promise<number> {
     const uri = profileUri(name);
     const sink = uri === SINK_URI;
     registerProfile(ctx, uri, {
-      start: (i) => { out.event(`channel ${i.channelNum} started: ${uri} (session ${i.conn.id})`, { event: 'channel-start', session: i.conn.id, channel: i.channelNum, profile: uri }); return true; },
+      start: (i) => {
+        out.event(`channel ${i.channelNum} started: ${uri} (session ${i.conn.id})`, {
+          event: 'channel-start',
+          session: i.conn.id,
+          channel: i.channelNum,
+          profile: uri,
+        });
+        return true;
+      },
       closed: (n, conn) => out.event(`channel ${n} closed (session ${conn.id})`, { event: 'channel-close', session: conn.id, channel: n }),
-      frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(sink ? '' : f.payload, undefined, f.msgNo); },
+      frameReceived: (_c, ch, f) => {
+        if (f.type === 'MSG') ch.sendRpy(sink ? '' : f.payload, undefined, f.msgNo);
+      },
     });
   }
   if (o.tls) {
@@ -65,19 +75,35 @@ export async function listen(o: ListenOptions): Promise<number> {
   if (o.sasl.length > 0) {
     const users: UserTable = credentials(o.user, o.users);
     for (const mech of o.sasl) {
-      sasl.acceptMech(ctx, mech, (_conn: Connection, p) => {
-        const known = users.get(p.authId ?? '');
-        if (known === undefined) return null;
-        return p.password === undefined ? known : p.password === known;
-      }, { allowPlainInClear: !o.tls });
+      sasl.acceptMech(
+        ctx,
+        mech,
+        (_conn: Connection, p) => {
+          const known = users.get(p.authId ?? '');
+          if (known === undefined) return null;
+          return p.password === undefined ? known : p.password === known;
+        },
+        { allowPlainInClear: !o.tls },
+      );
     }
   }
   const l = await createListener(ctx, o.host, o.port, {
     // --ws: plain BEEP and ws:// on one port, told apart by the first octets.
     ...(o.ws ? { websocket: { share: true } } : {}),
     onAccept: (conn) => {
-      out.event(`session ${conn.id} from ${conn.host}:${conn.port}`, { event: 'session-open', session: conn.id, host: conn.host, port: conn.port });
-      conn.setOnClose((c, err) => out.event(`session ${c.id} closed${err ? `: ${err.message}` : ''}`, { event: 'session-close', session: c.id, ...(err ? { error: err.message } : {}) }));
+      out.event(`session ${conn.id} from ${conn.host}:${conn.port}`, {
+        event: 'session-open',
+        session: conn.id,
+        host: conn.host,
+        port: conn.port,
+      });
+      conn.setOnClose((c, err) =>
+        out.event(`session ${c.id} closed${err ? `: ${err.message}` : ''}`, {
+          event: 'session-close',
+          session: c.id,
+          ...(err ? { error: err.message } : {}),
+        }),
+      );
     },
   });
   if (!l.isOk()) {
@@ -86,7 +112,15 @@ export async function listen(o: ListenOptions): Promise<number> {
   }
   const offered = [...ctx.profiles.keys()];
   const ws = o.ws ? ` (and ws://${o.host}:${l.port}/)` : '';
-  out.event(`listening on ${o.host}:${l.port}${ws}; profiles: ${offered.join(', ')}`, { event: 'listening', host: o.host, port: l.port, websocket: o.ws, profiles: offered, echo: ECHO_URI, sink: SINK_URI });
+  out.event(`listening on ${o.host}:${l.port}${ws}; profiles: ${offered.join(', ')}`, {
+    event: 'listening',
+    host: o.host,
+    port: l.port,
+    websocket: o.ws,
+    profiles: offered,
+    echo: ECHO_URI,
+    sink: SINK_URI,
+  });
   await waitListeners(ctx, { unlockOnSignal: true });
   await ctx.exit();
   return 0;

@@ -7,15 +7,18 @@ import { cert } from './cert.js';
 import { bench } from './bench.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-const int = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
-};
+const int =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+    return n;
+  };
 
 const program = new Command('beepwire').description('BEEP (RFC 3080/3081) listener, ping and test certificates').showHelpAfterError();
 
-program.command('listen')
+program
+  .command('listen')
   .description('run a BEEP listener with echo and sink profiles')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'port (0: any free one)', int('--port'), 10288)
@@ -32,7 +35,8 @@ program.command('listen')
     process.exitCode = await listen({ ...o, profile: o.profile.length > 0 ? o.profile : ['echo', 'sink'] });
   });
 
-program.command('ping')
+program
+  .command('ping')
   .description('connect, start a profile, time round trips, close')
   .argument('<target>', 'HOST:PORT, or ws://HOST:PORT/ (BEEP over WebSocket)')
   .option('--profile <name>', 'echo, sink or a profile URI', 'echo')
@@ -49,7 +53,8 @@ program.command('ping')
     process.exitCode = await ping(target, o);
   });
 
-program.command('bench')
+program
+  .command('bench')
   .description('echo load against any BEEP listener: msgs/s, MB/s, RTT per message size')
   .argument('<target>', 'HOST:PORT, or ws://HOST:PORT/')
   .option('--profile <name>', 'echo, sink or the URI of any echoing profile', 'echo')
@@ -63,7 +68,8 @@ program.command('bench')
     process.exitCode = await bench(target, { ...o, size: o.size.length > 0 ? o.size : [64, 4096, 65536] });
   });
 
-program.command('cert')
+program
+  .command('cert')
   .description('write a test CA and a leaf certificate (PEM)')
   .option('--out <dir>', 'output directory', '.')
   .option('--cn <name>', 'leaf common name', 'localhost')

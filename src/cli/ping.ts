@@ -34,7 +34,8 @@ export interface PingOptions {
 export async function ping(target: string, o: PingOptions): Promise<number> {
   const out = new Output(o.json);
   const url = /^wss?:\/\//i.test(target) ? new URL(target) : undefined;
-  const { host, port } = url === undefined ? hostPort(target) : { host: url.hostname, port: Number(url.port || (url.protocol === 'wss:' ? 443 : 80)) };
+  const { host, port } =
+    url === undefined ? hostPort(target) : { host: url.hostname, port: Number(url.port || (url.protocol === 'wss:' ? 443 : 80)) };
   const uri = profileUri(o.profile);
   const ctx = new Ctx({ connectTimeout: o.timeout, greetingTimeout: o.timeout });
   const conn = url === undefined ? await Connection.connect(ctx, host, port) : await Connection.connect(ctx, url);
@@ -45,9 +46,18 @@ export async function ping(target: string, o: PingOptions): Promise<number> {
     return 1;
   };
   if (!conn.isOk()) return failed('connect');
-  out.event(`connected to ${host}:${port}; peer offers: ${conn.remoteProfiles.join(', ') || '(none)'}`, { event: 'greeting', host, port, profiles: conn.remoteProfiles });
+  out.event(`connected to ${host}:${port}; peer offers: ${conn.remoteProfiles.join(', ') || '(none)'}`, {
+    event: 'greeting',
+    host,
+    port,
+    profiles: conn.remoteProfiles,
+  });
   if (o.tls) {
-    const ok = await tls.startTls(conn, { ...(o.ca ? { ca: readFileSync(o.ca, 'utf8') } : {}), rejectUnauthorized: !o.insecure, timeout: o.timeout });
+    const ok = await tls.startTls(conn, {
+      ...(o.ca ? { ca: readFileSync(o.ca, 'utf8') } : {}),
+      rejectUnauthorized: !o.insecure,
+      timeout: o.timeout,
+    });
     if (!ok) return failed('tls');
     out.event(`TLS up (${conn.tls?.protocol ?? 'protocol not exposed'})`, { event: 'tls', protocol: conn.tls?.protocol });
   }
@@ -66,7 +76,11 @@ export async function ping(target: string, o: PingOptions): Promise<number> {
     const t0 = performance.now();
     try {
       const f = await ch.request(payload, { timeout: o.timeout });
-      if (f.type !== 'RPY') { out.fail(`round trip ${i + 1}: ${f.type} ${f.text.slice(0, 200)}`, { event: 'rtt', seq: i + 1, type: f.type }); conn.shutdown(); return 1; }
+      if (f.type !== 'RPY') {
+        out.fail(`round trip ${i + 1}: ${f.type} ${f.text.slice(0, 200)}`, { event: 'rtt', seq: i + 1, type: f.type });
+        conn.shutdown();
+        return 1;
+      }
     } catch (e) {
       conn.pushError(e);
       return failed('rtt');
@@ -75,7 +89,10 @@ export async function ping(target: string, o: PingOptions): Promise<number> {
   }
   const s = rttStats(samples);
   const f3 = (n: number): string => n.toFixed(3);
-  out.event(`${s.count} round trips of ${o.size} octets: min ${f3(s.min)} ms, median ${f3(s.median)} ms, p99 ${f3(s.p99)} ms, max ${f3(s.max)} ms`, { event: 'stats', size: o.size, ...s });
+  out.event(
+    `${s.count} round trips of ${o.size} octets: min ${f3(s.min)} ms, median ${f3(s.median)} ms, p99 ${f3(s.p99)} ms, max ${f3(s.max)} ms`,
+    { event: 'stats', size: o.size, ...s },
+  );
   if (!(await conn.close())) return failed('close');
   out.event('session released', { event: 'close', ok: true });
   return 0;

@@ -19,4 +19,3 @@ export function checkLimits(limits: CodecLimits): { maxHeader: number; maxFrame:
   }
   return { maxHeader, maxFrame };
 }
-

@@ -29,7 +29,15 @@ export interface CodecExports {
   /** Reads a CS_* field. */
   channelGet(slot: number, channel: number, field: number): number;
   /** Sets seqno counters and window edges. */
-  channelSetSeq(slot: number, channel: number, recvNext: number, recvAckno: number, recvWindow: number, sendNext: number, sendLimit: number): number;
+  channelSetSeq(
+    slot: number,
+    channel: number,
+    recvNext: number,
+    recvAckno: number,
+    recvWindow: number,
+    sendNext: number,
+    sendLimit: number,
+  ): number;
   /** Decodes input-window bytes [start, end). */
   decode(slot: number, start: number, end: number): number;
   /** Accounts for payload octets delivered without copying; returns octets still to come. */
@@ -99,7 +107,10 @@ export function instantiateCodec(source: BufferSource | WebAssembly.Module): Cod
   // Header views by length, per module rather than per session (an idle session costs no array).
   const views: Uint8Array[] = new Array(OUTPUT_SIZE + 1);
   // A detached buffer reports length 0: a cheaper test than reading memory.buffer.
-  const refreshed = <T>(view: () => T): T => { refresh(); return view(); };
+  const refreshed = <T>(view: () => T): T => {
+    refresh();
+    return view();
+  };
   const bytes = (): Uint8Array => (u8.length !== 0 ? u8 : refreshed(() => u8));
   return {
     exports,
@@ -135,8 +146,12 @@ function embedded(): CodecModule {
     // A fresh Uint8Array over an ArrayBuffer; TS types fromBase64's result over ArrayBufferLike.
     module = new WebAssembly.Module(fromBase64(CODEC_WASM_BASE64) as Uint8Array<ArrayBuffer>);
   } catch (e) {
-    throw new BeepError('cannot compile the embedded codec here (workerd compiles no wasm from bytes): '
-      + "import wasm from 'beepwire/codec.wasm' and call loadCodec(wasm) first", 'BEEP_ERR_CODEC_LOAD', { cause: e });
+    throw new BeepError(
+      'cannot compile the embedded codec here (workerd compiles no wasm from bytes): ' +
+        "import wasm from 'beepwire/codec.wasm' and call loadCodec(wasm) first",
+      'BEEP_ERR_CODEC_LOAD',
+      { cause: e },
+    );
   }
   return instantiateCodec(module);
 }

@@ -3,10 +3,27 @@
 import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges } from './types.js';
 import { checkLimits } from './limits.js';
 import {
-  T_MSG, T_RPY, T_ERR, T_ANS, T_NUL, T_SEQ, INITIAL_WINDOW,
-  S_BAD_KEYWORD, S_BAD_FIELD, S_FIELD_RANGE, S_MISSING_CRLF, S_HEADER_TOO_LONG, S_BAD_TRAILER,
-  S_BAD_SEQNO, S_WINDOW_EXCEEDED, S_SIZE_TOO_LARGE, S_UNKNOWN_CHANNEL, S_BAD_MORE,
-  S_CONTINUATION, S_NUL_CONTINUED, S_BAD_ACKNO,
+  T_MSG,
+  T_RPY,
+  T_ERR,
+  T_ANS,
+  T_NUL,
+  T_SEQ,
+  INITIAL_WINDOW,
+  S_BAD_KEYWORD,
+  S_BAD_FIELD,
+  S_FIELD_RANGE,
+  S_MISSING_CRLF,
+  S_HEADER_TOO_LONG,
+  S_BAD_TRAILER,
+  S_BAD_SEQNO,
+  S_WINDOW_EXCEEDED,
+  S_SIZE_TOO_LARGE,
+  S_UNKNOWN_CHANNEL,
+  S_BAD_MORE,
+  S_CONTINUATION,
+  S_NUL_CONTINUED,
+  S_BAD_ACKNO,
 } from './layout.js';
 
 const MAX_31 = 2147483647;
@@ -28,11 +45,19 @@ interface Chan {
   contMsgno: number;
 }
 
-const enum St { Header, Payload, Trailer, Failed }
+const enum St {
+  Header,
+  Payload,
+  Trailer,
+  Failed,
+}
 
 /** Thrown inside header parsing to carry a status out of nested helpers. */
 class HeaderError {
-  constructor(readonly status: number, readonly channel: number) {}
+  constructor(
+    readonly status: number,
+    readonly channel: number,
+  ) {}
 }
 
 /** The pure-TS session codec. */
@@ -58,9 +83,13 @@ export class RefCodec implements SessionCodec {
   }
 
   /** True after poorly formed input. */
-  get failed(): boolean { return this.#state === St.Failed; }
+  get failed(): boolean {
+    return this.#state === St.Failed;
+  }
   /** Octets consumed from the peer so far. */
-  get streamOffset(): number { return this.#offset; }
+  get streamOffset(): number {
+    return this.#offset;
+  }
 
   #fail(handler: FrameHandler, status: number, channel: number, at: number): false {
     this.#state = St.Failed;
@@ -110,7 +139,10 @@ export class RefCodec implements SessionCodec {
           if (e instanceof HeaderError) return this.#fail(handler, e.status, e.channel, headerStart);
           throw e;
         }
-        if (this.#state === St.Header) { this.#offset = base + p; continue; }
+        if (this.#state === St.Header) {
+          this.#offset = base + p;
+          continue;
+        }
         // A data frame: the FRAME event was emitted with its first piece; skip past it.
         p = this.#afterPiece(chunk, p + this.#pieceLen, n, handler, base);
         if (p < 0) return false;
@@ -207,31 +239,42 @@ export class RefCodec implements SessionCodec {
       return v;
     };
     // Separator before a further field; a header that ends here is missing a field.
-    const sep = (): void => { if (q >= end) throw new HeaderError(S_BAD_FIELD, -1); q++; };
+    const sep = (): void => {
+      if (q >= end) throw new HeaderError(S_BAD_FIELD, -1);
+      q++;
+    };
     const channel = num(MAX_31);
     if (type === T_SEQ) {
-      sep(); const ackno = num(MAX_32);
-      sep(); const window = num(MAX_31);
+      sep();
+      const ackno = num(MAX_32);
+      sep();
+      const window = num(MAX_31);
       if (q !== end) throw new HeaderError(S_BAD_FIELD, -1);
       const c = this.#chans.get(channel);
       if (c === undefined) throw new HeaderError(S_UNKNOWN_CHANNEL, -1);
       // RFC 3081 §3.1.3: ackno may not acknowledge octets we never sent.
-      if (((c.sendNext - ackno) >>> 0) > MAX_31) throw new HeaderError(S_BAD_ACKNO, channel);
+      if ((c.sendNext - ackno) >>> 0 > MAX_31) throw new HeaderError(S_BAD_ACKNO, channel);
       c.sendLimit = (ackno + window) >>> 0;
       handler.onSeq(channel, ackno, window);
       return;
     }
-    sep(); const msgno = num(MAX_31);
+    sep();
+    const msgno = num(MAX_31);
     sep();
     const m = q < end ? line[q] : 0;
     const after = q + 1 < end ? line[q + 1] : 32;
     if ((m !== 46 && m !== 42) || after !== 32) throw new HeaderError(S_BAD_MORE, -1);
     const more = m === 42;
     q++;
-    sep(); const seqno = num(MAX_32);
-    sep(); const size = num(MAX_31);
+    sep();
+    const seqno = num(MAX_32);
+    sep();
+    const size = num(MAX_31);
     let ansno = 0;
-    if (type === T_ANS) { sep(); ansno = num(MAX_32); }
+    if (type === T_ANS) {
+      sep();
+      ansno = num(MAX_32);
+    }
     if (q !== end) throw new HeaderError(S_BAD_FIELD, -1);
     if (type === T_NUL && more) throw new HeaderError(S_NUL_CONTINUED, channel);
     if (size > this.#maxFrame) throw new HeaderError(S_SIZE_TOO_LARGE, channel);
@@ -259,8 +302,11 @@ export class RefCodec implements SessionCodec {
 
   /** Encodes a data-frame header; see FrameEncoder. */
   encodeFrame(type: number, channel: number, msgno: number, more: boolean, size: number, ansno: number): Uint8Array {
-    const bad = (why: string): never => { throw new RangeError(`encodeFrame: ${why}`); };
-    if (!(type >= T_MSG && type <= T_NUL) || !inRange(msgno, MAX_31) || !inRange(size, MAX_31) || !inRange(channel, MAX_31)) bad('argument out of range');
+    const bad = (why: string): never => {
+      throw new RangeError(`encodeFrame: ${why}`);
+    };
+    if (!(type >= T_MSG && type <= T_NUL) || !inRange(msgno, MAX_31) || !inRange(size, MAX_31) || !inRange(channel, MAX_31))
+      bad('argument out of range');
     if (type === T_ANS && !inRange(ansno, MAX_31)) bad('argument out of range');
     if (type === T_NUL && more) bad('argument out of range');
     const c = this.#chans.get(channel) ?? bad('channel not open');
@@ -275,7 +321,8 @@ export class RefCodec implements SessionCodec {
 
   /** Encodes the next frame of a message within window and frame size; see FrameEncoder. */
   encodeFit(type: number, channel: number, msgno: number, left: number, maxFrame: number, ansno: number): Uint8Array | null {
-    if (!inRange(left, MAX_31) || !Number.isInteger(maxFrame) || maxFrame < 1 || (type === T_NUL && left > maxFrame)) throw new RangeError('encodeFit: argument out of range');
+    if (!inRange(left, MAX_31) || !Number.isInteger(maxFrame) || maxFrame < 1 || (type === T_NUL && left > maxFrame))
+      throw new RangeError('encodeFit: argument out of range');
     const c = this.#chans.get(channel);
     if (c === undefined) throw new RangeError('encodeFit: channel not open');
     let n = Math.min(left, this.#avail(c), maxFrame);
@@ -291,7 +338,7 @@ export class RefCodec implements SessionCodec {
     if (c === undefined) throw new RangeError('encodeSeq: channel not open');
     if (!inRange(window, MAX_31)) throw new RangeError('encodeSeq: argument out of range');
     ackno >>>= 0;
-    if (((ackno - c.recvAckno) >>> 0) > ((c.recvNext - c.recvAckno) >>> 0)) throw new RangeError('encodeSeq: argument out of range');
+    if ((ackno - c.recvAckno) >>> 0 > (c.recvNext - c.recvAckno) >>> 0) throw new RangeError('encodeSeq: argument out of range');
     const keep = (c.recvAckno + c.recvWindow - ackno) >>> 0;
     const w = Math.max(window, keep);
     if (w > MAX_31) throw new RangeError('encodeSeq: argument out of range');
@@ -303,7 +350,7 @@ export class RefCodec implements SessionCodec {
 
   #avail(c: Chan): number {
     const d = (c.sendLimit - c.sendNext) | 0; // signed 32-bit difference
-    return Math.max(d , 0);
+    return Math.max(d, 0);
   }
 
   /** Octets the peer lets us send on `channel` now. */
@@ -318,8 +365,15 @@ export class RefCodec implements SessionCodec {
     if (!inRange(channel, MAX_31)) throw new RangeError('openChannel: argument out of range');
     if (this.#chans.has(channel)) throw new RangeError(`openChannel ${channel}: channel already open`);
     this.#chans.set(channel, {
-      recvNext: 0, recvAckno: 0, recvWindow: INITIAL_WINDOW, sendNext: 0, sendLimit: INITIAL_WINDOW,
-      hinted: false, continued: false, contType: 0, contMsgno: 0,
+      recvNext: 0,
+      recvAckno: 0,
+      recvWindow: INITIAL_WINDOW,
+      sendNext: 0,
+      sendLimit: INITIAL_WINDOW,
+      hinted: false,
+      continued: false,
+      contType: 0,
+      contMsgno: 0,
     });
   }
 
@@ -332,7 +386,9 @@ export class RefCodec implements SessionCodec {
   }
 
   /** True when the channel is tracked. */
-  hasChannel(channel: number): boolean { return this.#chans.has(channel); }
+  hasChannel(channel: number): boolean {
+    return this.#chans.has(channel);
+  }
 
   #chan(channel: number): Chan {
     const c = this.#chans.get(channel);

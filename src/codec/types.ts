@@ -1,8 +1,19 @@
 /** Receives decoded events. Payload pieces are (buf, offset, length) views of the caller's chunk. */
 export interface FrameHandler {
   /** A frame header was accepted; `length` octets of its payload are in `buf` at `offset`. */
-  onFrame(type: number, channel: number, msgno: number, more: boolean, seqno: number,
-    size: number, ansno: number, buf: Uint8Array, offset: number, length: number, end: boolean): void;
+  onFrame(
+    type: number,
+    channel: number,
+    msgno: number,
+    more: boolean,
+    seqno: number,
+    size: number,
+    ansno: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    end: boolean,
+  ): void;
   /** A further payload piece of the channel's frame in progress; `end` once the trailer checked. */
   onData(channel: number, buf: Uint8Array, offset: number, length: number, end: boolean): void;
   /** A SEQ frame updated the send window of `channel`. */

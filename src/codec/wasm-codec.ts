@@ -6,11 +6,32 @@ import { returnText } from './status.js';
 import { checkLimits } from './limits.js';
 import { BeepCodecPanic, BeepError } from '../errors.js';
 import {
-  RESULT_OFFSET, INPUT_OFFSET, INPUT_SIZE, EVENTS_OFFSET, EVENT_WORDS,
-  EVENT_CAPACITY, EV_FRAME, EV_DATA, EV_SEQ, EV_SEQ_HINT, F_END, CS_RECV_NEXT,
-  CS_RECV_ACKNO, CS_RECV_WINDOW, CS_SEND_NEXT, CS_SEND_LIMIT,
-  SS_STATE, SS_REMAINING, SS_CUR_CHANNEL, ST_PAYLOAD, R_TABLE_FULL, R_NO_MEMORY,
-  CHANNEL_DIR_OFFSET, CHANNEL_CHUNK_SHIFT, CHANNEL_CHUNK, CHANNEL_BYTES,
+  RESULT_OFFSET,
+  INPUT_OFFSET,
+  INPUT_SIZE,
+  EVENTS_OFFSET,
+  EVENT_WORDS,
+  EVENT_CAPACITY,
+  EV_FRAME,
+  EV_DATA,
+  EV_SEQ,
+  EV_SEQ_HINT,
+  F_END,
+  CS_RECV_NEXT,
+  CS_RECV_ACKNO,
+  CS_RECV_WINDOW,
+  CS_SEND_NEXT,
+  CS_SEND_LIMIT,
+  SS_STATE,
+  SS_REMAINING,
+  SS_CUR_CHANNEL,
+  ST_PAYLOAD,
+  R_TABLE_FULL,
+  R_NO_MEMORY,
+  CHANNEL_DIR_OFFSET,
+  CHANNEL_CHUNK_SHIFT,
+  CHANNEL_CHUNK,
+  CHANNEL_BYTES,
 } from './layout.js';
 
 const EV_BASE = EVENTS_OFFSET >> 2;
@@ -61,11 +82,17 @@ export class WasmCodec implements SessionCodec {
   }
 
   /** Implementation tag (a getter: no per-object field). */
-  get impl(): 'wasm' { return 'wasm'; }
+  get impl(): 'wasm' {
+    return 'wasm';
+  }
   /** True after poorly formed input. */
-  get failed(): boolean { return (this.#flags & FAILED) !== 0; }
+  get failed(): boolean {
+    return (this.#flags & FAILED) !== 0;
+  }
   /** Octets consumed from the peer so far. */
-  get streamOffset(): number { return this.#offset; }
+  get streamOffset(): number {
+    return this.#offset;
+  }
 
   /** Decodes a chunk; see FrameDecoder. */
   decode(chunk: Uint8Array, handler: FrameHandler): boolean {
@@ -93,7 +120,10 @@ export class WasmCodec implements SessionCodec {
       const u8 = this.#m.u8();
       // The partial header of our previous call goes back first: other sessions have used the window since.
       const kept = this.#kept;
-      if (kept !== undefined) { u8.set(kept, INPUT_OFFSET); this.#kept = undefined; }
+      if (kept !== undefined) {
+        u8.set(kept, INPUT_OFFSET);
+        this.#kept = undefined;
+      }
       u8.set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
       const end = carry + n;
       // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
@@ -117,8 +147,19 @@ export class WasmCodec implements SessionCodec {
           // Event words lie inside the events area of memory: the `!` reads below cannot miss.
           switch (ev[b]) {
             case EV_FRAME:
-              handler.onFrame(ev[b + 1]!, ev[b + 2]!, ev[b + 3]!, ev[b + 4] === 1, ev[b + 5]! >>> 0,
-                ev[b + 6]!, ev[b + 7]! >>> 0, chunk, ev[b + 8]! + delta, ev[b + 9]!, (ev[b + 10]! & F_END) !== 0);
+              handler.onFrame(
+                ev[b + 1]!,
+                ev[b + 2]!,
+                ev[b + 3]!,
+                ev[b + 4] === 1,
+                ev[b + 5]! >>> 0,
+                ev[b + 6]!,
+                ev[b + 7]! >>> 0,
+                chunk,
+                ev[b + 8]! + delta,
+                ev[b + 9]!,
+                (ev[b + 10]! & F_END) !== 0,
+              );
               break;
             case EV_DATA:
               handler.onData(ev[b + 2]!, chunk, ev[b + 8]! + delta, ev[b + 9]!, (ev[b + 10]! & F_END) !== 0);
@@ -176,7 +217,9 @@ export class WasmCodec implements SessionCodec {
   }
 
   /** Payload size chosen by the last encodeFit (result word 1; one shared instance, read at once). */
-  get fitSize(): number { return this.#m.i32()[(RESULT_OFFSET >> 2) + 1]!; }
+  get fitSize(): number {
+    return this.#m.i32()[(RESULT_OFFSET >> 2) + 1]!;
+  }
 
   /** Encodes a SEQ frame; see FrameEncoder. */
   encodeSeq(channel: number, ackno: number, window: number): Uint8Array {
@@ -223,21 +266,35 @@ export class WasmCodec implements SessionCodec {
 
   /** Receive-side sequence state (read once per receive pass by the session). */
   recvState(channel: number): { next: number; ackno: number; window: number } {
-    const c = this.#record(channel), mem = this.#m.i32();
-    return { next: mem[c + (CS_RECV_NEXT >> 2)]! >>> 0, ackno: mem[c + (CS_RECV_ACKNO >> 2)]! >>> 0, window: mem[c + (CS_RECV_WINDOW >> 2)]! >>> 0 }; // record in memory
+    const c = this.#record(channel),
+      mem = this.#m.i32();
+    return {
+      next: mem[c + (CS_RECV_NEXT >> 2)]! >>> 0,
+      ackno: mem[c + (CS_RECV_ACKNO >> 2)]! >>> 0,
+      window: mem[c + (CS_RECV_WINDOW >> 2)]! >>> 0,
+    }; // record in memory
   }
 
   /** Send-side sequence state. */
   sendState(channel: number): { next: number; limit: number } {
-    const c = this.#record(channel), mem = this.#m.i32();
+    const c = this.#record(channel),
+      mem = this.#m.i32();
     return { next: mem[c + (CS_SEND_NEXT >> 2)]! >>> 0, limit: mem[c + (CS_SEND_LIMIT >> 2)]! >>> 0 }; // record in memory
   }
 
   /** Moves both seqno counters; window edges as `edges` says (see SeqEdges for the defaults). */
   setSeqState(channel: number, recvNext: number, sendNext: number, edges: SeqEdges = {}): void {
-    const r0 = this.recvState(channel), s0 = this.sendState(channel);
-    const r = this.#m.exports.channelSetSeq(this.#slot, channel, recvNext >>> 0, (edges.recvAckno ?? recvNext) >>> 0, (edges.recvWindow ?? r0.window) >>> 0,
-      sendNext >>> 0, (edges.sendLimit ?? sendNext + (s0.limit - s0.next)) >>> 0);
+    const r0 = this.recvState(channel),
+      s0 = this.sendState(channel);
+    const r = this.#m.exports.channelSetSeq(
+      this.#slot,
+      channel,
+      recvNext >>> 0,
+      (edges.recvAckno ?? recvNext) >>> 0,
+      (edges.recvWindow ?? r0.window) >>> 0,
+      sendNext >>> 0,
+      (edges.sendLimit ?? sendNext + (s0.limit - s0.next)) >>> 0,
+    );
     if (r < 0) throw new RangeError(`setSeqState: ${returnText(r)}`);
   }
 

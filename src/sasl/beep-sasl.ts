@@ -10,20 +10,45 @@ import type { StartDecision } from '../session/management.js';
 import { blobXml, parseBlob, type Blob } from './blob.js';
 import { base64Text } from '../util/base64.js';
 import {
-  anonymousServer, plainServer, externalServer, cramMd5Server, anonymousClient, plainClient,
-  externalClient, cramMd5Client, type AuthProps, type ServerMechanism, type ServerContext,
-  type ClientMechanism, type ClientProps, type ServerStep,
+  anonymousServer,
+  plainServer,
+  externalServer,
+  cramMd5Server,
+  anonymousClient,
+  plainClient,
+  externalClient,
+  cramMd5Client,
+  type AuthProps,
+  type ServerMechanism,
+  type ServerContext,
+  type ClientMechanism,
+  type ClientProps,
+  type ServerStep,
 } from './mechanisms.js';
 import { digestMd5Server, digestMd5Client } from './digest-md5.js';
 import {
-  HandlerFault, reportHandlerFault, callHandler, errorElement, clipText, replyXml, detach, sizeOption, msOption, dropSession,
+  HandlerFault,
+  reportHandlerFault,
+  callHandler,
+  errorElement,
+  clipText,
+  replyXml,
+  detach,
+  sizeOption,
+  msOption,
+  dropSession,
 } from './guard.js';
 import { scramServer, scramClient } from './scram.js';
 
 export type { AuthProps, ClientProps } from './mechanisms.js';
 
 /** Mechanism names (PyVortex vortex.sasl.PLAIN and friends). */
-export const ANONYMOUS = 'ANONYMOUS', PLAIN = 'PLAIN', CRAM_MD5 = 'CRAM-MD5', DIGEST_MD5 = 'DIGEST-MD5', EXTERNAL = 'EXTERNAL', SCRAM_SHA_256 = 'SCRAM-SHA-256';
+export const ANONYMOUS = 'ANONYMOUS',
+  PLAIN = 'PLAIN',
+  CRAM_MD5 = 'CRAM-MD5',
+  DIGEST_MD5 = 'DIGEST-MD5',
+  EXTERNAL = 'EXTERNAL',
+  SCRAM_SHA_256 = 'SCRAM-SHA-256';
 const MECHS: Record<string, [(c: ServerContext) => ServerMechanism, (p: ClientProps) => ClientMechanism]> = {
   [ANONYMOUS]: [anonymousServer, anonymousClient],
   [PLAIN]: [plainServer, plainClient],
@@ -41,7 +66,10 @@ export const saslUri = (mech: string): string => `http://iana.org/beep/SASL/${me
  * or rejection fails the attempt with 454 (temporary authentication failure; not counted in
  * maxFailures) and is reported as BEEP_ERR_HANDLER (reportHandlerFault in guard.ts).
  */
-export type AuthHandler = (conn: Connection, props: AuthProps) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
+export type AuthHandler = (
+  conn: Connection,
+  props: AuthProps,
+) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
 
 /** Options of acceptMech. */
 export interface AcceptMechOptions {
@@ -110,16 +138,21 @@ interface Guard {
 const guards = new WeakMap<Connection, Guard>();
 const guardOf = (conn: Connection): Guard => {
   let g = guards.get(conn);
-  if (g === undefined) guards.set(conn, g = { failures: 0, busy: false, exchanges: new Map() });
+  if (g === undefined) guards.set(conn, (g = { failures: 0, busy: false, exchanges: new Map() }));
   return g;
 };
 
 /** Options with defaults filled in and checked. */
-interface Resolved { maxMessage: number; failureDelay: number; maxFailures: number }
+interface Resolved {
+  maxMessage: number;
+  failureDelay: number;
+  maxFailures: number;
+}
 
 /** One mechanism step that never throws: handler faults become 454, anything else 501. */
 async function safeStep(ctx: Ctx, conn: Connection, ex: ServerMechanism, response: Uint8Array | undefined): Promise<ServerStep> {
-  if (response !== undefined && response.length > MAX_RESPONSE) return { kind: 'fail', code: 501, text: `SASL response longer than ${MAX_RESPONSE} octets` };
+  if (response !== undefined && response.length > MAX_RESPONSE)
+    return { kind: 'fail', code: 501, text: `SASL response longer than ${MAX_RESPONSE} octets` };
   try {
     return await ex.step(response);
   } catch (e) {
@@ -144,7 +177,11 @@ async function noteFailure(conn: Connection, o: Resolved, code: number): Promise
   // unjudged, so spreading guesses over channels gains nothing.
   if (o.failureDelay > 0) {
     g.busy = true;
-    try { await new Promise((r) => setTimeout(r, o.failureDelay)); } finally { g.busy = false; }
+    try {
+      await new Promise((r) => setTimeout(r, o.failureDelay));
+    } finally {
+      g.busy = false;
+    }
   }
   if (o.maxFailures === 0 || g.failures < o.maxFailures) return false;
   // After the current run of microtasks: the failure reply is queued and flushed by then.
@@ -167,8 +204,13 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     frameReceived: (conn, channel, frame) => {
       if (frame.type === 'MSG') detach(ctx, conn, serverMsg(ctx, conn, channel, frame.msgNo, frame.text, name, o));
     },
-    close: (n, conn) => { guardOf(conn).exchanges.delete(n); return true; },
-    closed: (n, conn) => { guardOf(conn).exchanges.delete(n); }, // a tuning reset drops channels too
+    close: (n, conn) => {
+      guardOf(conn).exchanges.delete(n);
+      return true;
+    },
+    closed: (n, conn) => {
+      guardOf(conn).exchanges.delete(n);
+    }, // a tuning reset drops channels too
   };
   const start: TuningStart = async (conn, req, offer) => {
     const refuse = async (code: number, text: string): Promise<StartDecision> => {
@@ -176,7 +218,8 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
       return { accept: false, code, text: clipText(text) };
     };
     if (isAuthenticated(conn)) return { accept: false, code: 550, text: 'session already authenticated' };
-    if (name === PLAIN && !opts.allowPlainInClear && conn.tls === undefined) return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
+    if (name === PLAIN && !opts.allowPlainInClear && conn.tls === undefined)
+      return { accept: false, code: 538, text: 'PLAIN requires TLS on this listener' };
     const g = guardOf(conn);
     if (g.busy) return { accept: false, code: 550, text: 'another SASL step is in progress on this session' };
     if (o.maxFailures > 0 && g.failures >= o.maxFailures) return { accept: false, code: 550, text: 'too many failed authentications' };
@@ -185,7 +228,11 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     let response: Uint8Array | undefined;
     if (offer.content !== undefined) {
       let b: ReturnType<typeof parseBlob>;
-      try { b = parseBlob(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) { return refuse(501, (e as Error).message); }
+      try {
+        b = parseBlob(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content);
+      } catch (e) {
+        return refuse(501, (e as Error).message);
+      }
       if ('error' in b) return refuse(501, 'SASL: expected <blob>, got <error>');
       if (b.status === 'abort') return refuse(535, 'authentication aborted');
       response = b.data ?? EMPTY; // <blob/>: an empty initial response
@@ -206,7 +253,11 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     g.busy = true;
     const epoch = conn.tuningEpoch;
     let step: ServerStep;
-    try { step = await safeStep(ctx, conn, ex, response); } finally { g.busy = false; }
+    try {
+      step = await safeStep(ctx, conn, ex, response);
+    } finally {
+      g.busy = false;
+    }
     // A tuning reset meanwhile (TLS pipelined behind this start): the answer would reach nobody.
     if (conn.tuningEpoch !== epoch) return { accept: false, code: 550, text: 'session was reset' };
     if (step.kind === 'fail') return refuse(step.code, step.text);
@@ -225,12 +276,24 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
 /** Records a success; false if the session authenticated meanwhile (one per session). */
 function complete(conn: Connection, mech: string, step: Extract<ServerStep, { kind: 'success' }>): boolean {
   if (isAuthenticated(conn)) return false;
-  conn.set(SASL_STATE, { mech, authId: step.authId, ...(step.authorizationId ? { authorizationId: step.authorizationId } : {}) } satisfies SaslState);
+  conn.set(SASL_STATE, {
+    mech,
+    authId: step.authId,
+    ...(step.authorizationId ? { authorizationId: step.authorizationId } : {}),
+  } satisfies SaslState);
   return true;
 }
 
 /** A client <blob> on a SASL channel: the next step of the exchange, answered RPY or ERR. */
-async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: number, text: string, mech: string, o: Resolved): Promise<void> {
+async function serverMsg(
+  ctx: Ctx,
+  conn: Connection,
+  channel: Channel,
+  msgNo: number,
+  text: string,
+  mech: string,
+  o: Resolved,
+): Promise<void> {
   const g = guardOf(conn);
   const ex = g.exchanges.get(channel.number);
   const err = async (code: number, why: string, counted = true): Promise<void> => {
@@ -239,19 +302,33 @@ async function serverMsg(ctx: Ctx, conn: Connection, channel: Channel, msgNo: nu
     replyXml(channel, 'ERR', msgNo, errorElement(code, why));
   };
   let b: ReturnType<typeof parseBlob>;
-  try { b = parseBlob(text); } catch (e) { return err(501, (e as Error).message); }
+  try {
+    b = parseBlob(text);
+  } catch (e) {
+    return err(501, (e as Error).message);
+  }
   if ('error' in b) return err(501, 'SASL: expected <blob>, got <error>');
   if (b.status === 'abort') return err(535, 'authentication aborted');
   if (ex === undefined) return err(550, 'no authentication in progress on this channel', false);
-  if (g.busy) { replyXml(channel, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session')); return; }
+  if (g.busy) {
+    replyXml(channel, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session'));
+    return;
+  }
   if (o.maxFailures > 0 && g.failures >= o.maxFailures) return err(550, 'too many failed authentications', false);
   g.busy = true;
   const epoch = conn.tuningEpoch;
   let step: ServerStep;
-  try { step = await safeStep(ctx, conn, ex, b.data ?? EMPTY); } finally { g.busy = false; }
+  try {
+    step = await safeStep(ctx, conn, ex, b.data ?? EMPTY);
+  } finally {
+    g.busy = false;
+  }
   if (conn.tuningEpoch !== epoch) return; // the channel went with a tuning reset
   if (step.kind === 'fail') return err(step.code, step.text);
-  if (step.kind === 'continue') { replyXml(channel, 'RPY', msgNo, blobXml('continue', step.challenge)); return; }
+  if (step.kind === 'continue') {
+    replyXml(channel, 'RPY', msgNo, blobXml('continue', step.challenge));
+    return;
+  }
   g.exchanges.delete(channel.number);
   if (!complete(conn, mech, step)) return err(550, 'session already authenticated', false);
   replyXml(channel, 'RPY', msgNo, blobXml('complete', step.data));
@@ -277,17 +354,27 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
   const name = mech.toUpperCase();
   const factory = MECHS[name]?.[1];
   if (factory === undefined) throw new RangeError(`unsupported SASL mechanism ${mech}`);
-  const failWith = (e: unknown): false => { conn.pushError(e); return false; };
+  const failWith = (e: unknown): false => {
+    conn.pushError(e);
+    return false;
+  };
   if (isAuthenticated(conn)) return failWith(new BeepReplyError(550, 'session already authenticated'));
   const limit = sizeOption('maxMessage', opts.maxMessage, SASL_MAX_MESSAGE);
   const m = factory({ ...props, serverName: props.serverName ?? conn.serverName ?? 'localhost' });
   const initial = await m.initial();
-  const ch = await conn.openChannel(0, saslUri(name), { content: blobXml('continue', initial), serverName: props.serverName, maxMessage: limit });
+  const ch = await conn.openChannel(0, saslUri(name), {
+    content: blobXml('continue', initial),
+    serverName: props.serverName,
+    maxMessage: limit,
+  });
   if (ch === null) return false;
   const finish = async (ok: boolean, e?: unknown): Promise<boolean> => {
     // A listener that let a step go unanswered leaves the exchange stuck: drop the connection
     // (recorded once, as its end) rather than wait on a channel that cannot close cleanly.
-    if ((e as BeepError | undefined)?.code === 'BEEP_ERR_TIMEOUT') { conn.shutdown(e as BeepError); return false; }
+    if ((e as BeepError | undefined)?.code === 'BEEP_ERR_TIMEOUT') {
+      conn.shutdown(e as BeepError);
+      return false;
+    }
     if (e !== undefined) conn.pushError(e);
     if (ch.isOk()) await ch.close();
     return ok;
@@ -300,8 +387,13 @@ export async function startAuth(conn: Connection, mech: string, props: ClientPro
       if ('error' in reply) return finish(false, new BeepReplyError(reply.error, reply.text));
       if (reply.status === 'abort') return finish(false, new BeepReplyError(535, 'authentication aborted by the listener'));
       if (reply.status === 'complete') {
-        if (!(await m.verify(reply.data))) return finish(false, new BeepError(`the listener failed ${name} server verification`, 'BEEP_ERR_SASL'));
-        conn.set(SASL_STATE, { mech: name, authId: props.authId ?? props.anonymousToken ?? '', ...(props.authorizationId ? { authorizationId: props.authorizationId } : {}) } satisfies SaslState);
+        if (!(await m.verify(reply.data)))
+          return finish(false, new BeepError(`the listener failed ${name} server verification`, 'BEEP_ERR_SASL'));
+        conn.set(SASL_STATE, {
+          mech: name,
+          authId: props.authId ?? props.anonymousToken ?? '',
+          ...(props.authorizationId ? { authorizationId: props.authorizationId } : {}),
+        } satisfies SaslState);
         return finish(true);
       }
       opts.onChallenge?.(reply.data);
@@ -326,7 +418,9 @@ async function askStep(ch: Channel, xml: string, timeout: number): Promise<Blob 
 }
 
 /** Nothing to initialise (PyVortex vortex.sasl.init): the mechanisms are built in; returns true. */
-export function init(_ctx: Ctx): boolean { return true; }
+export function init(_ctx: Ctx): boolean {
+  return true;
+}
 
 /** True once the session authenticated (PyVortex vortex.sasl.is_authenticated). */
 export function isAuthenticated(conn: Connection): boolean {

@@ -13,7 +13,10 @@ import { errorXml } from '../session/mgmt.js';
 /** An application handler (password lookup, policy callback) threw or rejected. */
 export class HandlerFault extends Error {
   /** Wraps what the handler threw. */
-  constructor(where: string, readonly fault: unknown) {
+  constructor(
+    where: string,
+    readonly fault: unknown,
+  ) {
     super(`${where} failed: ${thrownText(fault)}`, { cause: fault });
     this.name = 'HandlerFault';
   }
@@ -22,13 +25,19 @@ export class HandlerFault extends Error {
 /** Reports an application handler fault through ctx.reportError (ctx.setOnError) as BEEP_ERR_HANDLER with `cause`. */
 export function reportHandlerFault(ctx: Ctx, err: unknown, conn?: Connection): void {
   const fault = err instanceof HandlerFault ? err.fault : err;
-  const e = new BeepError(err instanceof HandlerFault ? err.message : `handler failed: ${thrownText(err)}`, 'BEEP_ERR_HANDLER', { cause: fault });
+  const e = new BeepError(err instanceof HandlerFault ? err.message : `handler failed: ${thrownText(err)}`, 'BEEP_ERR_HANDLER', {
+    cause: fault,
+  });
   ctx.reportError(e, conn === undefined ? {} : { conn });
 }
 
 /** Runs an application handler; a throw or rejection becomes a HandlerFault naming `where`. */
 export async function callHandler<T>(where: string, f: () => T | Promise<T>): Promise<T> {
-  try { return await f(); } catch (e) { throw new HandlerFault(where, e); }
+  try {
+    return await f();
+  } catch (e) {
+    throw new HandlerFault(where, e);
+  }
 }
 
 /** Longest diagnostic text we put in an error reply (peer-chosen names end up in it). */
@@ -75,7 +84,8 @@ export function sizeOption(name: string, v: number | undefined, dflt: number): n
 /** Checks a timer option in ms: 0 (off) or a positive integer, else RangeError. */
 export function msOption(name: string, v: unknown, dflt: number): number {
   const n = v ?? dflt;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`${name} must be an integer number of ms (0 = off)`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0x7fffffff)
+    throw new RangeError(`${name} must be an integer number of ms (0 = off)`);
   return n;
 }
 

@@ -34,7 +34,10 @@ test('SCRAM-SHA-256: RFC 7677 §3 example (proof and server signature)', async (
   const c = scramClient({ authId: 'user', password: 'pencil' }, 'rOprNGfwEbeRWgbNEkqO');
   assert.equal(fromUtf8((await c.initial())!), 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
   const final = await c.step(utf8('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'));
-  assert.equal(fromUtf8(final), 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=');
+  assert.equal(
+    fromUtf8(final),
+    'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+  );
   assert.equal(await c.verify(utf8('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=')), true);
   assert.equal(await c.verify(utf8('v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=')), false);
 });

@@ -82,7 +82,11 @@ const malformed = (what: string): ServerStep => fail(`malformed ${what}`, 501);
 
 /** UTF-8 text of a client message, or undefined when it is not valid UTF-8. */
 function text(b: Uint8Array): string | undefined {
-  try { return fromUtf8(b); } catch { return undefined; }
+  try {
+    return fromUtf8(b);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the handler; `true` or a matching password string means yes. */
@@ -90,7 +94,11 @@ async function granted(check: AuthCheck, props: AuthProps, password?: string): P
   const r = await check(props);
   if (typeof r === 'string') {
     let stored: string;
-    try { stored = saslprep(r); } catch { return false; } // the application's stored password is unusable
+    try {
+      stored = saslprep(r);
+    } catch {
+      return false;
+    } // the application's stored password is unusable
     return password !== undefined && timingSafeEqual(utf8(stored), utf8(password));
   }
   return r === true;
@@ -106,7 +114,8 @@ export function anonymousServer(ctx: ServerContext): ServerMechanism {
       if (token === undefined) return malformed('ANONYMOUS trace (not UTF-8)');
       if ([...token].length > 255) return fail('trace token longer than 255 characters (RFC 4505 §2)', 501);
       return (await granted(ctx.check, { mech: 'ANONYMOUS', anonymousToken: token, serverName: ctx.serverName }))
-        ? { kind: 'success', authId: token } : AUTH_FAILED;
+        ? { kind: 'success', authId: token }
+        : AUTH_FAILED;
     },
   };
 }
@@ -117,14 +126,29 @@ export function plainServer(ctx: ServerContext): ServerMechanism {
     async step(response) {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
       let parts: string[];
-      try { parts = fromUtf8(response).split('\0'); } catch { return fail('PLAIN response is not UTF-8', 501); }
+      try {
+        parts = fromUtf8(response).split('\0');
+      } catch {
+        return fail('PLAIN response is not UTF-8', 501);
+      }
       const [authzid, authcid, passwd] = parts;
       if (parts.length !== 3 || authzid === undefined || !authcid || !passwd) return fail('malformed PLAIN response', 501);
       if (parts.some((x) => x.length > MAX_FIELD)) return malformed(`PLAIN response (a field longer than ${MAX_FIELD} characters)`);
       let authId: string, password: string;
-      try { authId = saslprep(authcid); password = saslprep(passwd); } catch { return AUTH_FAILED; }
+      try {
+        authId = saslprep(authcid);
+        password = saslprep(passwd);
+      } catch {
+        return AUTH_FAILED;
+      }
       const authorizationId = authzid === '' ? undefined : authzid;
-      const props: AuthProps = { mech: 'PLAIN', authId, password, serverName: ctx.serverName, ...(authorizationId ? { authorizationId } : {}) };
+      const props: AuthProps = {
+        mech: 'PLAIN',
+        authId,
+        password,
+        serverName: ctx.serverName,
+        ...(authorizationId ? { authorizationId } : {}),
+      };
       return (await granted(ctx.check, props, password)) ? { kind: 'success', authId, authorizationId } : AUTH_FAILED;
     },
   };
@@ -139,8 +163,14 @@ export function externalServer(ctx: ServerContext): ServerMechanism {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
       const authorizationId = response.length === 0 ? undefined : text(response);
       if (response.length > 0 && authorizationId === undefined) return malformed('EXTERNAL authorization identity (not UTF-8)');
-      if (authorizationId !== undefined && authorizationId.length > MAX_FIELD) return malformed('EXTERNAL authorization identity (too long)');
-      const props: AuthProps = { mech: 'EXTERNAL', authId: ctx.externalId, serverName: ctx.serverName, ...(authorizationId ? { authorizationId } : {}) };
+      if (authorizationId !== undefined && authorizationId.length > MAX_FIELD)
+        return malformed('EXTERNAL authorization identity (too long)');
+      const props: AuthProps = {
+        mech: 'EXTERNAL',
+        authId: ctx.externalId,
+        serverName: ctx.serverName,
+        ...(authorizationId ? { authorizationId } : {}),
+      };
       return (await granted(ctx.check, props)) ? { kind: 'success', authId: ctx.externalId, authorizationId } : AUTH_FAILED;
     },
   };

@@ -4,9 +4,14 @@
 
 declare module 'node-forge/lib/md5.js' {
   /** node-forge's byte buffer (bytes as a binary string). */
-  export interface ForgeBytes { getBytes(): string }
+  export interface ForgeBytes {
+    getBytes(): string;
+  }
   /** A running MD5. */
-  export interface ForgeMd5 { update(bytes: string): ForgeMd5; digest(): ForgeBytes }
+  export interface ForgeMd5 {
+    update(bytes: string): ForgeMd5;
+    digest(): ForgeBytes;
+  }
   /** forge.md.md5. */
   const md5: { create(): ForgeMd5 };
   export default md5;

@@ -43,7 +43,10 @@ export function saslprep(s: string, options: SaslprepOptions = {}): string {
   const mapped = input.filter((cp) => !inTable(B_1, cp)).map((cp) => (inTable(C_1_2, cp) ? 0x20 : cp));
   // §2.2: NFKC. A lone surrogate survives normalize() unchanged. (No spread: a long password
   // would exceed the engine's argument limit.)
-  const out = mapped.map((cp) => String.fromCodePoint(cp)).join('').normalize('NFKC');
+  const out = mapped
+    .map((cp) => String.fromCodePoint(cp))
+    .join('')
+    .normalize('NFKC');
   const cps = codePoints(out);
   if (cps.some((cp) => PROHIBITED.some((t) => inTable(t, cp)))) {
     throw new RangeError('SASLprep: prohibited character (RFC 4013 §2.3)');

@@ -1,6 +1,25 @@
 // SCRAM-SHA-256 (RFC 5802, RFC 7677), no channel binding ("n,,"), Web Crypto only.
-import { utf8, fromUtf8, toBase64, fromBase64, randomBytes, saslprep, timingSafeEqual, sha256, hmacSha256, pbkdf2Sha256 } from './crypto.js';
-import { AUTH_FAILED, MAX_FIELD, fail, type ServerMechanism, type ServerContext, type ClientMechanism, type ClientProps } from './mechanisms.js';
+import {
+  utf8,
+  fromUtf8,
+  toBase64,
+  fromBase64,
+  randomBytes,
+  saslprep,
+  timingSafeEqual,
+  sha256,
+  hmacSha256,
+  pbkdf2Sha256,
+} from './crypto.js';
+import {
+  AUTH_FAILED,
+  MAX_FIELD,
+  fail,
+  type ServerMechanism,
+  type ServerContext,
+  type ClientMechanism,
+  type ClientProps,
+} from './mechanisms.js';
 
 /** Iteration count the server asks for (RFC 7677 §4 recommends at least 4096). */
 export const SCRAM_ITERATIONS = 4096;
@@ -29,27 +48,41 @@ async function keys(salted: Uint8Array): Promise<{ clientKey: Uint8Array; stored
 /** Server side. The handler returns the user's password; the salt is fresh per exchange. */
 export function scramServer(ctx: ServerContext): ServerMechanism {
   let stage = 0;
-  let clientFirstBare = '', serverFirst = '', nonce = '', user = '', authzid: string | undefined, gs2 = '';
+  let clientFirstBare = '',
+    serverFirst = '',
+    nonce = '',
+    user = '',
+    authzid: string | undefined,
+    gs2 = '';
   let salt: Uint8Array = new Uint8Array(0);
   return {
     async step(response) {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
       let text: string;
-      try { text = fromUtf8(response); } catch { return fail('SCRAM message is not UTF-8', 501); }
+      try {
+        text = fromUtf8(response);
+      } catch {
+        return fail('SCRAM message is not UTF-8', 501);
+      }
       if (stage === 0) {
         // gs2-header: "n," or "y," (no channel binding here), then optional "a=authzid", ","
         const m = /^([ny]),(a=[^,]*)?,(.*)$/.exec(text);
         if (m === null) return fail('malformed SCRAM client-first message', 501);
         gs2 = `${m[1]},${m[2] ?? ''},`;
-        authzid = m[2] ? unescapeName(m[2].slice(2)) ?? undefined : undefined;
+        authzid = m[2] ? (unescapeName(m[2].slice(2)) ?? undefined) : undefined;
         clientFirstBare = m[3]!; // group 3 is not optional: set on every match
         const a = attrs(clientFirstBare);
-        const name = a.get('n'), cnonce = a.get('r');
+        const name = a.get('n'),
+          cnonce = a.get('r');
         if (name === undefined || !cnonce || a.has('m')) return fail('malformed SCRAM client-first message', 501);
         const u = unescapeName(name);
         if (u === null) return fail('bad SCRAM username escaping', 501);
         if (u.length > MAX_FIELD || (authzid?.length ?? 0) > MAX_FIELD) return fail('SCRAM user name too long', 501);
-        try { user = saslprep(u); } catch { return AUTH_FAILED; }
+        try {
+          user = saslprep(u);
+        } catch {
+          return AUTH_FAILED;
+        }
         salt = randomBytes(16);
         nonce = cnonce + toBase64(randomBytes(18));
         serverFirst = `r=${nonce},s=${toBase64(salt)},i=${SCRAM_ITERATIONS}`;
@@ -63,14 +96,27 @@ export function scramServer(ctx: ServerContext): ServerMechanism {
       const withoutProof = text.slice(0, cut);
       const a = attrs(withoutProof);
       let proof: Uint8Array;
-      try { proof = fromBase64(text.slice(cut + 3)); } catch { return fail('malformed SCRAM proof', 501); }
+      try {
+        proof = fromBase64(text.slice(cut + 3));
+      } catch {
+        return fail('malformed SCRAM proof', 501);
+      }
       if (a.get('r') !== nonce || a.get('c') !== toBase64(utf8(gs2)) || proof.length !== 32) {
         return AUTH_FAILED;
       }
-      const password = await ctx.check({ mech: 'SCRAM-SHA-256', authId: user, serverName: ctx.serverName, ...(authzid ? { authorizationId: authzid } : {}) });
+      const password = await ctx.check({
+        mech: 'SCRAM-SHA-256',
+        authId: user,
+        serverName: ctx.serverName,
+        ...(authzid ? { authorizationId: authzid } : {}),
+      });
       if (typeof password !== 'string') return AUTH_FAILED;
       let pw: string;
-      try { pw = saslprep(password); } catch { return AUTH_FAILED; }
+      try {
+        pw = saslprep(password);
+      } catch {
+        return AUTH_FAILED;
+      }
       const k = await keys(await pbkdf2Sha256(utf8(pw), salt, SCRAM_ITERATIONS));
       const authMessage = utf8(`${clientFirstBare},${serverFirst},${withoutProof}`);
       const clientSignature = await hmacSha256(k.storedKey, authMessage);
@@ -93,8 +139,11 @@ export function scramClient(p: ClientProps, fixedNonce?: string): ClientMechanis
     async step(challenge) {
       const serverFirst = fromUtf8(challenge);
       const a = attrs(serverFirst);
-      const nonce = a.get('r'), s = a.get('s'), i = Number(a.get('i'));
-      if (!nonce?.startsWith(cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 1_000_000) throw new TypeError('malformed SCRAM server-first message');
+      const nonce = a.get('r'),
+        s = a.get('s'),
+        i = Number(a.get('i'));
+      if (!nonce?.startsWith(cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 1_000_000)
+        throw new TypeError('malformed SCRAM server-first message');
       const k = await keys(await pbkdf2Sha256(utf8(saslprep(p.password ?? '')), fromBase64(s), i));
       const withoutProof = `c=${toBase64(utf8(gs2))},r=${nonce}`;
       const authMessage = utf8(`${bare},${serverFirst},${withoutProof}`);
@@ -106,7 +155,11 @@ export function scramClient(p: ClientProps, fixedNonce?: string): ClientMechanis
       if (data === undefined || expected === undefined) return false;
       const v = attrs(fromUtf8(data)).get('v');
       if (v === undefined) return false;
-      try { return timingSafeEqual(expected, fromBase64(v)); } catch { return false; }
+      try {
+        return timingSafeEqual(expected, fromBase64(v));
+      } catch {
+        return false;
+      }
     },
   };
 }

@@ -60,14 +60,20 @@ export const AWAIT_ANS = 2;
 
 /** A shared map that is always empty: fields start with it and get their own Map on first write. */
 class NoEntries<K, V> extends Map<K, V> {
-  override set(): this { throw new Error('internal: write to the shared empty map'); }
+  override set(): this {
+    throw new Error('internal: write to the shared empty map');
+  }
 }
+// biome-ignore lint/suspicious/noExplicitAny: one shared empty instance stands in for maps of every key and value type
 export const NONE: Map<any, any> = new NoEntries();
 
 /** A shared table that is always empty (see NONE). */
 class NoMsgnos<V> extends MsgnoTable<V> {
-  override set(): this { throw new Error('internal: write to the shared empty table'); }
+  override set(): this {
+    throw new Error('internal: write to the shared empty table');
+  }
 }
+// biome-ignore lint/suspicious/noExplicitAny: one shared empty instance stands in for tables of every value type
 const NO_MSGNOS: MsgnoTable<any> = new NoMsgnos();
 
 /** State of one open channel. */
@@ -154,7 +160,11 @@ export class ChannelState {
 
   /** Records a complete peer MSG that now awaits our reply. */
   addInbound(msgno: number): void {
-    (this.inbound === NO_MSGNOS ? (this.inbound = new MsgnoTable()) : this.inbound).set(msgno, { replies: undefined, done: false, nextAnsno: 0 });
+    (this.inbound === NO_MSGNOS ? (this.inbound = new MsgnoTable()) : this.inbound).set(msgno, {
+      replies: undefined,
+      done: false,
+      nextAnsno: 0,
+    });
     this.#order.push(msgno);
   }
 
@@ -164,11 +174,22 @@ export class ChannelState {
    * With `more` the reply continues in the next call for the same MSG (same keyword, and the
    * same ansno for ANS); until then no other reply to that MSG is accepted.
    */
-  queueReply(type: number, msgno: number, head: Uint8Array | undefined, data: Uint8Array, final: boolean, isAns: boolean, onSent?: () => void, cuts?: number[], more = false): number {
+  queueReply(
+    type: number,
+    msgno: number,
+    head: Uint8Array | undefined,
+    data: Uint8Array,
+    final: boolean,
+    isAns: boolean,
+    onSent?: () => void,
+    cuts?: number[],
+    more = false,
+  ): number {
     const entry = this.inbound.get(msgno);
     if (entry === undefined || entry.done) throw new RangeError(`no MSG ${msgno} awaiting a reply on channel ${this.number}`);
     const open = entry.open;
-    if (open !== undefined && open.type !== type) throw new RangeError(`the reply to MSG ${msgno} on channel ${this.number} is being sent in pieces: finish it before another reply`);
+    if (open !== undefined && open.type !== type)
+      throw new RangeError(`the reply to MSG ${msgno} on channel ${this.number} is being sent in pieces: finish it before another reply`);
     const ansno = open !== undefined ? open.ansno : isAns ? entry.nextAnsno++ : 0;
     entry.open = more ? { type, ansno } : undefined;
     const m: OutMessage = { type, msgno, ansno, head, data, offset: 0, onSent, cuts, more };
@@ -185,7 +206,9 @@ export class ChannelState {
   }
 
   /** True when a reply to peer MSG `msgno` was begun in pieces and awaits its next piece. */
-  replyOpen(msgno: number): boolean { return this.inbound.get(msgno)?.open !== undefined; }
+  replyOpen(msgno: number): boolean {
+    return this.inbound.get(msgno)?.open !== undefined;
+  }
 
   /**
    * Appends a message to the send queue. While a message sent in pieces waits for its next
@@ -199,7 +222,10 @@ export class ChannelState {
       return;
     }
     this.sendQueue.push(m);
-    if (m.more) { this.#openOut = m; return; }
+    if (m.more) {
+      this.#openOut = m;
+      return;
+    }
     this.#openOut = undefined;
     const waiting = this.#deferred;
     this.#deferred = undefined;
@@ -235,8 +261,16 @@ export class ChannelState {
       this.#head++;
     }
     // Channel 0 is quiet after the greeting: give its bookkeeping back (idle sessions stay small).
-    if (this.number === 0 && this.#head === order.length) { this.inbound = NO_MSGNOS; this.#order = []; this.#head = 0; return; }
-    if (this.#head > 1024 && this.#head * 2 > order.length) { this.#order = order.slice(this.#head); this.#head = 0; }
+    if (this.number === 0 && this.#head === order.length) {
+      this.inbound = NO_MSGNOS;
+      this.#order = [];
+      this.#head = 0;
+      return;
+    }
+    if (this.#head > 1024 && this.#head * 2 > order.length) {
+      this.#order = order.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   /** Replies queued behind an earlier MSG's and not yet released (dropped when the channel goes). */

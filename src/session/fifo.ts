@@ -8,26 +8,40 @@ export class Fifo<T> {
   #head = 0;
 
   /** Items queued. */
-  get length(): number { return this.#items.length - this.#head; }
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
 
   /** Appends an item. */
-  push(v: T): void { this.#items.push(v); }
+  push(v: T): void {
+    this.#items.push(v);
+  }
 
   /** The oldest item, left in place. */
-  peek(): T | undefined { return this.#items[this.#head]; }
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
 
   /** Removes and returns the oldest item. */
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const v = this.#items[this.#head];
     (this.#items as Array<T | undefined>)[this.#head++] = undefined; // let it be collected
-    if (this.#head === this.#items.length) { this.#items = []; this.#head = 0; }
-    else if (this.#head > 1024 && this.#head * 2 > this.#items.length) { this.#items = this.#items.slice(this.#head); this.#head = 0; }
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
     return v;
   }
 
   /** Drops every item. */
-  clear(): void { this.#items = []; this.#head = 0; }
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+  }
 
   /** Iterates from the oldest. */
   *[Symbol.iterator](): IterableIterator<T> {

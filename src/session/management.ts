@@ -5,8 +5,17 @@ import { NONE, type ChannelState } from './channel-state.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
 import {
-  parseMgmt, greetingXml, startXml, profileXml, closeXml, errorXml, OK_XML, MGMT_CONTENT_TYPE,
-  MgmtSyntaxError, type ProfileOffer, type Mgmt,
+  parseMgmt,
+  greetingXml,
+  startXml,
+  profileXml,
+  closeXml,
+  errorXml,
+  OK_XML,
+  MGMT_CONTENT_TYPE,
+  MgmtSyntaxError,
+  type ProfileOffer,
+  type Mgmt,
 } from './mgmt.js';
 
 /** What a peer advertised in its greeting (RFC 3080 §2.3.1.1). */
@@ -31,7 +40,15 @@ export interface StartRequest {
 
 /** The application's answer to a StartRequest. */
 export type StartDecision =
-  | { accept: true; uri: string; content?: string; encoding?: 'none' | 'base64'; mime?: boolean; onReplySent?: () => void; maxMessage?: number }
+  | {
+      accept: true;
+      uri: string;
+      content?: string;
+      encoding?: 'none' | 'base64';
+      mime?: boolean;
+      onReplySent?: () => void;
+      maxMessage?: number;
+    }
   | { accept: false; code: number; text: string };
 
 /** Hooks through which the session asks and tells the application layer. */
@@ -72,7 +89,9 @@ interface Pending {
 }
 
 const enc = new TextEncoder();
-const SETTLED = (): void => { /* ready already settled */ };
+const SETTLED = (): void => {
+  /* ready already settled */
+};
 const MGMT_PREFIX = `Content-Type: ${MGMT_CONTENT_TYPE}\r\n\r\n`;
 
 /** Channel 0 state machine of one session. */
@@ -106,8 +125,13 @@ export class Management {
   }
 
   #newReady(): void {
-    this.ready = new Promise<Greeting>((res, rej) => { this.#readyResolve = res; this.#readyReject = rej; });
-    this.ready.catch(() => { /* observed through the session's closed hook */ });
+    this.ready = new Promise<Greeting>((res, rej) => {
+      this.#readyResolve = res;
+      this.#readyReject = rej;
+    });
+    this.ready.catch(() => {
+      /* observed through the session's closed hook */
+    });
   }
 
   /** Tuning reset (RFC 3080 §3): pending requests fail, a new greeting is awaited. */
@@ -122,7 +146,9 @@ export class Management {
     this.#newReady();
   }
 
-  get #ch0(): ChannelState { return this.#s.channels.get(0)!; }
+  get #ch0(): ChannelState {
+    return this.#s.channels.get(0)!;
+  }
 
   /** Sends our greeting, or an ERR 421 refusal (RFC 3080 §2.3.1.1) followed by a close. */
   sendGreeting(g: Greeting, refuse?: { code: number; text: string }): void {
@@ -133,11 +159,20 @@ export class Management {
       return;
     }
     const { profiles, features, localize } = g; // an absent attribute is written as none
-    this.#s.sendReply(ch0, 'RPY', 0, mgmtBytes(greetingXml({ profiles, ...(features !== undefined ? { features } : {}), ...(localize !== undefined ? { localize } : {}) })));
+    this.#s.sendReply(
+      ch0,
+      'RPY',
+      0,
+      mgmtBytes(
+        greetingXml({ profiles, ...(features !== undefined ? { features } : {}), ...(localize !== undefined ? { localize } : {}) }),
+      ),
+    );
   }
 
   /** Our channel-0 requests (start, close) awaiting the peer's reply. */
-  get pendingRequests(): number { return this.#pending.size; }
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
 
   /** Fails every pending channel-0 request (session ended). */
   failAll(err: Error): void {
@@ -149,7 +184,7 @@ export class Management {
 
   /** A complete message on channel 0. */
   onMessage(m: Message): void {
-    let x;
+    let x: ReturnType<typeof parseMgmt>;
     try {
       x = parseMgmt(new TextDecoder().decode(m.payload), { maxLength: this.#s.limits.maxMgmtMessage });
     } catch (e) {
@@ -175,7 +210,12 @@ export class Management {
     if (m.type === 'MSG') {
       // Both run handlers and may finish after awaits: a fault there ends this session only.
       const fault = (e: unknown): void => this.#s.abort(asError(e));
-      if (x.kind === 'start') return void this.#onStart(m.msgno, { number: x.number, profiles: x.profiles, ...(x.serverName !== undefined ? { serverName: x.serverName } : {}) }).catch(fault);
+      if (x.kind === 'start')
+        return void this.#onStart(m.msgno, {
+          number: x.number,
+          profiles: x.profiles,
+          ...(x.serverName !== undefined ? { serverName: x.serverName } : {}),
+        }).catch(fault);
       if (x.kind === 'close') return void this.#onClose(m.msgno, x.number, x.code).catch(fault);
       return this.#s.protocolError(`channel 0: unexpected <${x.kind}> in a MSG`, 0, 0);
     }
@@ -204,7 +244,8 @@ export class Management {
     const s = this.#s;
     // RFC 3080 §2.3.1.2: the initiator uses odd channel numbers, the listener even ones.
     const peerOdd = s.role === 'listener';
-    if ((req.number % 2 === 1) !== peerOdd) return this.#refuse(msgno, 501, `channel ${req.number} has the wrong parity for the peer's role`);
+    if ((req.number % 2 === 1) !== peerOdd)
+      return this.#refuse(msgno, 501, `channel ${req.number} has the wrong parity for the peer's role`);
     if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
     // Starts still being decided count: an async start handler must not let more through.
     if (s.channels.size - 1 + this.#starting >= s.limits.maxChannels) return this.#refuse(msgno, 550, 'too many channels');
@@ -263,7 +304,10 @@ export class Management {
       }
       this.releasing = true;
       // The peer that asked closes the transport on <ok/>; we end ours once it is written.
-      return this.#reply(msgno, OK_XML, 'RPY', () => { this.released = true; s.endTransport(); });
+      return this.#reply(msgno, OK_XML, 'RPY', () => {
+        this.released = true;
+        s.endTransport();
+      });
     }
     const ch = s.channels.get(number);
     if (ch === undefined || ch.state === 'starting') return this.#refuse(msgno, 550, `channel ${number} is not open`);
@@ -295,7 +339,14 @@ export class Management {
   }
 
   /** Asks the peer to start a channel (RFC 3080 §2.3.1.2). */
-  async startChannel(number: number, profiles: ProfileOffer[], serverName?: string, mime = true, tuning = false, maxMessage?: number): Promise<Started> {
+  async startChannel(
+    number: number,
+    profiles: ProfileOffer[],
+    serverName?: string,
+    mime = true,
+    tuning = false,
+    maxMessage?: number,
+  ): Promise<Started> {
     const s = this.#s;
     if (s.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (s.channels.has(number)) throw new RangeError(`channel ${number} is already in use`);
@@ -310,7 +361,12 @@ export class Management {
     let reply = undefined as Mgmt | undefined;
     let bad: unknown;
     const opened = (r: Message): void => {
-      try { reply = parseMgmt(new TextDecoder().decode(r.payload)); } catch (e) { bad = e; return; }
+      try {
+        reply = parseMgmt(new TextDecoder().decode(r.payload));
+      } catch (e) {
+        bad = e;
+        return;
+      }
       const uri = reply.kind === 'profile' ? reply.uri : undefined;
       if (uri === undefined || !profiles.some((p) => p.uri === uri)) return; // refused below
       ch.profile = uri;
@@ -351,12 +407,18 @@ export class Management {
     ch.state = 'closing';
     if (!ch.idle) {
       const idle = await new Promise<boolean>((res) => {
-        const w = (): void => { ch.cancelOwnClose = undefined; res(true); };
+        const w = (): void => {
+          ch.cancelOwnClose = undefined;
+          res(true);
+        };
         (ch.onIdle ??= []).push(w);
         // cancelClose(): only our waiter goes; a close the peer asked for keeps waiting.
         ch.cancelOwnClose = (): void => {
           ch.onIdle = ch.onIdle?.filter((f) => f !== w);
-          if (ch.onIdle?.length === 0) { ch.onIdle = undefined; if (ch.state === 'closing') ch.state = 'open'; }
+          if (ch.onIdle?.length === 0) {
+            ch.onIdle = undefined;
+            if (ch.state === 'closing') ch.state = 'open';
+          }
           ch.cancelOwnClose = undefined;
           res(false);
         };
@@ -411,4 +473,3 @@ export class Management {
 function mgmtBytes(xml: string): Uint8Array {
   return enc.encode(MGMT_PREFIX + xml);
 }
-

@@ -45,7 +45,18 @@ export class Message {
    * content is that range of `content` (a socket chunk the message may keep a view of). A list
    * of pieces is the content in order (joined when first asked for).
    */
-  constructor(type: FrameType, channel: number, msgno: number, ansno: number, seqno: number, more: boolean, content: Uint8Array | readonly Uint8Array[], mime = true, offset = -1, length = 0) {
+  constructor(
+    type: FrameType,
+    channel: number,
+    msgno: number,
+    ansno: number,
+    seqno: number,
+    more: boolean,
+    content: Uint8Array | readonly Uint8Array[],
+    mime = true,
+    offset = -1,
+    length = 0,
+  ) {
     this.type = type;
     this.channel = channel;
     this.msgno = msgno;
@@ -91,7 +102,10 @@ export class Message {
     const parts = this.#parts!;
     const out = new Uint8Array(this.#len);
     let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
     this.#parts = undefined;
     this.#buf = this.#content = out;
     this.#off = 0;
@@ -107,7 +121,9 @@ export class Message {
   }
 
   /** Octets of the whole payload (MIME headers and body), without making a view. */
-  get size(): number { return this.#len; }
+  get size(): number {
+    return this.#len;
+  }
 
   /**
    * Copies the content out of a larger buffer it is a view of, so that holding the message
@@ -115,7 +131,12 @@ export class Message {
    * chunk alive. Cheap when the content is most of its buffer already (then left as is).
    */
   compact(): void {
-    if (this.#parts !== undefined) { this.#join(); this.#body = undefined; this.#entity = undefined; return; }
+    if (this.#parts !== undefined) {
+      this.#join();
+      this.#body = undefined;
+      this.#entity = undefined;
+      return;
+    }
     if (this.#len * 4 >= this.#buf.buffer.byteLength) return;
     const copy = Uint8Array.prototype.slice.call(this.#buf, this.#off, this.#off + this.#len); // a Buffer's slice() would be a view
     this.#buf = this.#content = copy;
@@ -127,8 +148,10 @@ export class Message {
   /** Parsed MIME entity (RFC 3080 §2.2); with MIME off, the whole content is the body. */
   get entity(): MimeEntity {
     if (this.#entity === undefined) {
-      this.#entity = this.mime && !this.more ? parseMime(this.content)
-        : { headers: [], contentType: 'application/octet-stream', transferEncoding: 'binary', body: this.content, hasHeaderBlock: false };
+      this.#entity =
+        this.mime && !this.more
+          ? parseMime(this.content)
+          : { headers: [], contentType: 'application/octet-stream', transferEncoding: 'binary', body: this.content, hasHeaderBlock: false };
     }
     return this.#entity;
   }
@@ -141,26 +164,40 @@ export class Message {
       // The common case, an empty header block (RFC 3080 §2.2; LibVortex always sends it):
       // the body is a view after the CRLF, with no entity parsed.
       if (this.#parts !== undefined) this.#join();
-      const b = this.#buf, o = this.#off;
-      if (this.#len >= 2 && b[o] === 13 && b[o + 1] === 10) return (this.#body = new Uint8Array(b.buffer, b.byteOffset + o + 2, this.#len - 2));
+      const b = this.#buf,
+        o = this.#off;
+      if (this.#len >= 2 && b[o] === 13 && b[o + 1] === 10)
+        return (this.#body = new Uint8Array(b.buffer, b.byteOffset + o + 2, this.#len - 2));
     }
     return (this.#body = this.entity.body);
   }
 
   /** Body decoded as UTF-8. */
-  get text(): string { return utf8.decode(this.payload); }
+  get text(): string {
+    return utf8.decode(this.payload);
+  }
   /** Content type (default application/octet-stream). */
-  get contentType(): string { return this.entity.contentType; }
+  get contentType(): string {
+    return this.entity.contentType;
+  }
   /**
    * Message number: the one alias of the Frame, for PyVortex's `frame.msg_no` as the manual
    * writes it (`channel.sendRpy(frame.payload, frame.payloadSize, frame.msgNo)`). The canonical
    * names are the fields msgno, seqno and ansno (PyVortex's own, RFC 3080's header fields).
    */
-  get msgNo(): number { return this.msgno; }
+  get msgNo(): number {
+    return this.msgno;
+  }
   /** Body size in octets (PyVortex frame.payload_size). */
-  get payloadSize(): number { return this.payload.length; }
+  get payloadSize(): number {
+    return this.payload.length;
+  }
   /** MIME headers as received. */
-  get mimeHeaders(): ReadonlyArray<[string, string]> { return this.entity.headers; }
+  get mimeHeaders(): ReadonlyArray<[string, string]> {
+    return this.entity.headers;
+  }
   /** A short description for logs. */
-  toString(): string { return `${this.type} ${this.channel} ${this.msgno} ${this.more ? '*' : '.'} ${this.seqno} ${this.payload.length}`; }
+  toString(): string {
+    return `${this.type} ${this.channel} ${this.msgno} ${this.more ? '*' : '.'} ${this.seqno} ${this.payload.length}`;
+  }
 }

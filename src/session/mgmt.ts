@@ -32,13 +32,18 @@ type Node = XmlNode;
 
 /** Parses a channel 0 message into an element tree (at most 8 levels deep). */
 function tree(xml: string, maxLength: number): Node {
-  return parseXmlTree(xml, { maxLength, maxDepth: 8 }, (why) => new MgmtSyntaxError(why.startsWith('longer') ? `channel 0 message ${why}` : why));
+  return parseXmlTree(
+    xml,
+    { maxLength, maxDepth: 8 },
+    (why) => new MgmtSyntaxError(why.startsWith('longer') ? `channel 0 message ${why}` : why),
+  );
 }
 
 function intAttr(n: Node, name: string, min: number, max: number): number {
   const v = n.attrs[name];
   if (v === undefined) throw new MgmtSyntaxError(`<${n.name}> lacks ${name}`, 501);
-  if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min || Number(v) > max) throw new MgmtSyntaxError(`<${n.name}> ${name}='${v}' out of range`, 501);
+  if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new MgmtSyntaxError(`<${n.name}> ${name}='${v}' out of range`, 501);
   return Number(v);
 }
 
@@ -63,11 +68,18 @@ export function parseMgmt(xml: string, limits: { maxLength?: number } = {}): Mgm
   const lang = n.attrs['xml:lang'];
   switch (n.name) {
     case 'greeting': {
-      const profiles = n.children.filter((c) => c.name === 'profile').map((c) => {
-        if (!c.attrs.uri) throw new MgmtSyntaxError('<profile> lacks uri', 501);
-        return c.attrs.uri;
-      });
-      return { kind: 'greeting', profiles, ...(n.attrs.features ? { features: n.attrs.features } : {}), ...(n.attrs.localize ? { localize: n.attrs.localize } : {}) };
+      const profiles = n.children
+        .filter((c) => c.name === 'profile')
+        .map((c) => {
+          if (!c.attrs.uri) throw new MgmtSyntaxError('<profile> lacks uri', 501);
+          return c.attrs.uri;
+        });
+      return {
+        kind: 'greeting',
+        profiles,
+        ...(n.attrs.features ? { features: n.attrs.features } : {}),
+        ...(n.attrs.localize ? { localize: n.attrs.localize } : {}),
+      };
     }
     case 'start': {
       const profiles = n.children.filter((c) => c.name === 'profile').map(offer);
@@ -75,11 +87,16 @@ export function parseMgmt(xml: string, limits: { maxLength?: number } = {}): Mgm
       const number = intAttr(n, 'number', 1, 2147483647);
       return { kind: 'start', number, profiles, ...(n.attrs.serverName !== undefined ? { serverName: n.attrs.serverName } : {}) };
     }
-    case 'profile': return { kind: 'profile', ...offer(n) };
-    case 'close': return { kind: 'close', number: intAttr(n, 'number', 0, 2147483647), code: code(n), text: n.text.trim(), ...(lang ? { lang } : {}) };
-    case 'ok': return { kind: 'ok' };
-    case 'error': return { kind: 'error', code: code(n), text: n.text.trim(), ...(lang ? { lang } : {}) };
-    default: throw new MgmtSyntaxError(`unknown element <${n.name}>`);
+    case 'profile':
+      return { kind: 'profile', ...offer(n) };
+    case 'close':
+      return { kind: 'close', number: intAttr(n, 'number', 0, 2147483647), code: code(n), text: n.text.trim(), ...(lang ? { lang } : {}) };
+    case 'ok':
+      return { kind: 'ok' };
+    case 'error':
+      return { kind: 'error', code: code(n), text: n.text.trim(), ...(lang ? { lang } : {}) };
+    default:
+      throw new MgmtSyntaxError(`unknown element <${n.name}>`);
   }
 }
 
@@ -94,17 +111,25 @@ const body = (content: string): string => (content.includes(']]>') ? xmlEscape(c
 /** <greeting> (RFC 3080 §2.3.1.1). */
 export function greetingXml(g: { profiles: string[]; features?: string; localize?: string }): string {
   const inner = g.profiles.map((p) => `<profile${attr('uri', p)} />`).join('');
-  return inner === '' ? `<greeting${attr('features', g.features)}${attr('localize', g.localize)} />` : `<greeting${attr('features', g.features)}${attr('localize', g.localize)}>${inner}</greeting>`;
+  return inner === ''
+    ? `<greeting${attr('features', g.features)}${attr('localize', g.localize)} />`
+    : `<greeting${attr('features', g.features)}${attr('localize', g.localize)}>${inner}</greeting>`;
 }
 
 /** <profile> as offered in <start> or chosen in its reply. */
 export function profileXml(p: { uri: string; content?: string; encoding?: 'none' | 'base64' }): string {
   const enc = p.encoding === 'base64' ? attr('encoding', 'base64') : '';
-  return p.content === undefined ? `<profile${attr('uri', p.uri)}${enc} />` : `<profile${attr('uri', p.uri)}${enc}>${body(p.content)}</profile>`;
+  return p.content === undefined
+    ? `<profile${attr('uri', p.uri)}${enc} />`
+    : `<profile${attr('uri', p.uri)}${enc}>${body(p.content)}</profile>`;
 }
 
 /** <start> (RFC 3080 §2.3.1.2). */
-export function startXml(s: { number: number; serverName?: string; profiles: Array<{ uri: string; content?: string; encoding?: 'none' | 'base64' }> }): string {
+export function startXml(s: {
+  number: number;
+  serverName?: string;
+  profiles: Array<{ uri: string; content?: string; encoding?: 'none' | 'base64' }>;
+}): string {
   return `<start${attr('number', s.number)}${attr('serverName', s.serverName)}>${s.profiles.map(profileXml).join('')}</start>`;
 }
 

@@ -33,11 +33,23 @@ const latin1 = (b: Uint8Array, from: number, to: number): string => {
  * as peers with automatic MIME off send it.
  */
 export function parseMime(payload: Uint8Array, maxHeaderBytes = 8192): MimeEntity {
-  const raw = (): MimeEntity => ({ headers: [], contentType: DEFAULT_CONTENT_TYPE, transferEncoding: DEFAULT_TRANSFER_ENCODING, body: payload, hasHeaderBlock: false });
+  const raw = (): MimeEntity => ({
+    headers: [],
+    contentType: DEFAULT_CONTENT_TYPE,
+    transferEncoding: DEFAULT_TRANSFER_ENCODING,
+    body: payload,
+    hasHeaderBlock: false,
+  });
   // Empty header block: CRLF, or a bare LF as LibVortex also accepts.
   const empty = payload.length >= 2 && payload[0] === 13 && payload[1] === 10 ? 2 : payload.length >= 1 && payload[0] === 10 ? 1 : 0;
   if (empty > 0) {
-    return { headers: [], contentType: DEFAULT_CONTENT_TYPE, transferEncoding: DEFAULT_TRANSFER_ENCODING, body: payload.subarray(empty), hasHeaderBlock: true };
+    return {
+      headers: [],
+      contentType: DEFAULT_CONTENT_TYPE,
+      transferEncoding: DEFAULT_TRANSFER_ENCODING,
+      body: payload.subarray(empty),
+      hasHeaderBlock: true,
+    };
   }
   const limit = Math.min(payload.length, maxHeaderBytes);
   const headers: Array<[string, string]> = [];
@@ -46,10 +58,13 @@ export function parseMime(payload: Uint8Array, maxHeaderBytes = 8192): MimeEntit
     let e = p;
     while (e + 1 < limit && !(payload[e] === 13 && payload[e + 1] === 10)) e++;
     if (e + 1 >= limit) return raw(); // no CRLF: not a header block
-    if (e === p) { p = e + 2; break; } // empty line ends the block
+    if (e === p) {
+      p = e + 2;
+      break;
+    } // empty line ends the block
     const line = latin1(payload, p, e);
     if ((line[0] === ' ' || line[0] === '\t') && headers.length > 0) {
-      headers[headers.length - 1]![1] += ' ' + line.trim(); // folded continuation (RFC 2822 §2.2.3)
+      headers[headers.length - 1]![1] += ` ${line.trim()}`; // folded continuation (RFC 2822 §2.2.3)
     } else {
       const colon = line.indexOf(':');
       if (colon <= 0 || !/^[!-9;-~]+$/.test(line.slice(0, colon))) return raw();
@@ -81,5 +96,5 @@ export function mimeHeaderBytes(headers?: Array<[string, string]> | Record<strin
     if (/[\r\n]/.test(v)) throw new TypeError(`MIME header ${k} contains CR or LF`);
     text += `${k}: ${v}\r\n`;
   }
-  return enc.encode(text + '\r\n');
+  return enc.encode(`${text}\r\n`);
 }

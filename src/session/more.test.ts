@@ -20,10 +20,14 @@ class Pipe implements SessionIO {
   write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
     const parts = [a, b, c].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
     for (const p of parts) this.wire += String.fromCharCode(...p);
-    setImmediate(() => { for (const p of parts) this.peer.receive(p); });
+    setImmediate(() => {
+      for (const p of parts) this.peer.receive(p);
+    });
     return true;
   }
-  end(): void { /* in memory */ }
+  end(): void {
+    /* in memory */
+  }
 
   /** Data frames on `channel` as "KW ch msgno more seqno size[ ansno]|payload", in wire order. */
   frames(channel: number): string[] {
@@ -31,7 +35,10 @@ class Pipe implements SessionIO {
     let s = this.wire;
     while (s.length > 0) {
       const seq = /^SEQ [^\r]*\r\n/.exec(s);
-      if (seq !== null) { s = s.slice(seq[0].length); continue; }
+      if (seq !== null) {
+        s = s.slice(seq[0].length);
+        continue;
+      }
       const h = /^(MSG|RPY|ERR|ANS|NUL) (\d+) (\d+) ([.*]) (\d+) (\d+)( \d+)?\r\n/.exec(s);
       assert.ok(h !== null, `a frame header at ${JSON.stringify(s.slice(0, 40))}`);
       const size = Number(h[6]);
@@ -44,17 +51,35 @@ class Pipe implements SessionIO {
   }
 }
 
-interface Pair { initiator: Session; listener: Session; ia: Pipe; lb: Pipe; got: Message[]; inCh: ChannelState; outCh: () => ChannelState }
+interface Pair {
+  initiator: Session;
+  listener: Session;
+  ia: Pipe;
+  lb: Pipe;
+  got: Message[];
+  inCh: ChannelState;
+  outCh: () => ChannelState;
+}
 
 /** Greeted sessions with channel 1 open; the listener keeps what it receives (no automatic reply). */
 async function pair(opts: { perFrame?: boolean; sendFrameSize?: number; codec?: CodecImpl } = {}): Promise<Pair> {
-  const ia = new Pipe(), lb = new Pipe();
+  const ia = new Pipe(),
+    lb = new Pipe();
   const got: Message[] = [];
   let lch: ChannelState | undefined;
-  const listener = new Session(lb, {
-    start: () => ({ accept: true, uri: P }),
-    channelOpened: (ch) => { lch = ch; ch.onMessage = (m) => { got.push(m); }; },
-  }, { role: 'listener', ...opts });
+  const listener = new Session(
+    lb,
+    {
+      start: () => ({ accept: true, uri: P }),
+      channelOpened: (ch) => {
+        lch = ch;
+        ch.onMessage = (m) => {
+          got.push(m);
+        };
+      },
+    },
+    { role: 'listener', ...opts },
+  );
   const initiator = new Session(ia, {}, { role: 'initiator', ...opts });
   ia.peer = listener;
   lb.peer = initiator;
@@ -64,7 +89,9 @@ async function pair(opts: { perFrame?: boolean; sendFrameSize?: number; codec?: 
   return { initiator, listener, ia, lb, got, inCh: channel, outCh: () => lch! };
 }
 
-async function settle(n = 20): Promise<void> { for (let i = 0; i < n; i++) await tick(); }
+async function settle(n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) await tick();
+}
 
 for (const codec of ['wasm', 'ref'] as const) {
   test(`${codec}: a MSG sent in three pieces: '*' on every frame of the first two, one msgno, headers with the first piece only; the peer reassembles it`, async () => {
@@ -96,19 +123,27 @@ for (const codec of ['wasm', 'ref'] as const) {
     p.listener.sendReply(l, 'RPY', 0, bytes('e'), undefined, HEAD);
     await settle();
     assert.deepEqual(p.lb.frames(1), ['RPY 1 0 * 0 4|\r\nab', 'RPY 1 0 * 4 2|cd', 'RPY 1 0 . 6 1|e']);
-    assert.deepEqual(replies.map((m) => [m.type, m.more, text(m.content)]), [['RPY', true, '\r\nab'], ['RPY', true, 'cd'], ['RPY', false, 'e']]);
+    assert.deepEqual(
+      replies.map((m) => [m.type, m.more, text(m.content)]),
+      [
+        ['RPY', true, '\r\nab'],
+        ['RPY', true, 'cd'],
+        ['RPY', false, 'e'],
+      ],
+    );
     assert.equal(p.inCh.awaiting.size, 0, 'the reply completed the MSG');
   });
 }
 
-test('a piece larger than a frame goes out in several frames, all flagged \'*\'; the last piece ends with \'.\'', async () => {
+test("a piece larger than a frame goes out in several frames, all flagged '*'; the last piece ends with '.'", async () => {
   const p = await pair({ sendFrameSize: 1000 });
   p.initiator.sendMsg(p.inCh, new Uint8Array(2500).fill(97), undefined, undefined, true);
   p.initiator.sendMsg(p.inCh, new Uint8Array(1200).fill(98));
   await settle(40);
-  assert.deepEqual(p.ia.frames(1).map((f) => f.split('|')[0]), [
-    'MSG 1 0 * 0 1000', 'MSG 1 0 * 1000 1000', 'MSG 1 0 * 2000 500', 'MSG 1 0 * 2500 1000', 'MSG 1 0 . 3500 200',
-  ]);
+  assert.deepEqual(
+    p.ia.frames(1).map((f) => f.split('|')[0]),
+    ['MSG 1 0 * 0 1000', 'MSG 1 0 * 1000 1000', 'MSG 1 0 * 2000 500', 'MSG 1 0 * 2500 1000', 'MSG 1 0 . 3500 200'],
+  );
   assert.equal(p.got.length, 1);
   assert.equal(p.got[0]!.content.length, 3700);
 });
@@ -123,7 +158,7 @@ test('an empty piece frames nothing; an empty last piece is a zero-size frame th
   assert.equal(text(p.got[0]!.content), 'x');
 });
 
-test('nothing else is framed on the channel between a \'*\' piece and its continuation: our MSG and later replies wait', async () => {
+test("nothing else is framed on the channel between a '*' piece and its continuation: our MSG and later replies wait", async () => {
   const p = await pair();
   p.initiator.sendMsg(p.inCh, bytes('m0'), undefined, HEAD);
   p.initiator.sendMsg(p.inCh, bytes('m1'), undefined, HEAD);
@@ -152,11 +187,22 @@ test('ANS in pieces: the continuation keeps its ansno, the next ANS takes the ne
   assert.throws(() => p.listener.sendReply(l, 'RPY', 0, bytes('x')), RangeError, 'another kind while an ANS is in pieces');
   assert.equal(p.listener.sendReply(l, 'ANS', 0, bytes('end'), undefined, HEAD), 0);
   assert.equal(p.listener.sendReply(l, 'ANS', 0, bytes('a1'), undefined, HEAD), 1);
-  assert.throws(() => p.listener.sendReply(l, 'NUL', 0, new Uint8Array(0), undefined, undefined, undefined, true), RangeError, 'a NUL is never continued');
+  assert.throws(
+    () => p.listener.sendReply(l, 'NUL', 0, new Uint8Array(0), undefined, undefined, undefined, true),
+    RangeError,
+    'a NUL is never continued',
+  );
   p.listener.sendReply(l, 'NUL', 0, new Uint8Array(0));
   await settle();
   assert.deepEqual(p.lb.frames(1), ['ANS 1 0 * 0 5 0|\r\na0-', 'ANS 1 0 . 5 3 0|end', 'ANS 1 0 . 8 4 1|\r\na1', 'NUL 1 0 . 12 0|']);
-  assert.deepEqual(replies.map((m) => [m.type, m.ansno, text(m.payload)]), [['ANS', 0, 'a0-end'], ['ANS', 1, 'a1'], ['NUL', 0, '']]);
+  assert.deepEqual(
+    replies.map((m) => [m.type, m.ansno, text(m.payload)]),
+    [
+      ['ANS', 0, 'a0-end'],
+      ['ANS', 1, 'a1'],
+      ['NUL', 0, ''],
+    ],
+  );
 });
 
 test('ERR in pieces; a RPY cannot continue it; fragments of a continuation piece count from the piece', async () => {
@@ -180,7 +226,9 @@ test('closing a channel waits for a MSG in pieces to be completed and answered',
   p.initiator.sendMsg(p.inCh, bytes('a'), undefined, HEAD, true);
   await settle();
   let closed = false;
-  const closing = p.initiator.mgmt.closeChannel(p.inCh, 200).then(() => { closed = true; });
+  const closing = p.initiator.mgmt.closeChannel(p.inCh, 200).then(() => {
+    closed = true;
+  });
   await settle();
   assert.equal(closed, false);
   p.initiator.sendMsg(p.inCh, bytes('b'), undefined, HEAD); // still allowed while closing: it completes the open MSG

@@ -23,7 +23,9 @@ export class MsgnoTable<V> {
   #far: Map<number, V> | undefined; // entries outside the ring's span
 
   /** Entries held. */
-  get size(): number { return this.#count + (this.#far?.size ?? 0); }
+  get size(): number {
+    return this.#count + (this.#far?.size ?? 0);
+  }
 
   /** The value for `k`, if any. */
   get(k: number): V | undefined {
@@ -36,19 +38,27 @@ export class MsgnoTable<V> {
   }
 
   /** True when `k` is held. */
-  has(k: number): boolean { return this.get(k) !== undefined; }
+  has(k: number): boolean {
+    return this.get(k) !== undefined;
+  }
 
   /** Sets `k` (values are never undefined). */
   set(k: number, v: V): this {
     const far = this.#far;
-    if (far !== undefined && far.has(k)) { far.set(k, v); return this; }
+    if (far?.has(k)) {
+      far.set(k, v);
+      return this;
+    }
     let r = this.#ring;
     if (this.#count === 0) {
       this.#lo = k;
       if (r === undefined) r = this.#ring = new Array<V | undefined>(8).fill(undefined);
     } else if (((k - this.#lo) & MASK31) >= r!.length) {
       const d = (k - this.#lo) & MASK31;
-      if (d >= RING_MAX || d >= Math.max(RING_FLOOR, (this.#count + 1) * SLOTS_PER_ENTRY)) { (this.#far ??= new Map()).set(k, v); return this; }
+      if (d >= RING_MAX || d >= Math.max(RING_FLOOR, (this.#count + 1) * SLOTS_PER_ENTRY)) {
+        (this.#far ??= new Map()).set(k, v);
+        return this;
+      }
       r = this.#grow(d + 1);
     }
     const i = k & (r!.length - 1);
@@ -64,7 +74,9 @@ export class MsgnoTable<V> {
       const i = k & (r.length - 1);
       if (r[i] !== undefined) {
         r[i] = undefined;
-        if (--this.#count === 0) { if (r.length > RING_FLOOR) this.#ring = undefined; } // a burst is over: give its ring back
+        if (--this.#count === 0) {
+          if (r.length > RING_FLOOR) this.#ring = undefined;
+        } // a burst is over: give its ring back
         else if (k === this.#lo) {
           // The oldest went (the usual case): move the start to the next held number.
           let lo = (k + 1) & MASK31;

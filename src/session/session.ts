@@ -162,22 +162,36 @@ export class Session implements FrameHandler {
   seqFrames = true;
 
   /** Octets received and sent. */
-  get octets(): { in: number; out: number } { return { in: this.#octetsIn, out: this.#octetsOut }; }
+  get octets(): { in: number; out: number } {
+    return { in: this.#octetsIn, out: this.#octetsOut };
+  }
   /** Octets received so far (cheap read for watchdogs). */
-  get octetsIn(): number { return this.#octetsIn; }
+  get octetsIn(): number {
+    return this.#octetsIn;
+  }
   /** Octets sent so far. */
-  get octetsOut(): number { return this.#octetsOut; }
+  get octetsOut(): number {
+    return this.#octetsOut;
+  }
   /**
    * Grows with every data frame and payload octet received. SEQ frames do not count: a peer
    * that keeps a message half sent while trickling SEQs is stalled all the same.
    */
-  get progress(): number { return this.#progress; }
+  get progress(): number {
+    return this.#progress;
+  }
   /** Inbound octets held against maxBuffered (partial and parked messages, held answers and frames). */
-  get buffered(): number { return this.#buffered; }
+  get buffered(): number {
+    return this.#buffered;
+  }
   /** Outbound octets queued and not yet written. */
-  get queued(): number { return this.#queued; }
+  get queued(): number {
+    return this.#queued;
+  }
   /** False while the outbound budget is full (from reaching maxQueued until below half of it). */
-  get writable(): boolean { return !this.#over; }
+  get writable(): boolean {
+    return !this.#over;
+  }
   /** True while a frame or message is partly received (a stalled peer is detectable). */
   get receiving(): boolean {
     // Held answers and parked MSGs are whole messages: only partial frames and messages count.
@@ -221,13 +235,19 @@ export class Session implements FrameHandler {
   }
 
   /** Octets from the transport (TransportSink.data). */
-  data(chunk: Uint8Array): void { this.receive(chunk); }
+  data(chunk: Uint8Array): void {
+    this.receive(chunk);
+  }
 
   /** The transport is gone (TransportSink.closed). */
-  closed(err?: Error): void { this.transportClosed(err); }
+  closed(err?: Error): void {
+    this.transportClosed(err);
+  }
 
   /** Holds input until the next tuning reset (a tuning channel's answer arrived). */
-  holdInput(): void { this.#io.hold?.(true); }
+  holdInput(): void {
+    this.#io.hold?.(true);
+  }
 
   /** The transport closed (or failed) underneath us. */
   transportClosed(err?: Error): void {
@@ -250,7 +270,10 @@ export class Session implements FrameHandler {
     this.#release();
     processBudget.sessions--;
     this.mgmt.failAll(err ?? new BeepError('session closed', 'BEEP_ERR_SESSION_CLOSED'));
-    for (const ch of this.channels.values()) { ch.state = 'closed'; this.#idle(ch); }
+    for (const ch of this.channels.values()) {
+      ch.state = 'closed';
+      this.#idle(ch);
+    }
     this.codec.dispose();
     this.hooks.closed?.(err);
   }
@@ -275,7 +298,10 @@ export class Session implements FrameHandler {
   /** Counts octets entering a partly received message; false (session ended) past a budget. */
   #hold(ch: { number: number }, n: number): boolean {
     if (this.reserve(n)) return true;
-    const which = this.#buffered + n > this.limits.maxBuffered ? `the session's ${this.limits.maxBuffered}` : `the process's ${processBudget.maxBuffered}`;
+    const which =
+      this.#buffered + n > this.limits.maxBuffered
+        ? `the session's ${this.limits.maxBuffered}`
+        : `the process's ${processBudget.maxBuffered}`;
     this.abort(new BeepError(`channel ${ch.number}: partly received messages exceed ${which} octet budget`, 'BEEP_ERR_BUDGET'));
     return false;
   }
@@ -294,7 +320,10 @@ export class Session implements FrameHandler {
   /** Releases the greeting's hold on channel 0's window once the greeting is accepted. */
   greeted(): void {
     const ch0 = this.channels.get(0);
-    if (ch0 !== undefined && ch0.held > 0) { ch0.held = 0; ch0.touched = true; }
+    if (ch0 !== undefined && ch0.held > 0) {
+      ch0.held = 0;
+      ch0.touched = true;
+    }
   }
 
   /** Returns octets taken with reserve(). */
@@ -330,7 +359,7 @@ export class Session implements FrameHandler {
     const procFull = processQueueFull();
     if (!this.#over && (this.#queued >= this.limits.maxQueued || procFull)) this.#over = true;
     else if (this.#over && this.#queued < this.limits.maxQueued / 2 && !procFull) this.#over = false;
-    if (procFull) waitProcessQueue(this.#wakeTask ??= () => this.#pressure());
+    if (procFull) waitProcessQueue((this.#wakeTask ??= () => this.#pressure()));
     const pause = this.#over && this.#blocked;
     if (pause !== this.#inputPaused) {
       this.#inputPaused = pause;
@@ -385,10 +414,15 @@ export class Session implements FrameHandler {
     if (!this.ended) {
       for (const p of ch.partials.values()) this.#unhold(p.size + PARTIAL_COST);
       let dropped = 0;
-      const unsent = (m: OutMessage): void => { dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST; };
-        for (const m of ch.queued()) unsent(m);
-        for (const m of ch.heldReplies()) unsent(m); // held back for reply order
-      if (dropped > 0) { this.#queued -= dropped; addQueued(-dropped); }
+      const unsent = (m: OutMessage): void => {
+        dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST;
+      };
+      for (const m of ch.queued()) unsent(m);
+      for (const m of ch.heldReplies()) unsent(m); // held back for reply order
+      if (dropped > 0) {
+        this.#queued -= dropped;
+        addQueued(-dropped);
+      }
     }
     ch.partials.clear();
     ch.clearQueue();
@@ -462,7 +496,7 @@ export class Session implements FrameHandler {
       const st = this.codec.recvState(ch.number); // read once per pass: three codec calls
       const ackno = this.#ackno(ch, st);
       const consumed = (ackno - st.ackno) >>> 0;
-      if (consumed > 0 && consumed >= (st.window >>> 1)) this.#grant(ch, st, ackno, ch.window);
+      if (consumed > 0 && consumed >= st.window >>> 1) this.#grant(ch, st, ackno, ch.window);
     }
   }
 
@@ -478,7 +512,8 @@ export class Session implements FrameHandler {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     let msgno = ch.openMsg;
     // A close we asked for waits for the MSG's reply: its remaining pieces may still go out.
-    if (ch.state !== 'open' && !(ch.state === 'closing' && msgno !== undefined)) throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
+    if (ch.state !== 'open' && !(ch.state === 'closing' && msgno !== undefined))
+      throw new BeepError(`channel ${ch.number} is ${ch.state}`, 'BEEP_ERR_CHANNEL_CLOSED');
     if (msgno === undefined) {
       msgno = ch.allocMsgno();
       ch.addAwaiting(msgno);
@@ -498,7 +533,16 @@ export class Session implements FrameHandler {
    * the same keyword to `msgno` continues it (same ansno for ANS; its `head` is dropped), the
    * piece without `more` ending it. `cuts` count from the start of this piece.
    */
-  sendReply(ch: ChannelState, type: 'RPY' | 'ERR' | 'ANS' | 'NUL', msgno: number, data: Uint8Array, onSent?: () => void, head?: Uint8Array, cuts?: number[], more = false): number {
+  sendReply(
+    ch: ChannelState,
+    type: 'RPY' | 'ERR' | 'ANS' | 'NUL',
+    msgno: number,
+    data: Uint8Array,
+    onSent?: () => void,
+    head?: Uint8Array,
+    cuts?: number[],
+    more = false,
+  ): number {
     if (this.ended) throw new BeepError('session is closed', 'BEEP_ERR_SESSION_CLOSED');
     if (ch.state === 'closed') throw new BeepError(`channel ${ch.number} is closed`, 'BEEP_ERR_CHANNEL_CLOSED');
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
@@ -537,7 +581,12 @@ export class Session implements FrameHandler {
   #schedule(): void {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      queueMicrotask(this.#flushTask ??= () => { this.#flushScheduled = false; this.#safeFlush(); });
+      queueMicrotask(
+        (this.#flushTask ??= () => {
+          this.#flushScheduled = false;
+          this.#safeFlush();
+        }),
+      );
     }
   }
 
@@ -548,7 +597,11 @@ export class Session implements FrameHandler {
       progress = false;
       for (const ch of this.#ready) {
         if (this.#blocked || this.ended) break;
-        if (ch.sendQueue.length === 0 || ch.state === 'closed') { this.#ready.delete(ch); this.#idle(ch); continue; }
+        if (ch.sendQueue.length === 0 || ch.state === 'closed') {
+          this.#ready.delete(ch);
+          this.#idle(ch);
+          continue;
+        }
         if (ch.state === 'starting') continue;
         // Up to FAIR_SHARE octets per channel per round: fair across channels, few rounds.
         let sent = 0;
@@ -558,7 +611,10 @@ export class Session implements FrameHandler {
           sent += n + 1;
           progress = true;
         }
-        if (ch.sendQueue.length === 0) { this.#ready.delete(ch); this.#idle(ch); }
+        if (ch.sendQueue.length === 0) {
+          this.#ready.delete(ch);
+          this.#idle(ch);
+        }
       }
     }
     if (this.#over) this.#pressure();
@@ -598,7 +654,10 @@ export class Session implements FrameHandler {
     let n: number;
     if (m.more) {
       // A piece of a message sent in pieces: every frame carries '*', the last one included.
-      if (total === 0) { this.#sent(ch, m); return 0; } // an empty piece frames nothing
+      if (total === 0) {
+        this.#sent(ch, m);
+        return 0;
+      } // an empty piece frames nothing
       n = Math.min(total - from, this.codec.sendWindow(ch.number), maxFrame);
       if (n === 0) return -1; // window shut: wait for the peer's SEQ
       header = this.codec.encodeFrame(m.type, ch.number, m.msgno, true, n, m.ansno);
@@ -610,7 +669,8 @@ export class Session implements FrameHandler {
     const to = from + n;
     // Whole parts go by reference; views only where a frame cuts a part.
     if (n === 0) this.#write(header, END);
-    else if (from >= headLen) this.#write(header, from === headLen && to === total ? m.data : m.data.subarray(from - headLen, to - headLen), END);
+    else if (from >= headLen)
+      this.#write(header, from === headLen && to === total ? m.data : m.data.subarray(from - headLen, to - headLen), END);
     else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
     else {
       this.#write(header, from === 0 ? head! : head!.subarray(from));
@@ -652,13 +712,26 @@ export class Session implements FrameHandler {
   }
 
   /** Closes the transport after pending writes (used after session release). */
-  endTransport(): void { this.#io.end(); }
+  endTransport(): void {
+    this.#io.end();
+  }
 
   // ---- FrameHandler (codec events) -------------------------------------------------------
 
   /** A frame header arrived (codec event). */
-  onFrame(type: number, channel: number, msgno: number, more: boolean, seqno: number, size: number,
-    ansno: number, buf: Uint8Array, offset: number, length: number, end: boolean): void {
+  onFrame(
+    type: number,
+    channel: number,
+    msgno: number,
+    more: boolean,
+    seqno: number,
+    size: number,
+    ansno: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    end: boolean,
+  ): void {
     if (this.ended) return;
     this.#progress += 1 + length;
     const ch = this.channels.get(channel);
@@ -670,12 +743,19 @@ export class Session implements FrameHandler {
     // Fast path: a whole message in one frame, nothing being reassembled on the channel.
     if (end && !more && ch.partials.size === 0 && (ch.number !== 0 || this.mgmt.greeted)) {
       if (!this.#admit(ch, type, msgno)) return;
-      const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
-      if (length > limit) { this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE')); return; }
-      if (length > 0) { if (ch.paused) ch.held += length; ch.touched = true; }
+      const limit = ch.number === 0 ? this.limits.maxMgmtMessage : (ch.maxMessage ?? this.limits.maxMessage);
+      if (length > limit) {
+        this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
+        return;
+      }
+      if (length > 0) {
+        if (ch.paused) ch.held += length;
+        ch.touched = true;
+      }
       // Owned chunks: the message keeps the chunk and makes a view only when asked (Message.content).
       // TYPE_NAMES[type]!: the codec emits only T_MSG..T_NUL.
-      const msg = this.#owned ? new Message(TYPE_NAMES[type]!, channel, msgno, ansno, seqno, false, buf, ch.mime, offset, length)
+      const msg = this.#owned
+        ? new Message(TYPE_NAMES[type]!, channel, msgno, ansno, seqno, false, buf, ch.mime, offset, length)
         : new Message(TYPE_NAMES[type]!, channel, msgno, ansno, seqno, false, copyOf(buf, offset, offset + length), ch.mime);
       this.#complete(ch, type, msgno);
       this.#deliver(ch, msg);
@@ -709,7 +789,7 @@ export class Session implements FrameHandler {
   #piece(ch: ChannelState, p: PartialMessage, buf: Uint8Array, offset: number, length: number, end: boolean): void {
     const c = this.#current!;
     ch.inflight -= length;
-    const limit = ch.number === 0 ? this.limits.maxMgmtMessage : ch.maxMessage ?? this.limits.maxMessage;
+    const limit = ch.number === 0 ? this.limits.maxMgmtMessage : (ch.maxMessage ?? this.limits.maxMessage);
     if (p.size + length > limit) {
       this.abort(new BeepError(`message on channel ${ch.number} exceeds ${limit} octets`, 'BEEP_ERR_MESSAGE_TOO_LARGE'));
       return;
@@ -727,13 +807,16 @@ export class Session implements FrameHandler {
       if (ch.paused || (ch.number === 0 && !this.mgmt.greeted)) ch.held += length;
       ch.touched = true;
       // Auto-raise the window while a large message streams in (DESIGN.md "Windows").
-      if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0 && !ch.windowPinned) this.raiseWindow(ch, ch.window * 2);
+      if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0 && !ch.windowPinned)
+        this.raiseWindow(ch, ch.window * 2);
     }
     if (!end) return;
-    if (this.#perFrame && c.more && ch.number !== 0) { // channel 0 is always parsed whole
+    if (this.#perFrame && c.more && ch.number !== 0) {
+      // channel 0 is always parsed whole
       const content = concat(p.parts, p.size);
       this.#unhold(p.size);
-      p.parts = []; p.size = 0;
+      p.parts = [];
+      p.size = 0;
       this.#deliver(ch, new Message(TYPE_NAMES[c.type]!, ch.number, c.msgno, c.ansno, p.seqno, true, content, ch.mime));
       return;
     }
@@ -771,16 +854,27 @@ export class Session implements FrameHandler {
   #admit(ch: ChannelState, type: number, msgno: number): boolean {
     if (ch.number === 0 && !this.mgmt.greeted) return true;
     if (type === T_MSG) {
-      if (ch.inbound.has(msgno)) { this.protocolError(`MSG ${msgno} on channel ${ch.number} reuses an unanswered msgno`, 0, ch.number); return false; }
+      if (ch.inbound.has(msgno)) {
+        this.protocolError(`MSG ${msgno} on channel ${ch.number} reuses an unanswered msgno`, 0, ch.number);
+        return false;
+      }
       if (ch.inbound.size >= this.limits.maxOutstanding) {
-        this.abort(new BeepError(`more than ${this.limits.maxOutstanding} unanswered MSGs on channel ${ch.number}`, 'BEEP_ERR_TOO_MANY_OUTSTANDING'));
+        this.abort(
+          new BeepError(`more than ${this.limits.maxOutstanding} unanswered MSGs on channel ${ch.number}`, 'BEEP_ERR_TOO_MANY_OUTSTANDING'),
+        );
         return false;
       }
       return true;
     }
     const a = ch.awaiting.get(msgno);
-    if (a === undefined) { this.protocolError(`${TYPE_NAMES[type]} ${msgno} on channel ${ch.number} answers no MSG we sent`, 0, ch.number); return false; }
-    if ((type === T_RPY || type === T_ERR) && a === AWAIT_ANS) { this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number); return false; }
+    if (a === undefined) {
+      this.protocolError(`${TYPE_NAMES[type]} ${msgno} on channel ${ch.number} answers no MSG we sent`, 0, ch.number);
+      return false;
+    }
+    if ((type === T_RPY || type === T_ERR) && a === AWAIT_ANS) {
+      this.protocolError(`${TYPE_NAMES[type]} after ANS for msgno ${msgno}`, 0, ch.number);
+      return false;
+    }
     if (type === T_ANS && a !== AWAIT_ANS) ch.awaiting.set(msgno, AWAIT_ANS);
     return true;
   }
@@ -796,7 +890,11 @@ export class Session implements FrameHandler {
       // See #pressure: new work (channel 0's starts and closes too) waits while the replies we
       // owe cannot go out; each parked MSG counts against the inbound budget.
       // Held from the window too: a peer is not invited to send more while we only park.
-      if (this.#hold(ch, msg.content.length + PARK_COST)) { msg.compact(); ch.held += msg.content.length; this.#parked.push([ch, msg]); }
+      if (this.#hold(ch, msg.content.length + PARK_COST)) {
+        msg.compact();
+        ch.held += msg.content.length;
+        this.#parked.push([ch, msg]);
+      }
       return;
     }
     this.#handOver(ch, msg);
@@ -804,19 +902,29 @@ export class Session implements FrameHandler {
 
   /** Gives a message to channel 0's state machine or a profile channel's handler. */
   #handOver(ch: ChannelState, msg: Message): void {
-    if (ch.number === 0) { this.mgmt.onMessage(msg); return; }
+    if (ch.number === 0) {
+      this.mgmt.onMessage(msg);
+      return;
+    }
     // A tuning channel's answer (<proceed/>, <ok />): what follows belongs to the next session.
     if (ch.tuning && msg.type === 'RPY') this.holdInput();
-    if (ch.onMessage === undefined && ch.early !== undefined) { ch.early.push(msg); return; }
+    if (ch.onMessage === undefined && ch.early !== undefined) {
+      ch.early.push(msg);
+      return;
+    }
     ch.onMessage?.(msg);
     if (ch.state === 'closing') this.checkIdle(ch); // may complete a pending close
   }
 
   /** A SEQ frame updated a send window (codec event). */
-  onSeq(): void { /* the codec tracks the window; flush() runs after this receive pass */ }
+  onSeq(): void {
+    /* the codec tracks the window; flush() runs after this receive pass */
+  }
 
   /** Half a receive window consumed (codec event); SEQ is decided per pass in #acknowledge. */
-  onSeqHint(): void { /* see #acknowledge: SEQ follows consumption, not receipt */ }
+  onSeqHint(): void {
+    /* see #acknowledge: SEQ follows consumption, not receipt */
+  }
 
   /** Poorly formed input (codec event). */
   onError(status: number, channel: number, streamOffset: number): void {
@@ -834,6 +942,9 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(size);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }

@@ -36,7 +36,10 @@ function build(o: CertOptions, issuer: CertPair | undefined, isCa: boolean, clie
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + (o.days ?? 365) * 86_400_000);
-  const subject = [{ name: 'commonName', value: o.commonName }, { name: 'organizationName', value: 'beepwire test' }];
+  const subject = [
+    { name: 'commonName', value: o.commonName },
+    { name: 'organizationName', value: 'beepwire test' },
+  ];
   cert.setSubject(subject);
   const issuerCert = issuer ? forge.pki.certificateFromPem(issuer.cert) : undefined;
   cert.setIssuer(issuerCert ? issuerCert.subject.attributes : subject);
@@ -45,7 +48,10 @@ function build(o: CertOptions, issuer: CertPair | undefined, isCa: boolean, clie
   else {
     ext.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true });
     ext.push({ name: 'extKeyUsage', serverAuth: true, clientAuth });
-    const alt = [...(o.dnsNames ?? [o.commonName]).map((value) => ({ type: 2, value })), ...(o.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))];
+    const alt = [
+      ...(o.dnsNames ?? [o.commonName]).map((value) => ({ type: 2, value })),
+      ...(o.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+    ];
     ext.push({ name: 'subjectAltName', altNames: alt });
   }
   ext.push({ name: 'subjectKeyIdentifier' });

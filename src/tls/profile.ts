@@ -17,9 +17,17 @@ export function parseTlsElement(xml: string): { kind: 'ready' | 'proceed' } | { 
   let root = '';
   const p = new SaxesParser();
   let failed: Error | undefined;
-  p.on('error', (e) => { failed ??= e; });
-  p.on('opentag', (t) => { if (root === '') root = t.name; });
-  try { p.write(trimmed).close(); } catch (e) { failed ??= e as Error; }
+  p.on('error', (e) => {
+    failed ??= e;
+  });
+  p.on('opentag', (t) => {
+    if (root === '') root = t.name;
+  });
+  try {
+    p.write(trimmed).close();
+  } catch (e) {
+    failed ??= e as Error;
+  }
   if (failed !== undefined) throw new MgmtSyntaxError(`TLS profile: malformed XML: ${failed.message}`);
   if (root === 'ready' || root === 'proceed') return { kind: root };
   if (root === 'error') {

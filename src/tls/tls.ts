@@ -10,9 +10,7 @@ import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
 import type { PeerCertificateInfo, TlsServerUpgrade } from '../transport/transport.js';
 import { TLS_URI, READY_XML, PROCEED_XML, parseTlsElement } from './profile.js';
-import {
-  callHandler, reportHandlerFault, errorElement, replyXml, detach, sizeOption, msOption,
-} from '../sasl/guard.js';
+import { callHandler, reportHandlerFault, errorElement, replyXml, detach, sizeOption, msOption } from '../sasl/guard.js';
 import { base64Text } from '../util/base64.js';
 import { isIpAddress } from '../util/ip.js';
 import { readPem, type PemOrPath } from './pem.js';
@@ -76,29 +74,42 @@ const upgrading = new WeakSet<Connection>();
 /** Enables the TLS profile on a listener context (PyVortex vortex.tls.accept_tls). */
 export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
   const maxMessage = sizeOption('maxMessage', handlers.maxMessage, TLS_MAX_MESSAGE);
-  const timeoutOf = (): number => msOption('tlsHandshakeTimeout', handlers.tlsHandshakeTimeout ?? ctxHandshakeTimeout(ctx), TLS_HANDSHAKE_TIMEOUT);
+  const timeoutOf = (): number =>
+    msOption('tlsHandshakeTimeout', handlers.tlsHandshakeTimeout ?? ctxHandshakeTimeout(ctx), TLS_HANDSHAKE_TIMEOUT);
   timeoutOf(); // a bad option is a RangeError now, not in the middle of a session
   const start: TuningStart = async (conn, req, offer) => {
     const serverName = req.serverName ?? conn.serverName;
     if (isEnabled(conn) || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
-    if (!conn.transport.canAcceptTls) return { accept: false, code: 421, text: `TLS is not available on the ${conn.transport.kind} transport` };
+    if (!conn.transport.canAcceptTls)
+      return { accept: false, code: 421, text: `TLS is not available on the ${conn.transport.kind} transport` };
     if (!(await allowed(conn, serverName, handlers))) return { accept: false, code: 421, text: 'TLS not available' };
-    if (offer.content === undefined) { // <ready/> follows as a MSG
+    if (offer.content === undefined) {
+      // <ready/> follows as a MSG
       return { accept: true, uri: TLS_URI, maxMessage };
     }
     let el: ReturnType<typeof parseTlsElement>;
-    try { el = parseTlsElement(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content); } catch (e) {
+    try {
+      el = parseTlsElement(offer.encoding === 'base64' ? base64Text(offer.content) : offer.content);
+    } catch (e) {
       return { accept: false, code: 501, text: (e as Error).message };
     }
     if (el.kind !== 'ready') return { accept: false, code: 501, text: 'expected <ready />' };
     let secure: TlsServerUpgrade;
-    try { secure = await credentialsFor(conn, serverName, handlers); } catch (e) {
+    try {
+      secure = await credentialsFor(conn, serverName, handlers);
+    } catch (e) {
       reportHandlerFault(ctx, e, conn);
       return { accept: false, code: 421, text: 'TLS not available' };
     }
     if (conn.closed || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
     upgrading.add(conn);
-    const d: StartDecision = { accept: true, uri: TLS_URI, content: PROCEED_XML, maxMessage, onReplySent: () => upgradeListener(conn, secure, timeoutOf()) };
+    const d: StartDecision = {
+      accept: true,
+      uri: TLS_URI,
+      content: PROCEED_XML,
+      maxMessage,
+      onReplySent: () => upgradeListener(conn, secure, timeoutOf()),
+    };
     return d;
   };
   // Advertised in greetings; ready messages sent after the start arrive on the channel.
@@ -115,7 +126,9 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
 /** Runs the application's acceptHandler; a throw refuses and is reported. */
 async function allowed(conn: Connection, serverName: string | undefined, h: AcceptTlsHandlers): Promise<boolean> {
   if (h.acceptHandler === undefined) return true;
-  try { return await callHandler('TLS acceptHandler', () => h.acceptHandler!(conn, serverName)) === true; } catch (e) {
+  try {
+    return (await callHandler('TLS acceptHandler', () => h.acceptHandler!(conn, serverName))) === true;
+  } catch (e) {
     reportHandlerFault(conn.ctx, e, conn);
     return false;
   }
@@ -132,21 +145,41 @@ async function credentialsFor(conn: Connection, serverName: string | undefined, 
 }
 
 /** <ready/> sent as a MSG on an open TLS channel: RPY <proceed/> or ERR, then the upgrade. */
-async function answerReady(conn: Connection, channel: Channel, msgNo: number, text: string, h: AcceptTlsHandlers, timeout: number): Promise<void> {
+async function answerReady(
+  conn: Connection,
+  channel: Channel,
+  msgNo: number,
+  text: string,
+  h: AcceptTlsHandlers,
+  timeout: number,
+): Promise<void> {
   const serverName = conn.serverName;
   // Every send is guarded: the peer may end the session while we wait for the handlers.
-  const fail = (code: number, why: string): void => { replyXml(channel, 'ERR', msgNo, errorElement(code, why)); };
+  const fail = (code: number, why: string): void => {
+    replyXml(channel, 'ERR', msgNo, errorElement(code, why));
+  };
   let el: ReturnType<typeof parseTlsElement>;
-  try { el = parseTlsElement(text); } catch (e) { return fail(501, (e as Error).message); }
+  try {
+    el = parseTlsElement(text);
+  } catch (e) {
+    return fail(501, (e as Error).message);
+  }
   if (el.kind !== 'ready') return fail(501, 'expected <ready />');
   if (isEnabled(conn) || upgrading.has(conn)) return fail(550, 'TLS is already active');
   if (!conn.transport.canAcceptTls) return fail(421, `TLS is not available on the ${conn.transport.kind} transport`);
   upgrading.add(conn); // claimed before the first await: one upgrade per connection
   let secure: TlsServerUpgrade | undefined;
   if (await allowed(conn, serverName, h)) {
-    try { secure = await credentialsFor(conn, serverName, h); } catch (e) { reportHandlerFault(conn.ctx, e, conn); }
+    try {
+      secure = await credentialsFor(conn, serverName, h);
+    } catch (e) {
+      reportHandlerFault(conn.ctx, e, conn);
+    }
   }
-  if (secure === undefined) { upgrading.delete(conn); return fail(421, 'TLS not available'); }
+  if (secure === undefined) {
+    upgrading.delete(conn);
+    return fail(421, 'TLS not available');
+  }
   const sc = secure;
   if (!replyXml(channel, 'RPY', msgNo, PROCEED_XML, () => upgradeListener(conn, sc, timeout))) upgrading.delete(conn);
 }
@@ -159,21 +192,31 @@ async function answerReady(conn: Connection, channel: Channel, msgNo: number, te
 function upgradeListener(conn: Connection, secure: TlsServerUpgrade, timeout: number): void {
   if (conn.closed) return;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const stop = (): void => { clearTimeout(timer); timer = undefined; };
+  const stop = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
   const arm = (what: string): void => {
     stop();
-    if (timeout > 0) timer = setTimeout(() => conn.shutdown(new BeepError(`${what} not completed within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
+    if (timeout > 0)
+      timer = setTimeout(() => conn.shutdown(new BeepError(`${what} not completed within ${timeout} ms`, 'BEEP_ERR_TIMEOUT')), timeout);
   };
   conn.setOnClose(stop);
   arm('TLS handshake');
-  conn.upgradeTls({ ...secure, server: true }, [TLS_URI]).then(() => {
-    if (conn.closed) { stop(); return; }
-    arm('greeting after TLS');
-    conn.ready.then(stop, stop);
-  }, (e: unknown) => {
-    stop();
-    conn.shutdown(new BeepError(`TLS upgrade failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }));
-  });
+  conn.upgradeTls({ ...secure, server: true }, [TLS_URI]).then(
+    () => {
+      if (conn.closed) {
+        stop();
+        return;
+      }
+      arm('greeting after TLS');
+      conn.ready.then(stop, stop);
+    },
+    (e: unknown) => {
+      stop();
+      conn.shutdown(new BeepError(`TLS upgrade failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }));
+    },
+  );
 }
 
 /**
@@ -193,35 +236,57 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
     return false;
   };
   const greetingWait = msOption('timeout', opts.timeout ?? conn.ctx.options.greetingTimeout, 10_000);
-  const handshakeWait = msOption('tlsHandshakeTimeout', opts.tlsHandshakeTimeout ?? opts.timeout ?? ctxHandshakeTimeout(conn.ctx), TLS_HANDSHAKE_TIMEOUT);
+  const handshakeWait = msOption(
+    'tlsHandshakeTimeout',
+    opts.tlsHandshakeTimeout ?? opts.timeout ?? ctxHandshakeTimeout(conn.ctx),
+    TLS_HANDSHAKE_TIMEOUT,
+  );
   if (!conn.isOk()) return fail(new BeepError('connection is not ready', 'BEEP_ERR_NOT_CONNECTED'));
   if (isEnabled(conn)) return true;
   const serverName = opts.serverName ?? (isIpAddress(conn.host) ? undefined : conn.host);
   const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true, maxMessage: TLS_MAX_MESSAGE });
-  if (ch === null) { conn.shutdown(); return false; }
+  if (ch === null) {
+    conn.shutdown();
+    return false;
+  }
   let el: ReturnType<typeof parseTlsElement>;
   try {
-    el = parseTlsElement(ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' }, timeout: handshakeWait })).text);
-  } catch (e) { return fail(e); }
+    el = parseTlsElement(
+      ch.startReply ?? (await ch.request(READY_XML, { headers: { 'Content-Type': 'application/beep+xml' }, timeout: handshakeWait })).text,
+    );
+  } catch (e) {
+    return fail(e);
+  }
   if (el.kind === 'error') return fail(new BeepReplyError(el.code, el.text));
   if (el.kind !== 'proceed') return fail(new BeepReplyError(501, 'expected <proceed />'));
   try {
     const ca = opts.ca === undefined ? undefined : await Promise.all((Array.isArray(opts.ca) ? opts.ca : [opts.ca]).map(readPem));
     const cert = opts.cert === undefined ? undefined : await readPem(opts.cert);
     const key = opts.key === undefined ? undefined : await readPem(opts.key);
-    await within(handshakeWait, 'TLS handshake', conn.upgradeTls({
-      serverName,
-      // The identity checked when no serverName is given (an IP address): the host connected to.
-      host: conn.host,
-      ...(ca === undefined ? {} : { ca }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
-      rejectUnauthorized: opts.rejectUnauthorized ?? true,
-    }, [TLS_URI]));
+    await within(
+      handshakeWait,
+      'TLS handshake',
+      conn.upgradeTls(
+        {
+          serverName,
+          // The identity checked when no serverName is given (an IP address): the host connected to.
+          host: conn.host,
+          ...(ca === undefined ? {} : { ca }),
+          ...(cert === undefined ? {} : { cert }),
+          ...(key === undefined ? {} : { key }),
+          rejectUnauthorized: opts.rejectUnauthorized ?? true,
+        },
+        [TLS_URI],
+      ),
+    );
     await within(greetingWait, 'greeting after TLS', conn.ready);
     return conn.isOk();
   } catch (e) {
-    return fail(e instanceof BeepError ? e : new BeepError(`TLS handshake failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }));
+    return fail(
+      e instanceof BeepError
+        ? e
+        : new BeepError(`TLS handshake failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }),
+    );
   }
 }
 
@@ -233,7 +298,9 @@ export async function connectTls(ctx: Ctx, host: string, port: number | string, 
 }
 
 /** Nothing to initialise (PyVortex vortex.tls.init): TLS is the runtime's; returns true. */
-export function init(_ctx: Ctx): boolean { return true; }
+export function init(_ctx: Ctx): boolean {
+  return true;
+}
 
 /** True when the connection runs over TLS (PyVortex vortex.tls.is_enabled). */
 export function isEnabled(conn: Connection): boolean {

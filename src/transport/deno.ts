@@ -23,7 +23,9 @@ interface DenoNs {
   startTls(conn: DenoConn, o: { hostname?: string; caCerts?: string[] | undefined }): Promise<DenoConn>;
 }
 
-function deno(): DenoNs { return (globalThis as unknown as { Deno: DenoNs }).Deno; }
+function deno(): DenoNs {
+  return (globalThis as unknown as { Deno: DenoNs }).Deno;
+}
 
 function addr(a: { hostname?: string; port?: number } | undefined): TransportAddress | undefined {
   return a?.hostname === undefined ? undefined : { host: a.hostname, port: a.port ?? 0 };
@@ -32,19 +34,33 @@ function addr(a: { hostname?: string; port?: number } | undefined): TransportAdd
 /** Wraps a Deno.Conn (connected or accepted). */
 function wrap(conn: DenoConn | Promise<DenoConn>): WebStreamsTransport {
   let current: DenoConn | undefined;
-  let t: WebStreamsTransport | undefined ;
+  let t: WebStreamsTransport | undefined;
   const ready = Promise.resolve(conn).then((c) => {
     current = c;
-    try { c.setNoDelay?.(true); } catch { /* not a TCP conn */ }
-    if (t !== undefined) { t.remote = addr(c.remoteAddr); t.local = addr(c.localAddr); }
+    try {
+      c.setNoDelay?.(true);
+    } catch {
+      /* not a TCP conn */
+    }
+    if (t !== undefined) {
+      t.remote = addr(c.remoteAddr);
+      t.local = addr(c.localAddr);
+    }
     return c;
   });
   t = new WebStreamsTransport(ready, {
     kind: 'deno',
-    close: () => { try { current?.close(); } catch { /* already closed */ } },
+    close: () => {
+      try {
+        current?.close();
+      } catch {
+        /* already closed */
+      }
+    },
     upgradeTls: async (side) => {
       if ('server' in side) throw new BeepError('Deno has no listener-side in-place TLS upgrade', 'BEEP_ERR_TLS');
-      if (side.cert !== undefined || side.key !== undefined) throw new BeepError('Deno.startTls takes no client certificate', 'BEEP_ERR_TLS');
+      if (side.cert !== undefined || side.key !== undefined)
+        throw new BeepError('Deno.startTls takes no client certificate', 'BEEP_ERR_TLS');
       if (!side.rejectUnauthorized) throw new BeepError('Deno.startTls always verifies the certificate (pass `ca`)', 'BEEP_ERR_TLS');
       const tls = await deno().startTls(current!, { hostname: side.serverName ?? side.host, caCerts: side.ca });
       current = tls;
@@ -74,7 +90,17 @@ export function denoTransport(): TransportFactory {
           if (open) onError(e instanceof Error ? e : new Error(String(e)));
         }
       })();
-      return { port: l.addr.port ?? port, close: async () => { open = false; try { l.close(); } catch { /* closed */ } } };
+      return {
+        port: l.addr.port ?? port,
+        close: async () => {
+          open = false;
+          try {
+            l.close();
+          } catch {
+            /* closed */
+          }
+        },
+      };
     },
   };
 }

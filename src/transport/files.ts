@@ -5,7 +5,9 @@
 export async function readTextFile(path: string): Promise<string> {
   const load = (m: string): Promise<{ readFile(p: string, enc: 'utf8'): Promise<string> }> => import(m);
   let fs: Awaited<ReturnType<typeof load>>;
-  try { fs = await load('node:fs/promises'); } catch {
+  try {
+    fs = await load('node:fs/promises');
+  } catch {
     throw new TypeError(`cannot read "${path.slice(0, 64)}": this runtime has no file system`);
   }
   return fs.readFile(path, 'utf8');

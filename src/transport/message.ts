@@ -56,7 +56,9 @@ export abstract class MessageTransport implements Transport {
   #closed = false;
 
   /** True when upgradeTls can take the listener side. */
-  get canAcceptTls(): boolean { return false; }
+  get canAcceptTls(): boolean {
+    return false;
+  }
 
   /** Sends one message (never called once closed). */
   protected abstract sendMessage(m: Uint8Array): void;
@@ -71,13 +73,19 @@ export abstract class MessageTransport implements Transport {
   /** Called once full: arrange for checkDrain() to run as buffered() falls. */
   protected abstract watchDrain(): void;
   /** Brackets the messages of one flush (a byte stream corks them); default nothing. */
-  protected batch(_begin: boolean): void { /* messages go one by one */ }
+  protected batch(_begin: boolean): void {
+    /* messages go one by one */
+  }
 
   /** True once closed or failed. */
-  get closed(): boolean { return this.#closed; }
+  get closed(): boolean {
+    return this.#closed;
+  }
 
   /** Delivers events to `sink`. */
-  attach(sink: TransportSink | undefined): void { this.#sink = sink; }
+  attach(sink: TransportSink | undefined): void {
+    this.#sink = sink;
+  }
 
   /** Resolves once open; never rejects. */
   abstract opened(): Promise<void>;
@@ -117,10 +125,14 @@ export abstract class MessageTransport implements Transport {
   }
 
   /** False while messages cannot be sent yet (connecting, or a TLS upgrade under way). */
-  protected get ready(): boolean { return true; }
+  protected get ready(): boolean {
+    return true;
+  }
 
   /** Octets queued by write() and not yet handed to sendMessage. */
-  protected get queued(): number { return this.#outBytes; }
+  protected get queued(): number {
+    return this.#outBytes;
+  }
 
   /** Resumes a session that was told to wait, once what is buffered fell below half the mark. */
   protected checkDrain(): void {
@@ -131,25 +143,42 @@ export abstract class MessageTransport implements Transport {
   }
 
   /** True while write() asks the session to wait. */
-  get full(): boolean { return this.#full; }
+  get full(): boolean {
+    return this.#full;
+  }
 
   /** True while input is not delivered. */
-  protected get paused(): boolean { return this.#appPaused || this.#budgetPaused || this.#held; }
+  protected get paused(): boolean {
+    return this.#appPaused || this.#budgetPaused || this.#held;
+  }
 
   /** The outbound budget is full (true) or drained (false). */
-  pauseInput(paused: boolean): void { this.#budgetPaused = paused; this.#applyPause(); }
+  pauseInput(paused: boolean): void {
+    this.#budgetPaused = paused;
+    this.#applyPause();
+  }
 
   /** The application blocks (true) or unblocks reading. */
-  block(on: boolean): void { this.#appPaused = on; this.#applyPause(); }
+  block(on: boolean): void {
+    this.#appPaused = on;
+    this.#applyPause();
+  }
 
   /** True while the application blocked reading. */
-  get blocked(): boolean { return this.#appPaused; }
+  get blocked(): boolean {
+    return this.#appPaused;
+  }
 
   /** Holds input after the current message until hold(false) (a tuning reset). */
-  hold(on: boolean): void { this.#held = on; this.#applyPause(); }
+  hold(on: boolean): void {
+    this.#held = on;
+    this.#applyPause();
+  }
 
   /** True while input is held for a tuning reset. */
-  get held(): boolean { return this.#held; }
+  get held(): boolean {
+    return this.#held;
+  }
 
   #applyPause(): void {
     if (this.#closed) return;
@@ -209,7 +238,11 @@ export abstract class MessageTransport implements Transport {
   }
 
   #fail(err: Error): void {
-    try { this.destroySource(); } catch { /* already gone */ }
+    try {
+      this.destroySource();
+    } catch {
+      /* already gone */
+    }
     this.gone(err);
   }
 
@@ -217,12 +250,18 @@ export abstract class MessageTransport implements Transport {
   abort(): void {
     this.#out = [];
     this.#outBytes = 0;
-    try { this.destroySource(); } catch { /* already gone */ }
+    try {
+      this.destroySource();
+    } catch {
+      /* already gone */
+    }
     this.gone();
   }
 
   /** A WebSocket has no RST: the same as abort(). */
-  reset(): void { this.abort(); }
+  reset(): void {
+    this.abort();
+  }
 
   /** Closes after pending writes (a close frame follows the last message). */
   end(): void {

@@ -6,8 +6,15 @@ import type { Socket, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type {
-  Transport, TransportAddress, TransportFactory, TransportServer, TransportSink,
-  TlsClientUpgrade, TlsServerUpgrade, TlsInfo, PeerCertificateInfo,
+  Transport,
+  TransportAddress,
+  TransportFactory,
+  TransportServer,
+  TransportSink,
+  TlsClientUpgrade,
+  TlsServerUpgrade,
+  TlsInfo,
+  PeerCertificateInfo,
 } from './transport.js';
 
 /** Pieces at least this large are written by reference; smaller ones are copied together. */
@@ -17,7 +24,10 @@ const COPY_BELOW = 16384;
 const ARENA = 65536;
 
 /** node:net and node:tls, once loaded. */
-interface NodeModules { net: typeof import('node:net'); tls: typeof import('node:tls') }
+interface NodeModules {
+  net: typeof import('node:net');
+  tls: typeof import('node:tls');
+}
 let mods: NodeModules | undefined;
 
 // One arena per process, shared by every connection: a session writes a few hundred octets per
@@ -73,16 +83,23 @@ export class NodeTransport implements Transport {
   }
 
   /** True once the socket closed. */
-  get closed(): boolean { return this.#closed || this.socket.destroyed; }
+  get closed(): boolean {
+    return this.#closed || this.socket.destroyed;
+  }
 
   /** Delivers events to `sink`. */
-  attach(sink: TransportSink | undefined): void { this.#sink = sink; }
+  attach(sink: TransportSink | undefined): void {
+    this.#sink = sink;
+  }
 
   /** Resolves once connected. */
   opened(): Promise<void> {
     const s = this.socket;
     if (!s.connecting) return Promise.resolve();
-    return (this.#opened ??= new Promise((res) => { s.once('connect', () => res()); s.once('close', () => res()); }));
+    return (this.#opened ??= new Promise((res) => {
+      s.once('connect', () => res());
+      s.once('close', () => res());
+    }));
   }
 
   #cut(): void {
@@ -124,7 +141,10 @@ export class NodeTransport implements Transport {
     }
     // Back-pressure: the socket's verdict at the last flush, or a large backlog now.
     if (this.#full) return false;
-    if (this.#bytes >= 1 << 20) { this.#overflow = true; return false; }
+    if (this.#bytes >= 1 << 20) {
+      this.#overflow = true;
+      return false;
+    }
     return true;
   }
 
@@ -151,7 +171,10 @@ export class NodeTransport implements Transport {
       // The session stopped at our backlog limit and the socket took it all: no 'drain' will
       // come, so resume it ourselves, after a turn of the event loop (a long queue is written
       // 1 MiB per turn, never all in one run).
-      if (ok) setImmediate(() => { if (!this.#full) this.#sink?.drain(); });
+      if (ok)
+        setImmediate(() => {
+          if (!this.#full) this.#sink?.drain();
+        });
     }
   }
 
@@ -174,13 +197,19 @@ export class NodeTransport implements Transport {
   }
 
   /** True while the application blocked reading. */
-  get blocked(): boolean { return this.#appPaused; }
+  get blocked(): boolean {
+    return this.#appPaused;
+  }
 
   /** True while input is held for a tuning reset. */
-  get held(): boolean { return this.#held; }
+  get held(): boolean {
+    return this.#held;
+  }
 
   /** Starts reading a socket that was explicitly paused, unless this transport is paused. */
-  resumeIfFree(): void { this.#applyPause(); }
+  resumeIfFree(): void {
+    this.#applyPause();
+  }
 
   #applyPause(): void {
     if (this.#appPaused || this.#budgetPaused || this.#held) this.socket.pause();
@@ -188,10 +217,15 @@ export class NodeTransport implements Transport {
   }
 
   /** True when the socket wants us to wait for 'drain'. */
-  get full(): boolean { return this.#full; }
+  get full(): boolean {
+    return this.#full;
+  }
 
   /** Clears the wait once the socket drained. */
-  drained(): void { this.#full = false; this.#sink?.drain(); }
+  drained(): void {
+    this.#full = false;
+    this.#sink?.drain();
+  }
 
   /** A chunk arrived ('data'). */
   received(chunk: Uint8Array): void {
@@ -248,7 +282,12 @@ export class NodeTransport implements Transport {
     raw.on('error', ignore);
     return new Promise<TlsInfo>((resolve, reject) => {
       let s: TLSSocket;
-      const fail = (e: Error): void => { s?.destroy(); raw.destroy(); this.gone(e); reject(e); };
+      const fail = (e: Error): void => {
+        s?.destroy();
+        raw.destroy();
+        this.gone(e);
+        reject(e);
+      };
       const ready = (): void => {
         this.socket = s;
         (s as Bound)[kBound] = this;
@@ -257,7 +296,11 @@ export class NodeTransport implements Transport {
         s.off('error', fail);
         s.off('close', early);
         listen(s);
-        try { secured(info); } finally { resolve(info); }
+        try {
+          secured(info);
+        } finally {
+          resolve(info);
+        }
       };
       const early = (): void => fail(new Error('connection closed during the TLS handshake'));
       const wrap = (): void => {
@@ -266,7 +309,9 @@ export class NodeTransport implements Transport {
           let done: TlsReady;
           [s, done] = tlsOver(tls, raw, side);
           s.once(done, ready);
-        } catch (e) { return fail(e as Error); }
+        } catch (e) {
+          return fail(e as Error);
+        }
         s.pause(); // held until the caller's reset (hold(false))
         s.once('error', fail);
         s.once('close', early);
@@ -285,15 +330,30 @@ export type TlsReady = 'secure' | 'secureConnect';
  * A TLS socket over `stream` (a TCP socket, or any Duplex: a WebSocket's byte stream), as the
  * listener or the initiator, and the event that says its handshake is done.
  */
-export function tlsOver(tls: typeof import('node:tls'), stream: Duplex, side: TlsClientUpgrade | (TlsServerUpgrade & { server: true })): [TLSSocket, TlsReady] {
+export function tlsOver(
+  tls: typeof import('node:tls'),
+  stream: Duplex,
+  side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }),
+): [TLSSocket, TlsReady] {
   if ('server' in side) {
     const ctx = tls.createSecureContext({ cert: side.cert, key: side.key, ca: side.ca });
-    return [new tls.TLSSocket(stream, { isServer: true, secureContext: ctx, requestCert: side.ca !== undefined, rejectUnauthorized: false }), 'secure'];
+    return [
+      new tls.TLSSocket(stream, { isServer: true, secureContext: ctx, requestCert: side.ca !== undefined, rejectUnauthorized: false }),
+      'secure',
+    ];
   }
-  return [tls.connect({
-    socket: stream, servername: side.serverName, host: side.host, ca: side.ca, cert: side.cert, key: side.key,
-    rejectUnauthorized: side.rejectUnauthorized,
-  }), 'secureConnect'];
+  return [
+    tls.connect({
+      socket: stream,
+      servername: side.serverName,
+      host: side.host,
+      ca: side.ca,
+      cert: side.cert,
+      key: side.key,
+      rejectUnauthorized: side.rejectUnauthorized,
+    }),
+    'secureConnect',
+  ];
 }
 
 /** What node:tls tells about an established TLS socket. */
@@ -312,16 +372,26 @@ export function nodeTlsInfo(s: TLSSocket): TlsInfo {
   return { protocol, peerCertificate: peer };
 }
 
-function ignore(): void { /* see upgradeTls */ }
+function ignore(): void {
+  /* see upgradeTls */
+}
 
 // Listeners shared by every socket (no closures per connection): the socket carries its
 // transport under a symbol.
 const kBound = Symbol('beepwire.transport');
 type Bound = Socket & { [kBound]?: NodeTransport };
-function onData(this: Bound, chunk: Uint8Array): void { this[kBound]?.received(chunk); }
-function onDrain(this: Bound): void { this[kBound]?.drained(); }
-function onClose(this: Bound): void { this[kBound]?.gone(); }
-function onError(this: Bound, e: Error): void { this[kBound]?.gone(e); }
+function onData(this: Bound, chunk: Uint8Array): void {
+  this[kBound]?.received(chunk);
+}
+function onDrain(this: Bound): void {
+  this[kBound]?.drained();
+}
+function onClose(this: Bound): void {
+  this[kBound]?.gone();
+}
+function onError(this: Bound, e: Error): void {
+  this[kBound]?.gone(e);
+}
 
 function listen(socket: Socket): void {
   socket.on('data', onData);
@@ -371,7 +441,13 @@ const factory: TransportFactory = {
  * Starts `server` (node:net, node:http: any net.Server) on host:port; `onClose` runs when the
  * TransportServer is closed, before the server's own close completes.
  */
-export function serve(server: Server, host: string, port: number, onError: (e: Error) => void, onClose?: () => void): Promise<TransportServer> {
+export function serve(
+  server: Server,
+  host: string,
+  port: number,
+  onError: (e: Error) => void,
+  onClose?: () => void,
+): Promise<TransportServer> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -382,7 +458,11 @@ export function serve(server: Server, host: string, port: number, onError: (e: E
       const addr = server.address();
       resolve({
         port: typeof addr === 'object' && addr !== null ? addr.port : port,
-        close: () => new Promise<void>((res) => { server.close(() => res()); onClose?.(); }),
+        close: () =>
+          new Promise<void>((res) => {
+            server.close(() => res());
+            onClose?.();
+          }),
       });
     });
   });
@@ -393,7 +473,7 @@ export async function loadNodeTransport(): Promise<TransportFactory> {
   if (mods === undefined) {
     // A computed specifier: a bundle for a browser or workerd never tries to include Node's modules.
     const load = (m: string): Promise<unknown> => import(m);
-    const [net, tls] = await Promise.all([load('node:net'), load('node:tls')]) as [NodeModules['net'], NodeModules['tls']];
+    const [net, tls] = (await Promise.all([load('node:net'), load('node:tls')])) as [NodeModules['net'], NodeModules['tls']];
     mods = { net, tls };
   }
   return factory;

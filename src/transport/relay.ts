@@ -6,7 +6,13 @@ import type { Transport, TransportFactory, TransportAddress } from './transport.
 export async function openTransport(factory: TransportFactory, addr: TransportAddress): Promise<Transport> {
   const t = factory.connect(addr.host, addr.port);
   let failure: Error | undefined;
-  t.attach({ data: () => {}, drain: () => {}, closed: (err) => { failure = err ?? new Error('connection closed'); } });
+  t.attach({
+    data: () => {},
+    drain: () => {},
+    closed: (err) => {
+      failure = err ?? new Error('connection closed');
+    },
+  });
   t.hold(true); // nothing is read until the relay takes over
   await t.opened();
   if (failure !== undefined || t.closed) throw failure ?? new Error(`connect to ${addr.host}:${addr.port} failed`);
@@ -32,7 +38,10 @@ export function relay(a: Transport, b: Transport, idle: number, onEnd: () => voi
   };
   const pipe = (from: Transport, to: Transport): void => {
     from.attach({
-      data: (chunk) => { last = Date.now(); if (!to.write(chunk)) from.pauseInput(true); },
+      data: (chunk) => {
+        last = Date.now();
+        if (!to.write(chunk)) from.pauseInput(true);
+      },
       drain: () => to.pauseInput(false), // `from` can take more: the side feeding it may go on
       closed: end,
     });
@@ -40,10 +49,18 @@ export function relay(a: Transport, b: Transport, idle: number, onEnd: () => voi
   pipe(a, b);
   pipe(b, a);
   if (idle > 0) {
-    timer = setInterval(() => { if (Date.now() - last > idle) end(); }, Math.max(10, idle / 4));
+    timer = setInterval(
+      () => {
+        if (Date.now() - last > idle) end();
+      },
+      Math.max(10, idle / 4),
+    );
     (timer as { unref?: () => void }).unref?.();
   }
-  if (a.closed || b.closed) { end(); return; } // one side went away before the relay began
+  if (a.closed || b.closed) {
+    end();
+    return;
+  } // one side went away before the relay began
   a.hold(false);
   b.hold(false);
 }

@@ -43,10 +43,17 @@ async function denoDefault(): Promise<TransportFactory> {
 export async function runtimeTransport(): Promise<TransportFactory> {
   if (chosen !== undefined) return chosen;
   switch (runtimeName()) {
-    case 'deno': return denoDefault();
-    case 'workerd': return loadWorkerdTransport();
+    case 'deno':
+      return denoDefault();
+    case 'workerd':
+      return loadWorkerdTransport();
     case 'node':
-    case 'bun': return loadNodeTransport();
-    default: throw new BeepError('this runtime has no TCP transport: pass one (ctx option `transport`, or setTransport())', 'BEEP_ERR_NO_TRANSPORT');
+    case 'bun':
+      return loadNodeTransport();
+    default:
+      throw new BeepError(
+        'this runtime has no TCP transport: pass one (ctx option `transport`, or setTransport())',
+        'BEEP_ERR_NO_TRANSPORT',
+      );
   }
 }

@@ -120,7 +120,9 @@ export interface Transport extends SessionIO {
    * caller resets the session there before any decrypted octet is delivered. Rejects if the
    * handshake fails (the transport is then closed). Absent where the runtime cannot.
    */
-  upgradeTls?: ((side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void) => Promise<TlsInfo>) | undefined;
+  upgradeTls?:
+    | ((side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void) => Promise<TlsInfo>)
+    | undefined;
 }
 
 /** Opens transports to a host and port, and (where the runtime can) listens. */

@@ -72,11 +72,22 @@ export class WebStreamsTransport implements Transport {
     this.local = opts.local;
     this.canAcceptTls = opts.canAcceptTls ?? false;
     this.#opts = opts;
-    this.#opened = Promise.resolve(pair).then((p) => { this.#use(p); }, (e: unknown) => { this.#gone(e instanceof Error ? e : new Error(String(e))); });
+    this.#opened = Promise.resolve(pair).then(
+      (p) => {
+        this.#use(p);
+      },
+      (e: unknown) => {
+        this.#gone(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   }
 
   #use(p: StreamPair): void {
-    if (this.#closed) { void p.readable.cancel().catch(() => {}); void p.writable.abort().catch(() => {}); return; }
+    if (this.#closed) {
+      void p.readable.cancel().catch(() => {});
+      void p.writable.abort().catch(() => {});
+      return;
+    }
     this.#pair = p;
     this.#writer = p.writable.getWriter();
     this.#reader = p.readable.getReader();
@@ -85,28 +96,41 @@ export class WebStreamsTransport implements Transport {
   }
 
   /** True once the transport is closed. */
-  get closed(): boolean { return this.#closed; }
+  get closed(): boolean {
+    return this.#closed;
+  }
 
   /** Delivers events to `sink`. */
-  attach(sink: TransportSink | undefined): void { this.#sink = sink; }
+  attach(sink: TransportSink | undefined): void {
+    this.#sink = sink;
+  }
 
   /** Resolves once the stream pair exists (never rejects). */
-  opened(): Promise<void> { return this.#opened; }
+  opened(): Promise<void> {
+    return this.#opened;
+  }
 
-  get #paused(): boolean { return this.#appPaused || this.#budgetPaused || this.#held || this.#upgrading; }
+  get #paused(): boolean {
+    return this.#appPaused || this.#budgetPaused || this.#held || this.#upgrading;
+  }
 
   async #pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     try {
       for (;;) {
         while (this.#paused && !this.#closed) {
           if (this.#upgrading) return; // the upgrade takes the stream over; a new pump follows
-          await new Promise<void>((res) => { this.#wake = res; });
+          await new Promise<void>((res) => {
+            this.#wake = res;
+          });
         }
         if (this.#closed || reader !== this.#reader) return;
         this.#reading = true;
         const { value, done } = await reader.read();
         this.#reading = false;
-        if (done) { this.#gone(); return; }
+        if (done) {
+          this.#gone();
+          return;
+        }
         if (value !== undefined && value.length > 0) this.#sink?.data(value);
       }
     } catch (e) {
@@ -151,35 +175,63 @@ export class WebStreamsTransport implements Transport {
     else {
       chunk = new Uint8Array(n);
       let o = 0;
-      for (const p of q) { chunk.set(p, o); o += p.length; }
+      for (const p of q) {
+        chunk.set(p, o);
+        o += p.length;
+      }
     }
     this.#inflight += n;
-    this.#lastWrite = w.write(chunk).then(() => {
-      this.#inflight -= n;
-      if (this.#full && this.#inflight + this.#queued < HIGH_WATER / 2) { this.#full = false; this.#sink?.drain(); }
-    }, (e: unknown) => { this.#gone(e instanceof Error ? e : new Error(String(e))); });
+    this.#lastWrite = w.write(chunk).then(
+      () => {
+        this.#inflight -= n;
+        if (this.#full && this.#inflight + this.#queued < HIGH_WATER / 2) {
+          this.#full = false;
+          this.#sink?.drain();
+        }
+      },
+      (e: unknown) => {
+        this.#gone(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   }
 
   /** True while write() asks the session to wait. */
-  get full(): boolean { return this.#full; }
+  get full(): boolean {
+    return this.#full;
+  }
 
   /** The outbound budget is full (true) or drained (false). */
-  pauseInput(paused: boolean): void { this.#budgetPaused = paused; if (!this.#paused) this.#resume(); }
+  pauseInput(paused: boolean): void {
+    this.#budgetPaused = paused;
+    if (!this.#paused) this.#resume();
+  }
 
   /** The application blocks (true) or unblocks reading. */
-  block(on: boolean): void { this.#appPaused = on; if (!this.#paused) this.#resume(); }
+  block(on: boolean): void {
+    this.#appPaused = on;
+    if (!this.#paused) this.#resume();
+  }
 
   /** True while the application blocked reading. */
-  get blocked(): boolean { return this.#appPaused; }
+  get blocked(): boolean {
+    return this.#appPaused;
+  }
 
   /** Holds input after the current chunk until hold(false) (a tuning reset). */
-  hold(on: boolean): void { this.#held = on; if (!this.#paused) this.#resume(); }
+  hold(on: boolean): void {
+    this.#held = on;
+    if (!this.#paused) this.#resume();
+  }
 
   #gone(err?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#resume();
-    try { this.#opts.close?.(); } catch { /* already closed */ }
+    try {
+      this.#opts.close?.();
+    } catch {
+      /* already closed */
+    }
     const sink = this.#sink;
     this.#sink = undefined;
     sink?.closed(err);
@@ -195,7 +247,9 @@ export class WebStreamsTransport implements Transport {
   }
 
   /** Web Streams have no RST: the same as abort(). */
-  reset(): void { this.abort(); }
+  reset(): void {
+    this.abort();
+  }
 
   /** Half-closes after pending writes. */
   end(): void {
@@ -240,5 +294,7 @@ export class WebStreamsTransport implements Transport {
   }
 
   /** The current stream pair (after a TLS upgrade, the encrypted one). */
-  get streams(): StreamPair | undefined { return this.#pair; }
+  get streams(): StreamPair | undefined {
+    return this.#pair;
+  }
 }

@@ -70,14 +70,20 @@ export class WebSocketTransport extends MessageTransport {
     this.#ws = ws;
     ws.binaryType = 'arraybuffer';
     ws.addEventListener('message', (ev: { data: unknown }) => this.#message(ev.data));
-    ws.addEventListener('error', () => { this.#failure ??= new BeepError('WebSocket failed', 'BEEP_ERR_WEBSOCKET'); });
+    ws.addEventListener('error', () => {
+      this.#failure ??= new BeepError('WebSocket failed', 'BEEP_ERR_WEBSOCKET');
+    });
     ws.addEventListener('close', (ev: { code: number; reason: string }) => this.#closed(ev.code, ev.reason));
-    this.#opened = ws.readyState === CONNECTING
-      ? new Promise<void>((resolve) => {
-        ws.addEventListener('open', () => { this.#open(); resolve(); });
-        ws.addEventListener('close', () => resolve());
-      })
-      : Promise.resolve();
+    this.#opened =
+      ws.readyState === CONNECTING
+        ? new Promise<void>((resolve) => {
+            ws.addEventListener('open', () => {
+              this.#open();
+              resolve();
+            });
+            ws.addEventListener('close', () => resolve());
+          })
+        : Promise.resolve();
   }
 
   #open(): void {
@@ -93,7 +99,8 @@ export class WebSocketTransport extends MessageTransport {
 
   #closed(code: number, reason: string): void {
     let err = this.#failure;
-    if (code !== 1000 && code !== 1005) err = new BeepError(`WebSocket closed with code ${code}${reason ? ` (${reason})` : ''}`, 'BEEP_ERR_WEBSOCKET');
+    if (code !== 1000 && code !== 1005)
+      err = new BeepError(`WebSocket closed with code ${code}${reason ? ` (${reason})` : ''}`, 'BEEP_ERR_WEBSOCKET');
     this.gone(err);
   }
 
@@ -104,13 +111,21 @@ export class WebSocketTransport extends MessageTransport {
   }
 
   /** Resolves once open, or failed. */
-  opened(): Promise<void> { return this.#opened; }
+  opened(): Promise<void> {
+    return this.#opened;
+  }
 
-  protected override get ready(): boolean { return this.#ws?.readyState === OPEN; }
+  protected override get ready(): boolean {
+    return this.#ws?.readyState === OPEN;
+  }
 
-  protected sendMessage(m: Uint8Array): void { this.#ws!.send(m); }
+  protected sendMessage(m: Uint8Array): void {
+    this.#ws!.send(m);
+  }
 
-  protected get buffered(): number { return this.#ws?.bufferedAmount ?? 0; }
+  protected get buffered(): number {
+    return this.#ws?.bufferedAmount ?? 0;
+  }
 
   protected watchDrain(): void {
     if (this.#polling) return;
@@ -123,7 +138,9 @@ export class WebSocketTransport extends MessageTransport {
     setTimeout(look, DRAIN_POLL_MS);
   }
 
-  protected pauseSource(): void { /* the WHATWG API cannot stop reading: see the class comment */ }
+  protected pauseSource(): void {
+    /* the WHATWG API cannot stop reading: see the class comment */
+  }
 
   protected closeSource(): void {
     const w = this.#ws;
@@ -205,14 +222,28 @@ export function websocketTransport(opts: WebSocketOptions = {}): TransportFactor
     connect(host: string, port: number): Transport {
       const remote = { host, port };
       const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
-      const ctor = opts.WebSocket ?? (runtimeName() === 'node' ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket);
+      const ctor =
+        opts.WebSocket ?? (runtimeName() === 'node' ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket);
       if (ctor === undefined && runtimeName() === 'node') {
-        return new WsNodeTransport(loadWsNode().then(({ ws }) => new ws.WebSocket(url, opts.protocols ?? [], {
-          perMessageDeflate: false, skipUTF8Validation: true, maxPayload: opts.maxPayload ?? WS_MAX_PAYLOAD,
-          ca: opts.ca, rejectUnauthorized: opts.rejectUnauthorized ?? true,
-        })), { remote });
+        return new WsNodeTransport(
+          loadWsNode().then(
+            ({ ws }) =>
+              new ws.WebSocket(url, opts.protocols ?? [], {
+                perMessageDeflate: false,
+                skipUTF8Validation: true,
+                maxPayload: opts.maxPayload ?? WS_MAX_PAYLOAD,
+                ca: opts.ca,
+                rejectUnauthorized: opts.rejectUnauthorized ?? true,
+              }),
+          ),
+          { remote },
+        );
       }
-      if (ctor === undefined) return new WebSocketTransport(new BeepError('this runtime has no WebSocket: pass one (option `WebSocket`)', 'BEEP_ERR_NO_TRANSPORT'), remote);
+      if (ctor === undefined)
+        return new WebSocketTransport(
+          new BeepError('this runtime has no WebSocket: pass one (option `WebSocket`)', 'BEEP_ERR_NO_TRANSPORT'),
+          remote,
+        );
       try {
         return new WebSocketTransport(new ctor(url, opts.protocols ?? []), remote);
       } catch (e) {

@@ -26,7 +26,10 @@ interface CfSocket {
 }
 
 /** cloudflare:sockets' connect. */
-type CfConnect = (address: { hostname: string; port: number }, o: { secureTransport: 'starttls' | 'off' | 'on'; allowHalfOpen?: boolean }) => CfSocket;
+type CfConnect = (
+  address: { hostname: string; port: number },
+  o: { secureTransport: 'starttls' | 'off' | 'on'; allowHalfOpen?: boolean },
+) => CfSocket;
 
 /** Builds the adapter around a `connect` function (cloudflare:sockets', or a test double). */
 export function workerdTransport(connect: CfConnect): TransportFactory {
@@ -40,35 +43,51 @@ export function workerdTransport(connect: CfConnect): TransportFactory {
       } catch (e) {
         return new WebStreamsTransport(Promise.reject(e), { kind: 'workerd' });
       }
-      const t = new WebStreamsTransport(sock.opened.then(() => sock), {
-        kind: 'workerd',
-        remote: { host, port },
-        close: () => { void sock.close().catch(() => {}); },
-        upgradeTls: async (side) => {
-          if ('server' in side) throw new BeepError('workerd cannot accept TLS', 'BEEP_ERR_TLS');
-          if (side.ca !== undefined || side.cert !== undefined || side.key !== undefined || !side.rejectUnauthorized) {
-            // workerd verifies against its own trust store (configured per service), nothing else.
-            throw new BeepError('workerd startTls takes no ca/cert/key and always verifies: configure trusted certificates in workerd', 'BEEP_ERR_TLS');
-          }
-          // workerd checks the certificate against the host connected to. Another name (a
-          // serverName that is not that host) goes as expectedServerHostname, which local workerd
-          // honours but logs as unsupported, and which Cloudflare's runtime may refuse (TypeError).
-          const name = side.serverName !== undefined && side.serverName !== host ? side.serverName : undefined;
-          try {
-            sock = name === undefined ? sock.startTls() : sock.startTls({ expectedServerHostname: name });
-          } catch (e) {
-            throw new BeepError(`workerd refused startTls${name === undefined ? '' : ` with serverName ${name} (not the host connected to, ${host}): connect to the name the certificate carries, or leave serverName unset`}: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e });
-          }
-          try {
-            await sock.opened;
-          } catch (e) {
-            throw new BeepError(`TLS handshake with ${host}:${port} failed under workerd (${(e as Error)?.message ?? String(e)}); workerd's log gives the reason next to wdErrId = that reference: ` +
-              `UnknownIssuer or BadSignature: the certificate does not chain to a CA in tlsOptions.trustedCertificates of the network service the Worker's globalOutbound names; ` +
-              `"not valid for name": the certificate does not carry ${name ?? host}${name === undefined && isIpAddress(host) ? ' as an IP address SAN' : ''}`, 'BEEP_ERR_TLS', { cause: e });
-          }
-          return { readable: sock.readable, writable: sock.writable, info: {} };
+      const t = new WebStreamsTransport(
+        sock.opened.then(() => sock),
+        {
+          kind: 'workerd',
+          remote: { host, port },
+          close: () => {
+            void sock.close().catch(() => {});
+          },
+          upgradeTls: async (side) => {
+            if ('server' in side) throw new BeepError('workerd cannot accept TLS', 'BEEP_ERR_TLS');
+            if (side.ca !== undefined || side.cert !== undefined || side.key !== undefined || !side.rejectUnauthorized) {
+              // workerd verifies against its own trust store (configured per service), nothing else.
+              throw new BeepError(
+                'workerd startTls takes no ca/cert/key and always verifies: configure trusted certificates in workerd',
+                'BEEP_ERR_TLS',
+              );
+            }
+            // workerd checks the certificate against the host connected to. Another name (a
+            // serverName that is not that host) goes as expectedServerHostname, which local workerd
+            // honours but logs as unsupported, and which Cloudflare's runtime may refuse (TypeError).
+            const name = side.serverName !== undefined && side.serverName !== host ? side.serverName : undefined;
+            try {
+              sock = name === undefined ? sock.startTls() : sock.startTls({ expectedServerHostname: name });
+            } catch (e) {
+              throw new BeepError(
+                `workerd refused startTls${name === undefined ? '' : ` with serverName ${name} (not the host connected to, ${host}): connect to the name the certificate carries, or leave serverName unset`}: ${(e as Error)?.message ?? String(e)}`,
+                'BEEP_ERR_TLS',
+                { cause: e },
+              );
+            }
+            try {
+              await sock.opened;
+            } catch (e) {
+              throw new BeepError(
+                `TLS handshake with ${host}:${port} failed under workerd (${(e as Error)?.message ?? String(e)}); workerd's log gives the reason next to wdErrId = that reference: ` +
+                  `UnknownIssuer or BadSignature: the certificate does not chain to a CA in tlsOptions.trustedCertificates of the network service the Worker's globalOutbound names; ` +
+                  `"not valid for name": the certificate does not carry ${name ?? host}${name === undefined && isIpAddress(host) ? ' as an IP address SAN' : ''}`,
+                'BEEP_ERR_TLS',
+                { cause: e },
+              );
+            }
+            return { readable: sock.readable, writable: sock.writable, info: {} };
+          },
         },
-      });
+      );
       return t;
     },
   };

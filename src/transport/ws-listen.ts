@@ -61,7 +61,11 @@ const GET = [0x47, 0x45, 0x54, 0x20]; // "GET "
 export function classifyFirstOctets(head: Uint8Array, final = false): FirstOctets {
   const n = Math.min(head.length, 4);
   let get = true;
-  for (let i = 0; i < n; i++) if (head[i] !== GET[i]) { get = false; break; }
+  for (let i = 0; i < n; i++)
+    if (head[i] !== GET[i]) {
+      get = false;
+      break;
+    }
   if (get) return n === 4 || final ? (n === 0 ? 'beep' : 'websocket') : 'more';
   if (head[0] === 0x16) {
     if (head.length >= 2) return head[1] === 0x03 ? 'tls' : 'beep';
@@ -72,15 +76,22 @@ export function classifyFirstOctets(head: Uint8Array, final = false): FirstOctet
 
 /** Answers a plain HTTP request: this endpoint only speaks WebSocket. */
 function upgradeRequired(_req: IncomingMessage, res: import('node:http').ServerResponse): void {
-  res.writeHead(426, { 'Connection': 'close', 'Upgrade': 'websocket', 'Content-Type': 'text/plain' });
+  res.writeHead(426, { Connection: 'close', Upgrade: 'websocket', 'Content-Type': 'text/plain' });
   res.end('BEEP over WebSocket: upgrade required\n');
 }
 
 /** A request node:http could not parse (oversized head, garbage, timeout): answered and closed, never thrown. */
 function clientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   const cut = setTimeout(() => socket.destroy(), 1000); // a client that keeps its end open
   cut.unref?.();
@@ -90,9 +101,18 @@ function clientError(err: Error & { code?: string }, socket: Duplex): void {
 type Accepted = (t: Transport) => void;
 
 /** The HTTP side: node:http parsing requests, ws completing upgrades on any path. */
-function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepted, tls: boolean, upgrading?: (s: Duplex) => void): HttpServer {
+function httpSide(
+  m: WsNodeModules,
+  o: WebSocketListenOptions,
+  accepted: Accepted,
+  tls: boolean,
+  upgrading?: (s: Duplex) => void,
+): HttpServer {
   const wss = new m.ws.WebSocketServer({
-    noServer: true, clientTracking: false, perMessageDeflate: false, skipUTF8Validation: true,
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    skipUTF8Validation: true,
     maxPayload: o.maxPayload ?? 16 << 20,
   });
   const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
@@ -104,9 +124,10 @@ function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepte
     keepAliveTimeout: 1000,
     noDelay: true,
   };
-  const server: HttpServer = tls && o.share !== true
-    ? m.https.createServer({ ...httpOpts, cert: o.tls!.cert, key: o.tls!.key, handshakeTimeout: limit })
-    : m.http.createServer(httpOpts);
+  const server: HttpServer =
+    tls && o.share !== true
+      ? m.https.createServer({ ...httpOpts, cert: o.tls!.cert, key: o.tls!.key, handshakeTimeout: limit })
+      : m.http.createServer(httpOpts);
   server.on('request', upgradeRequired);
   server.on('clientError', clientError);
   server.on('tlsClientError', (_e: Error, s: Duplex) => s.destroy());
@@ -124,9 +145,16 @@ function httpSide(m: WsNodeModules, o: WebSocketListenOptions, accepted: Accepte
  * dropped soon after the handshake (1 to 3 of the 4 ws:// scenarios of the runtime matrix failed,
  * with Node's client too), and elsewhere (workerd, browsers) there is no node:http.
  */
-export async function listenWebSocket(o: WebSocketListenOptions, host: string, port: number, accepted: Accepted, onError: (e: Error) => void): Promise<TransportServer> {
+export async function listenWebSocket(
+  o: WebSocketListenOptions,
+  host: string,
+  port: number,
+  accepted: Accepted,
+  onError: (e: Error) => void,
+): Promise<TransportServer> {
   const rt = runtimeName();
-  if (rt !== 'node' && rt !== 'bun') throw new BeepError('WebSocket listeners need Node or Bun (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
+  if (rt !== 'node' && rt !== 'bun')
+    throw new BeepError('WebSocket listeners need Node or Bun (the ws package and node:http)', 'BEEP_ERR_NO_TRANSPORT');
   const m = await loadWsNode();
   const secure = o.tls !== undefined;
   const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
@@ -140,12 +168,24 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
   // node:http enforces headersTimeout only on servers that listen themselves: this one is fed
   // sockets, so each gets its own deadline for its upgrade request.
   const deadlines = new Map<Duplex, ReturnType<typeof setTimeout>>();
-  const http = httpSide(m, o, accepted, secure, (s) => { clearTimeout(deadlines.get(s)); deadlines.delete(s); });
+  const http = httpSide(m, o, accepted, secure, (s) => {
+    clearTimeout(deadlines.get(s));
+    deadlines.delete(s);
+  });
   const secureContext = secure ? m.tls.createSecureContext({ cert: o.tls!.cert, key: o.tls!.key }) : undefined;
   const pending = new Set<Duplex>(); // being sorted, or in a TLS handshake
   const toHttp = (s: Duplex): void => {
-    deadlines.set(s, setTimeout(() => { deadlines.delete(s); s.destroy(); }, limit));
-    s.once('close', () => { clearTimeout(deadlines.get(s)); deadlines.delete(s); });
+    deadlines.set(
+      s,
+      setTimeout(() => {
+        deadlines.delete(s);
+        s.destroy();
+      }, limit),
+    );
+    s.once('close', () => {
+      clearTimeout(deadlines.get(s));
+      deadlines.delete(s);
+    });
     http.emit('connection', s);
   };
   const toTls = (raw: Socket): void => {
@@ -153,8 +193,15 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
     const cut = setTimeout(() => t.destroy(), limit);
     pending.add(t);
     t.on('error', () => t.destroy());
-    t.once('close', () => { clearTimeout(cut); pending.delete(t); });
-    t.once('secure', () => { clearTimeout(cut); pending.delete(t); toHttp(t); });
+    t.once('close', () => {
+      clearTimeout(cut);
+      pending.delete(t);
+    });
+    t.once('secure', () => {
+      clearTimeout(cut);
+      pending.delete(t);
+      toHttp(t);
+    });
   };
   const server = m.net.createServer({ noDelay: true }, (socket) => {
     pending.add(socket);
@@ -162,8 +209,11 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
     sortConnection(socket, delay, (kind, head) => {
       pending.delete(socket);
       if (head !== undefined) socket.unshift(head);
-      if (kind === 'websocket') { toHttp(socket); socket.resume(); }
-      else if (kind === 'tls' && secure) toTls(socket); // TLSSocket takes the unshifted octets first
+      if (kind === 'websocket') {
+        toHttp(socket);
+        socket.resume();
+      } else if (kind === 'tls' && secure)
+        toTls(socket); // TLSSocket takes the unshifted octets first
       else adoptSocket(socket, undefined, accepted); // BEEP (TLS without a certificate too: BEEP's framing refuses it)
     });
   });
@@ -180,7 +230,11 @@ export async function listenWebSocket(o: WebSocketListenOptions, host: string, p
  * gives back what was read; the socket is paused. A connection that ends or fails meanwhile is
  * destroyed without a word.
  */
-function sortConnection(socket: Socket, delay: number, decided: (kind: Exclude<FirstOctets, 'more'>, head: Uint8Array | undefined) => void): void {
+function sortConnection(
+  socket: Socket,
+  delay: number,
+  decided: (kind: Exclude<FirstOctets, 'more'>, head: Uint8Array | undefined) => void,
+): void {
   let head: Uint8Array | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let done = false;
@@ -212,7 +266,9 @@ function sortConnection(socket: Socket, delay: number, decided: (kind: Exclude<F
   socket.on('error', gone);
   // The timer runs in the timers phase, before this loop turn reads sockets: if the loop was
   // late, octets may be waiting. One more turn lets them be read before silence is concluded.
-  timer = setTimeout(() => { timer = setTimeout(() => finish(head === undefined ? 'beep' : classifyFirstOctets(head, true) as Exclude<FirstOctets, 'more'>), 0); }, delay);
+  timer = setTimeout(() => {
+    timer = setTimeout(() => finish(head === undefined ? 'beep' : (classifyFirstOctets(head, true) as Exclude<FirstOctets, 'more'>)), 0);
+  }, delay);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -31,14 +31,18 @@ let mods: WsNodeModules | undefined;
 export async function loadWsNode(): Promise<WsNodeModules> {
   if (mods === undefined) {
     const load = (m: string): Promise<unknown> => import(m);
-    const [ws, tls, stream, http, https, net] = await Promise.all(['ws', 'node:tls', 'node:stream', 'node:http', 'node:https', 'node:net'].map(load));
+    const [ws, tls, stream, http, https, net] = await Promise.all(
+      ['ws', 'node:tls', 'node:stream', 'node:http', 'node:https', 'node:net'].map(load),
+    );
     mods = { ws, tls, stream, http, https, net } as WsNodeModules;
   }
   return mods;
 }
 
 /** The loaded modules (only after loadWsNode resolved). */
-export function wsNodeModules(): WsNodeModules | undefined { return mods; }
+export function wsNodeModules(): WsNodeModules | undefined {
+  return mods;
+}
 
 /** WebSocket close codes that are an orderly end (RFC 6455 §7.4.1: 1000 normal, 1005 none given). */
 const ORDERLY = new Set([1000, 1005]);
@@ -55,7 +59,10 @@ function octets(data: RawData): Uint8Array {
   const n = parts.reduce((s, p) => s + p.length, 0);
   const all = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) { all.set(p, o); o += p.length; }
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
   return all;
 }
 
@@ -84,11 +91,18 @@ export class WsNodeTransport extends MessageTransport {
     super();
     this.remote = opts.remote;
     if (opts.raw !== undefined) this.#addresses(opts.raw);
-    this.#opened = Promise.resolve(ws).then((w) => this.#use(w), (e: unknown) => { this.gone(e instanceof Error ? e : new Error(String(e))); });
+    this.#opened = Promise.resolve(ws).then(
+      (w) => this.#use(w),
+      (e: unknown) => {
+        this.gone(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   }
 
   /** A TLS upgrade can take either side (node:tls over the WebSocket's octets). */
-  override get canAcceptTls(): boolean { return true; }
+  override get canAcceptTls(): boolean {
+    return true;
+  }
 
   #addresses(s: Socket): void {
     this.remote = addressOf(s.remoteAddress, s.remotePort) ?? this.remote;
@@ -96,17 +110,28 @@ export class WsNodeTransport extends MessageTransport {
   }
 
   #use(w: WsSocket): Promise<void> {
-    if (this.closed) { w.terminate(); return Promise.resolve(); }
+    if (this.closed) {
+      w.terminate();
+      return Promise.resolve();
+    }
     this.#ws = w;
     w.binaryType = 'nodebuffer';
     w.on('message', (data: RawData) => this.received(octets(data)));
-    w.on('error', (e: Error) => { this.#error ??= e; });
+    w.on('error', (e: Error) => {
+      this.#error ??= e;
+    });
     w.on('close', (code: number, reason: Buffer) => this.#wsClosed(code, reason));
     // Pings are answered by ws itself (autoPong); pongs and pings never reach the session.
-    if (w.readyState === w.OPEN) { this.#start(); return Promise.resolve(); }
+    if (w.readyState === w.OPEN) {
+      this.#start();
+      return Promise.resolve();
+    }
     w.on('upgrade', (res) => this.#addresses(res.socket));
     return new Promise<void>((resolve) => {
-      w.once('open', () => { this.#start(); resolve(); });
+      w.once('open', () => {
+        this.#start();
+        resolve();
+      });
       w.once('close', () => resolve());
     });
   }
@@ -128,7 +153,9 @@ export class WsNodeTransport extends MessageTransport {
   }
 
   /** Resolves once the WebSocket is open, or failed. */
-  opened(): Promise<void> { return this.#opened; }
+  opened(): Promise<void> {
+    return this.#opened;
+  }
 
   protected override get ready(): boolean {
     return !this.#upgrading && (this.#tls !== undefined || this.#ws?.readyState === 1);
@@ -136,12 +163,17 @@ export class WsNodeTransport extends MessageTransport {
 
   protected sendMessage(m: Uint8Array): void {
     this.#inflight += m.length;
-    const done = (): void => { this.#inflight -= m.length; this.checkDrain(); };
+    const done = (): void => {
+      this.#inflight -= m.length;
+      this.checkDrain();
+    };
     if (this.#tls !== undefined) this.#tls.write(m, done);
     else this.#ws!.send(m, { binary: true, compress: false, fin: true }, done);
   }
 
-  protected get buffered(): number { return this.#inflight; }
+  protected get buffered(): number {
+    return this.#inflight;
+  }
 
   /** Over TLS the frames of one flush are corked into as few records (and messages) as TLS makes. */
   protected override batch(begin: boolean): void {
@@ -150,23 +182,34 @@ export class WsNodeTransport extends MessageTransport {
     // net.Socket ws keeps (ws 8; absent in its WHATWG-style class: then nothing is corked).
     const target = this.#tls ?? (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } } | undefined)?._socket;
     if (target === undefined) return;
-    if (begin) target.cork(); else target.uncork();
+    if (begin) target.cork();
+    else target.uncork();
   }
 
-  protected watchDrain(): void { /* send callbacks call checkDrain() */ }
+  protected watchDrain(): void {
+    /* send callbacks call checkDrain() */
+  }
 
   protected pauseSource(paused: boolean): void {
     if (this.#tls !== undefined) {
-      if (paused) this.#tls.pause(); else this.#tls.resume();
+      if (paused) this.#tls.pause();
+      else this.#tls.resume();
     } else if (this.#duplex === undefined && this.#ws !== undefined) {
-      if (paused) this.#ws.pause(); else this.#ws.resume();
+      if (paused) this.#ws.pause();
+      else this.#ws.resume();
     }
   }
 
   protected closeSource(): void {
-    if (this.#tls !== undefined) { this.#tls.end(); return; }
+    if (this.#tls !== undefined) {
+      this.#tls.end();
+      return;
+    }
     const w = this.#ws;
-    if (w === undefined || w.readyState === w.CONNECTING) { this.#endWhenOpen = true; return; }
+    if (w === undefined || w.readyState === w.CONNECTING) {
+      this.#endWhenOpen = true;
+      return;
+    }
     if (w.readyState === w.OPEN) w.close(1000);
   }
 
@@ -188,7 +231,7 @@ export class WsNodeTransport extends MessageTransport {
     const { tls, stream } = await loadWsNode();
     this.#upgrading = true;
     w.removeAllListeners('message');
-    const duplex = this.#duplex = messageDuplex(stream, w, this.takeInput());
+    const duplex = (this.#duplex = messageDuplex(stream, w, this.takeInput()));
     return new Promise<TlsInfo>((resolve, reject) => {
       let s: TLSSocket | undefined;
       const fail = (e: Error): void => {
@@ -211,14 +254,22 @@ export class WsNodeTransport extends MessageTransport {
           this.#tls = t;
           this.#upgrading = false;
           t.on('data', (chunk: Uint8Array) => this.received(chunk));
-          t.on('error', (e: Error) => { this.#error ??= e; });
+          t.on('error', (e: Error) => {
+            this.#error ??= e;
+          });
           t.on('close', () => this.gone(this.#error));
           const info = nodeTlsInfo(t);
           // The session is reset before the TLS socket's first 'data' can be delivered.
-          try { secured(info); } finally { resolve(info); }
+          try {
+            secured(info);
+          } finally {
+            resolve(info);
+          }
           this.flush();
         });
-      } catch (e) { fail(e as Error); }
+      } catch (e) {
+        fail(e as Error);
+      }
     });
   }
 }
@@ -230,13 +281,27 @@ export class WsNodeTransport extends MessageTransport {
  */
 function messageDuplex(stream: typeof import('node:stream'), w: WsSocket, pending: Uint8Array[]): Duplex {
   const d = new stream.Duplex({
-    read: () => { w.resume(); },
-    write: (chunk: Uint8Array, _enc, cb) => { w.send(chunk, { binary: true, compress: false }, (e) => cb(e ?? null)); },
-    final: (cb) => { if (w.readyState === w.OPEN) w.close(1000); cb(); },
-    destroy: (err, cb) => { if (w.readyState !== w.CLOSED) w.terminate(); cb(err); },
+    read: () => {
+      w.resume();
+    },
+    write: (chunk: Uint8Array, _enc, cb) => {
+      w.send(chunk, { binary: true, compress: false }, (e) => cb(e ?? null));
+    },
+    final: (cb) => {
+      if (w.readyState === w.OPEN) w.close(1000);
+      cb();
+    },
+    destroy: (err, cb) => {
+      if (w.readyState !== w.CLOSED) w.terminate();
+      cb(err);
+    },
   });
   for (const p of pending) d.push(p);
-  w.on("message", (data: RawData) => { if (!d.push(octets(data))) w.pause(); });
-  w.once('close', () => { d.push(null); });
+  w.on('message', (data: RawData) => {
+    if (!d.push(octets(data))) w.pause();
+  });
+  w.once('close', () => {
+    d.push(null);
+  });
   return d;
 }

@@ -9,15 +9,20 @@ test('TUNNEL: LibVortex two-hop request and the bare endpoint request', () => {
   const spec = parseTunnel("<tunnel ip4='127.0.0.1' port='44110'><tunnel /></tunnel>");
   assert.deepEqual(spec, { hop: { ip4: '127.0.0.1', port: 44110 }, inner: { hop: {} } });
   assert.deepEqual(parseTunnel('<tunnel />'), { hop: {} });
-  assert.deepEqual(parseTunnel(' <tunnel\tfqdn="proxy.example.com" srv="_beep._tcp">\r\n <tunnel endpoint="app"/> </tunnel> '),
-    { hop: { fqdn: 'proxy.example.com', srv: '_beep._tcp' }, inner: { hop: { endpoint: 'app' } } });
+  assert.deepEqual(parseTunnel(' <tunnel\tfqdn="proxy.example.com" srv="_beep._tcp">\r\n <tunnel endpoint="app"/> </tunnel> '), {
+    hop: { fqdn: 'proxy.example.com', srv: '_beep._tcp' },
+    inner: { hop: { endpoint: 'app' } },
+  });
 });
 
 test('TUNNEL: written with single quotes in RFC attribute order, and read back', () => {
   const spec = { hop: { port: 10288, fqdn: 'a.example' }, inner: { hop: { ip6: '::1', port: 604 }, inner: { hop: {} } } };
   const xml = tunnelXml(spec);
   assert.equal(xml, "<tunnel fqdn='a.example' port='10288'><tunnel ip6='::1' port='604'><tunnel /></tunnel></tunnel>");
-  assert.deepEqual(parseTunnel(xml), { hop: { fqdn: 'a.example', port: 10288 }, inner: { hop: { ip6: '::1', port: 604 }, inner: { hop: {} } } });
+  assert.deepEqual(parseTunnel(xml), {
+    hop: { fqdn: 'a.example', port: 10288 },
+    inner: { hop: { ip6: '::1', port: 604 }, inner: { hop: {} } },
+  });
 });
 
 test('TUNNEL: hostile or malformed elements are refused with 500/501', () => {
@@ -39,7 +44,11 @@ test('TUNNEL: hostile or malformed elements are refused with 500/501', () => {
     ["<!DOCTYPE x [<!ENTITY a 'b'>]><tunnel />", 500],
   ];
   for (const [xml, code] of bad) {
-    assert.throws(() => parseTunnel(xml), (e: unknown) => e instanceof MgmtSyntaxError && e.replyCode === code, xml);
+    assert.throws(
+      () => parseTunnel(xml),
+      (e: unknown) => e instanceof MgmtSyntaxError && e.replyCode === code,
+      xml,
+    );
   }
   const deep = `${"<tunnel ip4='1.2.3.4' port='1'>".repeat(MAX_HOPS)}<tunnel />${'</tunnel>'.repeat(MAX_HOPS)}`;
   assert.throws(() => parseTunnel(deep), /more than 16 hops/);
@@ -47,6 +56,10 @@ test('TUNNEL: hostile or malformed elements are refused with 500/501', () => {
 
 test('TUNNEL replies: ok, error with code, anything else refused', () => {
   assert.deepEqual(parseTunnelReply('<ok />'), { ok: true });
-  assert.deepEqual(parseTunnelReply("<error code='450'>failed to connect to the next hop</error>"), { ok: false, code: 450, text: 'failed to connect to the next hop' });
+  assert.deepEqual(parseTunnelReply("<error code='450'>failed to connect to the next hop</error>"), {
+    ok: false,
+    code: 450,
+    text: 'failed to connect to the next hop',
+  });
   assert.throws(() => parseTunnelReply('<greeting />'), MgmtSyntaxError);
 });

@@ -43,7 +43,12 @@ export interface AcceptTunnelOptions {
 
 /** Thrown inside a start decision to refuse it with a reply code. */
 class Refusal extends Error {
-  constructor(readonly code: number, text: string) { super(text); }
+  constructor(
+    readonly code: number,
+    text: string,
+  ) {
+    super(text);
+  }
 }
 
 /** Largest message accepted on a TUNNEL channel we opened: its answer is <ok /> or an <error>. */
@@ -83,7 +88,9 @@ function relayTo(conn: Connection, next: Transport): void {
   const l = conn.listener;
   const mine = handOver(conn); // the session's end removes conn from the listener: counted again below
   l?.connections.add(conn);
-  relay(mine, next, conn.ctx.options.idleTimeout ?? 600_000, () => { l?.connections.delete(conn); });
+  relay(mine, next, conn.ctx.options.idleTimeout ?? 600_000, () => {
+    l?.connections.delete(conn);
+  });
 }
 
 /** Endpoint: after <ok /> the initiator greets first; its first octets start the new session. */
@@ -101,32 +108,55 @@ async function decide(conn: Connection, xml: string, o: AcceptTunnelOptions): Pr
     const spec = parseTunnel(xml);
     const h = spec.hop;
     if (spec.inner === undefined && direct(h) === undefined && h.profile === undefined && h.endpoint === undefined && h.srv === undefined) {
-      if (o.acceptEndpoint && !(await callHandler('TUNNEL acceptEndpoint', () => o.acceptEndpoint!(conn)))) throw new Refusal(537, 'TUNNEL endpoint refused by policy');
+      if (o.acceptEndpoint && !(await callHandler('TUNNEL acceptEndpoint', () => o.acceptEndpoint!(conn))))
+        throw new Refusal(537, 'TUNNEL endpoint refused by policy');
       return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => endHere(conn) };
     }
-    if (!o.acceptRelay || !(await callHandler('TUNNEL acceptRelay', () => o.acceptRelay!(conn, h)))) throw new Refusal(537, 'relaying is not allowed here');
+    if (!o.acceptRelay || !(await callHandler('TUNNEL acceptRelay', () => o.acceptRelay!(conn, h))))
+      throw new Refusal(537, 'relaying is not allowed here');
     const resolved = direct(h) ?? (o.resolve === undefined ? undefined : await callHandler('TUNNEL resolve', () => o.resolve!(h)));
     if (resolved === undefined) throw new Refusal(550, 'cannot resolve the next hop');
     // profile/endpoint hops end at the resolved BEEP peer; a host hop without inner is plain TCP.
     const forward = spec.inner ?? (direct(h) === undefined ? { hop: {} } : undefined);
     let next: Transport;
     if (forward === undefined) {
-      const factory = conn.ctx.options.transport ?? await runtimeTransport();
+      const factory = conn.ctx.options.transport ?? (await runtimeTransport());
       next = await within(timeout, 'connect to the next hop', openTransport(factory, resolved));
-    }
-    else {
-      const hopConn = await Connection.connect(conn.ctx, resolved.host, resolved.port, { connectTimeout: timeout, greetingTimeout: timeout });
-      if (!hopConn.isOk()) throw new Refusal(450, `next hop ${resolved.host}:${resolved.port} unreachable: ${hopConn.popChannelError()?.[1] ?? ''}`);
-      const answer = await within(timeout, 'next hop TUNNEL answer', ask(hopConn, tunnelXml(forward))).catch((e: unknown) => { hopConn.shutdown(); throw e; });
-      if (!answer.ok) { hopConn.shutdown(); throw new Refusal(answer.code, `next hop: ${answer.text}`); }
+    } else {
+      const hopConn = await Connection.connect(conn.ctx, resolved.host, resolved.port, {
+        connectTimeout: timeout,
+        greetingTimeout: timeout,
+      });
+      if (!hopConn.isOk())
+        throw new Refusal(450, `next hop ${resolved.host}:${resolved.port} unreachable: ${hopConn.popChannelError()?.[1] ?? ''}`);
+      const answer = await within(timeout, 'next hop TUNNEL answer', ask(hopConn, tunnelXml(forward))).catch((e: unknown) => {
+        hopConn.shutdown();
+        throw e;
+      });
+      if (!answer.ok) {
+        hopConn.shutdown();
+        throw new Refusal(answer.code, `next hop: ${answer.text}`);
+      }
       next = handOver(hopConn);
     }
     // If this session dies before <ok /> is out, the next hop's socket has no relay to join.
     let relayed = false;
-    conn.setOnClose(() => { if (!relayed) next.abort(); });
+    conn.setOnClose(() => {
+      if (!relayed) next.abort();
+    });
     if (!conn.isOk()) next.abort();
-    return { accept: true, uri: TUNNEL_URI, content: OK_XML, onReplySent: () => { relayed = true; relayTo(conn, next); } };
-  } catch (e) { return refuse(conn, e); }
+    return {
+      accept: true,
+      uri: TUNNEL_URI,
+      content: OK_XML,
+      onReplySent: () => {
+        relayed = true;
+        relayTo(conn, next);
+      },
+    };
+  } catch (e) {
+    return refuse(conn, e);
+  }
 }
 
 /**
@@ -152,7 +182,9 @@ export function acceptTunnel(ctx: Ctx, opts: AcceptTunnelOptions = {}): boolean 
   const start: TuningStart = (conn, _req, offer) => {
     if (offer.content === undefined) return { accept: false, code: 501, text: 'TUNNEL: the start must carry the <tunnel> element' };
     let xml: string;
-    try { xml = offer.encoding === 'base64' ? base64Text(offer.content) : offer.content; } catch {
+    try {
+      xml = offer.encoding === 'base64' ? base64Text(offer.content) : offer.content;
+    } catch {
       return { accept: false, code: 501, text: 'TUNNEL: the piggyback is not base64' };
     }
     return decide(conn, xml, opts);

@@ -21,8 +21,12 @@ export function parseXmlTree(xml: string, bounds: { maxLength: number; maxDepth:
   const stack: XmlNode[] = [];
   let root: XmlNode | undefined;
   let failure: string | undefined;
-  parser.on('error', (e) => { failure ??= e.message; });
-  parser.on('doctype', () => { failure ??= 'DOCTYPE is not allowed'; });
+  parser.on('error', (e) => {
+    failure ??= e.message;
+  });
+  parser.on('doctype', () => {
+    failure ??= 'DOCTYPE is not allowed';
+  });
   parser.on('opentag', (t) => {
     const n: XmlNode = { name: t.name, attrs: t.attributes as Record<string, string>, text: '', children: [] };
     const parent = stack[stack.length - 1];
@@ -37,7 +41,9 @@ export function parseXmlTree(xml: string, bounds: { maxLength: number; maxDepth:
   };
   parser.on('text', appendText);
   parser.on('cdata', appendText);
-  parser.on('closetag', () => { stack.pop(); });
+  parser.on('closetag', () => {
+    stack.pop();
+  });
   try {
     parser.write(xml).close();
   } catch (e) {

@@ -10,8 +10,15 @@ import { parseXmlTree } from '../util/xml-tree.js';
 import { xmlEscape } from '../session/mgmt.js';
 import { callHandler, reportHandlerFault, errorElement, detach, sizeOption } from '../sasl/guard.js';
 import {
-  FAULT, XmlRpcFault, XmlRpcSyntaxError, methodCallXml, methodResponseXml, parseMethodCall, parseMethodResponse,
-  type MethodCall, type XmlRpcValue,
+  FAULT,
+  XmlRpcFault,
+  XmlRpcSyntaxError,
+  methodCallXml,
+  methodResponseXml,
+  parseMethodCall,
+  parseMethodResponse,
+  type MethodCall,
+  type XmlRpcValue,
 } from './values.js';
 
 export { XmlRpcDouble, XmlRpcFault, FAULT, type XmlRpcValue, type MethodCall } from './values.js';
@@ -61,7 +68,9 @@ function bootResource(xml: string): string | { code: number; text: string } {
   let root: ReturnType<typeof parseXmlTree>;
   try {
     root = parseXmlTree(xml.trim(), { maxLength: 4096, maxDepth: 2 }, (why) => new XmlRpcSyntaxError(why));
-  } catch (e) { return { code: 500, text: `XML-RPC boot: ${(e as Error).message}` }; }
+  } catch (e) {
+    return { code: 500, text: `XML-RPC boot: ${(e as Error).message}` };
+  }
   if (root.name !== 'bootmsg' || root.children.length > 0) return { code: 501, text: 'XML-RPC boot: expected <bootmsg resource=.../>' };
   const resource = root.attrs.resource;
   if (resource === undefined || resource === '') return { code: 501, text: 'XML-RPC boot: <bootmsg> lacks resource' };
@@ -77,12 +86,19 @@ async function answer(opts: AcceptXmlRpcOptions, info: CallInfo, f: Frame): Prom
     if (handler === undefined) throw new XmlRpcFault(FAULT.methodNotFound, `method ${call.method} not found`);
     result = await handler(call.params, info);
   } catch (e) {
-    result = e instanceof XmlRpcFault ? e
-      : e instanceof XmlRpcSyntaxError ? new XmlRpcFault(e.faultCode, e.message)
-        : new XmlRpcFault(FAULT.internal, thrownText(e));
+    result =
+      e instanceof XmlRpcFault
+        ? e
+        : e instanceof XmlRpcSyntaxError
+          ? new XmlRpcFault(e.faultCode, e.message)
+          : new XmlRpcFault(FAULT.internal, thrownText(e));
   }
   let xml: string;
-  try { xml = methodResponseXml(result); } catch (e) { xml = methodResponseXml(new XmlRpcFault(FAULT.internal, `result cannot be sent: ${(e as Error).message}`)); }
+  try {
+    xml = methodResponseXml(result);
+  } catch (e) {
+    xml = methodResponseXml(new XmlRpcFault(FAULT.internal, `result cannot be sent: ${(e as Error).message}`));
+  }
   info.channel.sendRpy(xml, undefined, f.msgNo, XML_HEADERS);
 }
 
@@ -92,14 +108,21 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
   const resources = new WeakMap<Connection, Map<number, string>>();
   const booted = (conn: Connection): Map<number, string> => {
     let m = resources.get(conn);
-    if (m === undefined) resources.set(conn, m = new Map());
+    if (m === undefined) resources.set(conn, (m = new Map()));
     return m;
   };
-  const decide = async (conn: Connection, serverName: string | undefined, xml: string): Promise<string | { code: number; text: string }> => {
+  const decide = async (
+    conn: Connection,
+    serverName: string | undefined,
+    xml: string,
+  ): Promise<string | { code: number; text: string }> => {
     const r = bootResource(xml);
     if (typeof r !== 'string') return r;
     let ok = true;
-    try { ok = opts.acceptResource === undefined || await callHandler('XML-RPC acceptResource', () => opts.acceptResource!(r, conn, serverName)); } catch (e) {
+    try {
+      ok =
+        opts.acceptResource === undefined || (await callHandler('XML-RPC acceptResource', () => opts.acceptResource!(r, conn, serverName)));
+    } catch (e) {
       reportHandlerFault(ctx, e, conn);
       ok = false;
     }
@@ -119,17 +142,30 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
       frameReceived: (conn, channel, f) => {
         if (f.type !== 'MSG') return;
         const resource = booted(conn).get(channel.number);
-        if (resource !== undefined) { detach(ctx, conn, answer(opts, { conn, channel, resource }, f)); return; }
+        if (resource !== undefined) {
+          detach(ctx, conn, answer(opts, { conn, channel, resource }, f));
+          return;
+        }
         // Channel sends never throw (a failure is recorded on the connection): safe after the session ended.
-        detach(ctx, conn, decide(conn, conn.serverName, f.text).then((r) => {
-          if (typeof r === 'string') {
-            booted(conn).set(channel.number, r);
-            channel.sendRpy(BOOTRPY, undefined, f.msgNo, XML_HEADERS);
-          } else channel.sendErr(errorElement(r.code, r.text), undefined, f.msgNo, { headers: { 'Content-Type': 'application/beep+xml' } });
-        }));
+        detach(
+          ctx,
+          conn,
+          decide(conn, conn.serverName, f.text).then((r) => {
+            if (typeof r === 'string') {
+              booted(conn).set(channel.number, r);
+              channel.sendRpy(BOOTRPY, undefined, f.msgNo, XML_HEADERS);
+            } else
+              channel.sendErr(errorElement(r.code, r.text), undefined, f.msgNo, { headers: { 'Content-Type': 'application/beep+xml' } });
+          }),
+        );
       },
-      close: (n, conn) => { booted(conn).delete(n); return true; },
-      closed: (n, conn) => { booted(conn).delete(n); }, // a tuning reset drops channels too
+      close: (n, conn) => {
+        booted(conn).delete(n);
+        return true;
+      },
+      closed: (n, conn) => {
+        booted(conn).delete(n);
+      }, // a tuning reset drops channels too
     });
   }
   return true;
@@ -139,7 +175,10 @@ export function acceptXmlRpc(ctx: Ctx, opts: AcceptXmlRpcOptions): boolean {
  * Opens an XML-RPC channel for `resource` (LibVortex vortex_xml_rpc_boot_channel_sync):
  * resolves the channel, or null with the reason in conn.popChannelError().
  */
-export async function bootChannel(conn: Connection, opts: { resource?: string; serverName?: string; maxResponseSize?: number } = {}): Promise<Channel | null> {
+export async function bootChannel(
+  conn: Connection,
+  opts: { resource?: string; serverName?: string; maxResponseSize?: number } = {},
+): Promise<Channel | null> {
   const limit = sizeOption('maxResponseSize', opts.maxResponseSize, XMLRPC_MAX_RESPONSE);
   const content = `<bootmsg resource='${xmlEscape(opts.resource ?? '/')}' />`;
   const ch = await conn.openChannel(0, [XMLRPC_URI, XMLRPC_TRANSIENT_URI], { content, serverName: opts.serverName, maxMessage: limit });
@@ -163,7 +202,8 @@ export async function bootChannel(conn: Connection, opts: { resource?: string; s
 /** Calls `method` on a booted channel: resolves the result, rejects with XmlRpcFault for a fault. */
 export async function invoke(channel: Channel, method: string, params: XmlRpcValue[] = []): Promise<XmlRpcValue> {
   const reply = await channel.request(methodCallXml(method, params), XML_HEADERS);
-  if (reply.type !== 'RPY') throw new BeepError(`XML-RPC: ${reply.type} in answer to ${method}: ${reply.text.slice(0, 200)}`, 'BEEP_ERR_XMLRPC');
+  if (reply.type !== 'RPY')
+    throw new BeepError(`XML-RPC: ${reply.type} in answer to ${method}: ${reply.text.slice(0, 200)}`, 'BEEP_ERR_XMLRPC');
   const result = parseMethodResponse(reply.text);
   if (result instanceof XmlRpcFault) throw result;
   return result;

@@ -11,12 +11,24 @@ export class XmlRpcDouble {
 }
 
 /** Values XML-RPC carries: int/double (number), boolean, string, dateTime (Date), base64 (Uint8Array), array, struct, nil. */
-export type XmlRpcValue = number | XmlRpcDouble | boolean | string | Date | Uint8Array | null | XmlRpcValue[] | { [member: string]: XmlRpcValue };
+export type XmlRpcValue =
+  | number
+  | XmlRpcDouble
+  | boolean
+  | string
+  | Date
+  | Uint8Array
+  | null
+  | XmlRpcValue[]
+  | { [member: string]: XmlRpcValue };
 
 /** A fault response (faultCode, faultString). */
 export class XmlRpcFault extends Error {
   /** Creates a fault. */
-  constructor(readonly faultCode: number, readonly faultString: string) {
+  constructor(
+    readonly faultCode: number,
+    readonly faultString: string,
+  ) {
     super(`XML-RPC fault ${faultCode}: ${faultString}`);
     this.name = 'XmlRpcFault';
   }
@@ -28,7 +40,10 @@ export const FAULT = { parse: -32700, invalid: -32600, methodNotFound: -32601, p
 /** A malformed XML-RPC document: reported to the peer as a fault (-32700 / -32600). */
 export class XmlRpcSyntaxError extends Error {
   /** Creates the error with the fault code it maps to. */
-  constructor(message: string, readonly faultCode: number = FAULT.invalid) {
+  constructor(
+    message: string,
+    readonly faultCode: number = FAULT.invalid,
+  ) {
     super(message);
     this.name = 'XmlRpcSyntaxError';
   }
@@ -58,16 +73,23 @@ export function valueXml(v: XmlRpcValue): string {
   if (v instanceof XmlRpcDouble) return `<value><double>${formatDouble(v.value)}</double></value>`;
   switch (typeof v) {
     case 'number':
-      return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? `<value><i4>${v}</i4></value>` : `<value><double>${formatDouble(v)}</double></value>`;
-    case 'boolean': return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
-    case 'string': return `<value><string>${xmlEscape(v)}</string></value>`;
-    default: break;
+      return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647
+        ? `<value><i4>${v}</i4></value>`
+        : `<value><double>${formatDouble(v)}</double></value>`;
+    case 'boolean':
+      return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
+    case 'string':
+      return `<value><string>${xmlEscape(v)}</string></value>`;
+    default:
+      break;
   }
   if (v instanceof Date) return `<value><dateTime.iso8601>${isoDate(v)}</dateTime.iso8601></value>`;
   if (v instanceof Uint8Array) return `<value><base64>${toBase64(v)}</base64></value>`;
   if (Array.isArray(v)) return `<value><array><data>${v.map(valueXml).join('')}</data></array></value>`;
   if (typeof v === 'object') {
-    return `<value><struct>${Object.entries(v).map(([k, m]) => `<member><name>${xmlEscape(k)}</name>${valueXml(m)}</member>`).join('')}</struct></value>`;
+    return `<value><struct>${Object.entries(v)
+      .map(([k, m]) => `<member><name>${xmlEscape(k)}</name>${valueXml(m)}</member>`)
+      .join('')}</struct></value>`;
   }
   throw new TypeError(`not an XML-RPC value: ${typeof v}`);
 }
@@ -99,9 +121,12 @@ export function readValue(n: XmlNode): XmlRpcValue {
   if (t === undefined) return n.text; // untyped value: a string
   if (n.children.length > 1 || n.text.trim() !== '') throw bad('a <value> holds one typed element');
   const text = t.text;
-  const leaf = (): void => { if (t.children.length > 0) throw bad(`<${t.name}> holds no elements`); };
+  const leaf = (): void => {
+    if (t.children.length > 0) throw bad(`<${t.name}> holds no elements`);
+  };
   switch (t.name) {
-    case 'i4': case 'int': {
+    case 'i4':
+    case 'int': {
       leaf();
       const s = text.trim();
       if (!/^[+-]?[0-9]{1,10}$/.test(s) || Number(s) < -2147483648 || Number(s) > 2147483647) throw bad(`bad <${t.name}> '${s}'`);
@@ -112,7 +137,8 @@ export function readValue(n: XmlNode): XmlRpcValue {
       const s = text.trim();
       // One way to match each input (no backtracking blow-up on long digit runs), and a length
       // bound: a double needs at most a few dozen characters (17 significant digits).
-      if (s.length > 512 || !/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s) || !Number.isFinite(Number(s))) throw bad(`bad <double> '${s.slice(0, 40)}'`);
+      if (s.length > 512 || !/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s) || !Number.isFinite(Number(s)))
+        throw bad(`bad <double> '${s.slice(0, 40)}'`);
       return Number(s);
     }
     case 'boolean': {
@@ -121,10 +147,16 @@ export function readValue(n: XmlNode): XmlRpcValue {
       if (s !== '0' && s !== '1') throw bad(`bad <boolean> '${s}'`);
       return s === '1';
     }
-    case 'string': leaf(); return text;
+    case 'string':
+      leaf();
+      return text;
     case 'base64': {
       leaf();
-      try { return fromBase64(text); } catch { throw bad('bad <base64>'); }
+      try {
+        return fromBase64(text);
+      } catch {
+        throw bad('bad <base64>');
+      }
     }
     case 'dateTime.iso8601': {
       leaf();
@@ -133,7 +165,10 @@ export function readValue(n: XmlNode): XmlRpcValue {
       // The six groups are not optional: a match has them all.
       return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
     }
-    case 'none': case 'nil': leaf(); return null;
+    case 'none':
+    case 'nil':
+      leaf();
+      return null;
     case 'array': {
       const data = t.children[0];
       if (t.children.length !== 1 || data === undefined || data.name !== 'data') throw bad('<array> holds one <data>');
@@ -142,14 +177,17 @@ export function readValue(n: XmlNode): XmlRpcValue {
     case 'struct': {
       const out: { [member: string]: XmlRpcValue } = {};
       for (const m of t.children) {
-        const name = m.children[0], value = m.children[1];
-        if (m.name !== 'member' || m.children.length !== 2 || name === undefined || value === undefined || name.name !== 'name') throw bad('a <struct> holds <member><name/><value/></member> items');
+        const name = m.children[0],
+          value = m.children[1];
+        if (m.name !== 'member' || m.children.length !== 2 || name === undefined || value === undefined || name.name !== 'name')
+          throw bad('a <struct> holds <member><name/><value/></member> items');
         // defineProperty: a member called __proto__ must stay data, not reach the prototype.
         Object.defineProperty(out, name.text, { value: readValue(value), enumerable: true, writable: true, configurable: true });
       }
       return out;
     }
-    default: throw bad(`unknown XML-RPC type <${t.name}>`);
+    default:
+      throw bad(`unknown XML-RPC type <${t.name}>`);
   }
 }
 
@@ -186,12 +224,22 @@ export function parseMethodResponse(xml: string): XmlRpcValue | XmlRpcFault {
   refuseDtd(xml, 'methodResponse');
   const root = parseXmlTree(xml, BOUNDS, (why) => new XmlRpcSyntaxError(`methodResponse: ${why}`, FAULT.parse));
   const body = root.children[0];
-  if (root.name !== 'methodResponse' || root.children.length !== 1 || body === undefined) throw bad('expected <methodResponse> with <params> or <fault>');
+  if (root.name !== 'methodResponse' || root.children.length !== 1 || body === undefined)
+    throw bad('expected <methodResponse> with <params> or <fault>');
   if (body.name === 'fault') {
     const faultValue = body.children.length === 1 ? body.children[0] : undefined;
     const f = faultValue === undefined ? undefined : readValue(faultValue);
-    if (f === null || typeof f !== 'object' || Array.isArray(f) || f instanceof Date || f instanceof Uint8Array || f instanceof XmlRpcDouble
-      || typeof f.faultCode !== 'number' || typeof f.faultString !== 'string') throw bad('<fault> needs a struct of faultCode and faultString');
+    if (
+      f === null ||
+      typeof f !== 'object' ||
+      Array.isArray(f) ||
+      f instanceof Date ||
+      f instanceof Uint8Array ||
+      f instanceof XmlRpcDouble ||
+      typeof f.faultCode !== 'number' ||
+      typeof f.faultString !== 'string'
+    )
+      throw bad('<fault> needs a struct of faultCode and faultString');
     return new XmlRpcFault(f.faultCode, f.faultString);
   }
   const param = body.children.length === 1 ? body.children[0] : undefined;

@@ -23,7 +23,13 @@ async function echoIn(port: number, wire: Buffer, cuts: number[]): Promise<Buffe
   await new Promise<void>((r) => s.once('connect', () => r()));
   const got: Buffer[] = [];
   let n = 0;
-  const done = new Promise<void>((r) => s.on('data', (d: Buffer) => { got.push(d); n += d.length; if (n >= wire.length) r(); }));
+  const done = new Promise<void>((r) =>
+    s.on('data', (d: Buffer) => {
+      got.push(d);
+      n += d.length;
+      if (n >= wire.length) r();
+    }),
+  );
   let at = 0;
   for (const c of [...cuts, wire.length]) {
     s.write(wire.subarray(at, c));
@@ -40,8 +46,24 @@ test('raw length-prefixed echo: every message back, whatever the read boundaries
   try {
     const port = portOf(server);
     const wire = lp([0, 5, 64, 0, 3000, 1, 70000, 7]);
-    for (const cuts of [[], [1], [2, 3], [4], [5, 6, 7, 8, 9, 10], [13, 100, 3100, 3105, 50000], Array.from({ length: 40 }, (_, i) => i * 1901 + 3)]) {
-      assert.deepEqual(await echoIn(port, wire, cuts.filter((c) => c < wire.length)), wire, `cuts ${cuts.join(',')}`);
+    for (const cuts of [
+      [],
+      [1],
+      [2, 3],
+      [4],
+      [5, 6, 7, 8, 9, 10],
+      [13, 100, 3100, 3105, 50000],
+      Array.from({ length: 40 }, (_, i) => i * 1901 + 3),
+    ]) {
+      assert.deepEqual(
+        await echoIn(
+          port,
+          wire,
+          cuts.filter((c) => c < wire.length),
+        ),
+        wire,
+        `cuts ${cuts.join(',')}`,
+      );
     }
   } finally {
     server.close();

@@ -18,13 +18,25 @@ const NODE = runtimeName() === 'node' ? process.execPath : 'node';
 function run(args: string[], timeout = 30_000): Promise<{ code: number | null; events: Array<Record<string, unknown>>; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(NODE, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
+    let out = '',
+      err = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
     const t = setTimeout(() => p.kill('SIGKILL'), timeout);
     p.on('close', (code) => {
       clearTimeout(t);
-      resolve({ code, events: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>), stderr: err });
+      resolve({
+        code,
+        events: out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+        stderr: err,
+      });
     });
   });
 }
@@ -35,7 +47,10 @@ function listener(extra: string[]): Promise<{ p: ChildProcess; port: number; eve
     const p = spawn(NODE, [MAIN, 'listen', '--port', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Array<Record<string, unknown>> = [];
     let buf = '';
-    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('listener did not start within 20 s')); }, 20_000);
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error('listener did not start within 20 s'));
+    }, 20_000);
     p.stdout!.on('data', (d) => {
       buf += d;
       let i: number;
@@ -45,10 +60,16 @@ function listener(extra: string[]): Promise<{ p: ChildProcess; port: number; eve
         if (!line.startsWith('{')) continue;
         const e = JSON.parse(line) as Record<string, unknown>;
         events.push(e);
-        if (e.event === 'listening') { clearTimeout(t); resolve({ p, port: e.port as number, events }); }
+        if (e.event === 'listening') {
+          clearTimeout(t);
+          resolve({ p, port: e.port as number, events });
+        }
       }
     });
-    p.on('close', () => { clearTimeout(t); reject(new Error('listener exited')); });
+    p.on('close', () => {
+      clearTimeout(t);
+      reject(new Error('listener exited'));
+    });
   });
 }
 
@@ -56,7 +77,10 @@ function listener(extra: string[]): Promise<{ p: ChildProcess; port: number; eve
 function stop(p: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-    p.once('close', (code) => { clearTimeout(t); resolve(code); });
+    p.once('close', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
     // By pid, not p.kill(): Deno's node:child_process then reports the child as killed by the
     // signal (code null) even when it handled it and exited 0 (Deno 2.9.6).
     process.kill(p.pid!, 'SIGTERM');
@@ -73,18 +97,45 @@ test('cli: listen + ping 100 round trips: greeting, start, statistics, clean rel
   assert.ok((stats.min as number) <= (stats.median as number) && (stats.median as number) <= (stats.p99 as number));
   assert.ok(r.events.some((e) => e.event === 'close' && e.ok === true));
   assert.equal(await stop(l.p), 0, 'the listener exits 0 on SIGTERM');
-  assert.ok(l.events.some((e) => e.event === 'session-open') && l.events.some((e) => e.event === 'channel-start'), 'the listener logged the session');
+  assert.ok(
+    l.events.some((e) => e.event === 'session-open') && l.events.some((e) => e.event === 'channel-start'),
+    'the listener logged the session',
+  );
 });
 
-test('cli: ping over TLS (the listener\'s generated CA) with SASL SCRAM-SHA-256; a wrong password exits 1 with 535', async () => {
+test("cli: ping over TLS (the listener's generated CA) with SASL SCRAM-SHA-256; a wrong password exits 1 with 535", async () => {
   const l = await listener(['--tls', '--sasl', 'SCRAM-SHA-256', '--user', 'alice:secret']);
   try {
     const caFile = l.events.find((e) => e.event === 'tls-ca')?.caFile as string;
     assert.ok(existsSync(caFile));
-    const ok = await run(['ping', `127.0.0.1:${l.port}`, '--tls', '--ca', caFile, '--sasl', 'SCRAM-SHA-256', '--user', 'alice:secret', '--count', '5', '--json']);
+    const ok = await run([
+      'ping',
+      `127.0.0.1:${l.port}`,
+      '--tls',
+      '--ca',
+      caFile,
+      '--sasl',
+      'SCRAM-SHA-256',
+      '--user',
+      'alice:secret',
+      '--count',
+      '5',
+      '--json',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(ok.events.some((e) => e.event === 'tls') && ok.events.some((e) => e.event === 'sasl' && e.authId === 'alice'));
-    const bad = await run(['ping', `127.0.0.1:${l.port}`, '--tls', '--ca', caFile, '--sasl', 'SCRAM-SHA-256', '--user', 'alice:wrong', '--json']);
+    const bad = await run([
+      'ping',
+      `127.0.0.1:${l.port}`,
+      '--tls',
+      '--ca',
+      caFile,
+      '--sasl',
+      'SCRAM-SHA-256',
+      '--user',
+      'alice:wrong',
+      '--json',
+    ]);
     assert.equal(bad.code, 1);
     assert.deepEqual(bad.events.find((e) => e.ok === false)?.code, 535);
     const unverified = await run(['ping', `127.0.0.1:${l.port}`, '--tls', '--json']);
@@ -111,10 +162,27 @@ test('cli: bench drives the echo profile for each size and writes JSON and an SV
   const l = await listener([]);
   try {
     const svg = join(mkdtempSync(join(tmpdir(), 'beepwire-bench-')), 'bench.svg');
-    const r = await run(['bench', `127.0.0.1:${l.port}`, '--size', '64', '--size', '65536', '--seconds', '1', '--inflight', '8', '--svg', svg, '--json']);
+    const r = await run([
+      'bench',
+      `127.0.0.1:${l.port}`,
+      '--size',
+      '64',
+      '--size',
+      '65536',
+      '--seconds',
+      '1',
+      '--inflight',
+      '8',
+      '--svg',
+      svg,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const rows = r.events.filter((e) => e.event === 'row');
-    assert.deepEqual(rows.map((e) => e.size), [64, 65536]);
+    assert.deepEqual(
+      rows.map((e) => e.size),
+      [64, 65536],
+    );
     for (const row of rows) assert.ok((row.messages as number) > 0 && (row.msgsPerSec as number) > 0, JSON.stringify(row));
     assert.match(readFileSync(svg, 'utf8'), /^<svg[^>]*>.*65536 B/s);
   } finally {

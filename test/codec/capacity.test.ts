@@ -56,7 +56,9 @@ test('100,000 codec sessions (each with channel 0) open in one process, then clo
 test('200,000 channels across 2,000 sessions; closing them frees every slot', () => {
   const m = fresh();
   const codecs = Array.from({ length: 2000 }, () => new WasmCodec({}, m));
-  codecs.forEach((c, i) => { for (let ch = 0; ch < 100; ch++) c.openChannel(ch * 2 + (i & 1)); });
+  codecs.forEach((c, i) => {
+    for (let ch = 0; ch < 100; ch++) c.openChannel(ch * 2 + (i & 1));
+  });
   assert.equal(codecUsage(m).channels, 200_000);
   assert.ok(codecUsage(m).hashEntries >= 400_000);
   codecs.forEach((c, i) => {
@@ -88,20 +90,30 @@ test('state of a session survives table growth between two decode calls', () => 
   const header = a.encodeFrame(L.T_RPY, 5, 3, false, 10, 0); // a cached header view, detached by the growth
   assert.equal(Buffer.from(header).toString('latin1'), 'RPY 5 3 . 77 10\r\n');
   const others: WasmCodec[] = [];
-  for (let i = 0; i < 5000; i++) { const c = new WasmCodec({}, m); c.openChannel(0); others.push(c); }
+  for (let i = 0; i < 5000; i++) {
+    const c = new WasmCodec({}, m);
+    c.openChannel(0);
+    others.push(c);
+  }
   const after = codecUsage(m);
   assert.ok(after.memoryBytes > before.memoryBytes, 'memory grew');
   assert.ok(after.hashEntries > before.hashEntries, 'the hash was rehashed');
   assert.equal(header.length, 0, 'the old buffer is detached');
   evs.push(...collect(a, [wire.subarray(cut)]));
-  assert.deepEqual(evs.filter((e) => e.kind === 'frame').map((e) => e.kind === 'frame' && [e.channel, e.msgno, e.more, e.seqno, e.size, e.end, e.payload]), [
-    [5, 9, false, 1000, 300, true, Buffer.from(payload).toString('hex')],
-    [0, 1, true, 0, 3, true, Buffer.from('abc').toString('hex')],
-  ]);
+  assert.deepEqual(
+    evs.filter((e) => e.kind === 'frame').map((e) => e.kind === 'frame' && [e.channel, e.msgno, e.more, e.seqno, e.size, e.end, e.payload]),
+    [
+      [5, 9, false, 1000, 300, true, Buffer.from(payload).toString('hex')],
+      [0, 1, true, 0, 3, true, Buffer.from('abc').toString('hex')],
+    ],
+  );
   assert.deepEqual(a.recvState(5), { next: 1300, ackno: 1000, window: 65536 });
   assert.deepEqual(a.sendState(5), { next: 87, limit: 4096 + 77 });
   // The continuation state ("*" on channel 0) survived: a different msgno is refused.
-  assert.deepEqual(collect(a, [latin1('MSG 0 2 . 3 0\r\nEND\r\n')]).map((e) => e.kind === 'error' && e.status), [L.S_CONTINUATION]);
+  assert.deepEqual(
+    collect(a, [latin1('MSG 0 2 . 3 0\r\nEND\r\n')]).map((e) => e.kind === 'error' && e.status),
+    [L.S_CONTINUATION],
+  );
   // Header views are re-made from the grown memory.
   assert.equal(Buffer.from(others[0]!.encodeFrame(L.T_MSG, 0, 0, false, 1, 0)).toString('latin1'), 'MSG 0 0 . 0 1\r\n');
   for (const c of [a, ...others]) c.dispose();
@@ -117,18 +129,37 @@ test('a payload split across calls survives growth, and so does growth from insi
   const seen: string[] = [];
   let octets = 0;
   const handler = {
-    onFrame(_t: number, _c: number, msgno: number, _m: boolean, _s: number, _z: number, _a: number, buf: Uint8Array, off: number, len: number) {
+    onFrame(
+      _t: number,
+      _c: number,
+      msgno: number,
+      _m: boolean,
+      _s: number,
+      _z: number,
+      _a: number,
+      buf: Uint8Array,
+      off: number,
+      len: number,
+    ) {
       seen.push(`${msgno}:${Buffer.from(buf.subarray(off, off + len)).toString('latin1')}`);
       octets += len;
       // Opening sessions here grows memory while this decode call still has events to hand over.
-      if (msgno === 0) for (let i = 0; i < 3000; i++) { const c = new WasmCodec({}, m); c.openChannel(0); grown.push(c); }
+      if (msgno === 0)
+        for (let i = 0; i < 3000; i++) {
+          const c = new WasmCodec({}, m);
+          c.openChannel(0);
+          grown.push(c);
+        }
     },
     onData(_c: number, buf: Uint8Array, off: number, len: number) {
       seen.push(`+${Buffer.from(buf.subarray(off, off + len)).toString('latin1')}`);
       octets += len;
     },
-    onSeq() {}, onSeqHint() {},
-    onError(status: number) { throw new Error(`status ${status}`); },
+    onSeq() {},
+    onSeqHint() {},
+    onError(status: number) {
+      throw new Error(`status ${status}`);
+    },
   };
   const mem0 = codecUsage(m).memoryBytes;
   assert.equal(a.decode(wire.subarray(0, 40), handler), true); // inside the first payload
@@ -136,8 +167,17 @@ test('a payload split across calls survives growth, and so does growth from insi
   assert.equal(a.decode(wire.subarray(40), handler), true);
   assert.ok(codecUsage(m).memoryBytes > mem0);
   assert.equal(octets, 50 + 40 * 4);
-  assert.equal(seen.filter((s) => s.startsWith('100:') || s.startsWith('+')).map((s) => s.replace(/^\+|^100:/, '')).join(''), 'y'.repeat(50));
-  assert.deepEqual(seen.filter((s) => /^\d+:p/.test(s)), Array.from({ length: 40 }, (_, i) => `${i}:p${String(i).padStart(3, '0')}`));
+  assert.equal(
+    seen
+      .filter((s) => s.startsWith('100:') || s.startsWith('+'))
+      .map((s) => s.replace(/^\+|^100:/, ''))
+      .join(''),
+    'y'.repeat(50),
+  );
+  assert.deepEqual(
+    seen.filter((s) => /^\d+:p/.test(s)),
+    Array.from({ length: 40 }, (_, i) => `${i}:p${String(i).padStart(3, '0')}`),
+  );
   for (const c of [a, ...grown]) c.dispose();
 });
 
@@ -164,7 +204,8 @@ test('the session limit refuses with BEEP_ERR_CAPACITY; a freed slot is reused',
 test('the channel limit (over all sessions) refuses with BEEP_ERR_CAPACITY; a freed channel is reused', () => {
   const m = fresh();
   setCodecLimits({ maxChannels: 5 }, m);
-  const a = new WasmCodec({}, m), b = new WasmCodec({}, m);
+  const a = new WasmCodec({}, m),
+    b = new WasmCodec({}, m);
   for (const ch of [0, 1, 2]) a.openChannel(ch);
   b.openChannel(0);
   b.openChannel(7);
@@ -199,18 +240,40 @@ test('misuse stays RangeError: bad limits, bad or duplicate channel numbers', ()
   // Disposed from inside its own handler, a codec stays failed.
   const d = new WasmCodec({}, m);
   d.openChannel(1);
-  const quiet = { onFrame() { d.dispose(); }, onData() {}, onSeq() {}, onSeqHint() {}, onError() {} };
+  const quiet = {
+    onFrame() {
+      d.dispose();
+    },
+    onData() {},
+    onSeq() {},
+    onSeqHint() {},
+    onError() {},
+  };
   d.decode(latin1('MSG 1 0 . 0 0\r\nEND\r\n'), quiet);
   assert.equal(d.failed, true);
   assert.equal(codecUsage(m).sessions, 0);
   // A disposed codec decodes nothing and touches no table.
-  assert.equal(c.decode(latin1('MSG 1 0 . 0 0\r\nEND\r\n'), { onFrame() { throw new Error('no'); }, onData() {}, onSeq() {}, onSeqHint() {}, onError() {} }), false);
+  assert.equal(
+    c.decode(latin1('MSG 1 0 . 0 0\r\nEND\r\n'), {
+      onFrame() {
+        throw new Error('no');
+      },
+      onData() {},
+      onSeq() {},
+      onSeqHint() {},
+      onError() {},
+    }),
+    false,
+  );
 });
 
-testNeeding('wasm-memory-cap', 'memory.grow failing (V8 capped at 8 pages) refuses sessions and channels with BEEP_ERR_CAPACITY; tables stay usable', () => {
-  // A child process, since the cap is a V8 flag; the script stops at the first refusal of each kind.
-  const index = new URL('../../src/codec/index.js', import.meta.url).href;
-  const script = `
+testNeeding(
+  'wasm-memory-cap',
+  'memory.grow failing (V8 capped at 8 pages) refuses sessions and channels with BEEP_ERR_CAPACITY; tables stay usable',
+  () => {
+    // A child process, since the cap is a V8 flag; the script stops at the first refusal of each kind.
+    const index = new URL('../../src/codec/index.js', import.meta.url).href;
+    const script = `
     import { WasmCodec, codecUsage } from ${JSON.stringify(index)};
     const held = [], out = {};
     try { for (;;) { const c = new WasmCodec(); try { c.openChannel(0); } catch (e) { c.dispose(); throw e; } held.push(c); } }
@@ -224,21 +287,22 @@ testNeeding('wasm-memory-cap', 'memory.grow failing (V8 capped at 8 pages) refus
     const again = new WasmCodec();
     out.reused = codecUsage().sessions === held.length + 1;
     console.log(JSON.stringify(out));`;
-  // A file, not -e: Deno runs a module file but not node's --input-type=module -e.
-  const dir = mkdtempSync(join(tmpdir(), 'beepwire-grow-'));
-  const file = join(dir, 'grow.mjs');
-  writeFileSync(file, script);
-  const cap = '--wasm-max-mem-pages=8';
-  const argv = runtimeName() === 'deno' ? ['run', '-A', `--v8-flags=${cap}`, file] : [cap, file];
-  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 });
-  rmSync(dir, { recursive: true, force: true });
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
-  const [name, code, message, held, sessions] = out.session;
-  assert.deepEqual([name, code], ['BeepError', 'BEEP_ERR_CAPACITY']);
-  assert.match(message, /memory cannot grow/);
-  assert.ok(held > 1000 && sessions === held, `${held} sessions held`);
-  assert.deepEqual(out.channel.slice(0, 2), ['BeepError', 'BEEP_ERR_CAPACITY']);
-  assert.equal(out.allThere, true);
-  assert.equal(out.reused, true);
-});
+    // A file, not -e: Deno runs a module file but not node's --input-type=module -e.
+    const dir = mkdtempSync(join(tmpdir(), 'beepwire-grow-'));
+    const file = join(dir, 'grow.mjs');
+    writeFileSync(file, script);
+    const cap = '--wasm-max-mem-pages=8';
+    const argv = runtimeName() === 'deno' ? ['run', '-A', `--v8-flags=${cap}`, file] : [cap, file];
+    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const [name, code, message, held, sessions] = out.session;
+    assert.deepEqual([name, code], ['BeepError', 'BEEP_ERR_CAPACITY']);
+    assert.match(message, /memory cannot grow/);
+    assert.ok(held > 1000 && sessions === held, `${held} sessions held`);
+    assert.deepEqual(out.channel.slice(0, 2), ['BeepError', 'BEEP_ERR_CAPACITY']);
+    assert.equal(out.allThere, true);
+    assert.equal(out.reused, true);
+  },
+);

@@ -4,7 +4,18 @@ import type { FrameHandler, SessionCodec } from '../../src/codec/types.js';
 
 /** One normalized decode event. */
 export type Ev =
-  | { kind: 'frame'; type: number; channel: number; msgno: number; more: boolean; seqno: number; size: number; ansno: number; payload: string; end: boolean }
+  | {
+      kind: 'frame';
+      type: number;
+      channel: number;
+      msgno: number;
+      more: boolean;
+      seqno: number;
+      size: number;
+      ansno: number;
+      payload: string;
+      end: boolean;
+    }
   | { kind: 'seq'; channel: number; ackno: number; window: number }
   | { kind: 'hint'; channel: number; ackno: number; unacked: number }
   | { kind: 'error'; status: number; channel: number; offset: number };
@@ -27,11 +38,21 @@ export function collect(codec: SessionCodec, chunks: Uint8Array[]): Ev[] {
       const f = open.get(channel);
       if (!f) throw new Error(`onData without a frame on channel ${channel}`);
       f.parts.push(hex(buf.subarray(offset, offset + length)));
-      if (end) { f.ev.payload = f.parts.join(''); f.ev.end = true; open.delete(channel); }
+      if (end) {
+        f.ev.payload = f.parts.join('');
+        f.ev.end = true;
+        open.delete(channel);
+      }
     },
-    onSeq(channel, ackno, window) { out.push({ kind: 'seq', channel, ackno, window }); },
-    onSeqHint(channel, ackno, unacked) { out.push({ kind: 'hint', channel, ackno, unacked }); },
-    onError(status, channel, offset) { out.push({ kind: 'error', status, channel, offset }); },
+    onSeq(channel, ackno, window) {
+      out.push({ kind: 'seq', channel, ackno, window });
+    },
+    onSeqHint(channel, ackno, unacked) {
+      out.push({ kind: 'hint', channel, ackno, unacked });
+    },
+    onError(status, channel, offset) {
+      out.push({ kind: 'error', status, channel, offset });
+    },
   };
   for (const c of chunks) if (!codec.decode(c, handler)) break;
   for (const f of open.values()) f.ev.payload = f.parts.join('');
@@ -42,7 +63,10 @@ export function collect(codec: SessionCodec, chunks: Uint8Array[]): Ev[] {
 export function splitAt(bytes: Uint8Array, ...cuts: number[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   let prev = 0;
-  for (const c of cuts) { out.push(bytes.subarray(prev, c)); prev = c; }
+  for (const c of cuts) {
+    out.push(bytes.subarray(prev, c));
+    prev = c;
+  }
   out.push(bytes.subarray(prev));
   return out;
 }

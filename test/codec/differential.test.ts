@@ -11,7 +11,16 @@ import { collect, latin1 } from './collect.js';
 const RUNS = Number(process.env.BEEPWIRE_DIFF_RUNS ?? 100_000);
 const KW = ['MSG', 'RPY', 'ERR', 'ANS', 'NUL', 'SEQ'];
 
-interface FrameSpec { kw: number; channel: number; msgno: number; more: boolean; seqnoDelta: number; payload: Uint8Array; ansno: number; window: number }
+interface FrameSpec {
+  kw: number;
+  channel: number;
+  msgno: number;
+  more: boolean;
+  seqnoDelta: number;
+  payload: Uint8Array;
+  ansno: number;
+  window: number;
+}
 
 const frameSpec: fc.Arbitrary<FrameSpec> = fc.record({
   kw: fc.nat(5),
@@ -19,12 +28,19 @@ const frameSpec: fc.Arbitrary<FrameSpec> = fc.record({
   msgno: fc.oneof(fc.nat(3), fc.constant(2147483647)),
   more: fc.boolean(),
   seqnoDelta: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }) }),
-  payload: fc.oneof({ weight: 5, arbitrary: fc.uint8Array({ maxLength: 40 }) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 1000, maxLength: 5000 }) }),
+  payload: fc.oneof(
+    { weight: 5, arbitrary: fc.uint8Array({ maxLength: 40 }) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1000, maxLength: 5000 }) },
+  ),
   ansno: fc.oneof(fc.nat(3), fc.constant(4294967295)),
   window: fc.oneof(fc.constantFrom(0, 4096, 8192, 2147483647), fc.nat()),
 });
 
-const mutation = fc.record({ at: fc.nat(), op: fc.nat(3), byte: fc.constantFrom(0x20, 0x0d, 0x0a, 0x2a, 0x2e, 0x30, 0x39, 0x41, 0x45, 0x4e, 0x44, 0x00, 0xff) });
+const mutation = fc.record({
+  at: fc.nat(),
+  op: fc.nat(3),
+  byte: fc.constantFrom(0x20, 0x0d, 0x0a, 0x2a, 0x2e, 0x30, 0x39, 0x41, 0x45, 0x4e, 0x44, 0x00, 0xff),
+});
 
 /** Builds a stream that follows each channel's seqno (so frames go deep), then mutates it. */
 function build(specs: FrameSpec[], base: number, sendNext: number): Uint8Array {
@@ -62,7 +78,10 @@ function chunk(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   const pts = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const out: Uint8Array[] = [];
   let prev = 0;
-  for (const p of pts) { out.push(bytes.subarray(prev, p)); prev = p; }
+  for (const p of pts) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
   out.push(bytes.subarray(prev));
   return out;
 }
@@ -70,7 +89,10 @@ function chunk(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 function codecPair(maxHeader: number, maxFrame: number, base: number, sendNext: number): [SessionCodec, SessionCodec] {
   const pair: [SessionCodec, SessionCodec] = [new WasmCodec({ maxHeader, maxFrame }), new RefCodec({ maxHeader, maxFrame })];
   for (const c of pair) {
-    for (const ch of [0, 1, 2147483647]) { c.openChannel(ch); c.setSeqState(ch, base, sendNext); }
+    for (const ch of [0, 1, 2147483647]) {
+      c.openChannel(ch);
+      c.setSeqState(ch, base, sendNext);
+    }
   }
   return pair;
 }
@@ -78,7 +100,14 @@ function codecPair(maxHeader: number, maxFrame: number, base: number, sendNext: 
 const scenario = fc.record({
   specs: fc.array(frameSpec, { minLength: 1, maxLength: 8 }),
   muts: fc.oneof(fc.constant([] as { at: number; op: number; byte: number }[]), fc.array(mutation, { minLength: 1, maxLength: 3 })),
-  random: fc.oneof({ weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constant(null) }),
+  random: fc.oneof(
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constant(null) },
+  ),
   cutsA: fc.array(fc.nat(), { maxLength: 6 }),
   cutsB: fc.array(fc.nat(), { maxLength: 6 }),
   maxHeader: fc.constantFrom(16, 24, 40, 64, 1024, 4096),
@@ -88,18 +117,28 @@ const scenario = fc.record({
 });
 
 test(`differential: WASM == reference on ${RUNS} random/mutated streams, no trap`, () => {
-  let errors = 0, frames = 0;
-  fc.assert(fc.property(scenario, (s) => {
-    const bytes = s.random ?? mutate(build(s.specs, s.base, s.sendNext), s.muts);
-    const [w, r] = codecPair(s.maxHeader, s.maxFrame, s.base, s.sendNext);
-    try {
-      const a = collect(w, chunk(bytes, s.cutsA));
-      const b = collect(r, chunk(bytes, s.cutsB));
-      assert.deepEqual(a, b);
-      if (a.some((e) => e.kind === 'error')) errors++;
-      frames += a.filter((e) => e.kind === 'frame').length;
-    } finally { w.dispose(); r.dispose(); }
-  }), { numRuns: RUNS, seed: Number(process.env.BEEPWIRE_DIFF_SEED ?? 3080) });
+  let errors = 0,
+    frames = 0;
+  fc.assert(
+    fc.property(scenario, (s) => {
+      const bytes = s.random ?? mutate(build(s.specs, s.base, s.sendNext), s.muts);
+      const [w, r] = codecPair(s.maxHeader, s.maxFrame, s.base, s.sendNext);
+      try {
+        const a = collect(w, chunk(bytes, s.cutsA));
+        const b = collect(r, chunk(bytes, s.cutsB));
+        assert.deepEqual(a, b);
+        if (a.some((e) => e.kind === 'error')) errors++;
+        frames += a.filter((e) => e.kind === 'frame').length;
+      } finally {
+        w.dispose();
+        r.dispose();
+      }
+    }),
+    { numRuns: RUNS, seed: Number(process.env.BEEPWIRE_DIFF_SEED ?? 3080) },
+  );
   console.log(`differential: ${RUNS} cases, ${frames} frames, ${errors} cases ending in a codec error`);
-  assert.ok(errors > RUNS / 20 && frames > RUNS / 2, `generator must reach both valid frames and errors (${frames} frames, ${errors} errors)`);
+  assert.ok(
+    errors > RUNS / 20 && frames > RUNS / 2,
+    `generator must reach both valid frames and errors (${frames} frames, ${errors} errors)`,
+  );
 });

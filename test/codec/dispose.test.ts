@@ -32,13 +32,25 @@ for (const at of [1, 700, 5000]) {
     const { m, calls } = counted(64);
     const codec = new WasmCodec({}, m);
     codec.openChannel(0);
-    let frames = 0, afterDispose = 0, callsAtDispose = -1;
+    let frames = 0,
+      afterDispose = 0,
+      callsAtDispose = -1;
     const handler: FrameHandler = {
-      onFrame() { if (codec.failed) afterDispose++; if (++frames === at) { codec.dispose(); callsAtDispose = calls(); } },
-      onData() { if (codec.failed) afterDispose++; },
+      onFrame() {
+        if (codec.failed) afterDispose++;
+        if (++frames === at) {
+          codec.dispose();
+          callsAtDispose = calls();
+        }
+      },
+      onData() {
+        if (codec.failed) afterDispose++;
+      },
       onSeq() {},
       onSeqHint() {},
-      onError() { assert.fail('no error expected'); },
+      onError() {
+        assert.fail('no error expected');
+      },
     };
     assert.equal(codec.decode(emptyFrames(2 * INPUT_SIZE), handler), false);
     assert.equal(frames, at);

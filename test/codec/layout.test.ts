@@ -5,9 +5,31 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as L from '../../src/codec/layout.js';
 
-const FUNCTIONS = ['init', 'sessionOpen', 'sessionAddress', 'sessionClose', 'sessionReset', 'channelOpen', 'channelClose',
-  'channelFind', 'channelGet', 'channelSetSeq', 'decode', 'skip', 'encodeFrame', 'encodeFit', 'encodeSeq', 'sendWindow',
-  'setLimits', 'sessionLimit', 'channelLimit', 'sessionCount', 'channelCount', 'heapEnd', 'hashCapacity'];
+const FUNCTIONS = [
+  'init',
+  'sessionOpen',
+  'sessionAddress',
+  'sessionClose',
+  'sessionReset',
+  'channelOpen',
+  'channelClose',
+  'channelFind',
+  'channelGet',
+  'channelSetSeq',
+  'decode',
+  'skip',
+  'encodeFrame',
+  'encodeFit',
+  'encodeSeq',
+  'sendWindow',
+  'setLimits',
+  'sessionLimit',
+  'channelLimit',
+  'sessionCount',
+  'channelCount',
+  'heapEnd',
+  'hashCapacity',
+];
 
 for (const build of ['codec.wasm', 'codec.debug.wasm']) {
   const module = new WebAssembly.Module(readFileSync(new URL(`../../../build/${build}`, import.meta.url)));
@@ -16,11 +38,20 @@ for (const build of ['codec.wasm', 'codec.debug.wasm']) {
   });
   test(`${build}: exports are the expected functions, layout globals and memory`, () => {
     const exports = WebAssembly.Module.exports(module);
-    const fns = exports.filter((e) => e.kind === 'function').map((e) => e.name).sort();
+    const fns = exports
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(fns, [...FUNCTIONS].sort());
-    const globals = exports.filter((e) => e.kind === 'global').map((e) => e.name).sort();
+    const globals = exports
+      .filter((e) => e.kind === 'global')
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(globals, Object.keys(L).sort());
-    assert.deepEqual(exports.filter((e) => e.kind === 'memory').map((e) => e.name), ['memory']);
+    assert.deepEqual(
+      exports.filter((e) => e.kind === 'memory').map((e) => e.name),
+      ['memory'],
+    );
   });
   test(`${build}: layout globals equal the TS mirror; memory starts small, holds the layout, grows to its maximum`, () => {
     const inst = new WebAssembly.Instance(module, {});

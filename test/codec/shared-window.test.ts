@@ -24,18 +24,29 @@ function recorder(): { handler: FrameHandler; out: Ev[] } {
     onData(channel, buf, offset, length, end) {
       const f = open.get(channel)!;
       f.parts.push(hex(buf.subarray(offset, offset + length)));
-      if (end) { f.ev.payload = f.parts.join(''); f.ev.end = true; open.delete(channel); }
+      if (end) {
+        f.ev.payload = f.parts.join('');
+        f.ev.end = true;
+        open.delete(channel);
+      }
     },
-    onSeq(channel, ackno, window) { out.push({ kind: 'seq', channel, ackno, window }); },
-    onSeqHint(channel, ackno, unacked) { out.push({ kind: 'hint', channel, ackno, unacked }); },
-    onError(status, channel, offset) { out.push({ kind: 'error', status, channel, offset }); },
+    onSeq(channel, ackno, window) {
+      out.push({ kind: 'seq', channel, ackno, window });
+    },
+    onSeqHint(channel, ackno, unacked) {
+      out.push({ kind: 'hint', channel, ackno, unacked });
+    },
+    onError(status, channel, offset) {
+      out.push({ kind: 'error', status, channel, offset });
+    },
   };
   return { handler, out };
 }
 
 /** A stream of frames on channel 1 (seqnos in order), within a wide window. */
 function stream(sizes: number[], fill: number): Uint8Array {
-  let seq = 0, text = '';
+  let seq = 0,
+    text = '';
   sizes.forEach((n, i) => {
     text += `MSG 1 ${i} . ${seq} ${n}\r\n${String.fromCharCode(fill).repeat(n)}END\r\n`;
     seq += n;
@@ -50,9 +61,12 @@ function opened(c: SessionCodec): SessionCodec {
 }
 
 test('two WASM sessions: a header split across chunks survives the other session decoding in between', () => {
-  const a = opened(new WasmCodec()), b = opened(new WasmCodec());
-  const ra = recorder(), rb = recorder();
-  const sa = stream([5, 7], 0x61), sb = stream([3, 3, 3], 0x62);
+  const a = opened(new WasmCodec()),
+    b = opened(new WasmCodec());
+  const ra = recorder(),
+    rb = recorder();
+  const sa = stream([5, 7], 0x61),
+    sb = stream([3, 3, 3], 0x62);
   a.decode(sa.subarray(0, 32), ra.handler); // ends inside the second header ("MSG 1 1")
   b.decode(sb, rb.handler); // another session uses the shared window meanwhile
   a.decode(sa.subarray(32), ra.handler);
@@ -63,21 +77,25 @@ test('two WASM sessions: a header split across chunks survives the other session
 
 test('interleaved sessions under random chunkings decode as each would alone (reference codec)', () => {
   const sizes = fc.array(fc.oneof(fc.nat(40), fc.integer({ min: 1000, max: 20000 })), { minLength: 1, maxLength: 12 });
-  fc.assert(fc.property(sizes, sizes, fc.array(fc.nat(), { maxLength: 60 }), (s1, s2, cuts) => {
-    const streams = [stream(s1, 0x61), stream(s2, 0x62)];
-    const codecs = [opened(new WasmCodec()), opened(new WasmCodec())];
-    const recs = [recorder(), recorder()];
-    const pos = [0, 0];
-    // Alternate between the sessions, each time taking the next cut's worth of octets.
-    // Two of each: indexes 0 and 1 below are always present.
-    for (let i = 0; pos[0]! < streams[0]!.length || pos[1]! < streams[1]!.length; i++) {
-      const k = i % 2, s = streams[k]!;
-      if (pos[k]! >= s.length) continue;
-      const n = 1 + ((cuts[i % Math.max(1, cuts.length)] ?? 7) % 97);
-      codecs[k]!.decode(s.subarray(pos[k]!, Math.min(s.length, pos[k]! + n)), recs[k]!.handler);
-      pos[k]! += n;
-    }
-    for (let k = 0; k < 2; k++) assert.deepEqual(recs[k]!.out, collect(opened(new RefCodec()), [streams[k]!]));
-    for (const c of codecs) c.dispose();
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(sizes, sizes, fc.array(fc.nat(), { maxLength: 60 }), (s1, s2, cuts) => {
+      const streams = [stream(s1, 0x61), stream(s2, 0x62)];
+      const codecs = [opened(new WasmCodec()), opened(new WasmCodec())];
+      const recs = [recorder(), recorder()];
+      const pos = [0, 0];
+      // Alternate between the sessions, each time taking the next cut's worth of octets.
+      // Two of each: indexes 0 and 1 below are always present.
+      for (let i = 0; pos[0]! < streams[0]!.length || pos[1]! < streams[1]!.length; i++) {
+        const k = i % 2,
+          s = streams[k]!;
+        if (pos[k]! >= s.length) continue;
+        const n = 1 + ((cuts[i % Math.max(1, cuts.length)] ?? 7) % 97);
+        codecs[k]!.decode(s.subarray(pos[k]!, Math.min(s.length, pos[k]! + n)), recs[k]!.handler);
+        pos[k]! += n;
+      }
+      for (let k = 0; k < 2; k++) assert.deepEqual(recs[k]!.out, collect(opened(new RefCodec()), [streams[k]!]));
+      for (const c of codecs) c.dispose();
+    }),
+    { numRuns: 300 },
+  );
 });

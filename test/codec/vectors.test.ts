@@ -10,7 +10,10 @@ import * as L from '../../src/codec/layout.js';
 import { collect, splitAt, latin1, type Ev } from './collect.js';
 
 interface Vector {
-  name: string; note: string; wire: string; encode?: boolean;
+  name: string;
+  note: string;
+  wire: string;
+  encode?: boolean;
   setup?: { limits?: { maxHeader?: number; maxFrame?: number }; channels?: number[]; seq?: Record<string, [number, number]> };
   expect?: unknown[];
 }
@@ -19,24 +22,45 @@ const doc = JSON.parse(readFileSync(FILE, 'utf8')) as { about: string; vectors: 
 const REGENERATE = process.env.BEEPWIRE_REGENERATE === '1';
 
 const TYPES = ['', 'MSG', 'RPY', 'ERR', 'ANS', 'NUL', 'SEQ'];
-const STATUS = Object.fromEntries(Object.entries(L).filter(([k]) => k.startsWith('S_')).map(([k, v]) => [v, k])) as Record<number, string>;
+const STATUS = Object.fromEntries(
+  Object.entries(L)
+    .filter(([k]) => k.startsWith('S_'))
+    .map(([k, v]) => [v, k]),
+) as Record<number, string>;
 const toText = (h: string): string => String.fromCharCode(...Buffer.from(h, 'hex'));
 
 /** Events in the vector file's readable form. */
 function named(evs: Ev[]): unknown[] {
   return evs.map((e) => {
     switch (e.kind) {
-      case 'frame': return { frame: TYPES[e.type], channel: e.channel, msgno: e.msgno, more: e.more, seqno: e.seqno, size: e.size, ...(e.type === L.T_ANS ? { ansno: e.ansno } : {}), payload: toText(e.payload), ...(e.end ? {} : { end: false }) };
-      case 'seq': return { seq: e.channel, ackno: e.ackno, window: e.window };
-      case 'hint': return { hint: e.channel, ackno: e.ackno, unacked: e.unacked };
-      case 'error': return { error: STATUS[e.status], channel: e.channel, offset: e.offset };
-      default: return e;
+      case 'frame':
+        return {
+          frame: TYPES[e.type],
+          channel: e.channel,
+          msgno: e.msgno,
+          more: e.more,
+          seqno: e.seqno,
+          size: e.size,
+          ...(e.type === L.T_ANS ? { ansno: e.ansno } : {}),
+          payload: toText(e.payload),
+          ...(e.end ? {} : { end: false }),
+        };
+      case 'seq':
+        return { seq: e.channel, ackno: e.ackno, window: e.window };
+      case 'hint':
+        return { hint: e.channel, ackno: e.ackno, unacked: e.unacked };
+      case 'error':
+        return { error: STATUS[e.status], channel: e.channel, offset: e.offset };
+      default:
+        return e;
     }
   });
 }
 
 const live: SessionCodec[] = [];
-after(() => { for (const c of live) c.dispose(); });
+after(() => {
+  for (const c of live) c.dispose();
+});
 
 function setup(v: Vector, impl: CodecImpl): SessionCodec {
   const c = createCodec(v.setup?.limits ?? {}, impl);
@@ -54,7 +78,18 @@ function encode(v: Vector, impl: CodecImpl, expect: unknown[]): Uint8Array {
     if ('frame' in e) {
       const ch = e.channel as number;
       c.setSeqState(ch, c.recvState(ch).next, e.seqno as number);
-      parts.push(c.encodeFrame(TYPES.indexOf(e.frame as string), ch, e.msgno as number, e.more as boolean, e.size as number, (e.ansno as number) ?? 0).slice());
+      parts.push(
+        c
+          .encodeFrame(
+            TYPES.indexOf(e.frame as string),
+            ch,
+            e.msgno as number,
+            e.more as boolean,
+            e.size as number,
+            (e.ansno as number) ?? 0,
+          )
+          .slice(),
+      );
       parts.push(latin1(e.payload as string), latin1('END\r\n'));
     } else if ('seq' in e) {
       const ch = e.seq as number;

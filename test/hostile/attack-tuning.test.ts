@@ -33,26 +33,33 @@ async function greeted(): Promise<Peer> {
 // Fix: make the split unambiguous, e.g. /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
 // (the `.` is then mandatory for the second run), and bound the text (e.g. <= 64 characters,
 // more than any double needs) before any regex runs.
-hostile(S, 'XML-RPC: a <double> of 60,000 digits and a trailing "x" must not block the listener (no event-loop stall >= 1 s)', async (t) => {
-  await serve((ctx) => { xmlrpc.acceptXmlRpc(ctx, { methods: { echo: (params) => params[0] ?? null } }); });
-  {
-    const p = await greeted();
-    assert.equal(await p.start(1, xmlrpc.XMLRPC_URI, `<bootmsg resource='/' />`), 'RPY');
-    const call = `Content-Type: text/xml\r\n\r\n<?xml version="1.0"?><methodCall><methodName>echo</methodName><params><param><value><double>${'1'.repeat(60_000)}x</double></value></param></params></methodCall>`;
-    await p.write(p.frame('MSG', 1, 0, call));
-    // Largest gap between two 5 ms sleeps until the call is answered: how long the process stalled.
-    let gap = 0;
-    const deadline = Date.now() + 15_000;
-    while (!/(RPY|ERR) 1 0 /.test(p.text) && !p.isClosed && Date.now() < deadline) {
-      const a = Date.now();
-      await sleep(5);
-      gap = Math.max(gap, Date.now() - a);
+hostile(
+  S,
+  'XML-RPC: a <double> of 60,000 digits and a trailing "x" must not block the listener (no event-loop stall >= 1 s)',
+  async (t) => {
+    await serve((ctx) => {
+      xmlrpc.acceptXmlRpc(ctx, { methods: { echo: (params) => params[0] ?? null } });
+    });
+    {
+      const p = await greeted();
+      assert.equal(await p.start(1, xmlrpc.XMLRPC_URI, `<bootmsg resource='/' />`), 'RPY');
+      const call = `Content-Type: text/xml\r\n\r\n<?xml version="1.0"?><methodCall><methodName>echo</methodName><params><param><value><double>${'1'.repeat(60_000)}x</double></value></param></params></methodCall>`;
+      await p.write(p.frame('MSG', 1, 0, call));
+      // Largest gap between two 5 ms sleeps until the call is answered: how long the process stalled.
+      let gap = 0;
+      const deadline = Date.now() + 15_000;
+      while (!/(RPY|ERR) 1 0 /.test(p.text) && !p.isClosed && Date.now() < deadline) {
+        const a = Date.now();
+        await sleep(5);
+        gap = Math.max(gap, Date.now() - a);
+      }
+      t.diagnostic(`longest event-loop stall while the call was handled: ${gap} ms`);
+      p.destroy();
+      assert.ok(gap < 1000, `one 60 KB XML-RPC call blocked the listener process (every session, every timer) for ${gap} ms`);
     }
-    t.diagnostic(`longest event-loop stall while the call was handled: ${gap} ms`);
-    p.destroy();
-    assert.ok(gap < 1000, `one 60 KB XML-RPC call blocked the listener process (every session, every timer) for ${gap} ms`);
-  }
-}, 30_000);
+  },
+  30_000,
+);
 
 // ---- SASL -------------------------------------------------------------------------------
 
@@ -68,29 +75,41 @@ hostile(S, 'XML-RPC: a <double> of 60,000 digits and a trailing "x" must not blo
 // delay, refuse (550, uncounted) or queue further steps while a failure is being held back, and
 // stop judging new steps (answer 550 / end) as soon as g.failures reaches maxFailures, before
 // the delay; alternatively count a step as a failure when it starts, and un-count on success.
-hostile(S, 'SASL PLAIN: guesses spread over 20 channels must not get past maxFailures 3 / failureDelay 1000 ms', async (t) => {
-  let judged = 0;
-  await serve((ctx) => {
-    sasl.acceptMech(ctx, 'PLAIN', (_c, p) => { judged++; return p.authId === 'bob' && p.password === 'secret'; },
-      { allowPlainInClear: true, failureDelay: 1000, maxFailures: 3 });
-  });
-  {
-    const p = await greeted();
-    const N = 20;
-    for (let i = 0; i < N; i++) assert.equal(await p.start(2 * i + 1, sasl.saslUri('PLAIN')), 'RPY');
-    for (let i = 0; i < N; i++) {
-      const pw = i === N - 1 ? 'secret' : `guess${i}`;
-      await p.write(p.frame('MSG', 2 * i + 1, 0, `${XML}<blob>${Buffer.from(`\0bob\0${pw}`).toString('base64')}</blob>`));
-      await sleep(5);
+hostile(
+  S,
+  'SASL PLAIN: guesses spread over 20 channels must not get past maxFailures 3 / failureDelay 1000 ms',
+  async (t) => {
+    let judged = 0;
+    await serve((ctx) => {
+      sasl.acceptMech(
+        ctx,
+        'PLAIN',
+        (_c, p) => {
+          judged++;
+          return p.authId === 'bob' && p.password === 'secret';
+        },
+        { allowPlainInClear: true, failureDelay: 1000, maxFailures: 3 },
+      );
+    });
+    {
+      const p = await greeted();
+      const N = 20;
+      for (let i = 0; i < N; i++) assert.equal(await p.start(2 * i + 1, sasl.saslUri('PLAIN')), 'RPY');
+      for (let i = 0; i < N; i++) {
+        const pw = i === N - 1 ? 'secret' : `guess${i}`;
+        await p.write(p.frame('MSG', 2 * i + 1, 0, `${XML}<blob>${Buffer.from(`\0bob\0${pw}`).toString('base64')}</blob>`));
+        await sleep(5);
+      }
+      for (let i = 0; i < 100 && !p.isClosed && !/status='complete'/.test(p.text); i++) await sleep(10);
+      const won = /status='complete'/.test(p.text);
+      t.diagnostic(`handler judged ${judged} guesses; authenticated: ${won}`);
+      p.destroy();
+      assert.ok(judged <= 3, `maxFailures is 3 but ${judged} guesses were judged on one session`);
+      assert.ok(!won, `the peer authenticated with its ${N}th guess on a session limited to 3 failures`);
     }
-    for (let i = 0; i < 100 && !p.isClosed && !/status='complete'/.test(p.text); i++) await sleep(10);
-    const won = /status='complete'/.test(p.text);
-    t.diagnostic(`handler judged ${judged} guesses; authenticated: ${won}`);
-    p.destroy();
-    assert.ok(judged <= 3, `maxFailures is 3 but ${judged} guesses were judged on one session`);
-    assert.ok(!won, `the peer authenticated with its ${N}th guess on a session limited to 3 failures`);
-  }
-}, 15_000);
+  },
+  15_000,
+);
 
 // ---- TLS --------------------------------------------------------------------------------
 
@@ -108,11 +127,17 @@ async function handshake(p: Peer): Promise<{ sock: ReturnType<typeof tlsConnect>
   const sock = tlsConnect({ socket: p.socket, rejectUnauthorized: false, servername: 'localhost' });
   let text = '';
   sock.on('error', () => {});
-  sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
-  await new Promise<void>((res, rej) => { sock.once('secureConnect', () => res()); sock.once('close', () => rej(new Error('closed during the handshake'))); });
+  sock.on('data', (d: Buffer) => {
+    text += d.toString('latin1');
+  });
+  await new Promise<void>((res, rej) => {
+    sock.once('secureConnect', () => res());
+    sock.once('close', () => rej(new Error('closed during the handshake')));
+  });
   return { sock, text: () => text };
 }
-const frame = (kw: string, ch: number, msgno: number, seq: number, payload: string): string => `${kw} ${ch} ${msgno} . ${seq} ${Buffer.byteLength(payload)}\r\n${payload}END\r\n`;
+const frame = (kw: string, ch: number, msgno: number, seq: number, payload: string): string =>
+  `${kw} ${ch} ${msgno} . ${seq} ${Buffer.byteLength(payload)}\r\n${payload}END\r\n`;
 
 // Root cause: src/session/management.ts:191-235 (#onStart). A start decision that was still
 // pending when the tuning reset happened (src/session/session.ts:117-135, which calls
@@ -130,14 +155,26 @@ hostile(S, 'TLS + SASL start pipelined: a start decided after the TLS tuning res
   const l = leafCert();
   await serve((ctx) => {
     tls.acceptTls(ctx, { certHandler: () => l.cert, keyHandler: () => l.key });
-    sasl.acceptMech(ctx, 'PLAIN', async (_c, p) => { await sleep(200); return p.authId === 'bob' && p.password === 'secret'; }, { allowPlainInClear: true });
+    sasl.acceptMech(
+      ctx,
+      'PLAIN',
+      async (_c, p) => {
+        await sleep(200);
+        return p.authId === 'bob' && p.password === 'secret';
+      },
+      { allowPlainInClear: true },
+    );
   });
   const p = await greeted();
   const a = await S().sessionOf(p);
-  await p.write(Buffer.concat([
-    p.mgmt(`<start number='1'><profile uri='${TLS_URI}'><![CDATA[<ready />]]></profile></start>`),
-    p.mgmt(`<start number='3'><profile uri='${sasl.saslUri('PLAIN')}'><![CDATA[<blob>${Buffer.from('\0bob\0secret').toString('base64')}</blob>]]></profile></start>`),
-  ]));
+  await p.write(
+    Buffer.concat([
+      p.mgmt(`<start number='1'><profile uri='${TLS_URI}'><![CDATA[<ready />]]></profile></start>`),
+      p.mgmt(
+        `<start number='3'><profile uri='${sasl.saslUri('PLAIN')}'><![CDATA[<blob>${Buffer.from('\0bob\0secret').toString('base64')}</blob>]]></profile></start>`,
+      ),
+    ]),
+  );
   await p.waitFor('proceed');
   const t = await handshake(p);
   // New greeting, then an echo channel in the new session.
@@ -150,7 +187,11 @@ hostile(S, 'TLS + SASL start pipelined: a start decided after the TLS tuning res
   t.sock.destroy();
   assert.equal(a.done, false, `the TLS session was aborted: ${err?.name} ${err?.code ?? ''} ${err?.message}`);
   assert.match(t.text(), /RPY 0 1 /, 'the echo channel of the new session was not started');
-  assert.equal(sasl.isAuthenticated(a.conn), false, 'an authentication whose answer never reached the peer (discarded by the tuning reset) was recorded');
+  assert.equal(
+    sasl.isAuthenticated(a.conn),
+    false,
+    'an authentication whose answer never reached the peer (discarded by the tuning reset) was recorded',
+  );
 });
 
 // ---- TUNNEL -----------------------------------------------------------------------------
@@ -166,12 +207,28 @@ hostile(S, 'TLS + SASL start pipelined: a start decided after the TLS tuning res
 // by the accept path next to connections.size, and in processUsage), and give relay sockets an
 // idle deadline (socket.setTimeout(ctx.options.idleTimeout) -> destroy both).
 /** A permitted plain-TCP service that accepts and stays silent, and a listener that relays to it. */
-async function relayServer(ctxOpts: Record<string, unknown>, listenerOpts: Record<string, unknown>): Promise<{ bport: number; close: () => void }> {
-  const backend = createServer((sock) => { sock.on('error', () => {}); });
+async function relayServer(
+  ctxOpts: Record<string, unknown>,
+  listenerOpts: Record<string, unknown>,
+): Promise<{ bport: number; close: () => void }> {
+  const backend = createServer((sock) => {
+    sock.on('error', () => {});
+  });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const bport = (backend.address() as { port: number }).port;
-  await serve((ctx) => { tunnel.acceptTunnel(ctx, { acceptRelay: (_c, hop) => hop.port === bport }); }, ctxOpts, listenerOpts);
-  return { bport, close: () => { backend.close(); } };
+  await serve(
+    (ctx) => {
+      tunnel.acceptTunnel(ctx, { acceptRelay: (_c, hop) => hop.port === bport });
+    },
+    ctxOpts,
+    listenerOpts,
+  );
+  return {
+    bport,
+    close: () => {
+      backend.close();
+    },
+  };
 }
 
 /** Connects, greets and asks for a relay to the backend; true once <ok /> came (false: refused with 421). */
@@ -181,19 +238,29 @@ async function relayThrough(bport: number, peers: Peer[]): Promise<boolean> {
   await p.waitFor(/<\/greeting>|<error/, 2000);
   if (!p.text.includes('</greeting>')) return false;
   await p.greet();
-  await p.write(p.mgmt(`<start number='1'><profile uri='${tunnel.TUNNEL_URI}'><![CDATA[<tunnel ip4='127.0.0.1' port='${bport}' />]]></profile></start>`));
+  await p.write(
+    p.mgmt(
+      `<start number='1'><profile uri='${tunnel.TUNNEL_URI}'><![CDATA[<tunnel ip4='127.0.0.1' port='${bport}' />]]></profile></start>`,
+    ),
+  );
   await p.waitFor('<ok', 2000);
   return true;
 }
 
-hostile(S, 'TUNNEL relay: relayed connections still count against the listener\'s maxConnections', async () => {
+hostile(S, "TUNNEL relay: relayed connections still count against the listener's maxConnections", async () => {
   const r = await relayServer({}, { maxConnections: 2 }); // the bystander holds one of the two
   const peers: Peer[] = [];
   try {
     let relays = 0;
     for (let i = 0; i < 4; i++) if (await relayThrough(r.bport, peers)) relays++;
-    assert.ok(relays <= 1, `maxConnections is 2 (one taken by the bystander) but ${relays} relayed connections were admitted (${2 * relays} descriptors, none counted)`);
-  } finally { for (const p of peers) p.destroy(); r.close(); }
+    assert.ok(
+      relays <= 1,
+      `maxConnections is 2 (one taken by the bystander) but ${relays} relayed connections were admitted (${2 * relays} descriptors, none counted)`,
+    );
+  } finally {
+    for (const p of peers) p.destroy();
+    r.close();
+  }
 });
 
 hostile(S, 'TUNNEL relay: an idle relay is cut after idleTimeout (300 ms)', async () => {
@@ -202,9 +269,15 @@ hostile(S, 'TUNNEL relay: an idle relay is cut after idleTimeout (300 ms)', asyn
   try {
     assert.ok(await relayThrough(r.bport, peers));
     // 1.2 s of silence on the relay; the bystander keeps itself busy meanwhile.
-    for (let i = 0; i < 6; i++) { await sleep(200); await S().bystander.echoes(); }
+    for (let i = 0; i < 6; i++) {
+      await sleep(200);
+      await S().bystander.echoes();
+    }
     assert.ok(peers[0]?.isClosed, 'the idle relayed connection is still open 1.2 s after idleTimeout 300 ms');
-  } finally { for (const p of peers) p.destroy(); r.close(); }
+  } finally {
+    for (const p of peers) p.destroy();
+    r.close();
+  }
 });
 
 // Root cause: src/tunnel/node-tunnel.ts:105 (endHere) calls guardSocket(raw), which adds an
@@ -217,7 +290,9 @@ hostile(S, 'TUNNEL relay: an idle relay is cut after idleTimeout (300 ms)', asyn
 // raw.listeners('error') already has it), or remove the guard once adoptSocket() attached the
 // session's own 'error' listener; likewise in upgradeListener (src/tls/node-tls.ts:179).
 hostile(S, 'TUNNEL endpoint: <tunnel /> repeated in the new session must not add a socket listener per round', async (t) => {
-  await serve((ctx) => { tunnel.acceptTunnel(ctx); });
+  await serve((ctx) => {
+    tunnel.acceptTunnel(ctx);
+  });
   const p = await greeted();
   const a = await S().sessionOf(p);
   const startXml = `<start number='1'><profile uri='${tunnel.TUNNEL_URI}'><![CDATA[<tunnel />]]></profile></start>`;
@@ -253,16 +328,34 @@ hostile(S, 'TUNNEL endpoint: <tunnel /> repeated in the new session must not add
 /** Resolves as soon as `ready()` holds for the peer's received text (event-driven: no polling delay). */
 function arrival(p: Peer, ready: () => boolean, ms = 2000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const check = (): void => { if (ready()) { done(); resolve(); } };
-    const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for a reply; got ${JSON.stringify(p.text.slice(-300))}`)); }, ms);
-    const done = (): void => { clearTimeout(timer); p.socket.off('data', onData); };
-    const onData = (): void => { setImmediate(check); }; // after the Peer's own listener appended the chunk
+    const check = (): void => {
+      if (ready()) {
+        done();
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for a reply; got ${JSON.stringify(p.text.slice(-300))}`));
+    }, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      p.socket.off('data', onData);
+    };
+    const onData = (): void => {
+      setImmediate(check);
+    }; // after the Peer's own listener appended the chunk
     p.socket.on('data', onData);
     check();
   });
 }
 
-async function startsAcrossResets(t: { diagnostic: (m: string) => void }, offer: (n: number) => string, rounds: number, perRound: number): Promise<void> {
+async function startsAcrossResets(
+  t: { diagnostic: (m: string) => void },
+  offer: (n: number) => string,
+  rounds: number,
+  perRound: number,
+): Promise<void> {
   const p = await greeted();
   const a = await S().sessionOf(p);
   const tunnelStart = `<start number='1'><profile uri='${tunnel.TUNNEL_URI}'><![CDATA[<tunnel />]]></profile></start>`;
@@ -275,7 +368,8 @@ async function startsAcrossResets(t: { diagnostic: (m: string) => void }, offer:
     // The new session: greeting plus a generous window for the listener's channel-0 replies.
     p.text = '';
     await p.write(`${frame('RPY', 0, 0, 0, g)}SEQ 0 0 1073741824\r\n`);
-    let seq = Buffer.byteLength(g), msgno = 1;
+    let seq = Buffer.byteLength(g),
+      msgno = 1;
     const send0 = async (xml: string): Promise<number> => {
       const body = `${XML}${xml}`;
       await p.write(frame('MSG', 0, msgno, seq, body));
@@ -284,10 +378,14 @@ async function startsAcrossResets(t: { diagnostic: (m: string) => void }, offer:
     };
     // Channel-0 replies to our MSGs (msgno >= 1), counted incrementally with one fixed pattern.
     const re = /(?:RPY|ERR) 0 [1-9][0-9]* \. /g;
-    let answered = 0, pos = 0;
+    let answered = 0,
+      pos = 0;
     const answers = (k: number) => (): boolean => {
       re.lastIndex = pos;
-      for (let m = re.exec(p.text); m !== null; m = re.exec(p.text)) { answered++; pos = re.lastIndex; }
+      for (let m = re.exec(p.text); m !== null; m = re.exec(p.text)) {
+        answered++;
+        pos = re.lastIndex;
+      }
       return answered >= k;
     };
     for (let c = 0; c < perRound; c++) {
@@ -300,16 +398,30 @@ async function startsAcrossResets(t: { diagnostic: (m: string) => void }, offer:
   const h = held(base);
   t.diagnostic(`${rounds * perRound} starts over ${rounds} resets (after one warm-up round): ${h.text}; session ended: ${a.done}`);
   p.destroy();
-  assert.ok(h.held < MiB, `one session that holds no channel retains ${(h.held / MiB).toFixed(1)} MiB after ${rounds * perRound} starts across ${rounds} tuning resets`);
+  assert.ok(
+    h.held < MiB,
+    `one session that holds no channel retains ${(h.held / MiB).toFixed(1)} MiB after ${rounds * perRound} starts across ${rounds} tuning resets`,
+  );
 }
 
 hostile(S, 'XML-RPC over repeated TUNNEL resets: booted resources of channels the reset dropped are not kept', async (t) => {
-  await serve((ctx) => { tunnel.acceptTunnel(ctx); xmlrpc.acceptXmlRpc(ctx, { methods: {} }); });
+  await serve((ctx) => {
+    tunnel.acceptTunnel(ctx);
+    xmlrpc.acceptXmlRpc(ctx, { methods: {} });
+  });
   const resource = 'r'.repeat(3500);
-  await startsAcrossResets(t, (n) => `<start number='${n}'><profile uri='${xmlrpc.XMLRPC_URI}'><![CDATA[<bootmsg resource='${resource}' />]]></profile></start>`, 5, 150);
+  await startsAcrossResets(
+    t,
+    (n) => `<start number='${n}'><profile uri='${xmlrpc.XMLRPC_URI}'><![CDATA[<bootmsg resource='${resource}' />]]></profile></start>`,
+    5,
+    150,
+  );
 });
 
 hostile(S, 'SASL over repeated TUNNEL resets: exchanges of channels the reset dropped are not kept', async (t) => {
-  await serve((ctx) => { tunnel.acceptTunnel(ctx); sasl.acceptMech(ctx, 'DIGEST-MD5', () => 'secret'); });
+  await serve((ctx) => {
+    tunnel.acceptTunnel(ctx);
+    sasl.acceptMech(ctx, 'DIGEST-MD5', () => 'secret');
+  });
   await startsAcrossResets(t, (n) => `<start number='${n}'><profile uri='${sasl.saslUri('DIGEST-MD5')}' /></start>`, 6, 800);
 });

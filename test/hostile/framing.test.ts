@@ -4,13 +4,30 @@
 // its listener-side error code where the outcome is specified).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ECHO, KiB, MiB, Peer, assertEnded, hostile, installFaultRecorders, memNow, held, sleep, startServer, type Server } from './harness.js';
+import {
+  ECHO,
+  KiB,
+  MiB,
+  Peer,
+  assertEnded,
+  hostile,
+  installFaultRecorders,
+  memNow,
+  held,
+  sleep,
+  startServer,
+  type Server,
+} from './harness.js';
 
 installFaultRecorders();
 
 let s: Server;
-before(async () => { s = await startServer(() => {}, { maxHeader: 128 }); });
-after(async () => { await s.close(); });
+before(async () => {
+  s = await startServer(() => {}, { maxHeader: 128 });
+});
+after(async () => {
+  await s.close();
+});
 const S = (): Server => s;
 
 /** Connects, greets, optionally starts channel 1 on the echo profile. */
@@ -113,7 +130,9 @@ hostile(S, 'giant blob: 100 KiB fragmented greeting (past the 4096 window) -> dr
 hostile(S, 'giant blob: 200 KiB <start> on channel 0 in window-sized pieces -> refused or dropped, holds < 4 MiB', async (t) => {
   const base = memNow();
   const p = await attacker();
-  const xml = Buffer.from(`Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${ECHO}'><![CDATA[${'z'.repeat(200 * KiB)}]]></profile></start>`);
+  const xml = Buffer.from(
+    `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${ECHO}'><![CDATA[${'z'.repeat(200 * KiB)}]]></profile></start>`,
+  );
   // Respect the listener's channel-0 window by waiting for its SEQ before each 2000-octet piece.
   for (let off = 0; off < xml.length && !p.isClosed; off += 2000) {
     const end = Math.min(off + 2000, xml.length);
@@ -129,11 +148,12 @@ hostile(S, 'giant blob: 200 KiB <start> on channel 0 in window-sized pieces -> r
   assert.ok(h.held < 4 * MiB, `held ${h.text}`);
 });
 
-const LAUGHS = `<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">`
-  + `<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">`
-  + `<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"><!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">`
-  + `<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"><!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">`
-  + `<!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"><!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>`;
+const LAUGHS =
+  `<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
+  `<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">` +
+  `<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"><!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">` +
+  `<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"><!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">` +
+  `<!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"><!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>`;
 
 hostile(S, 'XML bomb: billion laughs in a <start> -> refused (500) or dropped, holds < 16 MiB', async (t) => {
   const base = memNow();
@@ -149,7 +169,14 @@ hostile(S, 'XML bomb: billion laughs in a <start> -> refused (500) or dropped, h
 hostile(S, 'XML bomb: DOCTYPE with an external entity in the greeting -> dropped', async () => {
   const p = await Peer.connect(s.port);
   await p.waitFor('</greeting>');
-  await p.write(p.frame('RPY', 0, 0, `Content-Type: application/beep+xml\r\n\r\n<!DOCTYPE g [<!ENTITY x SYSTEM "file:///etc/passwd">]><greeting><profile uri='&x;'/></greeting>`));
+  await p.write(
+    p.frame(
+      'RPY',
+      0,
+      0,
+      `Content-Type: application/beep+xml\r\n\r\n<!DOCTYPE g [<!ENTITY x SYSTEM "file:///etc/passwd">]><greeting><profile uri='&x;'/></greeting>`,
+    ),
+  );
   await assertEnded(s, p, 2000);
 });
 
@@ -167,7 +194,14 @@ const xmlWith = (pre: string, post: string): Buffer => Buffer.concat([Buffer.fro
 hostile(S, 'invalid UTF-8: in the greeting (profile uri) -> the session either runs or is dropped, no fault', async () => {
   const p = await Peer.connect(s.port);
   await p.waitFor('</greeting>');
-  await p.write(p.frame('RPY', 0, 0, Buffer.concat([Buffer.from('Content-Type: application/beep+xml\r\n\r\n'), xmlWith(`<greeting><profile uri='`, `'/></greeting>`)])));
+  await p.write(
+    p.frame(
+      'RPY',
+      0,
+      0,
+      Buffer.concat([Buffer.from('Content-Type: application/beep+xml\r\n\r\n'), xmlWith(`<greeting><profile uri='`, `'/></greeting>`)]),
+    ),
+  );
   await p.write(p.mgmt(`<start number='1'><profile uri='${ECHO}'/></start>`));
   await answeredOrDropped(p, 1);
   p.destroy();
@@ -203,6 +237,13 @@ hostile(S, 'invalid UTF-8: in <close> text -> answered or dropped, no fault', as
 
 hostile(S, 'invalid UTF-8: in an unsolicited channel-0 <error> reply -> dropped, BEEP_ERR_FRAMING', async () => {
   const p = await attacker(true);
-  await p.write(p.frame('ERR', 0, 7, Buffer.concat([Buffer.from('Content-Type: application/beep+xml\r\n\r\n'), xmlWith(`<error code='550'>`, `</error>`)])));
+  await p.write(
+    p.frame(
+      'ERR',
+      0,
+      7,
+      Buffer.concat([Buffer.from('Content-Type: application/beep+xml\r\n\r\n'), xmlWith(`<error code='550'>`, `</error>`)]),
+    ),
+  );
   await assertEnded(s, p, 2000, FRAMING);
 });

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Ctx, registerProfile, createListener, Connection, type Listener, type Channel, type CtxOptions, type ListenerOptions } from '../../src/index.js';
+import {
+  Ctx,
+  registerProfile,
+  createListener,
+  Connection,
+  type Listener,
+  type Channel,
+  type CtxOptions,
+  type ListenerOptions,
+} from '../../src/index.js';
 
 export const ECHO = 'http://beepwire.test/echo';
 export const LOCAL = '127.0.0.1';
@@ -24,8 +33,12 @@ let installed = false;
 export function installFaultRecorders(): void {
   if (installed) return;
   installed = true;
-  process.on('uncaughtException', (e) => { faults.uncaught.push(e); });
-  process.on('unhandledRejection', (e) => { faults.rejections.push(e); });
+  process.on('uncaughtException', (e) => {
+    faults.uncaught.push(e);
+  });
+  process.on('unhandledRejection', (e) => {
+    faults.rejections.push(e);
+  });
 }
 
 const describe = (e: unknown): string => {
@@ -46,8 +59,15 @@ export async function settle(ms = 100): Promise<void> {
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let t: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: not settled within ${ms} ms`)), ms); })]);
-  } finally { clearTimeout(t); }
+    return await Promise.race([
+      p,
+      new Promise<never>((_, rej) => {
+        t = setTimeout(() => rej(new Error(`${what}: not settled within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
 }
 
 // ---- memory -----------------------------------------------------------------------------
@@ -70,9 +90,15 @@ export function memNow(): NodeJS.MemoryUsage {
 /** Retained growth since `base` (after a full gc): external (incl. array buffers) + JS heap. */
 export function held(base: NodeJS.MemoryUsage): { held: number; text: string } {
   const m = memNow();
-  const ext = m.external - base.external, heap = m.heapUsed - base.heapUsed, rss = m.rss - base.rss, ab = m.arrayBuffers - base.arrayBuffers;
+  const ext = m.external - base.external,
+    heap = m.heapUsed - base.heapUsed,
+    rss = m.rss - base.rss,
+    ab = m.arrayBuffers - base.arrayBuffers;
   const mb = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
-  return { held: Math.max(0, ext) + Math.max(0, heap), text: `external ${mb(ext)} (arrayBuffers ${mb(ab)}), heapUsed ${mb(heap)}, rss ${mb(rss)}` };
+  return {
+    held: Math.max(0, ext) + Math.max(0, heap),
+    text: `external ${mb(ext)} (arrayBuffers ${mb(ab)}), heapUsed ${mb(heap)}, rss ${mb(rss)}`,
+  };
 }
 
 /** Octets a session holds in partly received messages (all channels). */
@@ -110,8 +136,15 @@ export class Peer {
       this.bytes += d.length;
       if (this.text.length < this.#keep) this.text += d.toString('latin1', 0, Math.min(d.length, this.#keep - this.text.length));
     });
-    socket.on('error', () => { /* seen as close */ });
-    this.closed = new Promise((res) => socket.once('close', () => { this.isClosed = true; res(); }));
+    socket.on('error', () => {
+      /* seen as close */
+    });
+    this.closed = new Promise((res) =>
+      socket.once('close', () => {
+        this.isClosed = true;
+        res();
+      }),
+    );
   }
 
   /** Connects to 127.0.0.1:port. `allowHalfOpen` keeps our side open after the listener's FIN. */
@@ -124,7 +157,8 @@ export class Peer {
 
   /** A data frame with this peer's next seqno on the channel. */
   frame(kw: string, ch: number, msgno: number, payload: string | Uint8Array, more = '.', ansno?: number): Buffer {
-    const body = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    const body =
+      typeof payload === 'string' ? Buffer.from(payload, 'latin1') : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
     const seq = this.#seq.get(ch) ?? 0;
     this.#seq.set(ch, (seq + body.length) >>> 0);
     const head = `${kw} ${ch} ${msgno} ${more} ${seq} ${body.length}${ansno === undefined ? '' : ` ${ansno}`}\r\n`;
@@ -144,10 +178,16 @@ export class Peer {
     const ok = this.socket.write(typeof b === 'string' ? Buffer.from(b, 'latin1') : b);
     if (ok) return Promise.resolve(true);
     return new Promise((res) => {
-      const done = (v: boolean): void => { this.socket.off('drain', onDrain); res(v); };
+      const done = (v: boolean): void => {
+        this.socket.off('drain', onDrain);
+        res(v);
+      };
       const onDrain = (): void => done(true);
       this.socket.once('drain', onDrain);
-      this.closed.then(() => done(false), () => done(false));
+      this.closed.then(
+        () => done(false),
+        () => done(false),
+      );
     });
   }
 
@@ -173,18 +213,26 @@ export class Peer {
         return { kw: m[1]!, payload: this.text.slice(m.index + m[0].length, m.index + m[0].length + Number(m[2])) };
       }
       if (this.isClosed) throw new Error(`session closed before a reply to MSG ${msgno} on channel ${ch}`);
-      if (Date.now() > deadline) throw new Error(`no reply to MSG ${msgno} on channel ${ch} within ${ms} ms; got ${JSON.stringify(this.text.slice(-200))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no reply to MSG ${msgno} on channel ${ch} within ${ms} ms; got ${JSON.stringify(this.text.slice(-200))}`);
       await sleep(5);
     }
   }
 
   /** Occurrences of `re` (global) in the received text. */
-  count(re: RegExp): number { return (this.text.match(re) ?? []).length; }
+  count(re: RegExp): number {
+    return (this.text.match(re) ?? []).length;
+  }
 
   /** True if the socket closed within `ms`. */
   async closedWithin(ms: number): Promise<boolean> {
     let t: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([this.closed.then(() => true), new Promise<boolean>((res) => { t = setTimeout(() => res(false), ms); })]);
+    const r = await Promise.race([
+      this.closed.then(() => true),
+      new Promise<boolean>((res) => {
+        t = setTimeout(() => res(false), ms);
+      }),
+    ]);
     clearTimeout(t);
     return r;
   }
@@ -192,7 +240,14 @@ export class Peer {
   /** Our greeting (after the listener's). */
   async greet(profiles: string[] = []): Promise<void> {
     await this.waitFor('</greeting>');
-    await this.write(this.frame('RPY', 0, 0, `Content-Type: application/beep+xml\r\n\r\n<greeting>${profiles.map((p) => `<profile uri='${p}'/>`).join('')}</greeting>`));
+    await this.write(
+      this.frame(
+        'RPY',
+        0,
+        0,
+        `Content-Type: application/beep+xml\r\n\r\n<greeting>${profiles.map((p) => `<profile uri='${p}'/>`).join('')}</greeting>`,
+      ),
+    );
   }
 
   /** Starts channel `ch` on `profile` (optionally with piggybacked content); waits for the reply. */
@@ -206,9 +261,13 @@ export class Peer {
   }
 
   /** Drops the connection. */
-  destroy(): void { this.socket.destroy(); }
+  destroy(): void {
+    this.socket.destroy();
+  }
   /** Resets the TCP connection (RST). */
-  reset(): void { this.socket.resetAndDestroy(); }
+  reset(): void {
+    this.socket.resetAndDestroy();
+  }
 }
 
 // ---- listener under attack --------------------------------------------------------------
@@ -249,7 +308,11 @@ export interface Server {
 
 /** Registers the echo profile on a context. */
 export function echoProfile(ctx: Ctx): void {
-  registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
 }
 
 let bystanderSeq = 0;
@@ -273,20 +336,38 @@ export async function openBystander(port: number, opts: Record<string, unknown> 
 }
 
 /** Starts a listener (echo profile plus `setup`) and a bystander on it. */
-export async function startServer(setup: (ctx: Ctx) => void = () => {}, ctxOpts: Record<string, unknown> = {}, listenerOpts: ListenerOptions = {}): Promise<Server> {
+export async function startServer(
+  setup: (ctx: Ctx) => void = () => {},
+  ctxOpts: Record<string, unknown> = {},
+  listenerOpts: ListenerOptions = {},
+): Promise<Server> {
   const ctx = new Ctx(ctxOpts as CtxOptions);
   echoProfile(ctx);
   setup(ctx);
   const onError: Server['onError'] = [];
   const setOnError = (ctx as unknown as { setOnError?: (h: (err: Error, where: unknown) => void) => void }).setOnError;
-  if (typeof setOnError === 'function') setOnError.call(ctx, (err, where) => { onError.push({ err, where }); });
+  if (typeof setOnError === 'function')
+    setOnError.call(ctx, (err, where) => {
+      onError.push({ err, where });
+    });
   const accepted: Accepted[] = [];
   const listener = await createListener(ctx, LOCAL, 0, {
     ...listenerOpts,
     onAccept: (conn) => {
       let resolve!: (e: Error | undefined) => void;
-      const a: Accepted = { conn, ended: new Promise((r) => { resolve = r; }), done: false, err: undefined };
-      conn.setOnClose((_c, err) => { a.done = true; a.err = err; resolve(err); });
+      const a: Accepted = {
+        conn,
+        ended: new Promise((r) => {
+          resolve = r;
+        }),
+        done: false,
+        err: undefined,
+      };
+      conn.setOnClose((_c, err) => {
+        a.done = true;
+        a.err = err;
+        resolve(err);
+      });
       accepted.push(a);
       listenerOpts.onAccept?.(conn);
     },
@@ -294,7 +375,13 @@ export async function startServer(setup: (ctx: Ctx) => void = () => {}, ctxOpts:
   assert.ok(listener.isOk(), listener.errorMsg);
   const bystander = await openBystander(listener.port);
   return {
-    ctx, listener, port: listener.port, accepted, bystander, onError, hasOnError: typeof setOnError === 'function',
+    ctx,
+    listener,
+    port: listener.port,
+    accepted,
+    bystander,
+    onError,
+    hasOnError: typeof setOnError === 'function',
     async sessionOf(p) {
       const port = p.localPort;
       for (let i = 0; i < 200; i++) {
@@ -318,7 +405,10 @@ export async function assertEnded(s: Server, p: Peer, ms: number, code?: string 
   const err = await within(1000, 'listener onClose', a.ended);
   if (code !== undefined) {
     const got = (err as { code?: string } | undefined)?.code;
-    assert.ok(typeof code === 'string' ? got === code : code.test(String(got)), `listener-side error code ${String(got)} (${err?.message}), expected ${code}`);
+    assert.ok(
+      typeof code === 'string' ? got === code : code.test(String(got)),
+      `listener-side error code ${String(got)} (${err?.message}), expected ${code}`,
+    );
   }
 }
 
@@ -328,13 +418,23 @@ export async function assertEnded(s: Server, p: Peer, ms: number, code?: string 
  */
 export function hostile(server: () => Server | Bystander, name: string, body: (t: TestContext) => Promise<void>, timeout = 15_000): void {
   test(name, { timeout }, async (t) => {
-    const u0 = faults.uncaught.length, r0 = faults.rejections.length;
+    const u0 = faults.uncaught.length,
+      r0 = faults.rejections.length;
     let failure: unknown;
-    try { await body(t); } catch (e) { failure = e; }
+    try {
+      await body(t);
+    } catch (e) {
+      failure = e;
+    }
     await settle(100);
-    const bad = [...faults.uncaught.slice(u0).map((e) => `uncaught ${describe(e)}`), ...faults.rejections.slice(r0).map((e) => `unhandled rejection ${describe(e)}`)];
+    const bad = [
+      ...faults.uncaught.slice(u0).map((e) => `uncaught ${describe(e)}`),
+      ...faults.rejections.slice(r0).map((e) => `unhandled rejection ${describe(e)}`),
+    ];
     if (bad.length > 0) {
-      throw new assert.AssertionError({ message: `listener process faulted: ${bad.join('; ')}${failure ? ` (and: ${describe(failure)})` : ''}` });
+      throw new assert.AssertionError({
+        message: `listener process faulted: ${bad.join('; ')}${failure ? ` (and: ${describe(failure)})` : ''}`,
+      });
     }
     if (failure !== undefined) throw failure;
     const s = server();
@@ -367,9 +467,15 @@ export async function carriesOn(p: Peer, msgno = 0): Promise<void> {
 export function listenerPool(): { serve: (...args: Parameters<typeof startServer>) => Promise<Server>; current: () => Server } {
   let cur: Server | undefined;
   const all: Server[] = [];
-  after(async () => { for (const x of all) await x.close(); });
+  after(async () => {
+    for (const x of all) await x.close();
+  });
   return {
-    serve: async (...args) => { cur = await startServer(...args); all.push(cur); return cur; },
+    serve: async (...args) => {
+      cur = await startServer(...args);
+      all.push(cur);
+      return cur;
+    },
     current: () => cur!,
   };
 }

@@ -3,7 +3,22 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, Ctx, sasl } from '../../src/index.js';
-import { ECHO, KiB, LOCAL, MiB, Peer, buffered, hostile, installFaultRecorders, memNow, held, sleep, startServer, within, type Server } from './harness.js';
+import {
+  ECHO,
+  KiB,
+  LOCAL,
+  MiB,
+  Peer,
+  buffered,
+  hostile,
+  installFaultRecorders,
+  memNow,
+  held,
+  sleep,
+  startServer,
+  within,
+  type Server,
+} from './harness.js';
 
 installFaultRecorders();
 
@@ -13,11 +28,17 @@ let s: Server;
 let lookups = 0;
 
 const handler = (_c: Connection, p: sasl.AuthProps): boolean | string | null | Promise<string> => {
-  if (p.authId === 'evil') { lookups++; return Promise.reject(new Error('password store unavailable')); }
+  if (p.authId === 'evil') {
+    lookups++;
+    return Promise.reject(new Error('password store unavailable'));
+  }
   switch (p.mech) {
-    case 'ANONYMOUS': return true;
-    case 'PLAIN': return p.authId === 'bob' && p.password === 'secret';
-    default: return p.authId === 'bob' ? 'secret' : null;
+    case 'ANONYMOUS':
+      return true;
+    case 'PLAIN':
+      return p.authId === 'bob' && p.password === 'secret';
+    default:
+      return p.authId === 'bob' ? 'secret' : null;
   }
 };
 
@@ -26,7 +47,9 @@ before(async () => {
     for (const m of MECHS) sasl.acceptMech(ctx, m, handler, { realm: REALM, allowPlainInClear: true });
   });
 });
-after(async () => { await s.close(); });
+after(async () => {
+  await s.close();
+});
 const S = (): Server => s;
 
 const b64 = (b: Uint8Array | string): string => Buffer.from(b).toString('base64');
@@ -51,7 +74,14 @@ async function carriesOn(p: Peer): Promise<void> {
 
 hostile(S, 'CRAM-MD5: a response that is not UTF-8 gets an ERR, the session carries on', async () => {
   const p = await saslAttacker('CRAM-MD5');
-  await p.write(p.frame('MSG', 1, 0, `${XML}<blob>${b64(Buffer.concat([Buffer.from('bob '), BAD, Buffer.from(' 0123456789abcdef0123456789abcdef')]))}</blob>`));
+  await p.write(
+    p.frame(
+      'MSG',
+      1,
+      0,
+      `${XML}<blob>${b64(Buffer.concat([Buffer.from('bob '), BAD, Buffer.from(' 0123456789abcdef0123456789abcdef')]))}</blob>`,
+    ),
+  );
   const r = await p.reply(1, 0, 2000);
   assert.equal(r.kw, 'ERR', `reply ${JSON.stringify(r.payload)}`);
   await carriesOn(p);
@@ -88,7 +118,11 @@ hostile(S, 'SASL: raw invalid UTF-8 octets inside the <blob> element -> ERR, no 
 
 // ---- password lookups that reject --------------------------------------------------------
 
-const clientProps = (mech: string): sasl.ClientProps => ({ authId: 'evil', password: 'x', ...(mech === 'DIGEST-MD5' ? { realm: REALM } : {}) });
+const clientProps = (mech: string): sasl.ClientProps => ({
+  authId: 'evil',
+  password: 'x',
+  ...(mech === 'DIGEST-MD5' ? { realm: REALM } : {}),
+});
 
 for (const mech of ['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5']) {
   hostile(S, `${mech}: a password lookup that rejects fails the exchange (startAuth settles false), the session carries on`, async () => {
@@ -105,7 +139,10 @@ for (const mech of ['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5']) {
   });
 
   test(`${mech}: a rejecting password lookup is reported to ctx.setOnError as BEEP_ERR_HANDLER`, async (t) => {
-    if (!s.hasOnError) { t.skip('skipped: ctx.setOnError does not exist at run time'); return; }
+    if (!s.hasOnError) {
+      t.skip('skipped: ctx.setOnError does not exist at run time');
+      return;
+    }
     const before = s.onError.length;
     const conn = await Connection.connect(new Ctx(), LOCAL, s.port);
     await within(3000, 'startAuth', sasl.startAuth(conn, mech, clientProps(mech))).catch(() => false);
@@ -119,28 +156,45 @@ for (const mech of ['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5']) {
 
 // ---- a 60 MB blob ------------------------------------------------------------------------
 
-hostile(S, 'SASL: a 60 MB blob streamed as 16 KiB frames (<= 5 s) is cut off before the listener buffers > 1 MiB', async (t) => {
-  const base = memNow();
-  const p = await saslAttacker('SCRAM-SHA-256');
-  const a = await s.sessionOf(p);
-  const piece = Buffer.alloc(16 * KiB, 'A');
-  const total = 60 * 1000 * 1000;
-  let sent = 0, peak = 0;
-  const deadline = Date.now() + 5000;
-  await p.write(p.frame('MSG', 1, 0, `${XML}<blob>`, '*'));
-  while (sent < total && !p.isClosed && Date.now() < deadline && !/ERR 1 0 /.test(p.text)) {
-    if (!(await p.write(p.frame('MSG', 1, 0, piece, '*')))) break;
-    sent += piece.length;
+hostile(
+  S,
+  'SASL: a 60 MB blob streamed as 16 KiB frames (<= 5 s) is cut off before the listener buffers > 1 MiB',
+  async (t) => {
+    const base = memNow();
+    const p = await saslAttacker('SCRAM-SHA-256');
+    const a = await s.sessionOf(p);
+    const piece = Buffer.alloc(16 * KiB, 'A');
+    const total = 60 * 1000 * 1000;
+    let sent = 0,
+      peak = 0;
+    const deadline = Date.now() + 5000;
+    await p.write(p.frame('MSG', 1, 0, `${XML}<blob>`, '*'));
+    while (sent < total && !p.isClosed && Date.now() < deadline && !/ERR 1 0 /.test(p.text)) {
+      if (!(await p.write(p.frame('MSG', 1, 0, piece, '*')))) break;
+      sent += piece.length;
+      peak = Math.max(peak, buffered(a.conn));
+    }
+    // A listener that discards the excess may refuse once the message ends: finish it.
+    if (!p.isClosed) await p.write(p.frame('MSG', 1, 0, '</blob>'));
+    for (let i = 0; i < 100 && !p.isClosed && !/(RPY|ERR) 1 0 /.test(p.text); i++) {
+      peak = Math.max(peak, buffered(a.conn));
+      await sleep(10);
+    }
     peak = Math.max(peak, buffered(a.conn));
-  }
-  // A listener that discards the excess may refuse once the message ends: finish it.
-  if (!p.isClosed) await p.write(p.frame('MSG', 1, 0, '</blob>'));
-  for (let i = 0; i < 100 && !p.isClosed && !/(RPY|ERR) 1 0 /.test(p.text); i++) { peak = Math.max(peak, buffered(a.conn)); await sleep(10); }
-  peak = Math.max(peak, buffered(a.conn));
-  const h = held(base);
-  const outcome = p.isClosed ? `closed (${(a.err as { code?: string } | undefined)?.code})` : /ERR 1 0 /.test(p.text) ? 'ERR' : /RPY 1 0 /.test(p.text) ? 'RPY' : 'still open';
-  t.diagnostic(`sent ${(sent / MiB).toFixed(1)} MiB, listener peak buffered ${(peak / MiB).toFixed(2)} MiB, outcome ${outcome}; ${h.text}`);
-  p.destroy();
-  assert.ok(peak <= MiB + 64 * KiB, `the listener buffered ${(peak / MiB).toFixed(1)} MiB of one SASL blob`);
-  assert.ok(outcome.startsWith('closed') || outcome === 'ERR', `outcome ${outcome}: the blob was neither refused nor the session ended`);
-}, 20_000);
+    const h = held(base);
+    const outcome = p.isClosed
+      ? `closed (${(a.err as { code?: string } | undefined)?.code})`
+      : /ERR 1 0 /.test(p.text)
+        ? 'ERR'
+        : /RPY 1 0 /.test(p.text)
+          ? 'RPY'
+          : 'still open';
+    t.diagnostic(
+      `sent ${(sent / MiB).toFixed(1)} MiB, listener peak buffered ${(peak / MiB).toFixed(2)} MiB, outcome ${outcome}; ${h.text}`,
+    );
+    p.destroy();
+    assert.ok(peak <= MiB + 64 * KiB, `the listener buffered ${(peak / MiB).toFixed(1)} MiB of one SASL blob`);
+    assert.ok(outcome.startsWith('closed') || outcome === 'ERR', `outcome ${outcome}: the blob was neither refused nor the session ended`);
+  },
+  20_000,
+);

@@ -80,7 +80,10 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     const kinds = (fs: Frame[]): string[] => fs.map((f) => `${f.type}:${f.text}`);
     assert.deepEqual([kinds(a), kinds(b)].sort(), [['ANS:a reply 1', 'ANS:a reply 2', 'NUL:'], ['RPY:a reply']].sort());
     const base = (await conn.openChannel(0, REG))!;
-    assert.equal((await base.request('get-fragments')).text, "This is a small test to check fragmented frames with the same message number ...and that's all!");
+    assert.equal(
+      (await base.request('get-fragments')).text,
+      "This is a small test to check fragmented frames with the same message number ...and that's all!",
+    );
     assert.ok(await conn.close());
   });
 
@@ -98,7 +101,14 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     const ch = (await conn.openChannel(0, REG))!;
     ch.state.nextMsgno = 2147483646;
     const replies = await Promise.all(['a', 'b', 'c'].map((t) => ch.request(t)));
-    assert.deepEqual(replies.map((r) => [r.msgNo, r.text]), [[2147483646, 'a'], [2147483647, 'b'], [0, 'c']]);
+    assert.deepEqual(
+      replies.map((r) => [r.msgNo, r.text]),
+      [
+        [2147483646, 'a'],
+        [2147483647, 'b'],
+        [0, 'c'],
+      ],
+    );
     assert.ok(await conn.close());
   });
 
@@ -109,7 +119,8 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     // 4096-octet window at N; this side moves its counter the same way, 3000 octets short of 2^32.
     const N = 2 ** 32 - 3000 - 19;
     assert.equal((await ch.request(`set-to=${N}`)).text, `set-to=${N}`);
-    const codec = conn.session.codec, before = codec.sendState(ch.number).next;
+    const codec = conn.session.codec,
+      before = codec.sendState(ch.number).next;
     const start = (before + N) >>> 0;
     codec.setSeqState(ch.number, codec.recvState(ch.number).next, start, { sendLimit: (N + 4096) >>> 0 });
     let sent = 0;
@@ -145,8 +156,11 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     conn2.shutdown();
   });
 
-  test('TUNNEL (test_13): a session through the listener\'s proxy to its 44110 hop, then echo and large messages', async () => {
-    const conn = await tunnel.connect(new Ctx(), [{ ip4: '127.0.0.1', port: port() }, { ip4: '127.0.0.1', port: port() + 100 }]);
+  test("TUNNEL (test_13): a session through the listener's proxy to its 44110 hop, then echo and large messages", async () => {
+    const conn = await tunnel.connect(new Ctx(), [
+      { ip4: '127.0.0.1', port: port() },
+      { ip4: '127.0.0.1', port: port() + 100 },
+    ]);
     assert.ok(conn.isOk(), String(conn.popChannelError()));
     assert.ok(tunnel.isTunnelled(conn));
     const ch = (await conn.openChannel(0, REG))!;
@@ -168,11 +182,22 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     assert.equal(await xmlrpc.invoke(ch, 'get_the_bool_1'), false);
     assert.equal(await xmlrpc.invoke(ch, 'get_the_bool_2'), true);
     assert.equal(await xmlrpc.invoke(ch, 'get_double_sum', [new xmlrpc.XmlRpcDouble(7.2), new xmlrpc.XmlRpcDouble(8.3)]), 15.5);
-    const values = (count: number, fraction: number, status: boolean): xmlrpc.XmlRpcValue => ({ count, fraction: new xmlrpc.XmlRpcDouble(fraction), status });
-    assert.deepEqual(await xmlrpc.invoke(ch, 'get_struct', [values(3, 10.2, false), values(7, 7.12, true)]), { count: 10, fraction: 17.32, status: true });
-    const items = await xmlrpc.invoke(ch, 'get_array') as Array<{ position: number; string_position: string }>;
-    assert.deepEqual(items.map((i) => [i.position, i.string_position]), Array.from({ length: 10 }, (_, i) => [i, 'test content']));
-    let node = await xmlrpc.invoke(ch, 'get_list') as { position: number; next: unknown } | null;
+    const values = (count: number, fraction: number, status: boolean): xmlrpc.XmlRpcValue => ({
+      count,
+      fraction: new xmlrpc.XmlRpcDouble(fraction),
+      status,
+    });
+    assert.deepEqual(await xmlrpc.invoke(ch, 'get_struct', [values(3, 10.2, false), values(7, 7.12, true)]), {
+      count: 10,
+      fraction: 17.32,
+      status: true,
+    });
+    const items = (await xmlrpc.invoke(ch, 'get_array')) as Array<{ position: number; string_position: string }>;
+    assert.deepEqual(
+      items.map((i) => [i.position, i.string_position]),
+      Array.from({ length: 10 }, (_, i) => [i, 'test content']),
+    );
+    let node = (await xmlrpc.invoke(ch, 'get_list')) as { position: number; next: unknown } | null;
     for (let p = 1; p <= 8; p++, node = node!.next as typeof node) assert.equal(node?.position, p);
     assert.equal(await xmlrpc.invoke(ch, 'aritmetic-operations/basic/sum', [20, 22]), 42);
     assert.ok(await conn.close());
@@ -183,7 +208,10 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     const ch = (await conn.openChannel(0, `${REG}/mime`))!;
     const r = await ch.request('body text', { headers: { 'Content-Type': 'text/plain', 'X-Test': 'yes' } });
     assert.equal(r.contentType, 'text/plain');
-    assert.deepEqual(r.mimeHeaders, [['Content-Type', 'text/plain'], ['X-Test', 'yes']]);
+    assert.deepEqual(r.mimeHeaders, [
+      ['Content-Type', 'text/plain'],
+      ['X-Test', 'yes'],
+    ]);
     assert.equal(r.text, 'body text');
     assert.ok(await conn.close());
   });
@@ -202,11 +230,13 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
   test('robustness (test_02a2): a MSG on an unopened channel drops the connection', async () => {
     const s = netConnect({ host: '127.0.0.1', port: port() });
     let got = '';
-    s.on('data', (d) => { got += d.toString('latin1'); });
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+    });
     s.on('error', () => undefined);
     const closed = new Promise<void>((r) => s.once('close', () => r()));
     await new Promise<void>((r) => s.once('connect', () => r()));
-    const g = "Content-Type: application/beep+xml\r\n\r\n<greeting />";
+    const g = 'Content-Type: application/beep+xml\r\n\r\n<greeting />';
     s.write(`RPY 0 0 . 0 ${g.length}\r\n${g}END\r\nMSG 3 0 . 0 5\r\nhelloEND\r\n`);
     const t = setTimeout(() => s.destroy(), 5000);
     await closed;
@@ -234,7 +264,10 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
     await p.send(msgnos.map((n) => p.frame('MSG', 1, n, `\r\nmsgno ${n}`)).join(''));
     const got = await p.waitFor(/RPY 1 0 [\s\S]*msgno 0END/);
     const replies = [...got.slice(at).matchAll(/RPY 1 (\d+) \. \d+ \d+\r\n\r\nmsgno (\d+)END/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    assert.deepEqual(replies, msgnos.map((n) => [n, n]));
+    assert.deepEqual(
+      replies,
+      msgnos.map((n) => [n, n]),
+    );
     p.socket.destroy();
   });
 
@@ -252,14 +285,22 @@ function scenarios(port: () => number, ca?: () => string | undefined): void {
   testNeeding(ca === undefined && 'tls-unverified', 'TLS (test_05): tuning on the same connection, then echo', async () => {
     const conn = await open();
     const trust = ca?.();
-    assert.ok(await tls.startTls(conn, { serverName: 'localhost', ...(trust === undefined ? { rejectUnauthorized: false } : { ca: trust }) }), String(conn.popChannelError()));
+    assert.ok(
+      await tls.startTls(conn, { serverName: 'localhost', ...(trust === undefined ? { rejectUnauthorized: false } : { ca: trust }) }),
+      String(conn.popChannelError()),
+    );
     assert.ok(tls.isEnabled(conn));
     const ch = (await conn.openChannel(0, REG))!;
     assert.equal((await ch.request('over tls')).text, 'over tls');
     assert.ok(await conn.close());
   });
 
-  for (const [mech, props] of [['ANONYMOUS', { anonymousToken: 'test@aspl.es' }], ['PLAIN', { authId: 'bob', password: 'secret' }], ['CRAM-MD5', { authId: 'bob', password: 'secret' }], ['DIGEST-MD5', { authId: 'bob', password: 'secret', realm: 'aspl.es' }]] as const) {
+  for (const [mech, props] of [
+    ['ANONYMOUS', { anonymousToken: 'test@aspl.es' }],
+    ['PLAIN', { authId: 'bob', password: 'secret' }],
+    ['CRAM-MD5', { authId: 'bob', password: 'secret' }],
+    ['DIGEST-MD5', { authId: 'bob', password: 'secret', realm: 'aspl.es' }],
+  ] as const) {
     test(`SASL ${mech} (test_06): bob/secret accepted, a wrong password refused`, async () => {
       const conn = await open();
       if (mech !== 'ANONYMOUS') {
@@ -282,19 +323,31 @@ describe('regression scenarios against the beepwire regression listener', () => 
     const r = await startRegressionListener(off, '127.0.0.1');
     mainPort = r.listeners[0]!.port; // startRegressionListener throws unless its listeners are up
     ca = r.ca;
-    stop = async () => { await r.ctx.exit(); await r.ctx2.exit(); };
+    stop = async () => {
+      await r.ctx.exit();
+      await r.ctx2.exit();
+    };
   });
-  after(async () => { await stop?.(); });
-  scenarios(() => mainPort, () => ca);
+  after(async () => {
+    await stop?.();
+  });
+  scenarios(
+    () => mainPort,
+    () => ca,
+  );
 });
 
-describe('regression scenarios against the C vortex-regression-listener', { skip: haveC ? false : 'skipped: set VORTEX_TEST_DIR to a built LibVortex test/ directory' }, () => {
+describe('regression scenarios against the C vortex-regression-listener', {
+  skip: haveC ? false : 'skipped: set VORTEX_TEST_DIR to a built LibVortex test/ directory',
+}, () => {
   let proc: ChildProcess | undefined;
   const off = 19000 + (process.pid % 500) * 2;
   before(async () => {
     proc = spawn(join(C_DIR!, 'vortex-regression-listener'), [`--offset-port=${off}`], { cwd: C_DIR, stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1500));
   });
-  after(() => { proc?.kill('SIGKILL'); });
+  after(() => {
+    proc?.kill('SIGKILL');
+  });
   scenarios(() => 44010 + off);
 });

@@ -22,7 +22,9 @@ before(async () => {
   sasl.acceptMech(ctx, 'PLAIN', (_c, p) => p.authId === 'bob' && p.password === 'secret', { allowPlainInClear: true });
   listener = await createListener(ctx, '127.0.0.1', 0);
 });
-after(async () => { await ctx.exit(); });
+after(async () => {
+  await ctx.exit();
+});
 
 /** Splits received text into frames: [header, payload]. */
 function frames(text: string): Array<[string, string]> {
@@ -32,7 +34,11 @@ function frames(text: string): Array<[string, string]> {
     const nl = text.indexOf('\r\n', i);
     if (nl < 0) break;
     const header = text.slice(i, nl);
-    if (header.startsWith('SEQ ')) { out.push([header, '']); i = nl + 2; continue; } // no payload, no trailer
+    if (header.startsWith('SEQ ')) {
+      out.push([header, '']);
+      i = nl + 2;
+      continue;
+    } // no payload, no trailer
     const size = Number(header.split(' ')[5]);
     out.push([header, text.slice(nl + 2, nl + 2 + size)]);
     assert.equal(text.slice(nl + 2 + size, nl + 7 + size), 'END\r\n', 'trailer after the announced size');
@@ -52,7 +58,11 @@ function reply(text: string): [string, string] {
  * A fake LibVortex listener: greets advertising `uri`, records what arrives, answers the
  * first <start> with `content` piggybacked in LibVortex's reply form, and optionally drops.
  */
-async function fakeVortexPeer(uri: string, content: string, dropAfterReply: boolean): Promise<{ server: Server; port: number; got: () => string }> {
+async function fakeVortexPeer(
+  uri: string,
+  content: string,
+  dropAfterReply: boolean,
+): Promise<{ server: Server; port: number; got: () => string }> {
   let got = '';
   const server = createServer((s) => {
     const g = `${MIME}<greeting>\r\n   <profile uri='${uri}' />\r\n</greeting>\r\n`;
@@ -100,7 +110,11 @@ test('TLS: our client sends exactly "<ready />" and accepts LibVortex\'s reply f
   const err = conn.popChannelError()!;
   // Our own complaints about the reply ("TLS profile: unexpected <x>", "expected <proceed />",
   // malformed XML), not a runtime's "unexpected end of file" (Deno's word for the dropped handshake).
-  assert.doesNotMatch(err[1], /TLS profile:|proceed|malformed|\bexpected\b/, 'the proceed reply was understood; the handshake is what failed');
+  assert.doesNotMatch(
+    err[1],
+    /TLS profile:|proceed|malformed|\bexpected\b/,
+    'the proceed reply was understood; the handshake is what failed',
+  );
   assert.match(err[1], /TLS|closed|socket|reset|SSL|end of file/i);
   const start = frames(fake.got()).find(([h]) => h.startsWith('MSG 0 1 '))!;
   assert.equal(start[1], `${MIME}<start number='1' serverName='localhost'><profile uri='${TLS}'><![CDATA[<ready />]]></profile></start>`);
@@ -111,7 +125,14 @@ test('TLS: our client sends exactly "<ready />" and accepts LibVortex\'s reply f
 test('SASL PLAIN: LibVortex piggyback "<blob>..</blob>" answered with "<blob status=\'complete\' />"', async () => {
   const p = await vortexPeer();
   const blob = Buffer.from('\0bob\0secret').toString('base64');
-  await p.send(p.frame('MSG', 0, 1, `${MIME}<start number='1'>\r\n   <profile uri='${PLAIN}'><![CDATA[<blob>${blob}</blob>]]></profile>\r\n</start>\r\n`));
+  await p.send(
+    p.frame(
+      'MSG',
+      0,
+      1,
+      `${MIME}<start number='1'>\r\n   <profile uri='${PLAIN}'><![CDATA[<blob>${blob}</blob>]]></profile>\r\n</start>\r\n`,
+    ),
+  );
   await p.waitFor('</profile>END\r\n');
   const [, payload] = reply(p.received);
   assert.equal(payload, `${MIME}<profile uri='${PLAIN}'><![CDATA[<blob status='complete' />]]></profile>`);
@@ -121,7 +142,14 @@ test('SASL PLAIN: LibVortex piggyback "<blob>..</blob>" answered with "<blob sta
 test('SASL PLAIN: a bad password is refused with "<error code=\'535\'>"', async () => {
   const p = await vortexPeer();
   const blob = Buffer.from('\0bob\0nope').toString('base64');
-  await p.send(p.frame('MSG', 0, 1, `${MIME}<start number='1'>\r\n   <profile uri='${PLAIN}'><![CDATA[<blob>${blob}</blob>]]></profile>\r\n</start>\r\n`));
+  await p.send(
+    p.frame(
+      'MSG',
+      0,
+      1,
+      `${MIME}<start number='1'>\r\n   <profile uri='${PLAIN}'><![CDATA[<blob>${blob}</blob>]]></profile>\r\n</start>\r\n`,
+    ),
+  );
   await p.waitFor('</error>END\r\n');
   const [header, payload] = reply(p.received);
   assert.match(header, /^ERR 0 1 \. /);
@@ -138,7 +166,10 @@ test('SASL: our client piggybacks "<blob>base64</blob>" as LibVortex does and ac
   while (!fake.got().includes("<close number='1'") && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 5));
   assert.ok(sasl.isAuthenticated(conn));
   const start = frames(fake.got()).find(([h]) => h.startsWith('MSG 0 1 '))!;
-  assert.equal(start[1], `${MIME}<start number='1'><profile uri='${PLAIN}'><![CDATA[<blob>${Buffer.from('\0bob\0secret').toString('base64')}</blob>]]></profile></start>`);
+  assert.equal(
+    start[1],
+    `${MIME}<start number='1'><profile uri='${PLAIN}'><![CDATA[<blob>${Buffer.from('\0bob\0secret').toString('base64')}</blob>]]></profile></start>`,
+  );
   conn.shutdown();
   await done;
   fake.server.close();

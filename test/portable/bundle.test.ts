@@ -14,7 +14,9 @@ const ENTRY = 'dist/src/index.js';
 test('portable: the main entry bundles for the browser with no Node built-in and no host require', async (t) => {
   const b = await browserBundle(ENTRY);
   assertSelfContained(b);
-  t.diagnostic(`bundle ${Math.round(b.text.length / 1024)} KiB, minified ${await minifiedKiB(ENTRY)} KiB, ${Object.keys(b.metafile.inputs).length} modules`);
+  t.diagnostic(
+    `bundle ${Math.round(b.text.length / 1024)} KiB, minified ${await minifiedKiB(ENTRY)} KiB, ${Object.keys(b.metafile.inputs).length} modules`,
+  );
 });
 
 test('portable: the main entry names Node globals only in typeof tests or reviewed modules', async () => {

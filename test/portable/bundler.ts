@@ -40,8 +40,15 @@ export const REVIEWED: Record<string, { names: string[]; why: string }> = {
 export async function browserBundle(entry: string | { contents: string }, extra: BuildOptions = {}): Promise<Bundle> {
   const options: BuildOptions = {
     ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: { contents: entry.contents, resolveDir: ROOT, loader: 'js' } }),
-    absWorkingDir: ROOT, bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
-    write: false, metafile: true, logLevel: 'silent', ...extra,
+    absWorkingDir: ROOT,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    ...extra,
   };
   try {
     const r = await build(options);
@@ -59,8 +66,10 @@ export function assertSelfContained(b: Bundle): void {
   // esbuild leaves a require it cannot resolve (inside try/catch) as a warning and a call to
   // its __require helper, which throws "Dynamic require of ..." without a host require.
   assert.deepEqual(b.warnings, []);
-  assert.ok(!b.text.includes('Dynamic require of'), 'the bundle calls the host\'s require');
-  const external = Object.entries(b.metafile.inputs).flatMap(([file, i]) => i.imports.filter((m) => m.external).map((m) => `${file} -> ${m.path}`));
+  assert.ok(!b.text.includes('Dynamic require of'), "the bundle calls the host's require");
+  const external = Object.entries(b.metafile.inputs).flatMap(([file, i]) =>
+    i.imports.filter((m) => m.external).map((m) => `${file} -> ${m.path}`),
+  );
   assert.deepEqual(external, [], 'imports left external');
   assert.deepEqual(b.text.match(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["'`]node:[^"'`]+["'`]/g) ?? [], []);
 }
@@ -69,7 +78,10 @@ export function assertSelfContained(b: Bundle): void {
 export async function assertNodeGlobalsReviewed(b: Bundle): Promise<void> {
   const uses = await nodeGlobalUses(b.options);
   const unreviewed = uses.filter((u) => !u.typeofOnly && !(REVIEWED[u.module]?.names.includes(u.name) ?? false));
-  assert.deepEqual(unreviewed.map((u) => `${u.module}: ${u.name}: ${u.line.trim().slice(0, 160)}`), []);
+  assert.deepEqual(
+    unreviewed.map((u) => `${u.module}: ${u.name}: ${u.line.trim().slice(0, 160)}`),
+    [],
+  );
 }
 
 /** Minified size in KiB, for the test's diagnostics. */

@@ -17,7 +17,9 @@ test('portable: the codec entry bundles, and loads its embedded wasm with only W
   const ctx = webContext();
   const mod = await evaluateBundle(b.text, ctx);
   // loadCodec() decodes the embedded base64 (atob) and compiles it with the context's WebAssembly.
-  const usage = vm.runInContext('(m) => { const c = m.loadCodec(); return [c.exports.heapEnd() > 0, m.codecUsage().sessions]; }', ctx) as (m: unknown) => [boolean, number];
+  const usage = vm.runInContext('(m) => { const c = m.loadCodec(); return [c.exports.heapEnd() > 0, m.codecUsage().sessions]; }', ctx) as (
+    m: unknown,
+  ) => [boolean, number];
   assert.deepEqual([...usage(mod)], [true, 0]);
 });
 
@@ -49,21 +51,31 @@ test('portable: the SASL mechanisms bundle and pass their RFC vectors with only 
   const b = await browserBundle({ contents: SASL_ENTRY });
   assertSelfContained(b);
   await assertNodeGlobalsReviewed(b);
-  t.diagnostic(`SASL mechanisms bundle ${Math.round(b.text.length / 1024)} KiB (node-forge's MD5/HMAC modules ${Math.round(forgeBytes(b.metafile) / 1024)} KiB unminified)`);
+  t.diagnostic(
+    `SASL mechanisms bundle ${Math.round(b.text.length / 1024)} KiB (node-forge's MD5/HMAC modules ${Math.round(forgeBytes(b.metafile) / 1024)} KiB unminified)`,
+  );
   const ctx = webContext();
   const mod = await evaluateBundle(b.text, ctx);
   const run = vm.runInContext(SASL_RUN, ctx) as (m: unknown) => Promise<unknown[]>;
-  assert.deepEqual([...await run(mod)], [
-    'IX', 'IX', 'RangeError',
-    'tim b913a602c7eda7a495b4e6e7334d3890', // RFC 2195
-    'd388dad90d4bbd760a152321f2143af7', // RFC 2831 §4
-    'dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=', true, // RFC 7677 §3
-  ]);
+  assert.deepEqual(
+    [...(await run(mod))],
+    [
+      'IX',
+      'IX',
+      'RangeError',
+      'tim b913a602c7eda7a495b4e6e7334d3890', // RFC 2195
+      'd388dad90d4bbd760a152321f2143af7', // RFC 2831 §4
+      'dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+      true, // RFC 7677 §3
+    ],
+  );
 });
 
 /** Bytes of node-forge in a bundle's output. */
 function forgeBytes(metafile: { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> }): number {
   const out = Object.values(metafile.outputs)[0];
   assert.ok(out, 'the bundle has an output');
-  return Object.entries(out.inputs).filter(([f]) => f.includes('node_modules/node-forge/')).reduce((n, [, i]) => n + i.bytesInOutput, 0);
+  return Object.entries(out.inputs)
+    .filter(([f]) => f.includes('node_modules/node-forge/'))
+    .reduce((n, [, i]) => n + i.bytesInOutput, 0);
 }

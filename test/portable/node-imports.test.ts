@@ -24,10 +24,12 @@ test('portable: only src/transport/ and src/cli/ name node: modules (static, typ
   const offenders: string[] = [];
   for (const f of sources()) {
     if (ALLOWED.some((a) => f.startsWith(a))) continue;
-    readFileSync(join(SRC, f), 'utf8').split('\n').forEach((line, i) => {
-      const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
-      if (/['"`]node:[a-z/_]+['"`]/.test(code)) offenders.push(`src/${f}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(join(SRC, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
+        if (/['"`]node:[a-z/_]+['"`]/.test(code)) offenders.push(`src/${f}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.ok(sources().length > 40, 'the walk found the sources');
   assert.deepEqual(offenders, []);
@@ -37,10 +39,12 @@ test('portable: no profile module reads conn.session or a string-keyed tuning ma
   const offenders: string[] = [];
   for (const f of sources()) {
     if (!/^(tls|sasl|tunnel|alive|xmlrpc)\//.test(f)) continue;
-    readFileSync(join(SRC, f), 'utf8').split('\n').forEach((line, i) => {
-      const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
-      if (/\.session\b|\.tuning\b|\.io\b/.test(code)) offenders.push(`src/${f}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(join(SRC, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
+        if (/\.session\b|\.tuning\b|\.io\b/.test(code)) offenders.push(`src/${f}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.deepEqual(offenders, []);
 });

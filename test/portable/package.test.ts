@@ -11,10 +11,18 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('package: the tarball has no tests, no dangling source maps, and every export target', () => {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   assert.ok(files.size > 50, `${files.size} files`);
-  assert.deepEqual([...files].filter((f) => /\.test\.|^test\//.test(f)), [], 'no test files');
+  assert.deepEqual(
+    [...files].filter((f) => /\.test\.|^test\//.test(f)),
+    [],
+    'no test files',
+  );
   const problems: string[] = [];
   for (const f of files) {
     if (f.endsWith('.js')) {
@@ -27,7 +35,10 @@ test('package: the tarball has no tests, no dangling source maps, and every expo
     }
   }
   assert.deepEqual(problems, []);
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string>>; bin: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | Record<string, string>>;
+    bin: Record<string, string>;
+  };
   const targets = Object.values(pkg.exports).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v)));
   for (const t of [...targets, ...Object.values(pkg.bin)]) assert.ok(files.has(normalize(t)), `${t} is packed`);
 });

@@ -20,13 +20,22 @@ function typecheck(source: string): { errors: string[]; nodeTypes: string[] } {
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(ROOT, join(dir, 'node_modules', 'beepwire'), 'dir');
     writeFileSync(join(dir, 'consumer.ts'), source);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022', 'dom'],
-        types: [], strict: true, noEmit: true, skipLibCheck: false,
-      },
-      files: ['consumer.ts'],
-    }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          lib: ['es2022', 'dom'],
+          types: [],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     const r = spawnSync(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json'), '--listFiles'], { cwd: ROOT, encoding: 'utf8' });
     const lines = `${r.stdout}\n${r.stderr}`.split('\n');
     // --listFiles prints absolute paths; diagnostics start with the file (relative to cwd).

@@ -6,8 +6,20 @@ import { transform } from 'esbuild';
 
 /** The globals a Web runtime has and the context receives (the context brings its own JS builtins and WebAssembly). */
 export const WEB_GLOBALS = [
-  'TextEncoder', 'TextDecoder', 'crypto', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval',
-  'clearInterval', 'atob', 'btoa', 'URL', 'console', 'ReadableStream', 'WritableStream',
+  'TextEncoder',
+  'TextDecoder',
+  'crypto',
+  'queueMicrotask',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'atob',
+  'btoa',
+  'URL',
+  'console',
+  'ReadableStream',
+  'WritableStream',
 ] as const;
 
 /**
@@ -32,6 +44,6 @@ export function webContext(opts: { workerd?: boolean } = {}): vm.Context {
  */
 export async function evaluateBundle(esm: string, ctx: vm.Context): Promise<Record<string, unknown>> {
   const { code } = await transform(esm, { format: 'iife', globalName: '__bundle', target: 'es2022' });
-  vm.runInContext(code, ctx, { filename: "bundle.js" }); // a top-level var becomes a global
+  vm.runInContext(code, ctx, { filename: 'bundle.js' }); // a top-level var becomes a global
   return ctx.__bundle as Record<string, unknown>;
 }

@@ -14,7 +14,9 @@ import { testNeeding } from '../runtime-limits.js';
 
 /** The file `beepwire/codec.wasm` names, compiled here as workerd compiles it at deploy time. */
 function codecWasmModule(): WebAssembly.Module {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string; types: string }> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, { default: string; types: string }>;
+  };
   const entry = pkg.exports['./codec.wasm'];
   assert.ok(entry, 'package.json exports ./codec.wasm');
   assert.equal(entry.types, './types/codec.wasm.d.ts');
@@ -43,28 +45,39 @@ async function run(entry: string, load: boolean): Promise<{ ctx: vm.Context; mod
   assertSelfContained(b);
   const ctx = webContext({ workerd: true });
   ctx.__codecWasm = codecWasmModule();
-  assert.throws(() => vm.runInContext('new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))', ctx), /disallowed/, 'the context compiles no bytes');
+  assert.throws(
+    () => vm.runInContext('new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))', ctx),
+    /disallowed/,
+    'the context compiles no bytes',
+  );
   return { ctx, mod: await evaluateBundle(b.text, ctx) };
 }
 
-testNeeding('wasm-instance-without-codegen', 'workerd: after loadCodec(wasm), the codec entry serves sessions and never compiles the embedded bytes', async () => {
-  const { mod } = await run('dist/src/codec/index.js', true);
-  const loadCodec = mod.loadCodec as (s?: unknown) => { exports: { sessionCount(): number } };
-  const first = loadCodec();
-  assert.equal(loadCodec(mod.wasm), first);
-  const codec = (mod.createCodec as () => { dispose(): void })();
-  assert.equal(first.exports.sessionCount(), 1);
-  assert.equal((mod.codecUsage as () => { sessions: number })().sessions, 1);
-  codec.dispose();
-});
+testNeeding(
+  'wasm-instance-without-codegen',
+  'workerd: after loadCodec(wasm), the codec entry serves sessions and never compiles the embedded bytes',
+  async () => {
+    const { mod } = await run('dist/src/codec/index.js', true);
+    const loadCodec = mod.loadCodec as (s?: unknown) => { exports: { sessionCount(): number } };
+    const first = loadCodec();
+    assert.equal(loadCodec(mod.wasm), first);
+    const codec = (mod.createCodec as () => { dispose(): void })();
+    assert.equal(first.exports.sessionCount(), 1);
+    assert.equal((mod.codecUsage as () => { sessions: number })().sessions, 1);
+    codec.dispose();
+  },
+);
 
 testNeeding('wasm-instance-without-codegen', 'workerd: without loadCodec(wasm), the first codec use says which import to add', async () => {
   const { mod } = await run('dist/src/codec/index.js', false);
-  assert.throws(() => (mod.createCodec as () => unknown)(), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'BEEP_ERR_CODEC_LOAD');
-    assert.match(e.message, /import wasm from 'beepwire\/codec\.wasm' and call loadCodec\(wasm\) first/);
-    return true;
-  });
+  assert.throws(
+    () => (mod.createCodec as () => unknown)(),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'BEEP_ERR_CODEC_LOAD');
+      assert.match(e.message, /import wasm from 'beepwire\/codec\.wasm' and call loadCodec\(wasm\) first/);
+      return true;
+    },
+  );
   // The failed attempt leaves nothing behind: the module still loads afterwards.
   const codec = (mod.loadCodec as (s: unknown) => { exports: { sessionCount(): number } })(mod.wasm);
   assert.equal(codec.exports.sessionCount(), 0);

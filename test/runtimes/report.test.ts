@@ -48,22 +48,31 @@ const results = {
 
 test('runtime summaries group peers with the same count', () => {
   assert.deepEqual(report.summary(results, 'node'), {
-    asClient: '2/2 against node, deno', asListener: '2/2 from node, workerd; 1/2 from deno',
-    wsClient: '1/1 against node', wsListener: '1/1 from node, deno; 0/1 from workerd',
+    asClient: '2/2 against node, deno',
+    asListener: '2/2 from node, workerd; 1/2 from deno',
+    wsClient: '1/1 against node',
+    wsListener: '1/1 from node, deno; 0/1 from workerd',
   });
   assert.deepEqual(report.summary(results, 'deno'), {
-    asClient: '1/2 against node; 2/2 against deno', asListener: '2/2 from node, deno, workerd',
-    wsClient: '1/1 against node', wsListener: 'not offered (beepwire: Node only)',
+    asClient: '1/2 against node; 2/2 against deno',
+    asListener: '2/2 from node, deno, workerd',
+    wsClient: '1/1 against node',
+    wsListener: 'not offered (beepwire: Node only)',
   });
   assert.deepEqual(report.summary(results, 'workerd'), {
-    asClient: '2/2 against node, deno', asListener: 'cannot listen (workerd)',
-    wsClient: '0/1 against node', wsListener: 'cannot listen (workerd)',
+    asClient: '2/2 against node, deno',
+    asListener: 'cannot listen (workerd)',
+    wsClient: '0/1 against node',
+    wsListener: 'cannot listen (workerd)',
   });
 });
 
 test('README section and full table', () => {
   const readme = report.renderReadme(results, ['node', 'deno', 'workerd']);
-  assert.match(readme, /^\| workerd x \| 2\/2 against node, deno \| cannot listen \(workerd\) \| 0\/1 against node \| cannot listen \(workerd\) \|$/m);
+  assert.match(
+    readme,
+    /^\| workerd x \| 2\/2 against node, deno \| cannot listen \(workerd\) \| 0\/1 against node \| cannot listen \(workerd\) \|$/m,
+  );
   assert.match(readme, /\*\*500\/500\*\*/);
   const doc = report.renderDoc(results, ['a', 'b'], ['w']);
   assert.match(doc, /^\| deno \| node \| pass 3 ms \| \*\*FAIL\*\* 4 ms \| 1\/2 \|$/m);

@@ -24,27 +24,37 @@ test('every client scenario passes against the suite listener (in process)', asy
   assert.ok(l.isOk(), l.errorMsg);
   try {
     const outcomes = await runClient('127.0.0.1', l.port, cfg);
-    assert.deepEqual(outcomes.map((o) => o.name), [...SCENARIOS]);
+    assert.deepEqual(
+      outcomes.map((o) => o.name),
+      [...SCENARIOS],
+    );
     for (const o of outcomes) assert.ok(o.ok, `${o.name}: ${o.detail}`);
   } finally {
     await l.ctx.exit();
   }
 });
 
-testNeeding('ws-listener', 'every ws:// client scenario passes against the suite\'s WebSocket listener (in process; the client: `ws` on Node, the WHATWG WebSocket elsewhere)', async () => {
-  const l = await startListener('127.0.0.1', 0, cfg, { websocket: true });
-  assert.ok(l.isOk(), l.errorMsg);
-  try {
-    const outcomes = await runWsClient('127.0.0.1', l.port);
-    assert.deepEqual(outcomes.map((o) => o.name), [...WS_SCENARIOS]);
-    for (const o of outcomes) {
-      assert.ok(o.ok, `${o.name}: ${o.detail}`);
-      assert.match(o.detail, runtimeName() === 'node' ? /\(`ws` package\)$/ : /\(WHATWG WebSocket\)$/);
+testNeeding(
+  'ws-listener',
+  "every ws:// client scenario passes against the suite's WebSocket listener (in process; the client: `ws` on Node, the WHATWG WebSocket elsewhere)",
+  async () => {
+    const l = await startListener('127.0.0.1', 0, cfg, { websocket: true });
+    assert.ok(l.isOk(), l.errorMsg);
+    try {
+      const outcomes = await runWsClient('127.0.0.1', l.port);
+      assert.deepEqual(
+        outcomes.map((o) => o.name),
+        [...WS_SCENARIOS],
+      );
+      for (const o of outcomes) {
+        assert.ok(o.ok, `${o.name}: ${o.detail}`);
+        assert.match(o.detail, runtimeName() === 'node' ? /\(`ws` package\)$/ : /\(WHATWG WebSocket\)$/);
+      }
+    } finally {
+      await l.ctx.exit();
     }
-  } finally {
-    await l.ctx.exit();
-  }
-});
+  },
+);
 
 test('a client scenario that fails is reported, not thrown (nothing listens)', async () => {
   const outcomes = await runClient('127.0.0.1', 1, cfg);
@@ -63,9 +73,15 @@ async function spawnListener(args: string[]): Promise<{ child: ReturnType<typeof
       listener.stdout!.setEncoding('utf8').on('data', (d: string) => {
         out += d;
         const m = /\{"port":(\d+)\}/.exec(out);
-        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
       });
-      listener.once('exit', (c) => { clearTimeout(timer); reject(new Error(`listener exited ${c}: ${out}`)); });
+      listener.once('exit', (c) => {
+        clearTimeout(timer);
+        reject(new Error(`listener exited ${c}: ${out}`));
+      });
     });
     return { child: listener, port };
   } catch (e) {
@@ -89,13 +105,16 @@ test('listener-main, client-main and tls-loop-main under Node (the matrix entry 
   }
 });
 
-test('listener-main ws and client-main ws under Node (the matrix\'s WebSocket entry points)', async () => {
+test("listener-main ws and client-main ws under Node (the matrix's WebSocket entry points)", async () => {
   const { child: listener, port } = await spawnListener([arg, 'ws']);
   try {
     const c = spawnSync(NODE, [entry('client-main.js'), '127.0.0.1', String(port), arg, 'ws'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(c.status, 0, c.stderr);
     const { outcomes } = JSON.parse(c.stdout) as { outcomes: { name: string; ok: boolean; detail: string }[] };
-    assert.deepEqual(outcomes.map((o) => o.name), [...WS_SCENARIOS]);
+    assert.deepEqual(
+      outcomes.map((o) => o.name),
+      [...WS_SCENARIOS],
+    );
     for (const o of outcomes) assert.ok(o.ok, `${o.name}: ${o.detail}`);
   } finally {
     listener.kill('SIGKILL');

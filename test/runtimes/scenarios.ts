@@ -2,7 +2,18 @@
 // can listen, as a listener. Portable: beepwire's public API and Web globals only, so the same
 // code runs under Node, Bun, Deno and workerd (bundled into a Worker). The WS_SCENARIOS run the
 // same client over BEEP over WebSocket (ws://) against a listener with `websocket: true` (Node).
-import { Ctx, Connection, registerProfile, createListener, tls, sasl, alive, WebSocketTransport, type Listener, type ListenerOptions } from '../../src/index.js';
+import {
+  Ctx,
+  Connection,
+  registerProfile,
+  createListener,
+  tls,
+  sasl,
+  alive,
+  WebSocketTransport,
+  type Listener,
+  type ListenerOptions,
+} from '../../src/index.js';
 
 /** Profile every listener of the suite echoes on. */
 export const ECHO = 'urn:beepwire:test:echo';
@@ -32,7 +43,14 @@ export interface Outcome {
 }
 
 /** Names of the client scenarios, in the order they run. */
-export const SCENARIOS = ['echo 64 B', 'echo 8 MiB', 'TLS upgrade + echo', 'SASL SCRAM-SHA-256 over TLS', 'SASL PLAIN over TLS', 'ALIVE'] as const;
+export const SCENARIOS = [
+  'echo 64 B',
+  'echo 8 MiB',
+  'TLS upgrade + echo',
+  'SASL SCRAM-SHA-256 over TLS',
+  'SASL PLAIN over TLS',
+  'ALIVE',
+] as const;
 
 /**
  * Names of the client scenarios over ws:// (the runtime's WebSocket: `ws` on Node, the global
@@ -81,7 +99,8 @@ async function checkAlive(conn: Connection): Promise<number> {
   const check = alive.enableCheck(conn, { checkPeriod: 50, maxUnreplyCount: 4 });
   for (let i = 0; i < 100 && check.replied < 5; i++) await new Promise((r) => setTimeout(r, 20));
   check.stop();
-  if (check.failed || check.replied < 5) throw new Error(`${check.replied} of ${check.sent} pings answered${check.failed ? ', check failed' : ''}`);
+  if (check.failed || check.replied < 5)
+    throw new Error(`${check.replied} of ${check.sent} pings answered${check.failed ? ', check failed' : ''}`);
   return check.replied;
 }
 
@@ -89,7 +108,8 @@ async function echo(conn: Connection, payload: Uint8Array): Promise<void> {
   const ch = await conn.openChannel(0, ECHO);
   if (ch === null) throw new Error(`open echo channel: ${errors(conn)}`);
   const reply = await ch.request(payload, { timeout: 30_000 });
-  if (!same(reply.payload, payload)) throw new Error(`echo of ${payload.length} octets came back as ${reply.payload.length} different octets`);
+  if (!same(reply.payload, payload))
+    throw new Error(`echo of ${payload.length} octets came back as ${reply.payload.length} different octets`);
 }
 
 async function withTls(host: string, port: number, cfg: MatrixConfig): Promise<Connection> {
@@ -209,7 +229,9 @@ export async function startListener(host: string, port: number, cfg: MatrixConfi
   const ctx = new Ctx();
   registerProfile(ctx, ECHO, {
     start: () => ({ maxMessage: 16 << 20 }),
-    frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); },
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
   });
   tls.acceptTls(ctx, { certHandler: () => cfg.cert, keyHandler: () => cfg.key });
   const password = (_c: Connection, p: { authId?: string; password?: string }): string | boolean | null =>

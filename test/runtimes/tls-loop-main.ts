@@ -5,7 +5,8 @@ import { tlsRound, type MatrixConfig } from './scenarios.js';
 import { scriptArgs, decodeArg } from './args.js';
 
 const [host, port, count, cfg] = scriptArgs();
-if (host === undefined || port === undefined || cfg === undefined) throw new Error('usage: tls-loop-main <host> <port> <count> <base64 config>');
+if (host === undefined || port === undefined || cfg === undefined)
+  throw new Error('usage: tls-loop-main <host> <port> <count> <base64 config>');
 const config = decodeArg<MatrixConfig>(cfg);
 let passed = 0;
 const errors: string[] = [];

@@ -47,31 +47,51 @@ after(() => {
 
 /** Starts workerd on `config`; resolves its port and a function returning its log so far. */
 function serve(config: string): Promise<{ port: number; log: () => string }> {
-  const p = spawn(WORKERD!, ['serve', config, '--socket-addr=http=127.0.0.1:0', '--control-fd=3'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const p = spawn(WORKERD!, ['serve', config, '--socket-addr=http=127.0.0.1:0', '--control-fd=3'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
   procs.push(p);
   let log = '';
-  p.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
-  p.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  p.stdout!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  p.stderr!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
   return new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error(`workerd did not report its port: ${log}`)), 20_000);
-    p.once('exit', (c) => { clearTimeout(t); rej(new Error(`workerd exited (${c}): ${log}`)); });
+    p.once('exit', (c) => {
+      clearTimeout(t);
+      rej(new Error(`workerd exited (${c}): ${log}`));
+    });
     (p.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         if (!line.trim()) continue;
         const ev = JSON.parse(line) as { event: string; socket: string; port: number };
-        if (ev.event === 'listen' && ev.socket === 'http') { clearTimeout(t); res({ port: ev.port, log: () => log }); }
+        if (ev.event === 'listen' && ev.socket === 'http') {
+          clearTimeout(t);
+          res({ port: ev.port, log: () => log });
+        }
       }
     });
   });
 }
 
 async function run(workerdPort: number, body: object): Promise<Map<string, Outcome>> {
-  const r = await fetch(`http://127.0.0.1:${workerdPort}/`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(90_000) });
+  const r = await fetch(`http://127.0.0.1:${workerdPort}/`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(90_000),
+  });
   const { outcomes } = (await r.json()) as { outcomes: Outcome[] };
   return new Map(outcomes.map((o) => [o.name, o]));
 }
 
-test('workerd: TLS upgrades verify against the network service\'s trustedCertificates, and fail against another CA', { skip, timeout: 110_000 }, async () => {
+test("workerd: TLS upgrades verify against the network service's trustedCertificates, and fail against another CA", {
+  skip,
+  timeout: 110_000,
+}, async () => {
   const ca = certs.generateCa({ commonName: 'workerd matrix CA' });
   const other = certs.generateCa({ commonName: 'workerd other CA' });
   const leaf = certs.generateLeaf(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -80,9 +100,21 @@ test('workerd: TLS upgrades verify against the network service\'s trustedCertifi
   assert.ok(listener.isOk(), listener.errorMsg);
   try {
     await build({
-      entryPoints: [join(ROOT, 'dist/test/runtimes/worker.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-      outfile: join(dir, 'worker.js'), logLevel: 'silent',
-      plugins: [{ name: 'wasm', setup(b) { b.onResolve({ filter: /codec\.wasm$/ }, () => ({ path: './codec.wasm', external: true })); } }],
+      entryPoints: [join(ROOT, 'dist/test/runtimes/worker.js')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      outfile: join(dir, 'worker.js'),
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'wasm',
+          setup(b) {
+            b.onResolve({ filter: /codec\.wasm$/ }, () => ({ path: './codec.wasm', external: true }));
+          },
+        },
+      ],
     });
     copyFileSync(join(ROOT, 'build/codec.wasm'), join(dir, 'codec.wasm'));
     writeFileSync(join(dir, 'ca.pem'), ca.cert);
@@ -93,13 +125,18 @@ test('workerd: TLS upgrades verify against the network service\'s trustedCertifi
 
     const right = await serve('right.capnp');
     const good = await run(right.port, body);
-    for (const name of SCENARIOS) assert.ok(good.get(name)?.ok, `${name} with the listener's CA trusted: ${JSON.stringify(good.get(name))}\n${right.log()}`);
+    for (const name of SCENARIOS)
+      assert.ok(good.get(name)?.ok, `${name} with the listener's CA trusted: ${JSON.stringify(good.get(name))}\n${right.log()}`);
 
     const wrong = await serve('wrong.capnp');
     const bad = await run(wrong.port, body);
     for (const name of SCENARIOS) {
       const o = bad.get(name);
-      if (TLS_SCENARIOS.includes(name)) assert.ok(o !== undefined && !o.ok && /failed under workerd/.test(o.detail), `${name} must fail with another CA trusted: ${JSON.stringify(o)}`);
+      if (TLS_SCENARIOS.includes(name))
+        assert.ok(
+          o !== undefined && !o.ok && /failed under workerd/.test(o.detail),
+          `${name} must fail with another CA trusted: ${JSON.stringify(o)}`,
+        );
       else assert.ok(o?.ok, `${name} (no TLS) with another CA trusted: ${JSON.stringify(o)}`);
     }
     assert.match(wrong.log(), /invalid peer certificate: UnknownIssuer/);

@@ -23,10 +23,14 @@ const handler = (_c: Connection, p: sasl.AuthProps): boolean | string | null | P
   if (who.includes('boom')) throw new Error('user database is down');
   if (who.includes('reject')) return Promise.reject(new Error('user database went away'));
   switch (p.mech) {
-    case 'ANONYMOUS': return p.anonymousToken === 'guest';
-    case 'PLAIN': return p.authId === 'bob' && p.password === 'secret';
-    case 'EXTERNAL': return p.authId === 'ext';
-    default: return p.authId === 'bob' ? 'secret' : null;
+    case 'ANONYMOUS':
+      return p.anonymousToken === 'guest';
+    case 'PLAIN':
+      return p.authId === 'bob' && p.password === 'secret';
+    case 'EXTERNAL':
+      return p.authId === 'ext';
+    default:
+      return p.authId === 'bob' ? 'secret' : null;
   }
 };
 
@@ -34,7 +38,9 @@ before(async () => {
   watch = watchFaults();
   ctx = new Ctx();
   // The coordinator's ctx.setOnError is not on this branch yet: reportHandlerFault calls this.
-  (ctx as unknown as { reportError: (e: BeepError, w: { conn?: Connection }) => void }).reportError = (err, w) => { reported.push({ err, conn: w.conn }); };
+  (ctx as unknown as { reportError: (e: BeepError, w: { conn?: Connection }) => void }).reportError = (err, w) => {
+    reported.push({ err, conn: w.conn });
+  };
   for (const m of MECHS) {
     sasl.acceptMech(ctx, m, handler, { allowPlainInClear: true, realm: 'aspl.es', externalIdentity: () => 'ext', maxFailures: 1000 });
   }
@@ -109,7 +115,12 @@ for (const mech of MECHS) {
     for (const bad of ['boom', 'reject']) {
       const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
       const before = reported.length;
-      const props: sasl.ClientProps = mech === 'ANONYMOUS' ? { anonymousToken: bad } : mech === 'EXTERNAL' ? { authorizationId: bad } : { authId: bad, password: 'x', realm: 'aspl.es' };
+      const props: sasl.ClientProps =
+        mech === 'ANONYMOUS'
+          ? { anonymousToken: bad }
+          : mech === 'EXTERNAL'
+            ? { authorizationId: bad }
+            : { authId: bad, password: 'x', realm: 'aspl.es' };
       assert.equal(await sasl.startAuth(conn, mech, props), false);
       assert.equal(conn.popChannelError()?.[0], 454);
       assert.ok(conn.isOk(), 'the session goes on');
@@ -117,7 +128,12 @@ for (const mech of MECHS) {
       assert.equal(reported.at(-1)!.err.code, 'BEEP_ERR_HANDLER');
       assert.match(String((reported.at(-1)!.err.cause as Error).message), /database/);
       assert.ok(reported.at(-1)!.conn !== undefined);
-      const good: sasl.ClientProps = mech === 'ANONYMOUS' ? { anonymousToken: 'guest' } : mech === 'EXTERNAL' ? {} : { authId: 'bob', password: 'secret', realm: 'aspl.es' };
+      const good: sasl.ClientProps =
+        mech === 'ANONYMOUS'
+          ? { anonymousToken: 'guest' }
+          : mech === 'EXTERNAL'
+            ? {}
+            : { authId: 'bob', password: 'secret', realm: 'aspl.es' };
       assert.ok(await sasl.startAuth(conn, mech, good), `then ${mech} succeeds: ${String(conn.popChannelError())}`);
       assert.ok(await conn.close());
     }

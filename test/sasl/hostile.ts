@@ -26,7 +26,11 @@ export function parseFrames(text: string): RawFrame[] {
     const nl = text.indexOf('\r\n', i);
     if (nl < 0) break;
     const h = text.slice(i, nl).split(' ');
-    if (h[0] === 'SEQ') { out.push({ kw: 'SEQ', ch: Number(h[1]), msgno: Number(h[2]), payload: '' }); i = nl + 2; continue; }
+    if (h[0] === 'SEQ') {
+      out.push({ kw: 'SEQ', ch: Number(h[1]), msgno: Number(h[2]), payload: '' });
+      i = nl + 2;
+      continue;
+    }
     const size = Number(h[5]);
     if (text.length < nl + 7 + size) break;
     out.push({ kw: h[0]!, ch: Number(h[1]), msgno: Number(h[2]), payload: text.slice(nl + 2, nl + 2 + size) });
@@ -48,7 +52,7 @@ export async function frameWhere(p: RawPeer, pred: (f: RawFrame) => boolean, ms 
 
 /** A raw peer that has exchanged greetings with the listener on `port`. */
 export async function greeted(port: number): Promise<RawPeer & { ch0: number }> {
-  const p = await RawPeer.connect(port) as RawPeer & { ch0: number };
+  const p = (await RawPeer.connect(port)) as RawPeer & { ch0: number };
   p.ch0 = 1;
   await p.waitFor('</greeting>');
   await p.send(p.frame('RPY', 0, 0, greetingPayload()));
@@ -81,12 +85,17 @@ export async function stillUp(p: RawPeer & { ch0: number }, ch: number): Promise
  */
 export function watchFaults(): { faults: unknown[]; stop(): void } {
   const faults: unknown[] = [];
-  const onFault = (e: unknown): void => { faults.push(e); };
+  const onFault = (e: unknown): void => {
+    faults.push(e);
+  };
   process.on('uncaughtException', onFault);
   process.on('unhandledRejection', onFault);
   return {
     faults,
-    stop() { process.off('uncaughtException', onFault); process.off('unhandledRejection', onFault); },
+    stop() {
+      process.off('uncaughtException', onFault);
+      process.off('unhandledRejection', onFault);
+    },
   };
 }
 

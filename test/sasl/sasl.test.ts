@@ -15,10 +15,14 @@ const seen: sasl.AuthProps[] = [];
 const handler = (_c: Connection, p: sasl.AuthProps): boolean | string | null => {
   seen.push(p);
   switch (p.mech) {
-    case 'ANONYMOUS': return p.anonymousToken === 'test@aspl.es';
-    case 'PLAIN': return p.authId === 'bob' && p.password === 'secret';
-    case 'EXTERNAL': return p.authId === 'acinom';
-    default: return p.authId === 'bob' ? 'secret' : null; // CRAM-MD5, DIGEST-MD5, SCRAM: the password
+    case 'ANONYMOUS':
+      return p.anonymousToken === 'test@aspl.es';
+    case 'PLAIN':
+      return p.authId === 'bob' && p.password === 'secret';
+    case 'EXTERNAL':
+      return p.authId === 'acinom';
+    default:
+      return p.authId === 'bob' ? 'secret' : null; // CRAM-MD5, DIGEST-MD5, SCRAM: the password
   }
 };
 
@@ -27,16 +31,24 @@ before(async () => {
   server = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'] });
   client = certs.generateLeaf(ca, { commonName: 'acinom', dnsNames: ['acinom'] });
   ctx = new Ctx();
-  registerProfile(ctx, ECHO, { frameReceived: (c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(`${sasl.authId(c) ?? '-'}:${f.text}`, undefined, f.msgNo); } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(`${sasl.authId(c) ?? '-'}:${f.text}`, undefined, f.msgNo);
+    },
+  });
   tls.acceptTls(ctx, { certHandler: () => server.cert, keyHandler: () => server.key, caHandler: () => ca.cert });
-  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256']) sasl.acceptMech(ctx, m, handler, { realm: 'aspl.es' });
+  for (const m of ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256'])
+    sasl.acceptMech(ctx, m, handler, { realm: 'aspl.es' });
   listener = await createListener(ctx, '127.0.0.1', 0);
   plainCtx = new Ctx();
   sasl.acceptMech(plainCtx, 'PLAIN', handler, { allowPlainInClear: true });
   plainListener = await createListener(plainCtx, '127.0.0.1', 0);
 });
 
-after(async () => { await ctx.exit(); await plainCtx.exit(); });
+after(async () => {
+  await ctx.exit();
+  await plainCtx.exit();
+});
 
 /** Connects; `tls`: then TLS, with our client certificate when 'cert' (EXTERNAL's identity). */
 async function connect(port = listener.port, withTls: false | 'tls' | 'cert' = false): Promise<Connection> {
@@ -48,30 +60,34 @@ async function connect(port = listener.port, withTls: false | 'tls' | 'cert' = f
 }
 
 const GOOD = {
-  'ANONYMOUS': { anonymousToken: 'test@aspl.es' },
-  'PLAIN': { authId: 'bob', password: 'secret' },
+  ANONYMOUS: { anonymousToken: 'test@aspl.es' },
+  PLAIN: { authId: 'bob', password: 'secret' },
   'CRAM-MD5': { authId: 'bob', password: 'secret' },
   'DIGEST-MD5': { authId: 'bob', password: 'secret', realm: 'aspl.es' },
-  'EXTERNAL': {},
+  EXTERNAL: {},
   'SCRAM-SHA-256': { authId: 'bob', password: 'secret' },
 } satisfies Record<string, sasl.ClientProps>;
 // PLAIN only under TLS; EXTERNAL takes the identity of the TLS client certificate.
 const needsTls = (m: string): false | 'tls' | 'cert' => (m === 'EXTERNAL' ? 'cert' : m === 'PLAIN' ? 'tls' : false);
 
 for (const [mech, props] of Object.entries(GOOD)) {
-  testNeeding(needsTls(mech) === 'cert' && 'tls-client-certificate', `${mech}: succeeds; isAuthenticated, methodUsed and authId on both sides`, async () => {
-    const conn = await connect(listener.port, needsTls(mech));
-    assert.ok(await sasl.startAuth(conn, mech, props), String(conn.popChannelError()));
-    assert.ok(sasl.isAuthenticated(conn));
-    assert.equal(sasl.methodUsed(conn), mech);
-    const expectedId = mech === 'ANONYMOUS' ? 'test@aspl.es' : mech === 'EXTERNAL' ? 'acinom' : 'bob';
-    const ch = (await conn.openChannel(0, ECHO))!;
-    assert.equal((await ch.request('hi')).text, `${expectedId}:hi`, 'the listener sees the authenticated identity');
-    // One authentication per session.
-    assert.equal(await sasl.startAuth(conn, mech, props), false);
-    assert.equal(conn.popChannelError()?.[0], 550);
-    assert.ok(await conn.close());
-  });
+  testNeeding(
+    needsTls(mech) === 'cert' && 'tls-client-certificate',
+    `${mech}: succeeds; isAuthenticated, methodUsed and authId on both sides`,
+    async () => {
+      const conn = await connect(listener.port, needsTls(mech));
+      assert.ok(await sasl.startAuth(conn, mech, props), String(conn.popChannelError()));
+      assert.ok(sasl.isAuthenticated(conn));
+      assert.equal(sasl.methodUsed(conn), mech);
+      const expectedId = mech === 'ANONYMOUS' ? 'test@aspl.es' : mech === 'EXTERNAL' ? 'acinom' : 'bob';
+      const ch = (await conn.openChannel(0, ECHO))!;
+      assert.equal((await ch.request('hi')).text, `${expectedId}:hi`, 'the listener sees the authenticated identity');
+      // One authentication per session.
+      assert.equal(await sasl.startAuth(conn, mech, props), false);
+      assert.equal(conn.popChannelError()?.[0], 550);
+      assert.ok(await conn.close());
+    },
+  );
   if (mech !== 'EXTERNAL' && mech !== 'ANONYMOUS') {
     test(`${mech}: a wrong password fails with 535 and the session goes on`, async () => {
       const conn = await connect(listener.port, needsTls(mech));
@@ -104,7 +120,16 @@ for (const mech of ['CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256'] as const) {
     const conn = await connect();
     const ac = new AbortController();
     let challenges = 0;
-    assert.equal(await sasl.startAuth(conn, mech, GOOD[mech], { signal: ac.signal, onChallenge: () => { challenges++; ac.abort(); } }), false);
+    assert.equal(
+      await sasl.startAuth(conn, mech, GOOD[mech], {
+        signal: ac.signal,
+        onChallenge: () => {
+          challenges++;
+          ac.abort();
+        },
+      }),
+      false,
+    );
     assert.equal(challenges, 1);
     assert.match(conn.popChannelError()![1], /abort/);
     assert.equal(sasl.isAuthenticated(conn), false);

@@ -17,8 +17,14 @@ class Wire implements SessionIO {
     for (const p of [a, b, c]) if (p) this.out += Buffer.from(p).toString('latin1');
     return true;
   }
-  end(): void { this.ended = true; }
-  take(): string { const s = this.out; this.out = ''; return s; }
+  end(): void {
+    this.ended = true;
+  }
+  take(): string {
+    const s = this.out;
+    this.out = '';
+    return s;
+  }
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -46,7 +52,11 @@ test('greeting is written at once, before anything arrives (LibVortex waits for 
 
 test('LibVortex greeting (CRLFs, indentation, single quotes) is accepted', async () => {
   let seen: string[] = [];
-  const { s, wire } = listener({ greeting: (g) => { seen = g.profiles; } });
+  const { s, wire } = listener({
+    greeting: (g) => {
+      seen = g.profiles;
+    },
+  });
   s.receive(bytes(frame('RPY', 0, 0, 0, VORTEX_GREETING)));
   await tick();
   assert.deepEqual(seen, [PROFILE]);
@@ -56,7 +66,12 @@ test('LibVortex greeting (CRLFs, indentation, single quotes) is accepted', async
 
 test('LibVortex start with CDATA piggyback: our RPY <profile> in LibVortex-parsable form', async () => {
   let req: StartRequest | undefined;
-  const { s, wire } = listener({ start: (r) => { req = r; return { accept: true, uri: PROFILE }; } });
+  const { s, wire } = listener({
+    start: (r) => {
+      req = r;
+      return { accept: true, uri: PROFILE };
+    },
+  });
   await tick();
   wire.take();
   s.receive(bytes(frame('RPY', 0, 0, 0, VORTEX_GREETING)));
@@ -73,7 +88,9 @@ test('LibVortex start with CDATA piggyback: our RPY <profile> in LibVortex-parsa
 
 async function openChannel1(s: Session, wire: Wire, onMessage: (m: Message) => void): Promise<number> {
   s.hooks.start = () => ({ accept: true, uri: PROFILE });
-  s.hooks.channelOpened = (ch) => { ch.onMessage = onMessage; };
+  s.hooks.channelOpened = (ch) => {
+    ch.onMessage = onMessage;
+  };
   await tick();
   s.receive(bytes(frame('RPY', 0, 0, 0, VORTEX_GREETING)));
   const start = `Content-Type: application/beep+xml\r\n\r\n<start number="1"><profile uri="${PROFILE}"/></start>`; // double quotes too
@@ -105,7 +122,13 @@ test('LibVortex ANS...NUL where the NUL has size 2 (its empty MIME prefix)', asy
   await tick();
   assert.equal(wire.take(), `MSG 1 ${msgno} . 0 17\r\n\r\ngive me answersEND\r\n`);
   s.receive(bytes(frame('ANS', 1, msgno, 0, '\r\nanswer', ' 0') + frame('NUL', 1, msgno, 8, '\r\n')));
-  assert.deepEqual(got.map((m) => [m.type, m.text]), [['ANS', 'answer'], ['NUL', '']]);
+  assert.deepEqual(
+    got.map((m) => [m.type, m.text]),
+    [
+      ['ANS', 'answer'],
+      ['NUL', ''],
+    ],
+  );
   assert.equal(s.ended, false);
   assert.equal(ch.awaiting.size, 0, 'the NUL completed the exchange');
 });
@@ -113,7 +136,15 @@ test('LibVortex ANS...NUL where the NUL has size 2 (its empty MIME prefix)', asy
 test('ERR 421 greeting from a refusing LibVortex listener ends the session with BeepReplyError', async () => {
   const wire = new Wire();
   let err: Error | undefined;
-  const s = new Session(wire, { closed: (e) => { err = e; } }, { role: 'initiator' });
+  const s = new Session(
+    wire,
+    {
+      closed: (e) => {
+        err = e;
+      },
+    },
+    { role: 'initiator' },
+  );
   s.start({ profiles: [] });
   s.receive(bytes(frame('ERR', 0, 0, 0, "Content-Type: application/beep+xml\r\n\r\n<error code='421'>service not available</error>\r\n")));
   assert.equal(s.ended, true);

@@ -16,8 +16,16 @@ const reversed: Array<{ channel: Channel; msgNo: number; text: string }> = [];
 
 before(async () => {
   server = new Ctx({ sendFrameSize: 16384 });
-  registerProfile(server, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
-  registerProfile(server, ERRP, { frameReceived: (_c, ch, f) => { ch.sendErr(`refused: ${f.text}`, undefined, f.msgNo); } });
+  registerProfile(server, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
+  registerProfile(server, ERRP, {
+    frameReceived: (_c, ch, f) => {
+      ch.sendErr(`refused: ${f.text}`, undefined, f.msgNo);
+    },
+  });
   registerProfile(server, ANSP, {
     frameReceived: (_c, ch, f) => {
       const n = Number(f.text);
@@ -37,7 +45,9 @@ before(async () => {
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
-after(async () => { await server.exit(); });
+after(async () => {
+  await server.exit();
+});
 
 async function client(opts = {}): Promise<Connection> {
   const ctx = new Ctx(opts);
@@ -72,10 +82,17 @@ test('MSG/ANS...NUL with requestAll()', async () => {
   const ch = (await conn.openChannel(0, ANSP))!;
   const frames = await ch.requestAll('30');
   assert.equal(frames.length, 31);
-  assert.deepEqual(frames.slice(0, 30).map((f) => [f.type, f.ansno, f.text]), Array.from({ length: 30 }, (_, i) => ['ANS', i, `answer ${i}`]));
+  assert.deepEqual(
+    frames.slice(0, 30).map((f) => [f.type, f.ansno, f.text]),
+    Array.from({ length: 30 }, (_, i) => ['ANS', i, `answer ${i}`]),
+  );
   assert.equal(frames[30]!.type, 'NUL');
   const none = await ch.requestAll('0');
-  assert.deepEqual(none.map((f) => f.type), ['NUL'], 'zero ANS then NUL');
+  assert.deepEqual(
+    none.map((f) => f.type),
+    ['NUL'],
+    'zero ANS then NUL',
+  );
   assert.ok(await conn.close());
 });
 
@@ -85,12 +102,19 @@ test('replies go out in MSG order when the application answers out of order (RFC
   const order: number[] = [];
   const got = new Promise<Frame[]>((resolve) => {
     const frames: Frame[] = [];
-    ch.setFrameReceived((_c, _ch, f) => { order.push(f.msgNo); frames.push(f); if (frames.length === 5) resolve(frames); });
+    ch.setFrameReceived((_c, _ch, f) => {
+      order.push(f.msgNo);
+      frames.push(f);
+      if (frames.length === 5) resolve(frames);
+    });
   });
   const msgnos = ['a', 'b', 'c', 'd', 'e'].map((t) => ch.sendMsg(t));
   const frames = await got;
   assert.deepEqual(order, msgnos, 'RPYs arrive in the order the MSGs were sent');
-  assert.deepEqual(frames.map((f) => f.text), ['re:a', 're:b', 're:c', 're:d', 're:e']);
+  assert.deepEqual(
+    frames.map((f) => f.text),
+    ['re:a', 're:b', 're:c', 're:d', 're:e'],
+  );
   assert.ok(await conn.close());
 });
 
@@ -121,7 +145,10 @@ test('many channels on one session, interleaved traffic', async () => {
   assert.ok(chans.every((c) => c !== null));
   assert.equal(new Set(chans.map((c) => c!.number)).size, 40);
   const replies = await Promise.all(chans.flatMap((c) => [1, 2, 3].map((k) => c!.request(`${c!.number}:${k}`))));
-  assert.deepEqual(replies.map((r) => r.text), chans.flatMap((c) => [1, 2, 3].map((k) => `${c!.number}:${k}`)));
+  assert.deepEqual(
+    replies.map((r) => r.text),
+    chans.flatMap((c) => [1, 2, 3].map((k) => `${c!.number}:${k}`)),
+  );
   assert.equal(conn.channelCount, 40);
   assert.ok((await Promise.all(chans.map((c) => c!.close()))).every(Boolean));
   assert.equal(conn.channelCount, 0);

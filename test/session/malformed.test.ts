@@ -14,7 +14,11 @@ let witness: Connection;
 
 before(async () => {
   ctx = new Ctx();
-  registerProfile(ctx, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
   registerProfile(ctx, NOTHING, {});
   listener = await createListener(ctx, '127.0.0.1', 0);
   const client = new Ctx();
@@ -22,7 +26,10 @@ before(async () => {
   assert.ok(witness.isOk());
 });
 
-after(async () => { witness.shutdown(); await ctx.exit(); });
+after(async () => {
+  witness.shutdown();
+  await ctx.exit();
+});
 
 async function witnessStillWorks(): Promise<void> {
   const ch = await witness.openChannel(0, ECHO);
@@ -70,7 +77,11 @@ test('bad XML in a channel-0 MSG: answered ERR 500, the session goes on (the fra
   await p.waitFor(startReply(2, ECHO));
   p.socket.destroy();
 });
-test('greeting missing: first frame is a MSG', () => dropped(() => frame('MSG', 0, 1, 0, 'Content-Type: application/beep+xml\r\n\r\n<start number="1"><profile uri="x"/></start>'), async () => undefined));
+test('greeting missing: first frame is a MSG', () =>
+  dropped(
+    () => frame('MSG', 0, 1, 0, 'Content-Type: application/beep+xml\r\n\r\n<start number="1"><profile uri="x"/></start>'),
+    async () => undefined,
+  ));
 test('poorly formed frame written one octet at a time', () => dropped(() => 'MSG 0 1 x 0 0\r\n', undefined, true));
 
 test('a peer writing one octet at a time gets its greeting, channel and echo', async () => {

@@ -16,7 +16,9 @@ test('message over a range of a chunk: content, payload and size without copying
 });
 
 test('message from pieces: contentParts as given, content and payload joined once, compact() joins', () => {
-  const a = Buffer.from('Content-Type: text/plain\r\n\r\nab', 'latin1'), b = Buffer.from('cd', 'latin1'), c = Buffer.from('ef', 'latin1');
+  const a = Buffer.from('Content-Type: text/plain\r\n\r\nab', 'latin1'),
+    b = Buffer.from('cd', 'latin1'),
+    c = Buffer.from('ef', 'latin1');
   const m = new Message('RPY', 1, 3, 0, 0, false, [a, b, c], true);
   assert.equal(m.size, a.length + 4);
   assert.deepEqual(m.contentParts, [a, b, c]);

@@ -17,19 +17,33 @@ class Pipe implements SessionIO {
     for (const p of parts) this.bytes += p.length;
     const head = Buffer.from(a).toString('latin1');
     if (/^(MSG|RPY|ERR|ANS|NUL|SEQ) /.test(head)) this.frames.push(head.trim());
-    setImmediate(() => { for (const p of parts) this.peer.receive(p); });
+    setImmediate(() => {
+      for (const p of parts) this.peer.receive(p);
+    });
     return true;
   }
-  end(): void { /* in memory */ }
+  end(): void {
+    /* in memory */
+  }
 }
 
 function pair(opts: { window?: number; maxWindow?: number; perFrame?: boolean; sendFrameSize?: number } = {}) {
-  const ia = new Pipe(), lb = new Pipe();
+  const ia = new Pipe(),
+    lb = new Pipe();
   const got: Message[] = [];
-  const listener = new Session(lb, {
-    start: () => ({ accept: true, uri: P }),
-    channelOpened: (ch) => { ch.onMessage = (m) => { got.push(m); if (m.type === 'MSG' && !m.more) listener.sendReply(ch, 'RPY', m.msgno, m.content); }; },
-  }, { role: 'listener', ...opts });
+  const listener = new Session(
+    lb,
+    {
+      start: () => ({ accept: true, uri: P }),
+      channelOpened: (ch) => {
+        ch.onMessage = (m) => {
+          got.push(m);
+          if (m.type === 'MSG' && !m.more) listener.sendReply(ch, 'RPY', m.msgno, m.content);
+        };
+      },
+    },
+    { role: 'listener', ...opts },
+  );
   const initiator = new Session(ia, {}, { role: 'initiator', ...opts });
   ia.peer = listener;
   lb.peer = initiator;
@@ -47,7 +61,10 @@ test('greetings cross, a channel starts, an exchange completes', async () => {
   initiator.sendMsg(started.channel, Buffer.from('ping'));
   for (let i = 0; i < 5 && replies.length === 0; i++) await tick();
   assert.equal(Buffer.from(replies[0]?.content ?? []).toString(), 'ping');
-  assert.ok(ia.frames.some((f) => f.startsWith('SEQ 1 0 ')), 'the initiator raised channel 1\'s window after the start');
+  assert.ok(
+    ia.frames.some((f) => f.startsWith('SEQ 1 0 ')),
+    "the initiator raised channel 1's window after the start",
+  );
 });
 
 test('a message larger than the window streams with SEQ, and the window is auto-raised', async () => {
@@ -62,7 +79,10 @@ test('a message larger than the window streams with SEQ, and the window is auto-
   const windows = seqs.map((f) => Number(f.split(' ')[3]));
   assert.ok(Math.max(...windows) > 4096, `window grew past 4096 (${Math.max(...windows)})`);
   const sizes = ia.frames.filter((f) => f.startsWith('MSG 1 ')).map((f) => Number(f.split(' ')[5]));
-  assert.ok(sizes.every((n) => n <= 4096), 'frames never exceed sendFrameSize');
+  assert.ok(
+    sizes.every((n) => n <= 4096),
+    'frames never exceed sendFrameSize',
+  );
 });
 
 test('per-frame delivery hands over each frame with its continuation flag', async () => {
@@ -70,7 +90,14 @@ test('per-frame delivery hands over each frame with its continuation flag', asyn
   const { channel } = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
   initiator.sendMsg(channel, Buffer.alloc(2500, 1));
   for (let i = 0; i < 20 && got.length < 3; i++) await tick();
-  assert.deepEqual(got.map((m) => [m.more, m.content.length]), [[true, 1000], [true, 1000], [false, 500]]);
+  assert.deepEqual(
+    got.map((m) => [m.more, m.content.length]),
+    [
+      [true, 1000],
+      [true, 1000],
+      [false, 500],
+    ],
+  );
 });
 
 test('tuning reset: channels gone, new greetings, seqnos and msgnos restart', async () => {
@@ -90,13 +117,17 @@ test('tuning reset: channels gone, new greetings, seqnos and msgnos restart', as
   assert.ok(ia.frames[0]?.startsWith('RPY 0 0 . 0 '), 'new greeting at seqno 0');
   const again = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
   assert.equal(again.channel.number, 1, 'channel 1 can be started again');
-  assert.ok(ia.frames.some((f) => /^MSG 0 1 \. \d+ /.test(f)), 'channel 0 msgno restarts at 1');
+  assert.ok(
+    ia.frames.some((f) => /^MSG 0 1 \. \d+ /.test(f)),
+    'channel 0 msgno restarts at 1',
+  );
 });
 
 test('SEQ only moves the window edge forward; a smaller window applies as acks advance', async () => {
   const { initiator, listener, lb, got } = pair({ window: 65536, maxWindow: 65536, sendFrameSize: 4096 });
   const { channel } = await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
-  await tick(); await tick();
+  await tick();
+  await tick();
   const before = lb.frames.length;
   listener.setWindow(listener.channels.get(1)!, 4096); // would shrink the edge now: no SEQ
   assert.equal(lb.frames.length, before, 'no SEQ that keeps or shrinks the edge (LibVortex drops the session on one)');

@@ -28,8 +28,12 @@ export class RawPeer {
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    socket.on('data', (d) => { this.received += d.toString('latin1'); });
-    socket.on('error', () => { /* closed promise reports it */ });
+    socket.on('data', (d) => {
+      this.received += d.toString('latin1');
+    });
+    socket.on('error', () => {
+      /* closed promise reports it */
+    });
     this.closed = new Promise((res) => socket.once('close', () => res()));
   }
 
@@ -53,14 +57,19 @@ export class RawPeer {
   /** Sends our greeting and a start for channel `ch` running `profile`; waits for the RPY. */
   async greetAndStart(profile: string, ch = 1): Promise<void> {
     await this.send(this.frame('RPY', 0, 0, greetingPayload()));
-    await this.send(this.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='${ch}'><profile uri='${profile}'/></start>`));
+    await this.send(
+      this.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='${ch}'><profile uri='${profile}'/></start>`),
+    );
     await this.waitFor(startReply(1));
   }
 
   /** Writes Latin-1 text, optionally one octet per write. */
   async send(text: string, oneByteAtATime = false): Promise<void> {
     const b = Buffer.from(text, 'latin1');
-    if (!oneByteAtATime) { this.socket.write(b); return; }
+    if (!oneByteAtATime) {
+      this.socket.write(b);
+      return;
+    }
     for (let i = 0; i < b.length; i++) {
       this.socket.write(b.subarray(i, i + 1));
       await new Promise((r) => setImmediate(r));
@@ -81,7 +90,12 @@ export class RawPeer {
   /** Resolves true if the peer closed the connection within `ms`. */
   async closedWithin(ms: number): Promise<boolean> {
     let t: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([this.closed.then(() => true), new Promise<boolean>((res) => { t = setTimeout(() => res(false), ms); })]);
+    const r = await Promise.race([
+      this.closed.then(() => true),
+      new Promise<boolean>((res) => {
+        t = setTimeout(() => res(false), ms);
+      }),
+    ]);
     clearTimeout(t);
     return r;
   }

@@ -25,10 +25,20 @@ class Wire implements SessionIO {
     for (const p of [a, b, c]) if (p) this.out += Buffer.from(p).toString('latin1');
     return this.open;
   }
-  end(): void { this.ended = true; }
-  abort(): void { this.aborted = true; }
-  pauseInput(p: boolean): void { this.paused.push(p); }
-  take(): string { const s = this.out; this.out = ''; return s; }
+  end(): void {
+    this.ended = true;
+  }
+  abort(): void {
+    this.aborted = true;
+  }
+  pauseInput(p: boolean): void {
+    this.paused.push(p);
+  }
+  take(): string {
+    const s = this.out;
+    this.out = '';
+    return s;
+  }
 }
 
 /** A peer's frames with per-channel seqnos. */
@@ -42,7 +52,11 @@ class Peer {
 }
 
 /** A listener session that has the peer's greeting and, if asked, channel 1 open. */
-async function listener(opts: Record<string, unknown> = {}, hooks: SessionHooks = {}, open = true): Promise<{ s: Session; wire: Wire; peer: Peer }> {
+async function listener(
+  opts: Record<string, unknown> = {},
+  hooks: SessionHooks = {},
+  open = true,
+): Promise<{ s: Session; wire: Wire; peer: Peer }> {
   const wire = new Wire();
   const s = new Session(wire, { start: () => ({ accept: true, uri: P }), ...hooks }, { role: 'listener', ...opts });
   s.start({ profiles: [P] });
@@ -85,9 +99,16 @@ test("refuseReleaseWithOpenChannels keeps RFC 3080's 550 answer", async () => {
 });
 
 test('starts still being decided count against maxChannels (async start handler)', async () => {
-  const { s, wire, peer } = await listener({ maxChannels: 3 }, {
-    start: async () => { await new Promise((r) => setTimeout(r, 20)); return { accept: true, uri: P }; },
-  }, false);
+  const { s, wire, peer } = await listener(
+    { maxChannels: 3 },
+    {
+      start: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        return { accept: true, uri: P };
+      },
+    },
+    false,
+  );
   for (let i = 0; i < 10; i++) s.receive(peer.frame('MSG', 0, i + 1, mgmt(`<start number='${2 * i + 1}'><profile uri='${P}'/></start>`)));
   await new Promise((r) => setTimeout(r, 60));
   await tick();
@@ -100,7 +121,15 @@ test('starts still being decided count against maxChannels (async start handler)
 test('partly received messages over maxBuffered end the session with BEEP_ERR_BUDGET and return their octets', async () => {
   let err: Error | undefined;
   const before = processUsage().buffered;
-  const { s, wire, peer } = await listener({ maxBuffered: 100_000, maxMessage: 80_000, window: 65536, maxWindow: 65536 }, { closed: (e) => { err = e; } }, false);
+  const { s, wire, peer } = await listener(
+    { maxBuffered: 100_000, maxMessage: 80_000, window: 65536, maxWindow: 65536 },
+    {
+      closed: (e) => {
+        err = e;
+      },
+    },
+    false,
+  );
   for (let c = 1; c <= 5; c += 2) s.receive(peer.frame('MSG', 0, (c + 1) / 2, mgmt(`<start number='${c}'><profile uri='${P}'/></start>`)));
   await tick();
   const piece = 'x'.repeat(30_000);
@@ -156,7 +185,10 @@ test('queue held by a shut window: input goes on (SEQs drain it), new MSGs are p
   const { s, peer } = await listener({ maxQueued: 8000 });
   const ch = s.channels.get(1)!;
   const handled: number[] = [];
-  ch.onMessage = (m) => { handled.push(m.msgno); s.sendReply(ch, 'RPY', m.msgno, new Uint8Array(3000)); };
+  ch.onMessage = (m) => {
+    handled.push(m.msgno);
+    s.sendReply(ch, 'RPY', m.msgno, new Uint8Array(3000));
+  };
   for (let i = 0; i < 10; i++) s.receive(peer.frame('MSG', 1, i, 'ping'));
   await tick();
   // 4096 octets of window: one reply out, two more queued make the budget; the rest are parked.
@@ -190,7 +222,7 @@ test("a peer's <ok/> and its <close number='0'> in one read: the channel is gone
   assert.match(wire.take(), /RPY 0 2 .*<ok \/>END/s, 'the release is accepted, not refused 550');
 });
 
-test('frames on a channel right behind our start\'s <profile/> RPY, in one read, reach the channel (LibVortex fast-send)', async () => {
+test("frames on a channel right behind our start's <profile/> RPY, in one read, reach the channel (LibVortex fast-send)", async () => {
   const wire = new Wire();
   const s = new Session(wire, {}, { role: 'initiator' });
   s.start({ profiles: [] });

@@ -17,7 +17,10 @@ const MAX_ITER = 4000;
 
 class NullIO implements SessionIO {
   out = 0;
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean { this.out += a.length + (b?.length ?? 0) + (c?.length ?? 0); return true; }
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+    this.out += a.length + (b?.length ?? 0) + (c?.length ?? 0);
+    return true;
+  }
   end(): void {}
   abort(): void {}
 }
@@ -38,7 +41,20 @@ function segments(r: Rng, clean: boolean): Uint8Array[] {
   segs.push(frame('RPY', 0, 0, mgmt(`<greeting><profile uri='${ECHO}'/></greeting>`)) + (r.chance(0.3) ? 'SEQ 0 0 65536\r\n' : ''));
   let m0 = 1;
   const chans = [1, 3, 5].slice(0, 1 + r.int(3));
-  segs.push(chans.map((c) => frame('MSG', 0, m0++, mgmt(`<start number='${c}'${r.chance(0.2) ? " serverName='x'" : ''}><profile uri='${clean || r.chance(0.85) ? ECHO : 'http://nope'}'${r.chance(0.2) ? '><![CDATA[hi]]></profile>' : '/>'}</start>`))).join(''));
+  segs.push(
+    chans
+      .map((c) =>
+        frame(
+          'MSG',
+          0,
+          m0++,
+          mgmt(
+            `<start number='${c}'${r.chance(0.2) ? " serverName='x'" : ''}><profile uri='${clean || r.chance(0.85) ? ECHO : 'http://nope'}'${r.chance(0.2) ? '><![CDATA[hi]]></profile>' : '/>'}</start>`,
+          ),
+        ),
+      )
+      .join(''),
+  );
   let traffic = '';
   for (const c of chans) {
     const msgs = 1 + r.int(4);
@@ -75,12 +91,24 @@ function caseFor(r: Rng): { kind: string; segs: Uint8Array[] } {
 async function run(codec: 'wasm' | 'ref', c: { segs: Uint8Array[] }, r: Rng): Promise<{ outcome: string; escaped?: unknown }> {
   const io = new NullIO();
   let session!: Session;
-  session = new Session(io, {
-    start: (req) => req.profiles.some((p) => p.uri === ECHO) ? { accept: true, uri: ECHO } : { accept: false, code: 554, text: 'no' },
-    channelOpened: (ch: ChannelState) => {
-      ch.onMessage = (m) => { if (m.type === 'MSG') { try { session.sendReply(ch, 'RPY', m.msgno, m.content); } catch { /* channel closing: not the subject here */ } } };
+  session = new Session(
+    io,
+    {
+      start: (req) => (req.profiles.some((p) => p.uri === ECHO) ? { accept: true, uri: ECHO } : { accept: false, code: 554, text: 'no' }),
+      channelOpened: (ch: ChannelState) => {
+        ch.onMessage = (m) => {
+          if (m.type === 'MSG') {
+            try {
+              session.sendReply(ch, 'RPY', m.msgno, m.content);
+            } catch {
+              /* channel closing: not the subject here */
+            }
+          }
+        };
+      },
     },
-  }, { role: 'listener', codec });
+    { role: 'listener', codec },
+  );
   session.start({ profiles: [ECHO] });
   let escaped: unknown;
   try {
@@ -88,7 +116,9 @@ async function run(codec: 'wasm' | 'ref', c: { segs: Uint8Array[] }, r: Rng): Pr
       for (const piece of split(r, seg)) session.receive(piece);
       await tick();
     }
-  } catch (e) { escaped = e; }
+  } catch (e) {
+    escaped = e;
+  }
   const outcome = session.ended ? `ended:${(session.error as { code?: string } | undefined)?.code ?? 'orderly'}` : 'alive';
   session.abort();
   return { outcome, escaped };
@@ -97,10 +127,12 @@ async function run(codec: 'wasm' | 'ref', c: { segs: Uint8Array[] }, r: Rng): Pr
 test(`soak: Session.receive on wasm and ref codecs, random and mutated streams split at random points (<= ${BUDGET_MS} ms, seeded)`, async (t) => {
   const s0 = seed(0x5eed_b33f);
   const r = new Rng(s0);
-  const u0 = faults.uncaught.length, r0 = faults.rejections.length;
+  const u0 = faults.uncaught.length,
+    r0 = faults.rejections.length;
   const counts = new Map<string, number>();
   const escapes: string[] = [];
-  let mismatches = 0, iter = 0;
+  let mismatches = 0,
+    iter = 0;
   const firstMismatch: string[] = [];
   const t0 = Date.now();
   while (iter < MAX_ITER && Date.now() - t0 < BUDGET_MS) {
@@ -109,12 +141,19 @@ test(`soak: Session.receive on wasm and ref codecs, random and mutated streams s
     const splitSeed = r.int(2 ** 31);
     const w = await run('wasm', c, new Rng(splitSeed));
     const f = await run('ref', c, new Rng(splitSeed));
-    for (const [codec, res] of [['wasm', w], ['ref', f]] as const) {
+    for (const [codec, res] of [
+      ['wasm', w],
+      ['ref', f],
+    ] as const) {
       const key = `${codec} ${c.kind} -> ${res.outcome}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
-      if (res.escaped !== undefined) escapes.push(`${codec} ${c.kind}: ${(res.escaped as Error)?.name}: ${(res.escaped as Error)?.message}`);
+      if (res.escaped !== undefined)
+        escapes.push(`${codec} ${c.kind}: ${(res.escaped as Error)?.name}: ${(res.escaped as Error)?.message}`);
     }
-    if (w.outcome !== f.outcome) { mismatches++; if (firstMismatch.length < 3) firstMismatch.push(`${c.kind}: wasm ${w.outcome} vs ref ${f.outcome}`); }
+    if (w.outcome !== f.outcome) {
+      mismatches++;
+      if (firstMismatch.length < 3) firstMismatch.push(`${c.kind}: wasm ${w.outcome} vs ref ${f.outcome}`);
+    }
   }
   t.diagnostic(`seed ${s0}, ${iter} cases x 2 codecs in ${Date.now() - t0} ms`);
   for (const [k, n] of [...counts].sort()) t.diagnostic(`  ${k}: ${n}`);

@@ -20,7 +20,14 @@ before(async () => {
   leaf = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'] });
   ctx = new Ctx();
   // An asynchronous certificate lookup: the session can die while it runs.
-  tls.acceptTls(ctx, { certHandler: async () => { await settle(1); return leaf.cert; }, keyHandler: () => leaf.key, tlsHandshakeTimeout: 300 });
+  tls.acceptTls(ctx, {
+    certHandler: async () => {
+      await settle(1);
+      return leaf.cert;
+    },
+    keyHandler: () => leaf.key,
+    tlsHandshakeTimeout: 300,
+  });
   listener = await createListener(ctx, '127.0.0.1', 0, { onAccept: (c) => accepted.push(c) });
 });
 
@@ -88,7 +95,13 @@ async function stallingListener(): Promise<{ port: number; close(): void }> {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as { port: number }).port, close: () => { for (const s of socks) s.destroy(); server.close(); } };
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => {
+      for (const s of socks) s.destroy();
+      server.close();
+    },
+  };
 }
 
 test('initiator: tlsHandshakeTimeout drops a listener that stalls after <proceed/>', async () => {
@@ -113,17 +126,24 @@ test('initiator: the context option tlsHandshakeTimeout is the fallback', async 
 
 test('initiator: no timer of startTls outlives a successful upgrade', async () => {
   const timers = new Map<unknown, number>();
-  const realSet = globalThis.setTimeout, realClear = globalThis.clearTimeout;
+  const realSet = globalThis.setTimeout,
+    realClear = globalThis.clearTimeout;
   // Distinct delays mark startTls's own timers among everything else the process runs.
   globalThis.setTimeout = ((fn: () => void, ms?: number, ...args: unknown[]) => {
     const t = realSet(fn, ms, ...args);
     if (ms === 7771 || ms === 7772) timers.set(t, ms);
     return t;
   }) as typeof setTimeout;
-  globalThis.clearTimeout = ((t: Parameters<typeof clearTimeout>[0]) => { timers.delete(t); realClear(t); }) as typeof clearTimeout;
+  globalThis.clearTimeout = ((t: Parameters<typeof clearTimeout>[0]) => {
+    timers.delete(t);
+    realClear(t);
+  }) as typeof clearTimeout;
   try {
     const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
-    assert.ok(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert, tlsHandshakeTimeout: 7771, timeout: 7772 }), String(conn.popChannelError()));
+    assert.ok(
+      await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert, tlsHandshakeTimeout: 7771, timeout: 7772 }),
+      String(conn.popChannelError()),
+    );
     assert.equal(timers.size, 0, `timers left running: ${[...timers.values()]}`);
     assert.ok(await conn.close());
   } finally {

@@ -23,19 +23,27 @@ before(async () => {
   localhost = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   bname = certs.generateLeaf(ca, { commonName: 'b.example', dnsNames: ['b.example'] });
   ctx = new Ctx();
-  registerProfile(ctx, ECHO, { frameReceived: (c, ch, f) => {
-    if (f.type !== 'MSG') return;
-    ch.sendRpy(tls.isEnabled(c) ? `tls:${f.text}` : `clear:${f.text}`, undefined, f.msgNo);
-  } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (c, ch, f) => {
+      if (f.type !== 'MSG') return;
+      ch.sendRpy(tls.isEnabled(c) ? `tls:${f.text}` : `clear:${f.text}`, undefined, f.msgNo);
+    },
+  });
   tls.acceptTls(ctx, {
-    acceptHandler: () => { const r = !refuseNext; refuseNext = false; return r; },
+    acceptHandler: () => {
+      const r = !refuseNext;
+      refuseNext = false;
+      return r;
+    },
     certHandler: (_c, serverName) => (serverName === 'b.example' ? bname.cert : localhost.cert),
     keyHandler: (_c, serverName) => (serverName === 'b.example' ? bname.key : localhost.key),
   });
   listener = await createListener(ctx, '127.0.0.1', 0);
 });
 
-after(async () => { await ctx.exit(); });
+after(async () => {
+  await ctx.exit();
+});
 
 async function connect(): Promise<Connection> {
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
@@ -94,7 +102,14 @@ test('initiator aborts the handshake half way: that listener session ends, other
   const p = await RawPeer.connect(listener.port);
   await p.waitFor('</greeting>');
   await p.send(p.frame('RPY', 0, 0, greetingPayload()));
-  await p.send(p.frame('MSG', 0, 1, `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${tls.TLS_URI}'><![CDATA[<ready />]]></profile></start>`));
+  await p.send(
+    p.frame(
+      'MSG',
+      0,
+      1,
+      `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${tls.TLS_URI}'><![CDATA[<ready />]]></profile></start>`,
+    ),
+  );
   await p.waitFor('<proceed />');
   p.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2])); // a truncated ClientHello ...
   p.socket.end(); // ... and gone
@@ -134,7 +149,11 @@ test('auto-TLS on connect; handlers may return file paths instead of PEM', async
   writeFileSync(join(dir, 'test.key'), localhost.key);
   writeFileSync(join(dir, 'ca.crt'), ca.cert);
   const pathCtx = new Ctx();
-  registerProfile(pathCtx, ECHO, { frameReceived: (c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(tls.isEnabled(c) ? 'secure' : 'clear', undefined, f.msgNo); } });
+  registerProfile(pathCtx, ECHO, {
+    frameReceived: (c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(tls.isEnabled(c) ? 'secure' : 'clear', undefined, f.msgNo);
+    },
+  });
   tls.acceptTls(pathCtx, { certHandler: () => join(dir, 'test.crt'), keyHandler: () => join(dir, 'test.key') });
   const l = await createListener(pathCtx, '127.0.0.1', 0);
   const conn = await tls.connectTls(new Ctx(), '127.0.0.1', l.port, { serverName: 'localhost', ca: join(dir, 'ca.crt') });

@@ -20,7 +20,11 @@ before(async () => {
   ca = certs.generateCa({ commonName: 'beepwire share CA' });
   leaf = certs.generateLeaf(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   ctx = new Ctx();
-  registerProfile(ctx, ECHO, { frameReceived: (c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(`${c.transport.kind}:${tls.isEnabled(c) ? 'tls' : 'clear'}:${f.text}`, undefined, f.msgNo); } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(`${c.transport.kind}:${tls.isEnabled(c) ? 'tls' : 'clear'}:${f.text}`, undefined, f.msgNo);
+    },
+  });
   tls.acceptTls(ctx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
   shared = await createListener(ctx, '127.0.0.1', 0, {
     websocket: { share: true, detectDelay: DELAY, tls: { cert: leaf.cert, key: leaf.key } },
@@ -29,7 +33,9 @@ before(async () => {
   assert.ok(shared.isOk(), shared.errorMsg);
 });
 
-after(async () => { await ctx.exit(); });
+after(async () => {
+  await ctx.exit();
+});
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -108,7 +114,11 @@ test('shared port: all three at once, each detected', async () => {
 
 test('shared port without `tls`: a TLS ClientHello is taken for BEEP and refused by its framing; the port goes on', async () => {
   const c2 = new Ctx();
-  registerProfile(c2, ECHO, { frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.text, undefined, f.msgNo); } });
+  registerProfile(c2, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.text, undefined, f.msgNo);
+    },
+  });
   const l = await createListener(c2, '127.0.0.1', 0, { websocket: { share: true, detectDelay: DELAY } });
   const bad = await Connection.connect(new Ctx(), `wss://127.0.0.1:${l.port}/`, { websocket: { rejectUnauthorized: false } });
   assert.equal(bad.isOk(), false);

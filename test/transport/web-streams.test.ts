@@ -2,7 +2,15 @@
 // by a pair of TransformStreams, no socket anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ctx, Connection, registerProfile, createListener, WebStreamsTransport, type TransportFactory, type StreamPair } from '../../src/index.js';
+import {
+  Ctx,
+  Connection,
+  registerProfile,
+  createListener,
+  WebStreamsTransport,
+  type TransportFactory,
+  type StreamPair,
+} from '../../src/index.js';
 
 const ECHO = 'urn:beepwire:test:echo';
 
@@ -10,7 +18,10 @@ const ECHO = 'urn:beepwire:test:echo';
 function pipePair(): [StreamPair, StreamPair] {
   const ab = new TransformStream<Uint8Array, Uint8Array>();
   const ba = new TransformStream<Uint8Array, Uint8Array>();
-  return [{ readable: ba.readable, writable: ab.writable }, { readable: ab.readable, writable: ba.writable }];
+  return [
+    { readable: ba.readable, writable: ab.writable },
+    { readable: ab.readable, writable: ba.writable },
+  ];
 }
 
 /** A listener context that echoes, and a factory whose connect() reaches it in memory. */
@@ -18,7 +29,9 @@ function memoryPeer(): { listenerCtx: Ctx; factory: TransportFactory; accepted: 
   const listenerCtx = new Ctx();
   registerProfile(listenerCtx, ECHO, {
     start: () => ({ maxMessage: 4 << 20 }),
-    frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); },
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
   });
   const accepted: Connection[] = [];
   const factory: TransportFactory = {
@@ -51,7 +64,7 @@ test('Web Streams transport: greetings, an echo and an orderly release between t
   await listenerCtx.exit();
 });
 
-test('Web Streams transport: a 3 MiB message crosses the window and the writer\'s backpressure intact', async () => {
+test("Web Streams transport: a 3 MiB message crosses the window and the writer's backpressure intact", async () => {
   const { listenerCtx, factory } = memoryPeer();
   const conn = await Connection.connect(new Ctx(), 'memory', 0, { transport: factory });
   const ch = (await conn.openChannel(0, ECHO))!;
@@ -59,7 +72,10 @@ test('Web Streams transport: a 3 MiB message crosses the window and the writer\'
   for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >>> 9)) & 0xff;
   const reply = await ch.request(big, { timeout: 20_000 });
   assert.equal(reply.payload.length, big.length);
-  assert.ok(reply.payload.every((b, i) => b === big[i]), 'octets in order');
+  assert.ok(
+    reply.payload.every((b, i) => b === big[i]),
+    'octets in order',
+  );
   await conn.close();
   await listenerCtx.exit();
 });
@@ -81,7 +97,8 @@ test('Web Streams transport: the peer closing its stream ends the session with a
 
 test('Web Streams transport: a connection that fails to open is not OK and says why', async () => {
   const factory: TransportFactory = {
-    kind: 'memory', serverTls: false,
+    kind: 'memory',
+    serverTls: false,
     connect: () => new WebStreamsTransport(Promise.reject(new Error('no route to the moon'))),
   };
   const conn = await Connection.connect(new Ctx(), 'moon', 1, { transport: factory });
@@ -90,7 +107,13 @@ test('Web Streams transport: a connection that fails to open is not OK and says 
 });
 
 test('A transport that cannot listen gives a listener that is not OK, with the reason', async () => {
-  const factory: TransportFactory = { kind: 'workerd-like', serverTls: false, connect: () => { throw new Error('unused'); } };
+  const factory: TransportFactory = {
+    kind: 'workerd-like',
+    serverTls: false,
+    connect: () => {
+      throw new Error('unused');
+    },
+  };
   const l = await createListener(new Ctx({ transport: factory }), '127.0.0.1', 0);
   assert.equal(l.isOk(), false);
   assert.match(l.errorMsg, /cannot listen/);

@@ -23,15 +23,27 @@ const accepted: number[] = [];
 before(async () => {
   if (lacks('ws-listener')) return;
   ctx = new Ctx();
-  registerProfile(ctx, RAW, { mime: false, frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo); } });
+  registerProfile(ctx, RAW, {
+    mime: false,
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
+    },
+  });
   listener = await createListener(ctx, '127.0.0.1', 0, {
     websocket: true,
-    onAccept: (c) => { accepted.push(c.port); c.setOnClose((conn, err) => { ended.push({ port: conn.port, err }); }); },
+    onAccept: (c) => {
+      accepted.push(c.port);
+      c.setOnClose((conn, err) => {
+        ended.push({ port: conn.port, err });
+      });
+    },
   });
   assert.ok(listener.isOk(), listener.errorMsg);
 });
 
-after(async () => { await ctx?.exit(); });
+after(async () => {
+  await ctx?.exit();
+});
 
 const START = `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${RAW}'/></start>`;
 
@@ -43,23 +55,27 @@ function payloadOf(stream: string, kw: string, ch: number, msgno: number): strin
   return stream.slice(at, at + Number(h[1]));
 }
 
-testNeeding('ws-listener', 'listener: greeting and start merged in one TEXT message and cut mid-frame; a MSG of non-UTF-8 octets one octet per message, TEXT and BINARY mixed; echoed intact', async () => {
-  const { ws, msgs } = await rawClient(listener.port, '/whatever/path');
-  const greet = frame('RPY', 0, 0, 0, greetingPayload());
-  const start = frame('MSG', 0, 1, greetingPayload().length, START);
-  // Greeting + the start's first 7 octets in one message, the rest of the start in another.
-  await sendSplit(ws, latin1(greet + start), [greet.length + 7], () => true);
-  await msgs.waitFor(/RPY 0 1 [\s\S]*END\r\n/);
-  const msg = latin1(frame('MSG', 1, 0, 0, NOT_UTF8));
-  await sendSplit(ws, msg, [...msg.keys()], (i) => i % 3 !== 0);
-  const all = await msgs.waitFor(/RPY 1 0 [\s\S]*END\r\n/);
-  assert.equal(payloadOf(all, 'RPY', 1, 0), NOT_UTF8, 'the octets came back as sent');
-  for (const m of msgs.list) {
-    assert.ok(isOneFrame(m.data), `one BEEP frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 80))}`);
-    assert.equal(m.text, false, 'we send BINARY messages');
-  }
-  ws.close();
-});
+testNeeding(
+  'ws-listener',
+  'listener: greeting and start merged in one TEXT message and cut mid-frame; a MSG of non-UTF-8 octets one octet per message, TEXT and BINARY mixed; echoed intact',
+  async () => {
+    const { ws, msgs } = await rawClient(listener.port, '/whatever/path');
+    const greet = frame('RPY', 0, 0, 0, greetingPayload());
+    const start = frame('MSG', 0, 1, greetingPayload().length, START);
+    // Greeting + the start's first 7 octets in one message, the rest of the start in another.
+    await sendSplit(ws, latin1(greet + start), [greet.length + 7], () => true);
+    await msgs.waitFor(/RPY 0 1 [\s\S]*END\r\n/);
+    const msg = latin1(frame('MSG', 1, 0, 0, NOT_UTF8));
+    await sendSplit(ws, msg, [...msg.keys()], (i) => i % 3 !== 0);
+    const all = await msgs.waitFor(/RPY 1 0 [\s\S]*END\r\n/);
+    assert.equal(payloadOf(all, 'RPY', 1, 0), NOT_UTF8, 'the octets came back as sent');
+    for (const m of msgs.list) {
+      assert.ok(isOneFrame(m.data), `one BEEP frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 80))}`);
+      assert.equal(m.text, false, 'we send BINARY messages');
+    }
+    ws.close();
+  },
+);
 
 testNeeding('ws-listener', 'listener: two MSGs merged in one message, a third split across three; every reply comes back', async () => {
   const { ws, msgs } = await rawClient(listener.port);
@@ -93,24 +109,35 @@ testNeeding('ws-listener', 'listener: a ping is answered with a pong by the tran
   ws.close();
 });
 
-testNeeding('ws-listener', 'listener: the client\'s close frame ends the listener\'s session like a TCP close (BEEP_ERR_CONNECTION_CLOSED)', async () => {
-  const n = accepted.length; // tests run one at a time: the next accepted session is this client's
-  const { ws, msgs } = await rawClient(listener.port);
-  await msgs.waitFor('</greeting>');
-  const port = accepted[n]; // (Bun's built-in ws has no _socket.localPort)
-  assert.equal(accepted.length, n + 1);
-  ws.close(1000, 'done');
-  let e: { port: number; err: Error | undefined } | undefined;
-  for (let i = 0; i < 200 && e === undefined; i++) { e = ended.find((x) => x.port === port); await new Promise((r) => setTimeout(r, 5)); }
-  assert.ok(e, 'the listener session ended');
-  assert.equal((e.err as { code?: string } | undefined)?.code, 'BEEP_ERR_CONNECTION_CLOSED');
-});
+testNeeding(
+  'ws-listener',
+  "listener: the client's close frame ends the listener's session like a TCP close (BEEP_ERR_CONNECTION_CLOSED)",
+  async () => {
+    const n = accepted.length; // tests run one at a time: the next accepted session is this client's
+    const { ws, msgs } = await rawClient(listener.port);
+    await msgs.waitFor('</greeting>');
+    const port = accepted[n]; // (Bun's built-in ws has no _socket.localPort)
+    assert.equal(accepted.length, n + 1);
+    ws.close(1000, 'done');
+    let e: { port: number; err: Error | undefined } | undefined;
+    for (let i = 0; i < 200 && e === undefined; i++) {
+      e = ended.find((x) => x.port === port);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(e, 'the listener session ended');
+    assert.equal((e.err as { code?: string } | undefined)?.code, 'BEEP_ERR_CONNECTION_CLOSED');
+  },
+);
 
 /**
  * A LibVortex-like listener by hand: greets in TEXT messages cut at `cuts`, accepts a start of
  * RAW, and answers each MSG with `reply` (TEXT, cut in three); records what it received.
  */
-async function handListener(reply: string, cuts: number[], then?: (ws: WsClient) => void): Promise<{ port: number; close: () => Promise<void>; seen: Messages[] }> {
+async function handListener(
+  reply: string,
+  cuts: number[],
+  then?: (ws: WsClient) => void,
+): Promise<{ port: number; close: () => Promise<void>; seen: Messages[] }> {
   const seen: Messages[] = [];
   const srv = await rawServer((ws, msgs) => {
     seen.push(msgs);
@@ -124,30 +151,42 @@ async function handListener(reply: string, cuts: number[], then?: (ws: WsClient)
       const r = latin1(frame('RPY', 1, 0, 0, reply));
       await sendSplit(ws, r, [3, Math.floor(r.length / 2)], () => true);
       then?.(ws);
-    })().catch(() => { /* the client went away */ });
+    })().catch(() => {
+      /* the client went away */
+    });
   });
   return { ...srv, seen };
 }
 
-testNeeding('ws-client-text-octets', 'client (ws): a greeting cut into TEXT messages, a non-UTF-8 TEXT reply split three ways; one BEEP frame per message sent', async () => {
-  const peer = await handListener(NOT_UTF8, [1, 2, 10, 40, 41]);
-  try {
-    const conn = await Connection.connect(new Ctx(), `ws://127.0.0.1:${peer.port}/`);
-    assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
-    assert.deepEqual(conn.remoteProfiles, [RAW]);
-    const ch = (await conn.openChannel(0, RAW, { mime: false }))!;
-    assert.ok(ch, JSON.stringify(conn.popChannelError()));
-    const r = await ch.request('hello');
-    assert.equal(Buffer.from(r.payload).toString('latin1'), NOT_UTF8);
-    for (const m of peer.seen[0]!.list) assert.ok(isOneFrame(m.data) && !m.text, `one BINARY frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 60))}`);
-    conn.shutdown();
-  } finally { await peer.close(); }
-});
+testNeeding(
+  'ws-client-text-octets',
+  'client (ws): a greeting cut into TEXT messages, a non-UTF-8 TEXT reply split three ways; one BEEP frame per message sent',
+  async () => {
+    const peer = await handListener(NOT_UTF8, [1, 2, 10, 40, 41]);
+    try {
+      const conn = await Connection.connect(new Ctx(), `ws://127.0.0.1:${peer.port}/`);
+      assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
+      assert.deepEqual(conn.remoteProfiles, [RAW]);
+      const ch = (await conn.openChannel(0, RAW, { mime: false }))!;
+      assert.ok(ch, JSON.stringify(conn.popChannelError()));
+      const r = await ch.request('hello');
+      assert.equal(Buffer.from(r.payload).toString('latin1'), NOT_UTF8);
+      for (const m of peer.seen[0]!.list)
+        assert.ok(isOneFrame(m.data) && !m.text, `one BINARY frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 60))}`);
+      conn.shutdown();
+    } finally {
+      await peer.close();
+    }
+  },
+);
 
 test('client (ws): pings from the listener get pongs; its close frame ends the session (421 recorded), an abnormal code is named', async () => {
   let pongs = 0;
   const peer = await handListener('pong?', [], (ws) => {
-    ws.on('pong', () => { pongs++; if (pongs === 2) ws.close(1000, 'bye'); });
+    ws.on('pong', () => {
+      pongs++;
+      if (pongs === 2) ws.close(1000, 'bye');
+    });
     ws.ping();
     ws.ping();
   });
@@ -166,12 +205,15 @@ test('client (ws): pings from the listener get pongs; its close frame ends the s
   await ch2.request('x').catch(() => undefined);
   for (let i = 0; i < 200 && c2.isOk(); i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(c2.isOk(), false);
-  const errs = [c2.popChannelError(), c2.popChannelError()].filter((e) => e !== null).map((e) => e![1]).join(' | ');
+  const errs = [c2.popChannelError(), c2.popChannelError()]
+    .filter((e) => e !== null)
+    .map((e) => e![1])
+    .join(' | ');
   assert.match(errs, /1011/);
   await rude.close();
 });
 
-test('client (WHATWG adapter over ws\'s WHATWG class): split TEXT messages of valid UTF-8 come through; a non-UTF-8 TEXT message fails the connection, as RFC 6455 §8.1 asks of such clients', async () => {
+test("client (WHATWG adapter over ws's WHATWG class): split TEXT messages of valid UTF-8 come through; a non-UTF-8 TEXT message fails the connection, as RFC 6455 §8.1 asks of such clients", async () => {
   const WHATWG = WsClient as unknown as WebSocketConstructor;
   const fine = await handListener('plain ascii \xc3\xa9', [5, 6, 7]); // é in UTF-8
   const conn = await Connection.connect(new Ctx(), `ws://127.0.0.1:${fine.port}/`, { websocket: { WebSocket: WHATWG } });
@@ -189,7 +231,10 @@ test('client (WHATWG adapter over ws\'s WHATWG class): split TEXT messages of va
   assert.equal(c2.isOk(), false);
   // Failing the connection (RFC 6455 §7.1.7) closes without a closing handshake: the client
   // sees 1006, the peer is told 1007.
-  const errs = [c2.popChannelError(), c2.popChannelError()].filter((e) => e !== null).map((e) => e![1]).join(' | ');
+  const errs = [c2.popChannelError(), c2.popChannelError()]
+    .filter((e) => e !== null)
+    .map((e) => e![1])
+    .join(' | ');
   assert.match(errs, /1006/);
   await bad.close();
 });

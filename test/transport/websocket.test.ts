@@ -6,8 +6,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket as WsClient } from 'ws';
 import {
-  Ctx, registerProfile, createListener, Connection, tls, sasl, websocketTransport, webSocketUrl, WebSocketTransport,
-  type Listener, type WebSocketConstructor,
+  Ctx,
+  registerProfile,
+  createListener,
+  Connection,
+  tls,
+  sasl,
+  websocketTransport,
+  webSocketUrl,
+  WebSocketTransport,
+  type Listener,
+  type WebSocketConstructor,
 } from '../../src/index.js';
 import * as certs from '../../src/tls/certs.js';
 import { runtimeName } from '../../src/transport/select.js';
@@ -43,7 +52,9 @@ before(async () => {
   assert.ok(wssListener.isOk(), wssListener.errorMsg);
 });
 
-after(async () => { await ctx?.exit(); });
+after(async () => {
+  await ctx?.exit();
+});
 
 const url = (path = '/beep'): string => `ws://127.0.0.1:${listener.port}${path}`;
 
@@ -95,23 +106,27 @@ testNeeding('ws-listener', 'ws://: the factory as the context transport, host an
   await conn.close();
 });
 
-testNeeding(lacks('ws-listener') ? 'ws-listener' : 'ws-client-tls-in-place', 'ws://: the TLS profile inside the WebSocket session (node:tls over the messages), then data and SASL PLAIN', async () => {
-  const conn = await Connection.connect(new Ctx(), url());
-  assert.ok(conn.isOk());
-  const before1 = (await conn.openChannel(0, ECHO))!;
-  assert.equal((await before1.request('a')).text, 'clear:-:a');
-  assert.ok(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert }), JSON.stringify(conn.popChannelError()));
-  assert.ok(tls.isEnabled(conn));
-  assert.equal(tls.peerCertificateDigest(conn), certs.fingerprint256(leaf.cert));
-  assert.ok(await sasl.startAuth(conn, 'PLAIN', { authId: 'bob', password: 'secret' }), JSON.stringify(conn.popChannelError()));
-  const ch = (await conn.openChannel(0, ECHO))!;
-  assert.equal((await ch.request('b')).text, 'tls:bob:b');
-  const big = new Uint8Array(3 << 20).fill(7);
-  const r = await ch.request(big, { timeout: 30_000 });
-  assert.equal(r.payload.length, big.length);
-  assert.ok(r.payload.every((b) => b === 7));
-  assert.ok(await conn.close());
-});
+testNeeding(
+  lacks('ws-listener') ? 'ws-listener' : 'ws-client-tls-in-place',
+  'ws://: the TLS profile inside the WebSocket session (node:tls over the messages), then data and SASL PLAIN',
+  async () => {
+    const conn = await Connection.connect(new Ctx(), url());
+    assert.ok(conn.isOk());
+    const before1 = (await conn.openChannel(0, ECHO))!;
+    assert.equal((await before1.request('a')).text, 'clear:-:a');
+    assert.ok(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert }), JSON.stringify(conn.popChannelError()));
+    assert.ok(tls.isEnabled(conn));
+    assert.equal(tls.peerCertificateDigest(conn), certs.fingerprint256(leaf.cert));
+    assert.ok(await sasl.startAuth(conn, 'PLAIN', { authId: 'bob', password: 'secret' }), JSON.stringify(conn.popChannelError()));
+    const ch = (await conn.openChannel(0, ECHO))!;
+    assert.equal((await ch.request('b')).text, 'tls:bob:b');
+    const big = new Uint8Array(3 << 20).fill(7);
+    const r = await ch.request(big, { timeout: 30_000 });
+    assert.equal(r.payload.length, big.length);
+    assert.ok(r.payload.every((b) => b === 7));
+    assert.ok(await conn.close());
+  },
+);
 
 testNeeding('ws-listener', 'ws://: SASL SCRAM-SHA-256 in clear over WebSocket', async () => {
   const conn = await Connection.connect(new Ctx(), url());
@@ -125,32 +140,40 @@ testNeeding('ws-listener', 'ws://: SASL SCRAM-SHA-256 in clear over WebSocket', 
   await bad.close();
 });
 
-testNeeding('ws-listener', 'wss://: the listener speaks TLS (ws verifies the certificate against the CA given; untrusted: not OK)', async () => {
-  const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: trusting(ca.cert) });
-  assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
-  const ch = (await conn.openChannel(0, ECHO))!;
-  assert.equal((await ch.request('w')).text, 'clear:-:w');
-  await conn.close();
-  const untrusted = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`);
-  assert.equal(untrusted.isOk(), false);
-  // The WHATWG WebSocket (the client on Bun and Deno) says no more than a close code (0 or 1006).
-  if (runtimeName() === 'node') assert.match(untrusted.popChannelError()?.[1] ?? '', /certificate/i);
-});
+testNeeding(
+  'ws-listener',
+  'wss://: the listener speaks TLS (ws verifies the certificate against the CA given; untrusted: not OK)',
+  async () => {
+    const conn = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`, { websocket: trusting(ca.cert) });
+    assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
+    const ch = (await conn.openChannel(0, ECHO))!;
+    assert.equal((await ch.request('w')).text, 'clear:-:w');
+    await conn.close();
+    const untrusted = await Connection.connect(new Ctx(), `wss://127.0.0.1:${wssListener.port}/`);
+    assert.equal(untrusted.isOk(), false);
+    // The WHATWG WebSocket (the client on Bun and Deno) says no more than a close code (0 or 1006).
+    if (runtimeName() === 'node') assert.match(untrusted.popChannelError()?.[1] ?? '', /certificate/i);
+  },
+);
 
-testNeeding('ws-listener', 'WHATWG adapter (ws\'s WHATWG-shaped class as the constructor): echo, 3 MiB under bufferedAmount backpressure, no in-place TLS', async () => {
-  const WHATWG = WsClient as unknown as WebSocketConstructor;
-  const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WHATWG } });
-  assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
-  assert.equal(conn.transport.upgradeTls, undefined);
-  const ch = (await conn.openChannel(0, ECHO))!;
-  assert.equal((await ch.request('whatwg')).text, 'clear:-:whatwg');
-  const big = new Uint8Array(3 << 20);
-  for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
-  const r = await ch.request(big, { timeout: 30_000 });
-  assert.ok(Buffer.compare(Buffer.from(r.payload), Buffer.from(big)) === 0);
-  assert.equal(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert }), false);
-  assert.match(conn.popChannelError()?.[1] ?? '', /cannot start TLS in place/);
-});
+testNeeding(
+  'ws-listener',
+  "WHATWG adapter (ws's WHATWG-shaped class as the constructor): echo, 3 MiB under bufferedAmount backpressure, no in-place TLS",
+  async () => {
+    const WHATWG = WsClient as unknown as WebSocketConstructor;
+    const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WHATWG } });
+    assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
+    assert.equal(conn.transport.upgradeTls, undefined);
+    const ch = (await conn.openChannel(0, ECHO))!;
+    assert.equal((await ch.request('whatwg')).text, 'clear:-:whatwg');
+    const big = new Uint8Array(3 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+    const r = await ch.request(big, { timeout: 30_000 });
+    assert.ok(Buffer.compare(Buffer.from(r.payload), Buffer.from(big)) === 0);
+    assert.equal(await tls.startTls(conn, { serverName: 'localhost', ca: ca.cert }), false);
+    assert.match(conn.popChannelError()?.[1] ?? '', /cannot start TLS in place/);
+  },
+);
 
 testNeeding('ws-listener', 'a plain HTTP request to the WebSocket listener is answered 426 and the listener goes on', async () => {
   const res = await fetch(`http://127.0.0.1:${listener.port}/`);
@@ -161,57 +184,94 @@ testNeeding('ws-listener', 'a plain HTTP request to the WebSocket listener is an
   await conn.close();
 });
 
-testNeeding('ws-listener', 'ws://: block() stops delivery (ws pauses the socket) and unblocking delivers what waited, in order', async () => {
-  const conn = await Connection.connect(new Ctx(), url());
-  const ch = (await conn.openChannel(0, ECHO))!;
-  conn.block(true);
-  const got: string[] = [];
-  const replies = Promise.all(['one', 'two', 'three'].map(async (w) => { const r = await ch.request(w); got.push(r.text); }));
-  await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(got, [], 'nothing delivered while blocked');
-  conn.block(false);
-  await replies;
-  assert.deepEqual(got, ['clear:-:one', 'clear:-:two', 'clear:-:three']);
-  await conn.close();
-});
-
-testNeeding('ws-listener', 'WHATWG adapter: it cannot stop reading, so input held past maxPausedInput fails the transport (BEEP_ERR_BUDGET, 550)', async () => {
-  const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WsClient as unknown as WebSocketConstructor } });
-  assert.ok(conn.transport instanceof WebSocketTransport);
-  conn.transport.maxPausedInput = 10_000;
-  const ch = (await conn.openChannel(0, ECHO))!;
-  // The listener grants its 256 KiB window (SEQ) after the start: a round trip first, so that
-  // grant is read before reading is blocked (else only 4096 octets of the MSG go out, no reply comes).
-  assert.equal((await ch.request('x')).text, 'clear:-:x');
-  conn.block(true);
-  const r = ch.request(new Uint8Array(20_000).fill(1), { timeout: 5000 }).then(() => 'reply', () => 'failed');
-  assert.equal(await r, 'failed');
-  assert.equal(conn.isOk(), false);
-  const errs = [conn.popChannelError(), conn.popChannelError()].filter((e) => e !== null);
-  assert.ok(errs.some((e) => e![0] === 550 && /while reading was paused/.test(e![1])), JSON.stringify(errs));
-});
-
-testNeeding('ws-listener', 'WHATWG adapter: a listener that stops reading fills bufferedAmount; the session waits (full) and resumes once it drains, octets intact', async () => {
-  const big = { window: 8 << 20, maxWindow: 8 << 20, maxFrame: 8 << 20, maxMessage: 16 << 20 };
-  const slow = new Ctx(big);
-  registerProfile(slow, ECHO, {
-    // The channel starts, its window is granted, then the listener stops reading for 500 ms.
-    start: ({ conn: c }) => { setTimeout(() => { c.block(true); setTimeout(() => c.block(false), 500); }, 0); return { maxMessage: 16 << 20 }; },
-    frameReceived: (_c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(String(f.payload.length), undefined, f.msgNo); },
-  });
-  const l = await createListener(slow, '127.0.0.1', 0, { websocket: true });
-  try {
-    const conn = await Connection.connect(new Ctx(big), `ws://127.0.0.1:${l.port}/`, { websocket: { WebSocket: WsClient as unknown as WebSocketConstructor } });
-    assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
-    const ch = (await conn.openChannel(0, ECHO, { maxMessage: 16 << 20 }))!;
-    let sawFull = false;
-    const probe = setInterval(() => { sawFull ||= conn.transport.full; }, 1);
-    const payload = new Uint8Array(12 << 20).fill(3);
-    const r = await ch.request(payload, { timeout: 30_000 });
-    clearInterval(probe);
-    assert.equal(r.text, String(payload.length));
-    assert.ok(sawFull, 'write() asked the session to wait while bufferedAmount was over the mark');
-    assert.equal(conn.transport.full, false, 'and let it go on once drained');
+testNeeding(
+  'ws-listener',
+  'ws://: block() stops delivery (ws pauses the socket) and unblocking delivers what waited, in order',
+  async () => {
+    const conn = await Connection.connect(new Ctx(), url());
+    const ch = (await conn.openChannel(0, ECHO))!;
+    conn.block(true);
+    const got: string[] = [];
+    const replies = Promise.all(
+      ['one', 'two', 'three'].map(async (w) => {
+        const r = await ch.request(w);
+        got.push(r.text);
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(got, [], 'nothing delivered while blocked');
+    conn.block(false);
+    await replies;
+    assert.deepEqual(got, ['clear:-:one', 'clear:-:two', 'clear:-:three']);
     await conn.close();
-  } finally { await slow.exit(); }
-});
+  },
+);
+
+testNeeding(
+  'ws-listener',
+  'WHATWG adapter: it cannot stop reading, so input held past maxPausedInput fails the transport (BEEP_ERR_BUDGET, 550)',
+  async () => {
+    const conn = await Connection.connect(new Ctx(), url(), { websocket: { WebSocket: WsClient as unknown as WebSocketConstructor } });
+    assert.ok(conn.transport instanceof WebSocketTransport);
+    conn.transport.maxPausedInput = 10_000;
+    const ch = (await conn.openChannel(0, ECHO))!;
+    // The listener grants its 256 KiB window (SEQ) after the start: a round trip first, so that
+    // grant is read before reading is blocked (else only 4096 octets of the MSG go out, no reply comes).
+    assert.equal((await ch.request('x')).text, 'clear:-:x');
+    conn.block(true);
+    const r = ch.request(new Uint8Array(20_000).fill(1), { timeout: 5000 }).then(
+      () => 'reply',
+      () => 'failed',
+    );
+    assert.equal(await r, 'failed');
+    assert.equal(conn.isOk(), false);
+    const errs = [conn.popChannelError(), conn.popChannelError()].filter((e) => e !== null);
+    assert.ok(
+      errs.some((e) => e![0] === 550 && /while reading was paused/.test(e![1])),
+      JSON.stringify(errs),
+    );
+  },
+);
+
+testNeeding(
+  'ws-listener',
+  'WHATWG adapter: a listener that stops reading fills bufferedAmount; the session waits (full) and resumes once it drains, octets intact',
+  async () => {
+    const big = { window: 8 << 20, maxWindow: 8 << 20, maxFrame: 8 << 20, maxMessage: 16 << 20 };
+    const slow = new Ctx(big);
+    registerProfile(slow, ECHO, {
+      // The channel starts, its window is granted, then the listener stops reading for 500 ms.
+      start: ({ conn: c }) => {
+        setTimeout(() => {
+          c.block(true);
+          setTimeout(() => c.block(false), 500);
+        }, 0);
+        return { maxMessage: 16 << 20 };
+      },
+      frameReceived: (_c, ch, f) => {
+        if (f.type === 'MSG') ch.sendRpy(String(f.payload.length), undefined, f.msgNo);
+      },
+    });
+    const l = await createListener(slow, '127.0.0.1', 0, { websocket: true });
+    try {
+      const conn = await Connection.connect(new Ctx(big), `ws://127.0.0.1:${l.port}/`, {
+        websocket: { WebSocket: WsClient as unknown as WebSocketConstructor },
+      });
+      assert.ok(conn.isOk(), JSON.stringify(conn.popChannelError()));
+      const ch = (await conn.openChannel(0, ECHO, { maxMessage: 16 << 20 }))!;
+      let sawFull = false;
+      const probe = setInterval(() => {
+        sawFull ||= conn.transport.full;
+      }, 1);
+      const payload = new Uint8Array(12 << 20).fill(3);
+      const r = await ch.request(payload, { timeout: 30_000 });
+      clearInterval(probe);
+      assert.equal(r.text, String(payload.length));
+      assert.ok(sawFull, 'write() asked the session to wait while bufferedAmount was over the mark');
+      assert.equal(conn.transport.full, false, 'and let it go on once drained');
+      await conn.close();
+    } finally {
+      await slow.exit();
+    }
+  },
+);

@@ -22,12 +22,20 @@ before(() => {
   other = certs.generateCa({ commonName: 'not the listener CA' });
   const leaf = certs.generateLeaf(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   ctx = new Ctx();
-  registerProfile(ctx, ECHO, { frameReceived: (c, ch, f) => { if (f.type === 'MSG') ch.sendRpy(`${tls.isEnabled(c) ? 'tls' : 'clear'}:${f.text}`, undefined, f.msgNo); } });
+  registerProfile(ctx, ECHO, {
+    frameReceived: (c, ch, f) => {
+      if (f.type === 'MSG') ch.sendRpy(`${tls.isEnabled(c) ? 'tls' : 'clear'}:${f.text}`, undefined, f.msgNo);
+    },
+  });
   tls.acceptTls(ctx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
-  return createListener(ctx, '127.0.0.1', 0).then((l) => { listener = l; });
+  return createListener(ctx, '127.0.0.1', 0).then((l) => {
+    listener = l;
+  });
 });
 
-after(async () => { await ctx.exit(); });
+after(async () => {
+  await ctx.exit();
+});
 
 interface FakeOpts {
   /** The network service's trustedCertificates. */
@@ -39,21 +47,44 @@ interface FakeOpts {
 }
 
 /** Web Streams over a node socket; `detach()` stops reading (the socket is handed to TLS). */
-function streams(sock: net.Socket | nodeTls.TLSSocket): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; detach: () => void } {
+function streams(sock: net.Socket | nodeTls.TLSSocket): {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  detach: () => void;
+} {
   let onData: ((d: Buffer) => void) | undefined;
   const readable = new ReadableStream<Uint8Array>({
     start(c) {
       onData = (d) => c.enqueue(new Uint8Array(d));
       sock.on('data', onData);
-      sock.once('end', () => { try { c.close(); } catch { /* detached */ } });
-      sock.once('error', (e) => { try { c.error(e); } catch { /* detached */ } });
+      sock.once('end', () => {
+        try {
+          c.close();
+        } catch {
+          /* detached */
+        }
+      });
+      sock.once('error', (e) => {
+        try {
+          c.error(e);
+        } catch {
+          /* detached */
+        }
+      });
     },
   });
   const writable = new WritableStream<Uint8Array>({
     write: (chunk) => new Promise<void>((res, rej) => sock.write(chunk, (e) => (e ? rej(e) : res()))),
     close: () => new Promise<void>((res) => sock.end(res)),
   });
-  return { readable, writable, detach: () => { if (onData) sock.off('data', onData); sock.pause(); } };
+  return {
+    readable,
+    writable,
+    detach: () => {
+      if (onData) sock.off('data', onData);
+      sock.pause();
+    },
+  };
 }
 
 /** cloudflare:sockets' connect as workerd behaves, on node:net and node:tls. */
@@ -62,24 +93,47 @@ function fakeConnect(o: FakeOpts) {
     assert.equal(opts.secureTransport, 'starttls');
     const raw = net.connect(addr.port, addr.hostname);
     const s = streams(raw);
-    const opened = new Promise<{ remoteAddress?: string }>((res, rej) => { raw.once('connect', () => res({})); raw.once('error', rej); });
+    const opened = new Promise<{ remoteAddress?: string }>((res, rej) => {
+      raw.once('connect', () => res({}));
+      raw.once('error', rej);
+    });
     return {
-      readable: s.readable, writable: s.writable, opened,
-      close: async () => { raw.destroy(); },
+      readable: s.readable,
+      writable: s.writable,
+      opened,
+      close: async () => {
+        raw.destroy();
+      },
       startTls(options?: { expectedServerHostname?: string }) {
         o.calls?.push(options);
-        if (options?.expectedServerHostname !== undefined && o.refuseExpectedName) throw new TypeError('The expectedServerHostname option is not currently supported in startTls.');
+        if (options?.expectedServerHostname !== undefined && o.refuseExpectedName)
+          throw new TypeError('The expectedServerHostname option is not currently supported in startTls.');
         // workerd waits for both locks to go; a locked stream here would be a hang there.
         assert.equal(s.readable.locked || s.writable.locked, false, 'streams released before startTls');
         s.detach();
         const name = options?.expectedServerHostname ?? addr.hostname;
-        const sec = nodeTls.connect({ socket: raw, ca: o.trusted, ...(isIpAddress(name) ? { host: name } : { servername: name }), checkServerIdentity: (_h, cert) => nodeTls.checkServerIdentity(name, cert) });
+        const sec = nodeTls.connect({
+          socket: raw,
+          ca: o.trusted,
+          ...(isIpAddress(name) ? { host: name } : { servername: name }),
+          checkServerIdentity: (_h, cert) => nodeTls.checkServerIdentity(name, cert),
+        });
         const t = streams(sec);
         const tlsOpened = new Promise<{ remoteAddress?: string }>((res, rej) => {
           sec.once('secureConnect', () => res({}));
           sec.once('error', () => rej(new Error('internal error; reference = fake0000')));
         });
-        return { readable: t.readable, writable: t.writable, opened: tlsOpened, close: async () => { sec.destroy(); }, startTls: () => { throw new TypeError('Cannot startTls on a TLS socket.'); } };
+        return {
+          readable: t.readable,
+          writable: t.writable,
+          opened: tlsOpened,
+          close: async () => {
+            sec.destroy();
+          },
+          startTls: () => {
+            throw new TypeError('Cannot startTls on a TLS socket.');
+          },
+        };
       },
     };
   };
@@ -107,11 +161,14 @@ test('workerd: a certificate that does not chain to the configured CA fails, and
   const conn = await open({ trusted: [other.cert] });
   assert.equal(await tls.startTls(conn), false);
   const err = conn.popChannelError();
-  assert.ok(err !== null && /failed under workerd/.test(err[1]) && /trustedCertificates/.test(err[1]) && /UnknownIssuer/.test(err[1]), JSON.stringify(err));
+  assert.ok(
+    err !== null && /failed under workerd/.test(err[1]) && /trustedCertificates/.test(err[1]) && /UnknownIssuer/.test(err[1]),
+    JSON.stringify(err),
+  );
   assert.equal(conn.isOk(), false);
 });
 
-test('workerd: ca/cert/key or rejectUnauthorized:false are refused (the trust store is workerd\'s)', async () => {
+test("workerd: ca/cert/key or rejectUnauthorized:false are refused (the trust store is workerd's)", async () => {
   const conn = await open({ trusted: [ca.cert] });
   assert.equal(await tls.startTls(conn, { ca: ca.cert }), false);
   assert.match(conn.popChannelError()?.[1] ?? '', /configure trusted certificates in workerd/);

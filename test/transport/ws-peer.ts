@@ -17,12 +17,18 @@ export class Messages {
 
   /** Listens on `ws`. */
   constructor(ws: WebSocket) {
-    ws.on('message', (d: Buffer, isBinary: boolean) => { this.list.push({ data: d, text: !isBinary }); });
-    ws.on('pong', () => { this.pongs++; });
+    ws.on('message', (d: Buffer, isBinary: boolean) => {
+      this.list.push({ data: d, text: !isBinary });
+    });
+    ws.on('pong', () => {
+      this.pongs++;
+    });
   }
 
   /** Everything received, as one Latin-1 string. */
-  get all(): string { return this.list.map((m) => m.data.toString('latin1')).join(''); }
+  get all(): string {
+    return this.list.map((m) => m.data.toString('latin1')).join('');
+  }
 
   /** Waits until the concatenated stream matches `pattern`. */
   async waitFor(pattern: string | RegExp, ms = 5000): Promise<string> {
@@ -62,18 +68,27 @@ export async function sendSplit(ws: WebSocket, octets: Buffer, cuts: number[], t
 export async function rawClient(port: number, path = '/'): Promise<{ ws: WebSocket; msgs: Messages }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { skipUTF8Validation: true, perMessageDeflate: false });
   const msgs = new Messages(ws);
-  await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
   return { ws, msgs };
 }
 
 /** A ws server on 127.0.0.1 (a LibVortex-like listener written by hand), port picked by the system. */
-export async function rawServer(onConnection: (ws: WebSocket, msgs: Messages) => void): Promise<{ port: number; close: () => Promise<void> }> {
+export async function rawServer(
+  onConnection: (ws: WebSocket, msgs: Messages) => void,
+): Promise<{ port: number; close: () => Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, skipUTF8Validation: true, perMessageDeflate: false });
   wss.on('connection', (ws) => onConnection(ws, new Messages(ws)));
   await new Promise<void>((res) => wss.once('listening', () => res()));
   return {
     port: (wss.address() as AddressInfo).port,
-    close: () => new Promise<void>((res) => { for (const c of wss.clients) c.terminate(); wss.close(() => res()); }),
+    close: () =>
+      new Promise<void>((res) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => res());
+      }),
   };
 }
 
@@ -85,7 +100,9 @@ export async function rawServer(onConnection: (ws: WebSocket, msgs: Messages) =>
 export function trusting(ca: string): WebSocketClientOptions {
   if (runtimeName() === 'node') return { ca };
   const withCa = class extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) { super(url, protocols, { ca }); }
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { ca });
+    }
   };
   return { WebSocket: withCa as unknown as WebSocketConstructor };
 }
