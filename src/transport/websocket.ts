@@ -56,7 +56,7 @@ export class WebSocketTransport extends MessageTransport {
   #polling = false;
   #endWhenOpen = false;
   #failure: Error | undefined;
-  static #encoder: TextEncoder | undefined;
+  static #encoder: InstanceType<typeof TextEncoder> | undefined;
 
   /** Wraps a WebSocket being opened (binaryType is set to 'arraybuffer'), or the error that kept it from being made. */
   constructor(ws: WebSocketLike | Error, remote?: TransportAddress) {

@@ -130,7 +130,7 @@ test('initiator: no timer of startTls outlives a successful upgrade', async () =
     realClear = globalThis.clearTimeout;
   // Distinct delays mark startTls's own timers among everything else the process runs.
   globalThis.setTimeout = ((fn: () => void, ms?: number, ...args: unknown[]) => {
-    const t = realSet(fn, ms, ...args);
+    const t = (realSet as (f: () => void, ms?: number, ...a: unknown[]) => ReturnType<typeof setTimeout>)(fn, ms, ...args);
     if (ms === 7771 || ms === 7772) timers.set(t, ms);
     return t;
   }) as typeof setTimeout;
