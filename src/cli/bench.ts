@@ -3,8 +3,8 @@
 // result as text, JSON or an SVG chart.
 import { writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { Ctx, Connection, type Channel } from '../index.js';
-import { Output, hostPort, profileUri } from './common.js';
+import { Ctx, type Channel } from '../index.js';
+import { Output, connectTarget, failure, profileUri } from './common.js';
 import { rttStats, type RttStats } from './stats.js';
 import { barChart } from './chart.js';
 
@@ -72,16 +72,9 @@ async function drive(
 /** Runs the bench against `target`; resolves with the exit code. */
 export async function bench(target: string, o: BenchOptions): Promise<number> {
   const out = new Output(o.json);
-  const url = /^wss?:\/\//i.test(target) ? new URL(target) : undefined;
   const ctx = new Ctx();
-  const conn =
-    url === undefined ? await Connection.connect(ctx, hostPort(target).host, hostPort(target).port) : await Connection.connect(ctx, url);
-  const fail = (step: string): number => {
-    const e = conn.popChannelError() ?? [421, 'unknown failure'];
-    out.fail(`${step} failed: ${e[0]} ${e[1]}`, { event: step, code: e[0], error: e[1] });
-    conn.shutdown();
-    return 1;
-  };
+  const { conn } = await connectTarget(ctx, target);
+  const fail = failure(out, conn);
   if (!conn.isOk()) return fail('connect');
   const uri = profileUri(o.profile);
   const chans: Channel[] = [];

@@ -1,6 +1,7 @@
 // Shared pieces of the `beepwire` command: profile URIs, output (--json or coloured text), and
 // the address forms it accepts.
 import pc from 'picocolors';
+import { Connection, type Ctx } from '../index.js';
 
 /** Profile the listener echoes on (`--profile echo`). */
 export const ECHO_URI = 'http://beepwire.dev/profiles/echo';
@@ -39,4 +40,28 @@ export function hostPort(s: string): { host: string; port: number } {
   const port = Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port in "${s}"`);
   return { host: m[1] ?? '', port };
+}
+
+/** A connected session to `target` (HOST:PORT or a ws:// / wss:// URL), and where it went. */
+export async function connectTarget(ctx: Ctx, target: string): Promise<{ conn: Connection; host: string; port: number }> {
+  const url = /^wss?:\/\//i.test(target) ? new URL(target) : undefined;
+  if (url === undefined) {
+    const { host, port } = hostPort(target);
+    return { conn: await Connection.connect(ctx, host, port), host, port };
+  }
+  const port = Number(url.port || (url.protocol === 'wss:' ? 443 : 80));
+  return { conn: await Connection.connect(ctx, url), host: url.hostname, port };
+}
+
+/**
+ * The failure exit of a subcommand: reports the connection's last error (code and text) for
+ * `step`, drops the connection and gives exit code 1.
+ */
+export function failure(out: Output, conn: Connection): (step: string) => number {
+  return (step) => {
+    const e = conn.popChannelError() ?? [421, 'unknown failure'];
+    out.fail(`${step} failed: ${e[0]} ${e[1]}`, { event: step, code: e[0], error: e[1] });
+    conn.shutdown();
+    return 1;
+  };
 }

@@ -1,8 +1,8 @@
 // `beepwire ping`: like beepcore-java's Bing — greeting and offered profiles, a channel start,
 // N timed round trips, min/median/p99, a clean close. Exit status 0 only if all of it worked.
 import { readFileSync } from 'node:fs';
-import { Ctx, Connection, tls, sasl } from '../index.js';
-import { Output, hostPort, profileUri } from './common.js';
+import { Ctx, tls, sasl } from '../index.js';
+import { Output, connectTarget, failure, profileUri } from './common.js';
 import { rttStats } from './stats.js';
 import { userPass } from './users.js';
 
@@ -33,18 +33,10 @@ export interface PingOptions {
 /** Pings `target` (HOST:PORT, or a ws:// / wss:// URL); resolves with the exit code. */
 export async function ping(target: string, o: PingOptions): Promise<number> {
   const out = new Output(o.json);
-  const url = /^wss?:\/\//i.test(target) ? new URL(target) : undefined;
-  const { host, port } =
-    url === undefined ? hostPort(target) : { host: url.hostname, port: Number(url.port || (url.protocol === 'wss:' ? 443 : 80)) };
   const uri = profileUri(o.profile);
   const ctx = new Ctx({ connectTimeout: o.timeout, greetingTimeout: o.timeout });
-  const conn = url === undefined ? await Connection.connect(ctx, host, port) : await Connection.connect(ctx, url);
-  const failed = (step: string): number => {
-    const e = conn.popChannelError() ?? [421, 'unknown failure'];
-    out.fail(`${step} failed: ${e[0]} ${e[1]}`, { event: step, code: e[0], error: e[1] });
-    conn.shutdown();
-    return 1;
-  };
+  const { conn, host, port } = await connectTarget(ctx, target);
+  const failed = failure(out, conn);
   if (!conn.isOk()) return failed('connect');
   out.event(`connected to ${host}:${port}; peer offers: ${conn.remoteProfiles.join(', ') || '(none)'}`, {
     event: 'greeting',
