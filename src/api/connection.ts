@@ -8,6 +8,7 @@ import type { StartDecision, StartRequest, SessionHooks } from '../session/manag
 import { NONE, type ChannelState } from '../session/channel-state.js';
 import type { Transport, TransportFactory, TlsClientUpgrade, TlsServerUpgrade, TlsInfo, TransportAddress } from '../transport/transport.js';
 import { runtimeTransport } from '../transport/select.js';
+import { endWithin } from '../transport/linger.js';
 import { webSocketUrl, websocketTransport, type WebSocketClientOptions } from '../transport/websocket.js';
 import { Channel } from './channel.js';
 import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
@@ -497,10 +498,7 @@ export class Connection implements Watched {
     t.flush();
     t.attach(undefined);
     this.session.transportClosed(err); // ends the session with `err` (hooks, onClose) without aborting the transport
-    const cut = setTimeout(() => t.abort(), 2000);
-    (cut as { unref?: () => void }).unref?.();
-    t.attach({ data: () => {}, drain: () => {}, closed: () => clearTimeout(cut) });
-    t.end();
+    endWithin(t, 2000);
   }
 
   /** Greeting this side sends (again after a tuning reset): registered profiles minus `without`. */

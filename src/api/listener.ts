@@ -2,6 +2,7 @@
 import { Connection } from './connection.js';
 import type { Transport, TransportFactory, TransportServer } from '../transport/transport.js';
 import { runtimeTransport } from '../transport/select.js';
+import { endWithin } from '../transport/linger.js';
 import { websocketTransport } from '../transport/websocket.js';
 import type { WebSocketListenOptions } from '../transport/ws-listen.js';
 import type { Ctx } from './ctx.js';
@@ -142,12 +143,7 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
 function refuseBusy(listener: Listener, t: Transport): void {
   listener.refused++;
   busy ??= greetingRefusal(421, 'too many connections');
-  const cut = setTimeout(() => t.abort(), 1000);
-  (cut as { unref?: () => void }).unref?.();
-  // A refused stranger's resets are of no interest.
-  t.attach({ data: () => {}, drain: () => {}, closed: () => clearTimeout(cut) });
-  t.write(busy);
-  t.end();
+  endWithin(t, 1000, busy); // a refused stranger's octets and resets are of no interest
 }
 
 /** The part of Node's `process` that delivers signals. */
