@@ -1,4 +1,7 @@
-// beepwire: a BEEP (RFC 3080, RFC 3081) engine with a WebAssembly frame codec.
+/**
+ * beepwire: a BEEP (RFC 3080, RFC 3081) engine with a WebAssembly frame codec.
+ * @module beepwire
+ */
 export {
   Ctx,
   registerProfile,
@@ -22,8 +25,11 @@ export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
-export type { SessionLimits } from './session/limits.js';
-export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';
+export type { SessionLimits, ResolvedLimits } from './session/limits.js';
+export type { FrameType } from './session/message.js';
+export type { MimeEntity } from './session/mime.js';
+export type { ProfileOffer } from './session/mgmt.js';
+export { setProcessLimits, processUsage, type ProcessLimits, type ProcessUsage } from './session/budget.js';
 export { setCodecLimits, codecUsage } from './codec/index.js';
 export type { Greeting, StartRequest, StartDecision, SessionHooks } from './session/management.js';
 export type {
@@ -40,7 +46,7 @@ export type {
 export { setTransport, runtimeTransport, runtimeName } from './transport/select.js';
 export { WebStreamsTransport, type StreamPair, type WebStreamsOptions, type TlsUpgrade } from './transport/web-streams.js';
 export { denoTransport } from './transport/deno.js';
-export { workerdTransport } from './transport/workerd.js';
+export { workerdTransport, type CfConnect, type CfSocket } from './transport/workerd.js';
 export {
   websocketTransport,
   webSocketUrl,
@@ -52,10 +58,15 @@ export {
   type WebSocketUrl,
 } from './transport/websocket.js';
 export { classifyFirstOctets, type WebSocketListenOptions, type FirstOctets } from './transport/ws-listen.js';
+/** TLS profile (RFC 3080 §3.1): acceptTls on the accepting side, startTls/connectTls on the initiating side. */
 export * as tls from './tls/tls.js';
+/** SASL profiles (RFC 3080 §4.1): mechanisms accepted by listeners, startAuth for initiators. */
 export * as sasl from './sasl/beep-sasl.js';
+/** ALIVE profile (LibVortex's keep-alive check): answer pings, and fail a connection whose peer stops answering. */
 export * as alive from './alive/alive.js';
+/** TUNNEL profile (RFC 3620): accept tunnels (endpoint or relaying proxy) and connect through a chain of hops. */
 export * as tunnel from './tunnel/tunnel.js';
+/** XML-RPC over BEEP (RFC 3529): serve methods (acceptXmlRpc), boot a channel and invoke them. */
 export * as xmlrpc from './xmlrpc/beep-xmlrpc.js';
 // Certificate tooling (tls/certs.ts) is the entry `beepwire/certs`, not re-exported here: it
 // pulls all of node-forge (~300 KB minified) into every bundle of this entry.

@@ -109,7 +109,12 @@ export class Connection implements Watched {
     return this.#slots?.has(slot) ?? false;
   }
   /** The listener that accepted this connection (it forgets the connection when it ends). */
-  listener: { connections: Set<Connection> } | undefined;
+  listener:
+    | {
+        /** The listener's open connections (this one among them until it ends). */
+        connections: Set<Connection>;
+      }
+    | undefined;
 
   /** Session hooks as one small object (methods on a prototype, not closures per connection). */
   static readonly #Hooks = class implements SessionHooks {
@@ -390,7 +395,12 @@ export class Connection implements Watched {
   }
 
   /** Octets received and sent over the session (ALIVE watches the first). */
-  get octets(): { in: number; out: number } {
+  get octets(): {
+    /** Octets received, headers and trailers included. */
+    in: number;
+    /** Octets written, headers and trailers included. */
+    out: number;
+  } {
     return this.session.octets;
   }
 
@@ -406,6 +416,7 @@ export class Connection implements Watched {
   get seqFrames(): boolean {
     return this.session.seqFrames;
   }
+  /** Turns SEQ frames on or off (see the getter for when). */
   set seqFrames(on: boolean) {
     this.session.seqFrames = on;
   }
@@ -502,7 +513,10 @@ export class Connection implements Watched {
   }
 
   /** Greeting this side sends (again after a tuning reset): registered profiles minus `without`. */
-  greeting(without: string[] = []): { profiles: string[] } {
+  greeting(without: string[] = []): {
+    /** Profile URIs the greeting advertises. */
+    profiles: string[];
+  } {
     return { profiles: [...this.ctx.profiles.keys()].filter((p) => !without.includes(p)) };
   }
 

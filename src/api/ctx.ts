@@ -30,7 +30,20 @@ export interface StartInfo {
  * What a start handler may return: accept (optionally with piggybacked reply content and a cap
  * on the channel's messages, set before any of its frames is read) or refuse with a reply code.
  */
-export type StartAnswer = boolean | { content?: string; maxMessage?: number } | { code: number; text: string };
+export type StartAnswer =
+  | boolean
+  | {
+      /** Content piggybacked on the <profile> of the reply. */
+      content?: string;
+      /** Cap on a reassembled message on this channel, in octets. */
+      maxMessage?: number;
+    }
+  | {
+      /** Reply code of the <error> refusing the start (RFC 3080 §8, e.g. 550). */
+      code: number;
+      /** Diagnostic text of the <error>. */
+      text: string;
+    };
 
 /**
  * Frame-received handler, as in PyVortex: (conn, channel, frame, data), `data` being what was
@@ -114,7 +127,10 @@ export class Ctx {
   /** Open connections. */
   readonly connections = new Set<Connection>();
   /** Listeners started on this context. */
-  readonly listeners = new Set<{ close(): Promise<void> }>();
+  readonly listeners = new Set<{
+    /** Stops accepting and shuts down the listener's sessions. */
+    close(): Promise<void>;
+  }>();
   /** Waiters of waitListeners(). */
   readonly waiters = new Set<() => void>();
   #initialized = false;

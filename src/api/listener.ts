@@ -16,7 +16,12 @@ let busy: Uint8Array | undefined;
 /** Options of a listener. */
 export interface ListenerOptions {
   /** Refuse every session with this greeting error (RFC 3080 §2.3.1.1, e.g. 421). */
-  refuse?: { code: number; text: string };
+  refuse?: {
+    /** Reply code of the greeting's <error> (e.g. 421, service not available). */
+    code: number;
+    /** Diagnostic text of the <error>. */
+    text: string;
+  };
   /** Connections accepted at once; further ones are refused with 421 (default 10,000). */
   maxConnections?: number;
   /** Called for every accepted connection. */

@@ -6,5 +6,8 @@ export class ConnectionSlot<T> {
   /** Phantom member carrying T (never set). */
   declare readonly type?: T;
   /** Names the slot in diagnostics. */
-  constructor(readonly name: string) {}
+  constructor(
+    /** The slot's name, shown in diagnostics. */
+    readonly name: string,
+  ) {}
 }

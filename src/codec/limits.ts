@@ -8,7 +8,7 @@ export const DEFAULT_MAX_HEADER = 1024;
 export const DEFAULT_MAX_FRAME = 1 << 20;
 
 /** Validates limits and fills defaults (shared by both codecs). */
-export function checkLimits(limits: CodecLimits): { maxHeader: number; maxFrame: number } {
+export function checkLimits(limits: CodecLimits): Required<CodecLimits> {
   const maxHeader = limits.maxHeader ?? DEFAULT_MAX_HEADER;
   const maxFrame = limits.maxFrame ?? DEFAULT_MAX_FRAME;
   if (!Number.isInteger(maxHeader) || maxHeader < 16 || maxHeader > MAX_HEADER_LIMIT) {

@@ -1,6 +1,6 @@
 // Pure-TS reference codec: the same contract as the WASM codec (docs/codec.md), written for
 // clarity. It is the differential-test oracle and the benchmark baseline. No node: imports.
-import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges } from './types.js';
+import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges, RecvSeqState, SendSeqState } from './types.js';
 import { checkLimits } from './limits.js';
 import {
   T_MSG,
@@ -397,13 +397,13 @@ export class RefCodec implements SessionCodec {
   }
 
   /** Receive-side sequence state. */
-  recvState(channel: number): { next: number; ackno: number; window: number } {
+  recvState(channel: number): RecvSeqState {
     const c = this.#chan(channel);
     return { next: c.recvNext, ackno: c.recvAckno, window: c.recvWindow };
   }
 
   /** Send-side sequence state. */
-  sendState(channel: number): { next: number; limit: number } {
+  sendState(channel: number): SendSeqState {
     const c = this.#chan(channel);
     return { next: c.sendNext, limit: c.sendLimit };
   }

@@ -73,6 +73,24 @@ export interface SeqEdges {
   sendLimit?: number;
 }
 
+/** Receive-side sequence state of one channel (RFC 3081 §3.1). */
+export interface RecvSeqState {
+  /** Seqno of the next payload octet expected from the peer. */
+  next: number;
+  /** Seqno our last SEQ acknowledged up to: where the granted window starts. */
+  ackno: number;
+  /** Window size our last SEQ granted from `ackno`. */
+  window: number;
+}
+
+/** Send-side sequence state of one channel (RFC 3081 §3.1). */
+export interface SendSeqState {
+  /** Seqno of the next payload octet we send. */
+  next: number;
+  /** First seqno past what the peer lets us send (its ackno plus window). */
+  limit: number;
+}
+
 /** Codec state of one BEEP session: channel table, seqno and window accounting, both halves. */
 export interface SessionCodec extends FrameDecoder, FrameEncoder {
   /** Which implementation this is. */
@@ -84,9 +102,9 @@ export interface SessionCodec extends FrameDecoder, FrameEncoder {
   /** True when the channel is tracked. */
   hasChannel(channel: number): boolean;
   /** Next seqno expected from the peer and octets not yet acknowledged. */
-  recvState(channel: number): { next: number; ackno: number; window: number };
+  recvState(channel: number): RecvSeqState;
   /** Next seqno we send and the peer's limit. */
-  sendState(channel: number): { next: number; limit: number };
+  sendState(channel: number): SendSeqState;
   /** Override sequence state (tests, and the regression suite's seqno-wrap profile). */
   setSeqState(channel: number, recvNext: number, sendNext: number, edges?: SeqEdges): void;
   /** Tuning reset (RFC 3080 §3): every channel gone, parse state cleared. */

@@ -1,6 +1,6 @@
 // SessionCodec over the shared WASM instance: one session slot per codec object. The object is
 // kept small (an idle session's JS cost): a few numbers, no per-session arrays.
-import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges } from './types.js';
+import type { FrameHandler, CodecLimits, SessionCodec, SeqEdges, RecvSeqState, SendSeqState } from './types.js';
 import { loadCodec, type CodecModule } from './loader.js';
 import { returnText } from './status.js';
 import { checkLimits } from './limits.js';
@@ -265,7 +265,7 @@ export class WasmCodec implements SessionCodec {
   }
 
   /** Receive-side sequence state (read once per receive pass by the session). */
-  recvState(channel: number): { next: number; ackno: number; window: number } {
+  recvState(channel: number): RecvSeqState {
     const c = this.#record(channel),
       mem = this.#m.i32();
     return {
@@ -276,7 +276,7 @@ export class WasmCodec implements SessionCodec {
   }
 
   /** Send-side sequence state. */
-  sendState(channel: number): { next: number; limit: number } {
+  sendState(channel: number): SendSeqState {
     const c = this.#record(channel),
       mem = this.#m.i32();
     return { next: mem[c + (CS_SEND_NEXT >> 2)]! >>> 0, limit: mem[c + (CS_SEND_LIMIT >> 2)]! >>> 0 }; // record in memory

@@ -40,7 +40,7 @@ import {
 } from './guard.js';
 import { scramServer, scramClient } from './scram.js';
 
-export type { AuthProps, ClientProps } from './mechanisms.js';
+export type { AuthProps, ClientProps, Credentials } from './mechanisms.js';
 
 /** Mechanism names (PyVortex vortex.sasl.PLAIN and friends). */
 export const ANONYMOUS = 'ANONYMOUS',

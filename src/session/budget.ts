@@ -13,6 +13,22 @@ export interface ProcessLimits {
   maxSessions?: number;
 }
 
+/** The process's limits and what all its sessions hold now (processUsage). */
+export interface ProcessUsage {
+  /** Limit on held inbound octets. */
+  readonly maxBuffered: number;
+  /** Limit on queued outbound octets. */
+  readonly maxQueued: number;
+  /** Limit on live sessions. */
+  readonly maxSessions: number;
+  /** Inbound octets held now. */
+  readonly buffered: number;
+  /** Outbound octets queued now. */
+  readonly queued: number;
+  /** Sessions alive now. */
+  readonly sessions: number;
+}
+
 /** The process's counters and limits (one object per process, read on the hot path). */
 export const processBudget = {
   /** Limit on held inbound octets. */
@@ -44,7 +60,7 @@ export function setProcessLimits(l: ProcessLimits): void {
 }
 
 /** Current process-wide usage and limits (for diagnostics and tests). */
-export function processUsage(): Readonly<typeof processBudget> {
+export function processUsage(): ProcessUsage {
   return { ...processBudget };
 }
 

@@ -41,15 +41,29 @@ export interface StartRequest {
 /** The application's answer to a StartRequest. */
 export type StartDecision =
   | {
+      /** Start the channel. */
       accept: true;
+      /** The profile chosen, one of the URIs offered. */
       uri: string;
+      /** Content piggybacked on the <profile> of the reply. */
       content?: string;
+      /** `content` is sent as is ('none', the default) or base64-encoded. */
       encoding?: 'none' | 'base64';
+      /** Interpret MIME headers of the channel's messages (default true). */
       mime?: boolean;
+      /** Called once the reply is written, in place of handing the channel over (tuning profiles switch the transport there). */
       onReplySent?: () => void;
+      /** Cap on a reassembled message on this channel, in effect before its first frame is read. */
       maxMessage?: number;
     }
-  | { accept: false; code: number; text: string };
+  | {
+      /** Refuse the start. */
+      accept: false;
+      /** Reply code of the <error> (RFC 3080 §8, e.g. 550). */
+      code: number;
+      /** Diagnostic text of the <error>. */
+      text: string;
+    };
 
 /** Hooks through which the session asks and tells the application layer. */
 export interface SessionHooks {

@@ -162,7 +162,12 @@ export class Session implements FrameHandler {
   seqFrames = true;
 
   /** Octets received and sent. */
-  get octets(): { in: number; out: number } {
+  get octets(): {
+    /** Octets received, headers and trailers included. */
+    in: number;
+    /** Octets written, headers and trailers included. */
+    out: number;
+  } {
     return { in: this.#octetsIn, out: this.#octetsOut };
   }
   /** Octets received so far (cheap read for watchdogs). */

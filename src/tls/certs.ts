@@ -1,5 +1,8 @@
-// Certificate tooling on node-forge: a CA and leaf certificates for tests and `npm start --tls`.
-// node-forge is used for X.509 building and inspection only, never as a TLS engine.
+/**
+ * Certificate tooling on node-forge: a CA and leaf certificates for tests and `npm start --tls`.
+ * node-forge is used for X.509 building and inspection only, never as a TLS engine.
+ * @module beepwire/certs
+ */
 import forge from 'node-forge';
 
 /** A PEM certificate and its private key. */

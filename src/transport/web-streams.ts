@@ -13,7 +13,12 @@ export interface StreamPair {
 }
 
 /** What an in-place TLS upgrade gives back: the encrypted stream pair. */
-export type TlsUpgrade = (side: TlsClientUpgrade | (TlsServerUpgrade & { server: true })) => Promise<StreamPair & { info?: TlsInfo }>;
+export type TlsUpgrade = (side: TlsClientUpgrade | (TlsServerUpgrade & { server: true })) => Promise<
+  StreamPair & {
+    /** What the handshake agreed (protocol, peer certificate), as far as the runtime tells. */
+    info?: TlsInfo;
+  }
+>;
 
 /** Options of a WebStreamsTransport. */
 export interface WebStreamsOptions {

@@ -13,11 +13,17 @@ import type { Transport, TransportAddress, TransportFactory } from './transport.
 
 /** The part of a WHATWG WebSocket we use. */
 export interface WebSocketLike {
+  /** How binary messages arrive; the transport sets 'arraybuffer'. */
   binaryType: string;
+  /** Octets passed to send() and not yet transmitted (polled while the session waits to write). */
   readonly bufferedAmount: number;
+  /** 0 connecting, 1 open, 2 closing, 3 closed (WHATWG WebSocket). */
   readonly readyState: number;
+  /** Sends one binary message. */
   send(data: Uint8Array): void;
+  /** Starts the closing handshake with an optional close code and reason. */
   close(code?: number, reason?: string): void;
+  /** Subscribes to 'open', 'message', 'error' and 'close' events. */
   addEventListener(type: string, listener: (ev: never) => void): void;
 }
 

@@ -17,16 +17,26 @@ import type { Transport, TransportFactory } from './transport.js';
 import { WebStreamsTransport } from './web-streams.js';
 
 /** The part of a cloudflare:sockets Socket we use. */
-interface CfSocket {
+export interface CfSocket {
+  /** Octets from the peer. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Octets to the peer. */
   readonly writable: WritableStream<Uint8Array>;
-  readonly opened: Promise<{ remoteAddress?: string; localAddress?: string }>;
+  /** Settles once the connection is up (rejects when it cannot be made, or a TLS handshake fails). */
+  readonly opened: Promise<{
+    /** The peer's address, when workerd tells. */
+    remoteAddress?: string;
+    /** Our address, when workerd tells. */
+    localAddress?: string;
+  }>;
+  /** Closes both directions. */
   close(): Promise<void>;
+  /** Upgrades the connection to TLS in place and returns the encrypted socket (needs secureTransport 'starttls'). */
   startTls(options?: { expectedServerHostname?: string }): CfSocket;
 }
 
 /** cloudflare:sockets' connect. */
-type CfConnect = (
+export type CfConnect = (
   address: { hostname: string; port: number },
   o: { secureTransport: 'starttls' | 'off' | 'on'; allowHalfOpen?: boolean },
 ) => CfSocket;

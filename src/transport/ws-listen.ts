@@ -37,7 +37,12 @@ export interface WebSocketListenOptions {
   /** Milliseconds for a client's whole upgrade request, and its TLS handshake (default 10,000; then 408 or a close). */
   handshakeTimeout?: number;
   /** Certificate and key (PEM): the listener speaks wss:// (and, sharing, takes TLS clients for WebSocket over TLS). */
-  tls?: { cert: string; key: string };
+  tls?: {
+    /** Certificate, PEM. */
+    cert: string;
+    /** Private key, PEM. */
+    key: string;
+  };
 }
 
 /** Default detectDelay in ms. */

@@ -7,7 +7,10 @@ import { xmlEscape } from '../session/mgmt.js';
 /** A double that happens to be integral; plain integral numbers are sent as <i4>. */
 export class XmlRpcDouble {
   /** Wraps a number to be sent as <double>. */
-  constructor(readonly value: number) {}
+  constructor(
+    /** The number sent as <double>. */
+    readonly value: number,
+  ) {}
 }
 
 /** Values XML-RPC carries: int/double (number), boolean, string, dateTime (Date), base64 (Uint8Array), array, struct, nil. */
@@ -20,13 +23,18 @@ export type XmlRpcValue =
   | Uint8Array
   | null
   | XmlRpcValue[]
-  | { [member: string]: XmlRpcValue };
+  | {
+      /** A struct member, by name. */
+      [member: string]: XmlRpcValue;
+    };
 
 /** A fault response (faultCode, faultString). */
 export class XmlRpcFault extends Error {
   /** Creates a fault. */
   constructor(
+    /** The fault's <faultCode> (see FAULT for the conventional ones). */
     readonly faultCode: number,
+    /** The fault's <faultString>: what went wrong, for people. */
     readonly faultString: string,
   ) {
     super(`XML-RPC fault ${faultCode}: ${faultString}`);
@@ -35,7 +43,18 @@ export class XmlRpcFault extends Error {
 }
 
 /** Fault codes of the XML-RPC fault code interoperability convention. */
-export const FAULT = { parse: -32700, invalid: -32600, methodNotFound: -32601, params: -32602, internal: -32603 } as const;
+export const FAULT = {
+  /** The document is not well-formed XML. */
+  parse: -32700,
+  /** Well-formed, but not a valid XML-RPC request. */
+  invalid: -32600,
+  /** No handler serves the method called. */
+  methodNotFound: -32601,
+  /** The method's parameters are invalid. */
+  params: -32602,
+  /** The server failed (a handler threw, or its result could not be sent). */
+  internal: -32603,
+} as const;
 
 /** A malformed XML-RPC document: reported to the peer as a fault (-32700 / -32600). */
 export class XmlRpcSyntaxError extends Error {
