@@ -13,7 +13,8 @@ export type Capability =
   | 'ws-client-tls-in-place'
   | 'ws-client-text-octets'
   | 'wasm-instance-without-codegen'
-  | 'ws-listener';
+  | 'ws-listener'
+  | 'ws-client-origin';
 
 /**
  * The ws:// client is the global WHATWG WebSocket everywhere but Node (src/transport/websocket.ts;
@@ -24,6 +25,7 @@ const WHATWG_CLIENT = {
     'the ws:// client is the WHATWG WebSocket, which cannot start TLS in place (startTls fails with 421; use wss://)',
   'ws-client-text-octets':
     'the ws:// client is the WHATWG WebSocket, which decodes TEXT messages as UTF-8: non-UTF-8 TEXT (LibVortex) fails the connection',
+  'ws-client-origin': 'the ws:// client is the WHATWG WebSocket, whose upgrade request headers (Origin among them) the runtime decides',
 } as const;
 
 const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: string } } = {

@@ -180,6 +180,12 @@ export interface WebSocketClientOptions {
   rejectUnauthorized?: boolean;
   /** Largest message accepted, in octets (default 16 MiB; `ws` only, a WHATWG WebSocket has no such option). */
   maxPayload?: number;
+  /**
+   * `ws` (Node): the Origin header of the upgrade request (default `http://host:port`, or
+   * `https://` for wss://). noPoll, LibVortex's WebSocket listener, closes a handshake without
+   * one; a browser sends its page's origin and a WHATWG WebSocket cannot set it.
+   */
+  origin?: string;
 }
 
 /** Options of websocketTransport(): a client's, and a listener's (ws-listen.ts). */
@@ -227,7 +233,8 @@ export function websocketTransport(opts: WebSocketOptions = {}): TransportFactor
     serverTls: runtimeName() === 'node',
     connect(host: string, port: number): Transport {
       const remote = { host, port };
-      const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+      const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const url = `${scheme}://${authority}${path}`;
       const ctor =
         opts.WebSocket ?? (runtimeName() === 'node' ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket);
       if (ctor === undefined && runtimeName() === 'node') {
@@ -240,6 +247,7 @@ export function websocketTransport(opts: WebSocketOptions = {}): TransportFactor
                 maxPayload: opts.maxPayload ?? WS_MAX_PAYLOAD,
                 ca: opts.ca,
                 rejectUnauthorized: opts.rejectUnauthorized ?? true,
+                origin: opts.origin ?? `${opts.secure === true ? 'https' : 'http'}://${authority}`,
               }),
           ),
           { remote },

@@ -391,8 +391,8 @@ function onOpen(ctx: Ctx): void {
 let offset = 0;
 
 /**
- * Starts the main (44010), second SASL (44011), TUNNEL hop (44110) and HTTP CONNECT target (2443)
- * listeners with `off` added; `ca` is the CA of the certificate made here (unset: the suite's own).
+ * Starts the main (44010), second SASL (44011), TUNNEL hop (44110), HTTP CONNECT target (2443),
+ * WebSocket (44013), secure WebSocket (44014) and shared-port (44015) listeners with `off` added; `ca` is the CA of the certificate made here (unset: the suite's own).
  */
 export async function startRegressionListener(
   off: number,
@@ -434,6 +434,11 @@ export async function startRegressionListener(
     await createListener(ctx2, host, 44011 + off),
     await createListener(ctx, host, 44110 + off, { onAccept: reRegister }), // the TUNNEL hop of test_13
     await createListener(ctx, host, 2443 + off, { onAccept: reRegister }), // the HTTP CONNECT target of test_16
+    // BEEP over WebSocket, as the C listener serves it with noPoll: ws:// (test_17, test_17a),
+    // wss:// (test_18, test_19) and one port shared by plain BEEP, ws:// and wss:// (test_20).
+    await createListener(ctx, host, 44013 + off, { onAccept: reRegister, websocket: true }),
+    await createListener(ctx, host, 44014 + off, { onAccept: reRegister, websocket: { tls: cert } }),
+    await createListener(ctx, host, 44015 + off, { onAccept: reRegister, websocket: { share: true, tls: cert } }),
   ];
   for (const l of listeners) if (!l.isOk()) throw new Error(`listener on ${l.port}: ${l.errorMsg}`);
   // IPv6 (tests 02a3, 02a4): [::1]:44016 when the host has IPv6 loopback.
