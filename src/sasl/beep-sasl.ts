@@ -79,7 +79,8 @@ export interface AcceptMechOptions {
   realm?: string;
   /**
    * EXTERNAL: the identity the transport vouches for (RFC 4422 App. A). Default: the common
-   * name of the TLS client certificate; a listener on a trusted transport may supply another.
+   * name of the TLS client certificate when it verified against the caHandler's CAs (none
+   * otherwise: 538); a listener on a trusted transport may supply another.
    */
   externalIdentity?: (conn: Connection) => string | undefined;
   /**
@@ -239,7 +240,13 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     }
     let externalId: string | undefined;
     try {
-      externalId = opts.externalIdentity ? opts.externalIdentity(conn) : firstOf(conn.tls?.peerCertificate?.subject.CN);
+      // Only a certificate that verified against the listener's CAs vouches for anyone: a
+      // listener asks for client certificates without requiring them (tls.verifyCert).
+      externalId = opts.externalIdentity
+        ? opts.externalIdentity(conn)
+        : conn.tls?.verified === true
+          ? firstOf(conn.tls.peerCertificate?.subject.CN)
+          : undefined;
     } catch (e) {
       reportHandlerFault(ctx, new HandlerFault('SASL externalIdentity', e), conn);
       return { accept: false, code: 454, text: 'temporary authentication failure' };

@@ -307,6 +307,17 @@ export function isEnabled(conn: Connection): boolean {
   return conn.tls !== undefined;
 }
 
+/**
+ * True when TLS is up and the peer's certificate was verified (PyVortex vortex.tls.verify_cert):
+ * it chains to a trusted CA and, on the initiator side, names the host. False without TLS, when
+ * the initiator turned verification off (rejectUnauthorized false) and the check failed, and on
+ * a listener when the client sent no certificate or one its caHandler's CAs do not sign
+ * (conn.tls.verifyError says why).
+ */
+export function verifyCert(conn: Connection): boolean {
+  return conn.tls?.verified === true;
+}
+
 /** The peer's certificate, if TLS is up and the peer sent one (as far as the runtime exposes it). */
 export function peerCertificate(conn: Connection): PeerCertificateInfo | undefined {
   return conn.tls?.peerCertificate;
