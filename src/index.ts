@@ -23,6 +23,34 @@ export { AsyncQueue } from './api/async-queue.js';
 export { ChannelPool, type ChannelPoolOptions } from './api/channel-pool.js';
 export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
+export {
+  EVENT_TYPES,
+  eventRecord,
+  type BeepEvent,
+  type BeepEventType,
+  type Logger,
+  type EventRecord,
+  type ErrorRecord,
+  type Side,
+  type EventOf,
+  type ConnectionEventOf,
+  type ConnectionOpenEvent,
+  type ConnectionReadyEvent,
+  type ConnectionCloseEvent,
+  type SessionErrorEvent,
+  type ChannelStartEvent,
+  type ChannelRefusedEvent,
+  type ChannelCloseEvent,
+  type HandlerErrorEvent,
+  type TlsOkEvent,
+  type TlsFailEvent,
+  type SaslOkEvent,
+  type SaslFailEvent,
+  type ListenerRefusedEvent,
+  type ListenerErrorEvent,
+} from './api/events.js';
+export { consoleLogger, formatEvent, type ConsoleLoggerOptions } from './api/console-logger.js';
+export { diagnosticsAvailable } from './transport/diagnostics.js';
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
 export type { SessionLimits, ResolvedLimits } from './session/limits.js';

@@ -1,5 +1,5 @@
 // Channel (PyVortex vortex.Channel): send and receive on one channel running a profile.
-import { BeepError } from '../errors.js';
+import { BeepError, BeepReplyError } from '../errors.js';
 import type { ChannelState } from '../session/channel-state.js';
 import type { Message } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
@@ -10,6 +10,7 @@ import type { Frame } from './frame.js';
 import type { FrameReceived } from './ctx.js';
 import type { Connection } from './connection.js';
 import { AsyncQueue } from './async-queue.js';
+import { channelRefused } from './diagnostics.js';
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -575,6 +576,7 @@ export class Channel {
       return true;
     } catch (e) {
       if ((e as BeepError)?.code === 'BEEP_ERR_TIMEOUT') this.conn.session.mgmt.cancelClose(this.#st);
+      if (e instanceof BeepReplyError) channelRefused(this.conn, this.number, 'close', e.replyCode, e.text, 'peer');
       this.#fail(e);
       return false;
     }

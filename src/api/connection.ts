@@ -15,6 +15,7 @@ import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
 import { ConnectionSlot } from './slot.js';
 import { channelPoolNew, poolOf, type ChannelPool, type ChannelPoolOptions } from './channel-pool.js';
 import type { Watched } from './watchdog.js';
+import * as diag from './diagnostics.js';
 
 /** Options of openChannel. */
 export interface OpenChannelOptions {
@@ -60,7 +61,7 @@ const APP_DATA = new ConnectionSlot<Map<string, unknown>>('application data (set
  * element: its MgmtSyntaxError's 500 or 501), a budget or size limit 550, anything else
  * (network, timeouts, a closed session) 421 service not available.
  */
-function replyCodeOf(e: unknown): number {
+export function replyCodeOf(e: unknown): number {
   const code = (e as BeepError)?.code;
   if (e instanceof MgmtSyntaxError) return e.replyCode; // the peer's element was malformed: 500/501
   if (code === 'BEEP_ERR_FRAMING') return 500;
@@ -131,6 +132,22 @@ export class Connection implements Watched {
     }
     channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void {
       this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived);
+      diag.channelStarted(this.c, ch.number, ch.profile, 'peer');
+    }
+    greeting(): void {
+      diag.connectionReady(this.c);
+    }
+    refused(request: 'start' | 'close' | 'malformed', number: number, code: number, text: string, req?: StartRequest): void {
+      if (diag.wants(this.c.ctx, 'channel:refused'))
+        diag.channelRefused(
+          this.c,
+          number,
+          request,
+          code,
+          text,
+          'local',
+          req?.profiles.map((p) => p.uri),
+        );
     }
     closeRequested(ch: ChannelState): Promise<boolean> {
       return this.c.#decided(this.c.#closeRequested(ch), `close of channel ${ch.number}`, false);
@@ -177,6 +194,7 @@ export class Connection implements Watched {
     ctx.connections.add(this);
     this.#rxAt = this.#activeAt = this.#greetSince = Date.now();
     ctx.watchdog.add(this);
+    diag.connectionOpened(this);
   }
 
   /**
@@ -266,6 +284,7 @@ export class Connection implements Watched {
 
   /** Tells the channel's profile it is gone (ProfileHandlers.closed); a fault there is reported. */
   #profileClosed(number: number, profile: string): void {
+    diag.channelClosed(this, number, profile);
     try {
       this.ctx.profiles.get(profile)?.closed?.(number, this);
     } catch (e) {
@@ -573,6 +592,11 @@ export class Connection implements Watched {
     if (this.#errors.length > 64) this.#errors.shift(); // bounded
   }
 
+  /** Newest recorded error as [code, message], left in place, or null (the reason a call just gave false). */
+  lastChannelError(): [number, string] | null {
+    return this.#errors?.[this.#errors.length - 1] ?? null;
+  }
+
   /** Oldest recorded error as [code, message], or null (PyVortex pop_channel_error). */
   popChannelError(): [number, string] | null {
     return this.#errors?.shift() ?? null;
@@ -664,9 +688,12 @@ export class Connection implements Watched {
       if (opts.maxMessage !== undefined && (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 1))
         throw new RangeError('maxMessage must be a positive integer');
       const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false, opts.maxMessage);
-      return this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
+      const ch = this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
+      diag.channelStarted(this, n, st.channel.profile, 'local');
+      return ch;
     } catch (e) {
       if (e instanceof RangeError || e instanceof TypeError) throw e;
+      if (e instanceof BeepReplyError) diag.channelRefused(this, n, 'start', e.replyCode, e.text, 'peer', uris);
       this.pushError(e);
       return null;
     }
@@ -741,6 +768,7 @@ export class Connection implements Watched {
       this.#endRecorded = true;
     }
     this.listener?.connections.delete(this);
+    diag.connectionClosed(this, err);
     const hs = this.#onClose ?? [];
     this.#onClose = undefined;
     for (const h of hs) {

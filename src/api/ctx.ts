@@ -9,6 +9,8 @@ import type { ProfileOffer } from '../session/mgmt.js';
 import { BeepError, thrownText } from '../errors.js';
 import { Watchdog } from './watchdog.js';
 import type { TransportFactory } from '../transport/transport.js';
+import type { Logger } from './events.js';
+import { wants, emit } from './diagnostics.js';
 
 /** Data a start handler receives. */
 export interface StartInfo {
@@ -113,6 +115,8 @@ export interface CtxOptions extends SessionLimits {
   perFrame?: boolean;
   /** Transport for connections and listeners of this context (default: the runtime's, see setTransport). */
   transport?: TransportFactory;
+  /** Receives this context's diagnostic events, as setLogger (docs/diagnostics.md). */
+  logger?: Logger;
 }
 
 /** A periodic handler of Ctx.newEvent: true (or a promise of true) removes it. */
@@ -135,6 +139,7 @@ export class Ctx {
   readonly waiters = new Set<() => void>();
   #initialized = false;
   #onError: OnError | undefined;
+  #logger: Logger | undefined;
   #watchdog: Watchdog | undefined;
   #events: Map<number, ReturnType<typeof setInterval>> | undefined;
   #nextEvent = 1;
@@ -143,6 +148,23 @@ export class Ctx {
   constructor(options: CtxOptions = {}) {
     this.options = options;
     this.#onError = options.onError;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Sets the function that receives this context's diagnostic events (connections opened and
+   * closed, channels started, refused and closed, session errors, TLS and SASL outcomes, handler
+   * faults; docs/diagnostics.md); undefined stops it. A logger that throws is ignored.
+   * consoleLogger() prints them as lines (PyVortex ctx.log, ctx.color_log).
+   */
+  setLogger(logger: Logger | undefined): void {
+    if (logger !== undefined && typeof logger !== 'function') throw new TypeError('setLogger needs a function');
+    this.#logger = logger;
+  }
+
+  /** The logger of setLogger / CtxOptions.logger, if any. */
+  get logger(): Logger | undefined {
+    return this.#logger;
   }
 
   /** Sets the hook that receives application handler faults (default: console.error). */
@@ -164,6 +186,7 @@ export class Ctx {
         /* a Proxy's traps threw */
       }
       const e = isBeep ? (err as BeepError) : new BeepError(`handler failed: ${thrownText(err)}`, 'BEEP_ERR_HANDLER', { cause: err });
+      if (wants(this, 'handler:error')) emit({ type: 'handler:error', ctx: this, conn: where.conn, channel: where.channel, error: e });
       if (this.#onError !== undefined) this.#onError(e, where);
       else console.error('beepwire:', e);
     } catch {

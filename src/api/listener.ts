@@ -9,6 +9,7 @@ import type { Ctx } from './ctx.js';
 import { processBudget } from '../session/budget.js';
 import { greetingRefusal } from '../session/refusal.js';
 import type { BeepError } from '../errors.js';
+import { listenerRefused, listenerError } from './diagnostics.js';
 
 /** Octets of the 421 greeting sent to connections over capacity (made once). */
 let busy: Uint8Array | undefined;
@@ -133,8 +134,9 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
   };
   try {
     // Accept errors while listening (EMFILE, ENFILE, ECONNABORTED) are counted, never thrown.
-    const server = await factory.listen(host, p, accepted, () => {
+    const server = await factory.listen(host, p, accepted, (e) => {
       listener.acceptErrors++;
+      listenerError(listener, e);
     });
     listener.setState(server, server.port);
     ctx.listeners.add(listener);
@@ -147,6 +149,7 @@ export async function createListener(ctx: Ctx, host: string, port: number | stri
 /** Sends the 421 greeting and closes; the transport is dropped soon even if the peer lingers. */
 function refuseBusy(listener: Listener, t: Transport): void {
   listener.refused++;
+  listenerRefused(listener, 421, 'too many connections', t.remote);
   busy ??= greetingRefusal(421, 'too many connections');
   endWithin(t, 1000, busy); // a refused stranger's octets and resets are of no interest
 }

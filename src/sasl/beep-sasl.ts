@@ -6,7 +6,8 @@ import { registerProfile, type Ctx, type ProfileHandlers, type TuningStart } fro
 import type { Connection } from '../api/connection.js';
 import { ConnectionSlot } from '../api/slot.js';
 import type { Channel } from '../api/channel.js';
-import type { StartDecision } from '../session/management.js';
+import type { StartDecision, StartRequest } from '../session/management.js';
+import type { ProfileOffer } from '../session/mgmt.js';
 import { blobXml, parseBlob, type Blob } from './blob.js';
 import { base64Text } from '../util/base64.js';
 import {
@@ -39,6 +40,7 @@ import {
   dropSession,
 } from './guard.js';
 import { scramServer, scramClient } from './scram.js';
+import { wants, emit } from '../api/diagnostics.js';
 
 export type { AuthProps, ClientProps, Credentials } from './mechanisms.js';
 
@@ -79,7 +81,8 @@ export interface AcceptMechOptions {
   realm?: string;
   /**
    * EXTERNAL: the identity the transport vouches for (RFC 4422 App. A). Default: the common
-   * name of the TLS client certificate; a listener on a trusted transport may supply another.
+   * name of the TLS client certificate when it verified against the caHandler's CAs (none
+   * otherwise: 538); a listener on a trusted transport may supply another.
    */
   externalIdentity?: (conn: Connection) => string | undefined;
   /**
@@ -136,6 +139,8 @@ interface Guard {
   exchanges: Map<number, ServerMechanism>;
 }
 const guards = new WeakMap<Connection, Guard>();
+/** The identity an exchange's client claimed (for sasl:fail; never its password). */
+const claimed = new WeakMap<ServerMechanism, { authId?: string | undefined }>();
 const guardOf = (conn: Connection): Guard => {
   let g = guards.get(conn);
   if (g === undefined) guards.set(conn, (g = { failures: 0, busy: false, exchanges: new Map() }));
@@ -213,6 +218,17 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     }, // a tuning reset drops channels too
   };
   const start: TuningStart = async (conn, req, offer) => {
+    const who: { authId?: string | undefined } = {}; // the identity claimed, once the mechanism knows it
+    const d = await decide(conn, req, offer, who);
+    if (!d.accept) saslFailed(conn, 'listener', name, who.authId, d.code, d.text);
+    return d;
+  };
+  const decide = async (
+    conn: Connection,
+    req: StartRequest,
+    offer: ProfileOffer,
+    who: { authId?: string | undefined },
+  ): Promise<StartDecision> => {
     const refuse = async (code: number, text: string): Promise<StartDecision> => {
       await noteFailure(conn, o, code);
       return { accept: false, code, text: clipText(text) };
@@ -239,17 +255,27 @@ export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: A
     }
     let externalId: string | undefined;
     try {
-      externalId = opts.externalIdentity ? opts.externalIdentity(conn) : firstOf(conn.tls?.peerCertificate?.subject.CN);
+      // Only a certificate that verified against the listener's CAs vouches for anyone: a
+      // listener asks for client certificates without requiring them (tls.verifyCert).
+      externalId = opts.externalIdentity
+        ? opts.externalIdentity(conn)
+        : conn.tls?.verified === true
+          ? firstOf(conn.tls.peerCertificate?.subject.CN)
+          : undefined;
     } catch (e) {
       reportHandlerFault(ctx, new HandlerFault('SASL externalIdentity', e), conn);
       return { accept: false, code: 454, text: 'temporary authentication failure' };
     }
     const ex = factory({
-      check: (props) => callHandler('SASL authentication handler', () => handler(conn, props)),
+      check: (props) => {
+        who.authId = props.authId;
+        return callHandler('SASL authentication handler', () => handler(conn, props));
+      },
       serverName: conn.serverName ?? req.serverName,
       realm: opts.realm,
       externalId,
     });
+    claimed.set(ex, who);
     g.busy = true;
     const epoch = conn.tuningEpoch;
     let step: ServerStep;
@@ -281,7 +307,27 @@ function complete(conn: Connection, mech: string, step: Extract<ServerStep, { ki
     authId: step.authId,
     ...(step.authorizationId ? { authorizationId: step.authorizationId } : {}),
   } satisfies SaslState);
+  saslOk(conn, 'listener', mech, step.authId, step.authorizationId);
   return true;
+}
+
+/** sasl:ok. */
+function saslOk(conn: Connection, role: 'initiator' | 'listener', mechanism: string, authId: string, authorizationId?: string): void {
+  const ctx = conn.ctx;
+  if (wants(ctx, 'sasl:ok')) emit({ type: 'sasl:ok', ctx, conn, role, mechanism, authId, authorizationId: authorizationId || undefined });
+}
+
+/** sasl:fail: names the mechanism and the identity tried, never a credential. */
+function saslFailed(
+  conn: Connection,
+  role: 'initiator' | 'listener',
+  mechanism: string,
+  authId: string | undefined,
+  code: number,
+  text: string,
+): void {
+  const ctx = conn.ctx;
+  if (wants(ctx, 'sasl:fail')) emit({ type: 'sasl:fail', ctx, conn, role, mechanism, authId, code, text });
 }
 
 /** A client <blob> on a SASL channel: the next step of the exchange, answered RPY or ERR. */
@@ -297,6 +343,7 @@ async function serverMsg(
   const g = guardOf(conn);
   const ex = g.exchanges.get(channel.number);
   const err = async (code: number, why: string, counted = true): Promise<void> => {
+    saslFailed(conn, 'listener', mech, ex === undefined ? undefined : claimed.get(ex)?.authId, code, why);
     g.exchanges.delete(channel.number);
     if (counted) await noteFailure(conn, o, code);
     replyXml(channel, 'ERR', msgNo, errorElement(code, why));
@@ -311,6 +358,7 @@ async function serverMsg(
   if (b.status === 'abort') return err(535, 'authentication aborted');
   if (ex === undefined) return err(550, 'no authentication in progress on this channel', false);
   if (g.busy) {
+    saslFailed(conn, 'listener', mech, claimed.get(ex)?.authId, 550, 'another SASL step is in progress on this session');
     replyXml(channel, 'ERR', msgNo, errorElement(550, 'another SASL step is in progress on this session'));
     return;
   }
@@ -351,6 +399,20 @@ export interface StartAuthOptions {
  * false with the reason in conn.popChannelError() otherwise (the session stays usable).
  */
 export async function startAuth(conn: Connection, mech: string, props: ClientProps, opts: StartAuthOptions = {}): Promise<boolean> {
+  const ok = await authenticate(conn, mech, props, opts);
+  const name = mech.toUpperCase();
+  if (ok) {
+    const st = conn.get(SASL_STATE)!; // set on success
+    saslOk(conn, 'initiator', st.mech, st.authId, st.authorizationId);
+  } else if (wants(conn.ctx, 'sasl:fail')) {
+    const [code, text] = conn.lastChannelError() ?? [421, 'authentication failed'];
+    saslFailed(conn, 'initiator', name, props.authId, code, text);
+  }
+  return ok;
+}
+
+/** startAuth's work; the outcome is reported by startAuth. */
+async function authenticate(conn: Connection, mech: string, props: ClientProps, opts: StartAuthOptions): Promise<boolean> {
   const name = mech.toUpperCase();
   const factory = MECHS[name]?.[1];
   if (factory === undefined) throw new RangeError(`unsupported SASL mechanism ${mech}`);

@@ -81,6 +81,11 @@ export interface SessionHooks {
   closed?(err?: Error): void;
   /** The outbound queue drained below half its budget after being full. */
   writable?(): void;
+  /**
+   * We answered a peer's channel-0 MSG with an error (RFC 3080 §2.3.1): a start or a close
+   * refused (`req` set for a start), or a malformed element (`number` -1). For diagnostics.
+   */
+  refused?(request: 'start' | 'close' | 'malformed', number: number, code: number, text: string, req?: StartRequest): void;
 }
 
 /** Result of a successful start we asked for. */
@@ -205,7 +210,7 @@ export class Management {
       if (!(e instanceof MgmtSyntaxError)) throw e;
       // A malformed <start> or <close> is answered (500/501) and the session goes on: the frame
       // was well formed, only its content is wrong. A malformed greeting or reply cannot be.
-      if (this.greeted && m.type === 'MSG') return this.#refuse(m.msgno, e.replyCode, e.message);
+      if (this.greeted && m.type === 'MSG') return this.#refuse(m.msgno, e.replyCode, e.message, 'malformed', -1);
       return this.#s.protocolError(`channel 0: ${(e as Error).message}`, 0, 0);
     }
     if (!this.greeted) {
@@ -249,21 +254,24 @@ export class Management {
     if (!this.#s.ended) this.#s.sendReply(this.#ch0, type, msgno, mgmtBytes(xml), onSent);
   }
 
-  #refuse(msgno: number, code: number, text: string): void {
+  #refuse(msgno: number, code: number, text: string, request: 'start' | 'close' | 'malformed', number: number, req?: StartRequest): void {
     // Texts may quote the peer's own input: bounded, and escaped by errorXml.
-    this.#reply(msgno, errorXml({ code, text: text.length > 256 ? `${text.slice(0, 256)}...` : text }), 'ERR');
+    const t = text.length > 256 ? `${text.slice(0, 256)}...` : text;
+    if (this.#s.ended) return;
+    this.#reply(msgno, errorXml({ code, text: t }), 'ERR');
+    this.#s.hooks.refused?.(request, number, code, t, req);
   }
 
   async #onStart(msgno: number, req: StartRequest): Promise<void> {
     const s = this.#s;
+    const refuse = (code: number, text: string): void => this.#refuse(msgno, code, text, 'start', req.number, req);
     // RFC 3080 §2.3.1.2: the initiator uses odd channel numbers, the listener even ones.
     const peerOdd = s.role === 'listener';
-    if ((req.number % 2 === 1) !== peerOdd)
-      return this.#refuse(msgno, 501, `channel ${req.number} has the wrong parity for the peer's role`);
-    if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
+    if ((req.number % 2 === 1) !== peerOdd) return refuse(501, `channel ${req.number} has the wrong parity for the peer's role`);
+    if (s.channels.has(req.number)) return refuse(550, `channel ${req.number} is already in use`);
     // Starts still being decided count: an async start handler must not let more through.
-    if (s.channels.size - 1 + this.#starting >= s.limits.maxChannels) return this.#refuse(msgno, 550, 'too many channels');
-    if (this.releasing) return this.#refuse(msgno, 550, 'session is being released');
+    if (s.channels.size - 1 + this.#starting >= s.limits.maxChannels) return refuse(550, 'too many channels');
+    if (this.releasing) return refuse(550, 'session is being released');
     let d: StartDecision;
     const epoch = this.epoch;
     this.#starting++;
@@ -276,9 +284,9 @@ export class Management {
     }
     // A tuning reset happened meanwhile: this MSG belonged to the session before it (no reply).
     if (s.ended || this.epoch !== epoch) return;
-    if (!d.accept) return this.#refuse(msgno, d.code, d.text);
-    if (this.releasing) return this.#refuse(msgno, 550, 'session is being released'); // agreed while deciding
-    if (s.channels.has(req.number)) return this.#refuse(msgno, 550, `channel ${req.number} is already in use`);
+    if (!d.accept) return refuse(d.code, d.text);
+    if (this.releasing) return refuse(550, 'session is being released'); // agreed while deciding
+    if (s.channels.has(req.number)) return refuse(550, `channel ${req.number} is already in use`);
     const accepted = d;
     // Register with the codec now (frames follow our RPY at once), expose after the RPY is out.
     let ch: ChannelState;
@@ -286,7 +294,7 @@ export class Management {
       ch = s.addChannel(req.number, accepted.uri, accepted.mime ?? true);
     } catch (e) {
       // The codec's capacity (a process limit) is reached: refuse this channel, keep the session.
-      if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') return this.#refuse(msgno, 550, 'no capacity for another channel');
+      if ((e as BeepError)?.code === 'BEEP_ERR_CAPACITY') return refuse(550, 'no capacity for another channel');
       throw e;
     }
     if (this.serverName === undefined && req.serverName !== undefined) this.serverName = req.serverName;
@@ -307,11 +315,12 @@ export class Management {
 
   async #onClose(msgno: number, number: number, code: number): Promise<void> {
     const s = this.#s;
+    const refuse = (text: string): void => this.#refuse(msgno, 550, text, 'close', number);
     if (number === 0) {
       if (s.channels.size > 1) {
         // Several implementations release a session with channels still open and expect them
         // closed implicitly; refusing makes them fail. Accept unless told to refuse.
-        if (s.refuseReleaseWithChannels) return this.#refuse(msgno, 550, 'channels are still open');
+        if (s.refuseReleaseWithChannels) return refuse('channels are still open');
         for (const ch of [...s.channels.values()]) {
           if (ch.number !== 0) this.#forget(ch);
         }
@@ -324,7 +333,7 @@ export class Management {
       });
     }
     const ch = s.channels.get(number);
-    if (ch === undefined || ch.state === 'starting') return this.#refuse(msgno, 550, `channel ${number} is not open`);
+    if (ch === undefined || ch.state === 'starting') return refuse(`channel ${number} is not open`);
     let ok = true;
     try {
       if (s.hooks.closeRequested) ok = await s.hooks.closeRequested(ch, code);
@@ -332,7 +341,7 @@ export class Management {
       ok = false;
     }
     if (s.ended) return;
-    if (!ok) return this.#refuse(msgno, 550, `close of channel ${number} refused`);
+    if (!ok) return refuse(`close of channel ${number} refused`);
     ch.state = 'closing';
     const finish = (): void => {
       this.#forget(ch);

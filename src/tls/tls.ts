@@ -2,10 +2,10 @@
 // initiator side. TLS runs over the same connection, upgraded in place by the transport
 // (node:tls, Deno.startTls, workerd's startTls); after the handshake both peers perform the
 // tuning reset (RFC 3080 §3.1, §3) and greet again.
-import { BeepError, BeepReplyError } from '../errors.js';
+import { BeepError, BeepReplyError, thrownText } from '../errors.js';
 import { within } from '../util/within.js';
 import { registerProfile, type Ctx, type TuningStart } from '../api/ctx.js';
-import { Connection } from '../api/connection.js';
+import { Connection, replyCodeOf } from '../api/connection.js';
 import type { Channel } from '../api/channel.js';
 import type { StartDecision } from '../session/management.js';
 import type { PeerCertificateInfo, TlsServerUpgrade } from '../transport/transport.js';
@@ -14,6 +14,7 @@ import { callHandler, reportHandlerFault, errorElement, replyXml, detach, sizeOp
 import { base64Text } from '../util/base64.js';
 import { isIpAddress } from '../util/ip.js';
 import { readPem, type PemOrPath } from './pem.js';
+import { wants, emit } from '../api/diagnostics.js';
 
 export { TLS_URI } from './profile.js';
 export type { PemOrPath } from './pem.js';
@@ -78,6 +79,11 @@ export function acceptTls(ctx: Ctx, handlers: AcceptTlsHandlers): boolean {
     msOption('tlsHandshakeTimeout', handlers.tlsHandshakeTimeout ?? ctxHandshakeTimeout(ctx), TLS_HANDSHAKE_TIMEOUT);
   timeoutOf(); // a bad option is a RangeError now, not in the middle of a session
   const start: TuningStart = async (conn, req, offer) => {
+    const d = await decide(conn, req, offer);
+    if (!d.accept) tlsFailed(conn, 'listener', d.code, d.text);
+    return d;
+  };
+  const decide: TuningStart = async (conn, req, offer) => {
     const serverName = req.serverName ?? conn.serverName;
     if (isEnabled(conn) || upgrading.has(conn)) return { accept: false, code: 550, text: 'TLS is already active' };
     if (!conn.transport.canAcceptTls)
@@ -156,6 +162,7 @@ async function answerReady(
   const serverName = conn.serverName;
   // Every send is guarded: the peer may end the session while we wait for the handlers.
   const fail = (code: number, why: string): void => {
+    tlsFailed(conn, 'listener', code, why);
     replyXml(channel, 'ERR', msgNo, errorElement(code, why));
   };
   let el: ReturnType<typeof parseTlsElement>;
@@ -211,10 +218,13 @@ function upgradeListener(conn: Connection, secure: TlsServerUpgrade, timeout: nu
       }
       arm('greeting after TLS');
       conn.ready.then(stop, stop);
+      tlsUp(conn, 'listener');
     },
     (e: unknown) => {
       stop();
-      conn.shutdown(new BeepError(`TLS upgrade failed: ${(e as Error)?.message ?? String(e)}`, 'BEEP_ERR_TLS', { cause: e }));
+      const why = `TLS upgrade failed: ${(e as Error)?.message ?? String(e)}`;
+      tlsFailed(conn, 'listener', 421, why);
+      conn.shutdown(new BeepError(why, 'BEEP_ERR_TLS', { cause: e }));
     },
   );
 }
@@ -227,10 +237,19 @@ function upgradeListener(conn: Connection, secure: TlsServerUpgrade, timeout: nu
  * it never stays OK in clear after a failed TLS request.
  */
 export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Promise<boolean> {
+  const already = isEnabled(conn);
+  const ok = await negotiate(conn, opts);
+  if (ok && !already) tlsUp(conn, 'initiator');
+  return ok;
+}
+
+/** startTls's work; the outcome is reported by startTls. */
+async function negotiate(conn: Connection, opts: StartTlsOptions): Promise<boolean> {
   // The session ends with the reason (conn.error, onClose; BEEP_ERR_TIMEOUT for a timer), which
   // popChannelError() then reports; never OK in clear after a failed TLS request.
   const fail = (e: unknown): false => {
     const err = e instanceof Error ? e : new BeepError(String(e), 'BEEP_ERR_TLS');
+    tlsFailed(conn, 'initiator', err instanceof BeepReplyError ? err.replyCode : replyCodeOf(err), thrownText(err)); // before the connection:close it causes
     if (conn.closed) conn.pushError(err);
     conn.shutdown(err);
     return false;
@@ -246,6 +265,7 @@ export async function startTls(conn: Connection, opts: StartTlsOptions = {}): Pr
   const serverName = opts.serverName ?? (isIpAddress(conn.host) ? undefined : conn.host);
   const ch = await conn.openChannel(0, TLS_URI, { content: READY_XML, serverName, tuning: true, mime: true, maxMessage: TLS_MAX_MESSAGE });
   if (ch === null) {
+    tlsFailed(conn, 'initiator'); // the refusal openChannel recorded
     conn.shutdown();
     return false;
   }
@@ -305,6 +325,43 @@ export function init(_ctx: Ctx): boolean {
 /** True when the connection runs over TLS (PyVortex vortex.tls.is_enabled). */
 export function isEnabled(conn: Connection): boolean {
   return conn.tls !== undefined;
+}
+
+/**
+ * True when TLS is up and the peer's certificate was verified (PyVortex vortex.tls.verify_cert):
+ * it chains to a trusted CA and, on the initiator side, names the host. False without TLS, when
+ * the initiator turned verification off (rejectUnauthorized false) and the check failed, and on
+ * a listener when the client sent no certificate or one its caHandler's CAs do not sign
+ * (conn.tls.verifyError says why).
+ */
+export function verifyCert(conn: Connection): boolean {
+  return conn.tls?.verified === true;
+}
+
+/** tls:ok, with what the handshake established. */
+function tlsUp(conn: Connection, role: 'initiator' | 'listener'): void {
+  const ctx = conn.ctx;
+  const i = conn.tls;
+  if (i === undefined || !wants(ctx, 'tls:ok')) return;
+  const cn = i.peerCertificate?.subject.CN;
+  emit({
+    type: 'tls:ok',
+    ctx,
+    conn,
+    role,
+    protocol: i.protocol,
+    verified: i.verified,
+    verifyError: i.verifyError,
+    peerName: Array.isArray(cn) ? cn[0] : cn,
+  });
+}
+
+/** tls:fail with `code` and `text`, else the reason the connection recorded last (popChannelError). */
+function tlsFailed(conn: Connection, role: 'initiator' | 'listener', code?: number, text?: string): void {
+  const ctx = conn.ctx;
+  if (!wants(ctx, 'tls:fail')) return;
+  const last = conn.lastChannelError();
+  emit({ type: 'tls:fail', ctx, conn, role, code: code ?? last?.[0] ?? 421, text: text ?? last?.[1] ?? 'TLS failed' });
 }
 
 /** The peer's certificate, if TLS is up and the peer sent one (as far as the runtime exposes it). */

@@ -337,10 +337,10 @@ export function tlsOver(
 ): [TLSSocket, TlsReady] {
   if ('server' in side) {
     const ctx = tls.createSecureContext({ cert: side.cert, key: side.key, ca: side.ca });
-    return [
-      new tls.TLSSocket(stream, { isServer: true, secureContext: ctx, requestCert: side.ca !== undefined, rejectUnauthorized: false }),
-      'secure',
-    ];
+    const requestCert = side.ca !== undefined;
+    const s = new tls.TLSSocket(stream, { isServer: true, secureContext: ctx, requestCert, rejectUnauthorized: false });
+    if (requestCert) s.once('secure', () => clientVerdict(s)); // before the caller's 'secure' listener
+    return [s, 'secure'];
   }
   return [
     tls.connect({
@@ -356,11 +356,44 @@ export function tlsOver(
   ];
 }
 
-/** What node:tls tells about an established TLS socket. */
+/**
+ * Sets `authorized` / `authorizationError` on a listener-side TLS socket that asked for a client
+ * certificate, as tls.Server does for its sockets (node's onServerSocketSecure, which a
+ * TLSSocket made without a tls.Server never runs): from the handle's verifyError(). A runtime
+ * whose handle lacks it keeps its own verdict.
+ */
+function clientVerdict(s: TLSSocket): void {
+  const h = (s as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (typeof h?.verifyError !== 'function') return;
+  const e = h.verifyError();
+  if (e === null || e === undefined) s.authorized = true;
+  else (s as unknown as { authorizationError: string }).authorizationError = e.code ?? e.message;
+}
+
+/**
+ * What node:tls tells about an established TLS socket. `authorized` is node's verdict: on the
+ * initiator side chain and host name (false when rejectUnauthorized was false and the check
+ * failed), on the listener side the client certificate against the CA (false when none was
+ * asked for or sent).
+ */
 export function nodeTlsInfo(s: TLSSocket): TlsInfo {
   const c = s.getPeerCertificate();
   const protocol = s.getProtocol() ?? undefined;
-  if (c === null || c === undefined || Object.keys(c).length === 0) return { protocol };
+  const none = c === null || c === undefined || Object.keys(c).length === 0;
+  const verified = s.authorized === true;
+  const why = s.authorizationError as Error | string | null | undefined; // a string code at run time, typed as an Error
+  // Without a certificate node says UNABLE_TO_GET_ISSUER_CERT, or nothing when none was asked for.
+  const verifyError = verified
+    ? undefined
+    : none
+      ? 'the peer sent no certificate'
+      : why !== null && why !== undefined
+        ? typeof why === 'string'
+          ? why
+          : why.message
+        : 'not verified';
+  const check = verifyError === undefined ? { verified } : { verified, verifyError };
+  if (none) return { protocol, ...check };
   const peer: PeerCertificateInfo = {
     subject: { ...c.subject } as Record<string, string | string[]>,
     issuer: { ...c.issuer } as Record<string, string | string[]>,
@@ -369,7 +402,7 @@ export function nodeTlsInfo(s: TLSSocket): TlsInfo {
     validFrom: c.valid_from,
     validTo: c.valid_to,
   };
-  return { protocol, peerCertificate: peer };
+  return { protocol, peerCertificate: peer, ...check };
 }
 
 function ignore(): void {

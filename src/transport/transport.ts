@@ -29,6 +29,15 @@ export interface TlsInfo {
   protocol?: string | undefined;
   /** The peer's certificate, when it sent one and the runtime exposes it. */
   peerCertificate?: PeerCertificateInfo;
+  /**
+   * The peer's certificate was verified: it chains to a trusted CA (and, on the initiator side,
+   * names the host). False when the check failed but the handshake went on (rejectUnauthorized
+   * false, or a listener that asks for client certificates without requiring them) or when the
+   * peer sent no certificate (PyVortex vortex.tls.verify_cert).
+   */
+  verified: boolean;
+  /** Why `verified` is false, as the runtime says it (node:tls: 'SELF_SIGNED_CERT_IN_CHAIN', …). */
+  verifyError?: string | undefined;
 }
 
 /** A peer certificate as far as a runtime exposes it. */

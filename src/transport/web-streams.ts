@@ -285,7 +285,8 @@ export class WebStreamsTransport implements Transport {
         this.#pair = next;
         this.#writer = next.writable.getWriter();
         this.#reader = next.readable.getReader();
-        const info = next.info ?? {};
+        // An upgrade that does not say whether it verified the peer is not counted as verified.
+        const info = next.info ?? { verified: false, verifyError: `the ${this.kind} upgrade does not report verification` };
         void this.#pump(this.#reader);
         secured(info);
         return info;

@@ -94,7 +94,8 @@ export function workerdTransport(connect: CfConnect): TransportFactory {
                 { cause: e },
               );
             }
-            return { readable: sock.readable, writable: sock.writable, info: {} };
+            // workerd verified the chain and the name, or `opened` rejected (see the top of this file).
+            return { readable: sock.readable, writable: sock.writable, info: { verified: true } };
           },
         },
       );

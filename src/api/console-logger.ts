@@ -1,0 +1,81 @@
+// Diagnostic events as text lines (PyVortex ctx.log / ctx.color_log): opt-in, through
+// ctx.setLogger(consoleLogger()) or CtxOptions.logger.
+import { eventRecord, type BeepEvent, type BeepEventType, type ErrorRecord, type Logger } from './events.js';
+
+/** Options of consoleLogger. */
+export interface ConsoleLoggerOptions {
+  /** ANSI colours: failures red, successes green (PyVortex ctx.color_log; default false). */
+  color?: boolean;
+  /** Where each line goes (default console.error: stdout stays the application's). */
+  write?: (line: string) => void;
+  /** Only these event types (default: every one). */
+  types?: readonly BeepEventType[];
+  /** Start each line with the time of day, HH:MM:SS.mmm (default true). */
+  time?: boolean;
+}
+
+const RED = '\x1b[31m',
+  GREEN = '\x1b[32m',
+  YELLOW = '\x1b[33m',
+  DIM = '\x1b[2m',
+  RESET = '\x1b[0m';
+
+/** Colour of an event: red for failures, yellow for refusals, green for successes, dim otherwise. */
+function colourOf(e: BeepEvent): string {
+  switch (e.type) {
+    case 'session:error':
+    case 'handler:error':
+    case 'tls:fail':
+    case 'sasl:fail':
+    case 'listener:error':
+      return RED;
+    case 'channel:refused':
+    case 'listener:refused':
+      return YELLOW;
+    case 'connection:close':
+      return e.error === undefined ? DIM : RED;
+    case 'tls:ok':
+      return e.verified ? GREEN : YELLOW;
+    case 'channel:close':
+      return DIM;
+    default:
+      return GREEN;
+  }
+}
+
+function value(v: string | number | boolean | string[] | ErrorRecord): string {
+  if (typeof v === 'object' && !Array.isArray(v))
+    return `${v.name}${v.code === undefined ? '' : `[${v.code}]`}: ${JSON.stringify(v.message)}`;
+  if (Array.isArray(v)) return v.join(',');
+  if (typeof v === 'string') return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
+  return String(v);
+}
+
+/** One line for an event: `beepwire <type> conn=3 key=value …` (no colour, no time). */
+export function formatEvent(e: BeepEvent): string {
+  const parts = [`beepwire ${e.type}`];
+  for (const [k, v] of Object.entries(eventRecord(e))) {
+    if (k === 'type' || v === undefined) continue;
+    parts.push(`${k}=${value(v)}`);
+  }
+  return parts.join(' ');
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** A logger that prints each event as a line (PyVortex ctx.log; with `color`, ctx.color_log). */
+export function consoleLogger(opts: ConsoleLoggerOptions = {}): Logger {
+  const write = opts.write ?? ((line: string) => console.error(line));
+  const only = opts.types === undefined ? undefined : new Set(opts.types);
+  const time = opts.time ?? true;
+  return (e) => {
+    if (only !== undefined && !only.has(e.type)) return;
+    let line = formatEvent(e);
+    if (opts.color === true) line = `${colourOf(e)}${line}${RESET}`;
+    if (time) {
+      const d = new Date();
+      line = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${line}`;
+    }
+    write(line);
+  };
+}
