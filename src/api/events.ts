@@ -232,7 +232,10 @@ export interface ErrorRecord {
 }
 
 /** An event as plain, JSON-safe data: objects replaced by their ids and errors by their text. */
-export type EventRecord = { type: BeepEventType } & Record<string, string | number | boolean | string[] | ErrorRecord | undefined>;
+export type EventRecord = {
+  /** Which event this records. */
+  type: BeepEventType;
+} & Record<string, string | number | boolean | string[] | ErrorRecord | undefined>;
 
 function errorRecord(e: unknown): ErrorRecord {
   const x = e as { name?: unknown; message?: unknown; code?: unknown } | null | undefined;
