@@ -10,7 +10,8 @@ import { connect as netConnect } from 'node:net';
 import { Ctx, Connection, tls, sasl, alive, tunnel, xmlrpc, type Frame } from '../../src/index.js';
 import { startRegressionListener, REG, CLOSE_IN_TRANSIT, URI4_MESSAGE } from './regression-listener.js';
 import { RawPeer, greetingPayload } from '../session/raw.js';
-import { testNeeding } from '../runtime-limits.js';
+import { testNeeding, lacks } from '../runtime-limits.js';
+import { trusting } from '../transport/ws-peer.js';
 
 const C_DIR = process.env.VORTEX_TEST_DIR;
 const haveC = C_DIR !== undefined && existsSync(join(C_DIR, 'vortex-regression-listener'));
@@ -31,7 +32,7 @@ function scenarios(port: () => number, ca?: () => string | undefined, ws?: () =>
       url === undefined
         ? await Connection.connect(new Ctx(), '127.0.0.1', port())
         : await Connection.connect(new Ctx(), url, {
-            websocket: trust === undefined ? { rejectUnauthorized: false } : { ca: trust },
+            websocket: trust === undefined ? { rejectUnauthorized: false } : trusting(trust),
           });
     assert.ok(conn.isOk(), String(conn.popChannelError()));
     if (url !== undefined) assert.equal(conn.transport.kind, 'websocket');
@@ -359,24 +360,27 @@ describe('regression scenarios against the beepwire regression listener', () => 
     () => mainPort,
     () => ca,
   );
-  describe('over ws:// (44013)', () =>
+  describe('over ws:// (44013)', { skip: lacks('ws-listener') }, () =>
     scenarios(
       () => mainPort,
       () => ca,
       () => `ws://127.0.0.1:${mainPort + 3}/`,
-    ));
-  describe('over wss:// (44014)', () =>
+    ),
+  );
+  describe('over wss:// (44014)', { skip: lacks('ws-listener') }, () =>
     scenarios(
       () => mainPort,
       () => ca,
       () => `wss://localhost:${mainPort + 4}/`,
-    ));
-  describe('over ws:// on the shared port (44015)', () =>
+    ),
+  );
+  describe('over ws:// on the shared port (44015)', { skip: lacks('ws-listener') }, () =>
     scenarios(
       () => mainPort,
       () => ca,
       () => `ws://127.0.0.1:${mainPort + 5}/`,
-    ));
+    ),
+  );
 });
 
 describe('regression scenarios against the C vortex-regression-listener', {
