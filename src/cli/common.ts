@@ -1,7 +1,7 @@
 // Shared pieces of the `beepwire` command: profile URIs, output (--json or coloured text), and
 // the address forms it accepts.
 import pc from 'picocolors';
-import { Connection, type Ctx } from '../index.js';
+import { Connection, consoleLogger, eventRecord, type Ctx } from '../index.js';
 
 /** Profile the listener echoes on (`--profile echo`). */
 export const ECHO_URI = 'http://beepwire.dev/profiles/echo';
@@ -31,6 +31,19 @@ export class Output {
     if (this.json) console.log(JSON.stringify({ ...data, ok: false }));
     else console.error(pc.red(text));
   }
+}
+
+/**
+ * `--log`: the engine's events (src/api/events.ts: sessions, channels, refusals, session errors,
+ * TLS and SASL outcomes) as they happen: JSON lines `{ "event": "log", … }` with `--json`,
+ * otherwise text lines on stderr (coloured on a terminal), so stdout keeps the command's own output.
+ */
+export function logEvents(ctx: Ctx, out: Output): void {
+  ctx.setLogger(
+    out.json
+      ? (e) => console.log(JSON.stringify({ event: 'log', ...eventRecord(e) }))
+      : consoleLogger({ color: pc.isColorSupported, write: (line) => console.error(line) }),
+  );
 }
 
 /** Splits HOST:PORT (IPv6 as [::1]:PORT). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ctx, registerProfile, createListener, waitListeners, tls, sasl, type Connection } from '../index.js';
 import * as certs from '../tls/certs.js';
-import { ECHO_URI, SINK_URI, Output, profileUri } from './common.js';
+import { ECHO_URI, SINK_URI, Output, profileUri, logEvents } from './common.js';
 import { credentials, type UserTable } from './users.js';
 
 /** Options of `beepwire listen`. */
@@ -32,12 +32,15 @@ export interface ListenOptions {
   ws: boolean;
   /** JSON lines instead of text. */
   json: boolean;
+  /** Also print the engine's events (refusals, session errors, TLS/SASL outcomes). */
+  log?: boolean;
 }
 
 /** Runs the listener until SIGINT/SIGTERM; resolves with the exit code. */
 export async function listen(o: ListenOptions): Promise<number> {
   const out = new Output(o.json);
   const ctx = new Ctx();
+  if (o.log === true) logEvents(ctx, out);
   for (const name of o.profile) {
     const uri = profileUri(name);
     const sink = uri === SINK_URI;

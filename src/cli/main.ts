@@ -30,6 +30,7 @@ program
   .option('--user <name:password>', 'the SASL user (default beepwire:beepwire)')
   .option('--users <file>', 'SASL users, one NAME:PASSWORD per line')
   .option('--ws', 'also take BEEP over WebSocket (ws://) on the same port', false)
+  .option('--log', "also print the engine's events (refusals, session errors, TLS/SASL outcomes)", false)
   .option('--json', 'JSON lines', false)
   .action(async (o) => {
     process.exitCode = await listen({ ...o, profile: o.profile.length > 0 ? o.profile : ['echo', 'sink'] });
@@ -48,6 +49,7 @@ program
   .option('--sasl <mech>', 'authenticate with this SASL mechanism')
   .option('--user <name:password>', 'SASL credentials (default beepwire:beepwire)')
   .addOption(new Option('--timeout <ms>', 'limit per step').argParser(int('--timeout')).default(10_000))
+  .option('--log', "also print the engine's events (refusals, session errors, TLS/SASL outcomes)", false)
   .option('--json', 'JSON lines', false)
   .action(async (target: string, o) => {
     process.exitCode = await ping(target, o);

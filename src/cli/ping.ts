@@ -2,7 +2,7 @@
 // N timed round trips, min/median/p99, a clean close. Exit status 0 only if all of it worked.
 import { readFileSync } from 'node:fs';
 import { Ctx, tls, sasl } from '../index.js';
-import { Output, connectTarget, failure, profileUri } from './common.js';
+import { Output, connectTarget, failure, profileUri, logEvents } from './common.js';
 import { rttStats } from './stats.js';
 import { userPass } from './users.js';
 
@@ -28,6 +28,8 @@ export interface PingOptions {
   timeout: number;
   /** JSON lines instead of text. */
   json: boolean;
+  /** Also print the engine's events (refusals, session errors, TLS/SASL outcomes). */
+  log?: boolean;
 }
 
 /** Pings `target` (HOST:PORT, or a ws:// / wss:// URL); resolves with the exit code. */
@@ -35,6 +37,7 @@ export async function ping(target: string, o: PingOptions): Promise<number> {
   const out = new Output(o.json);
   const uri = profileUri(o.profile);
   const ctx = new Ctx({ connectTimeout: o.timeout, greetingTimeout: o.timeout });
+  if (o.log === true) logEvents(ctx, out);
   const { conn, host, port } = await connectTarget(ctx, target);
   const failed = failure(out, conn);
   if (!conn.isOk()) return failed('connect');

@@ -145,6 +145,36 @@ test("cli: ping over TLS (the listener's generated CA) with SASL SCRAM-SHA-256; 
   }
 });
 
+test('cli: --log prints the engine events: a refused start on both sides, a SASL failure on the listener, no password', async () => {
+  const l = await listener(['--log', '--sasl', 'PLAIN', '--user', 'alice:secret']);
+  try {
+    const refused = await run(['ping', `127.0.0.1:${l.port}`, '--profile', 'http://nobody.test/none', '--log', '--json']);
+    assert.equal(refused.code, 1);
+    assert.ok(
+      refused.events.some((e) => e.event === 'log' && e.type === 'channel:refused'),
+      JSON.stringify(refused.events),
+    );
+    const bad = await run(['ping', `127.0.0.1:${l.port}`, '--sasl', 'PLAIN', '--user', 'alice:wrong', '--json']);
+    assert.equal(bad.code, 1);
+    // Text mode on the client: the lines go to stderr, stdout keeps the command's own output.
+    const text = await run(['ping', `127.0.0.1:${l.port}`, '--count', '1', '--log']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /connection:open/);
+  } finally {
+    await stop(l.p);
+  }
+  const logged = l.events.filter((e) => e.event === 'log');
+  assert.ok(
+    logged.some((e) => e.type === 'channel:refused'),
+    'the listener logged the refused start',
+  );
+  assert.ok(
+    logged.some((e) => e.type === 'sasl:fail' && e.mechanism === 'PLAIN'),
+    JSON.stringify(logged),
+  );
+  assert.ok(!JSON.stringify(logged).includes('wrong'), 'no password in the log');
+});
+
 testNeeding('ws-listener', 'cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
   const l = await listener(['--ws']);
   try {
