@@ -167,7 +167,13 @@ test('OTP: two parallel logins with the same one-time password: exactly one succ
       const e = inner.entry(p.authId);
       if (e === null || !slowUpdate) return e;
       // A database round trip between the compare and the answer.
-      return { ...e, update: async (n, prev) => (await new Promise((r) => setTimeout(r, 20)), e.update(n, prev)) };
+      return {
+        ...e,
+        update: async (n, prev) => {
+          await new Promise((r) => setTimeout(r, 20));
+          return e.update(n, prev);
+        },
+      };
     });
     const l = await createListener(c, '127.0.0.1', 0);
     // Both clients hold the response until both have their challenge: they answer the same one.
