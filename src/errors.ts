@@ -94,11 +94,12 @@ export class BeepCodecPanic extends BeepError {
 }
 
 /**
- * Malformed XML of channel 0 or of a profile's elements (TLS, SASL, TUNNEL): code
- * BEEP_ERR_MGMT and the RFC 3080 §8 reply code that answers it, 500 (syntax) or 501 (parameter).
+ * Malformed XML of channel 0 or of a profile's elements (TLS, SASL, TUNNEL), or a malformed
+ * SASL mechanism message (OTP): code BEEP_ERR_MGMT and the RFC 3080 §8 reply code that answers
+ * it, 500 (syntax), 501 (parameter) or 504 (parameter not implemented).
  */
 export class MgmtSyntaxError extends BeepError {
-  /** RFC 3080 §8 reply code: 500 or 501. */
+  /** RFC 3080 §8 reply code: 500, 501 or 504. */
   readonly replyCode: number;
   /** Creates the error. */
   constructor(message: string, replyCode = 500) {

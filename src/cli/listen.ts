@@ -1,6 +1,7 @@
 // `beepwire listen`: a listener with echo and sink profiles, optional TLS (given or generated
 // certificates) and SASL, logging sessions and channels as they open and close.
 import { writeFileSync, readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ctx, registerProfile, createListener, waitListeners, tls, sasl, type Connection } from '../index.js';
@@ -78,6 +79,14 @@ export async function listen(o: ListenOptions): Promise<number> {
   if (o.sasl.length > 0) {
     const users: UserTable = credentials(o.user, o.users);
     for (const mech of o.sasl) {
+      if (sasl.mechName(mech) === sasl.OTP) {
+        // One-time passwords from each user's password as the pass phrase, 500 logins each
+        // (RFC 2289 keyinit), kept in memory for this process only.
+        const store = new sasl.OtpMemoryStore();
+        for (const [name, password] of users) store.set(name, sasl.otpInit('md5', password, `bw${randomInt(10_000)}`, 500));
+        sasl.acceptMech(ctx, mech, (_conn: Connection, p) => store.entry(p.authId));
+        continue;
+      }
       sasl.acceptMech(
         ctx,
         mech,

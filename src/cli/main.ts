@@ -26,7 +26,12 @@ program
   .option('--tls', 'offer TLS (certificate generated unless --cert/--key)', false)
   .option('--cert <file>', 'TLS certificate (PEM)')
   .option('--key <file>', 'TLS key (PEM)')
-  .option('--sasl <mech>', 'offer a SASL mechanism (PLAIN, SCRAM-SHA-256, CRAM-MD5, DIGEST-MD5, ANONYMOUS); repeatable', collect, [])
+  .option(
+    '--sasl <mech>',
+    'offer a SASL mechanism (PLAIN, SCRAM-SHA-256, CRAM-MD5, DIGEST-MD5, ANONYMOUS, OTP), by name or profile URI; repeatable',
+    collect,
+    [],
+  )
   .option('--user <name:password>', 'the SASL user (default beepwire:beepwire)')
   .option('--users <file>', 'SASL users, one NAME:PASSWORD per line')
   .option('--ws', 'also take BEEP over WebSocket (ws://) on the same port', false)

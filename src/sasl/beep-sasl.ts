@@ -41,8 +41,12 @@ import {
 } from './guard.js';
 import { scramServer, scramClient } from './scram.js';
 import { wants, emit } from '../api/diagnostics.js';
+import { otpServer, otpClient } from './otp-mech.js';
+import type { AuthResult } from './mechanisms.js';
 
-export type { AuthProps, ClientProps, Credentials } from './mechanisms.js';
+export type { AuthProps, ClientProps, Credentials, AuthResult } from './mechanisms.js';
+export { otpInit, OtpMemoryStore, type OtpState, type OtpEntry, type OtpClientOptions } from './otp-mech.js';
+export { otpKey, otpHex, otpSixWords, type OtpAlgorithm, type OtpChallenge } from './otp.js';
 
 /** Mechanism names (PyVortex vortex.sasl.PLAIN and friends). */
 export const ANONYMOUS = 'ANONYMOUS',
@@ -50,7 +54,8 @@ export const ANONYMOUS = 'ANONYMOUS',
   CRAM_MD5 = 'CRAM-MD5',
   DIGEST_MD5 = 'DIGEST-MD5',
   EXTERNAL = 'EXTERNAL',
-  SCRAM_SHA_256 = 'SCRAM-SHA-256';
+  SCRAM_SHA_256 = 'SCRAM-SHA-256',
+  OTP = 'OTP';
 const MECHS: Record<string, [(c: ServerContext) => ServerMechanism, (p: ClientProps) => ClientMechanism]> = {
   [ANONYMOUS]: [anonymousServer, anonymousClient],
   [PLAIN]: [plainServer, plainClient],
@@ -58,20 +63,69 @@ const MECHS: Record<string, [(c: ServerContext) => ServerMechanism, (p: ClientPr
   [DIGEST_MD5]: [digestMd5Server, digestMd5Client],
   [EXTERNAL]: [externalServer, externalClient],
   [SCRAM_SHA_256]: [scramServer, scramClient],
+  [OTP]: [otpServer, otpClient],
 };
 
-/** Profile URI of a mechanism. */
-export const saslUri = (mech: string): string => `http://iana.org/beep/SASL/${mech.toUpperCase()}`;
+/** Prefix of the SASL profile URIs (RFC 3080 §4.1: http://iana.org/beep/SASL/ followed by the mechanism name). */
+export const SASL_URI_PREFIX = 'http://iana.org/beep/SASL/';
 
 /**
- * Listener handler: (conn, props) -> true/false, or the password for CRAM/DIGEST/SCRAM. A throw
- * or rejection fails the attempt with 454 (temporary authentication failure; not counted in
- * maxFailures) and is reported as BEEP_ERR_HANDLER (reportHandlerFault in guard.ts).
+ * The mechanism name a name or a profile URI stands for: 'plain', 'PLAIN' and
+ * 'http://iana.org/beep/SASL/PLAIN' all give 'PLAIN'. Every API that takes a mechanism goes
+ * through it. RangeError for anything else (RFC 4422 §3.1: 1 to 20 of A-Z, 0-9, '-', '_').
  */
-export type AuthHandler = (
-  conn: Connection,
-  props: AuthProps,
-) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
+export function mechName(mech: string): string {
+  if (typeof mech !== 'string') throw new TypeError('a SASL mechanism is a string');
+  const name = (mech.startsWith(SASL_URI_PREFIX) ? mech.slice(SASL_URI_PREFIX.length) : mech).toUpperCase();
+  if (!/^[A-Z0-9_-]{1,20}$/.test(name)) throw new RangeError(`not a SASL mechanism name or profile URI: ${clipText(mech)}`);
+  return name;
+}
+
+/** Profile URI of a mechanism given by name or URI (RangeError as mechName). */
+export const saslUri = (mech: string): string => SASL_URI_PREFIX + mechName(mech);
+
+/** True when beepwire implements the mechanism (given by name or URI); false for anything else, never throws. */
+export function isSupported(mech: string): boolean {
+  try {
+    return Object.hasOwn(MECHS, mechName(mech));
+  } catch {
+    return false;
+  }
+}
+
+/** Mechanisms the peer's greeting advertises, by name (its http://iana.org/beep/SASL/* profiles). */
+export function peerMechanisms(conn: Connection): string[] {
+  const out: string[] = [];
+  for (const uri of conn.remoteProfiles) {
+    if (!uri.startsWith(SASL_URI_PREFIX)) continue;
+    try {
+      out.push(mechName(uri));
+    } catch {
+      /* a peer's malformed name: not a mechanism */
+    }
+  }
+  return out;
+}
+
+/** The factories of a mechanism given by name or URI; RangeError when unsupported. */
+function mechanism(mech: string): {
+  name: string;
+  server: (c: ServerContext) => ServerMechanism;
+  client: (p: ClientProps) => ClientMechanism;
+} {
+  const name = mechName(mech);
+  const m = Object.hasOwn(MECHS, name) ? MECHS[name] : undefined;
+  if (m === undefined) throw new RangeError(`unsupported SASL mechanism ${clipText(mech)}`);
+  return { name, server: m[0], client: m[1] };
+}
+
+/**
+ * Listener handler: (conn, props) -> true/false, the password for CRAM/DIGEST/SCRAM, or the
+ * user's OtpEntry for OTP. A throw or rejection fails the attempt with 454 (temporary
+ * authentication failure; not counted in maxFailures) and is reported as BEEP_ERR_HANDLER
+ * (reportHandlerFault in guard.ts).
+ */
+export type AuthHandler = (conn: Connection, props: AuthProps) => AuthResult | Promise<AuthResult>;
 
 /** Options of acceptMech. */
 export interface AcceptMechOptions {
@@ -194,11 +248,9 @@ async function noteFailure(conn: Connection, o: Resolved, code: number): Promise
   return true;
 }
 
-/** Enables a mechanism on a listener context (PyVortex vortex.sasl.accept_mech). */
+/** Enables a mechanism (name or profile URI) on a listener context (PyVortex vortex.sasl.accept_mech). */
 export function acceptMech(ctx: Ctx, mech: string, handler: AuthHandler, opts: AcceptMechOptions = {}): boolean {
-  const name = mech.toUpperCase();
-  const factory = MECHS[name]?.[0];
-  if (factory === undefined) throw new RangeError(`unsupported SASL mechanism ${mech}`);
+  const { name, server: factory } = mechanism(mech);
   const o: Resolved = {
     maxMessage: sizeOption('maxMessage', opts.maxMessage, SASL_MAX_MESSAGE),
     failureDelay: msOption('failureDelay', opts.failureDelay, 0),
@@ -395,27 +447,25 @@ export interface StartAuthOptions {
 }
 
 /**
- * Authenticates the session (PyVortex vortex.sasl.start_auth). Resolves true on success;
+ * Authenticates the session with a mechanism given by name or profile URI (PyVortex
+ * vortex.sasl.start_auth). Resolves true on success;
  * false with the reason in conn.popChannelError() otherwise (the session stays usable).
  */
 export async function startAuth(conn: Connection, mech: string, props: ClientProps, opts: StartAuthOptions = {}): Promise<boolean> {
   const ok = await authenticate(conn, mech, props, opts);
-  const name = mech.toUpperCase();
   if (ok) {
     const st = conn.get(SASL_STATE)!; // set on success
     saslOk(conn, 'initiator', st.mech, st.authId, st.authorizationId);
   } else if (wants(conn.ctx, 'sasl:fail')) {
     const [code, text] = conn.lastChannelError() ?? [421, 'authentication failed'];
-    saslFailed(conn, 'initiator', name, props.authId, code, text);
+    saslFailed(conn, 'initiator', mechName(mech), props.authId, code, text);
   }
   return ok;
 }
 
 /** startAuth's work; the outcome is reported by startAuth. */
 async function authenticate(conn: Connection, mech: string, props: ClientProps, opts: StartAuthOptions): Promise<boolean> {
-  const name = mech.toUpperCase();
-  const factory = MECHS[name]?.[1];
-  if (factory === undefined) throw new RangeError(`unsupported SASL mechanism ${mech}`);
+  const { name, client: factory } = mechanism(mech);
   const failWith = (e: unknown): false => {
     conn.pushError(e);
     return false;

@@ -1,9 +1,12 @@
 // Crypto for the SASL mechanisms without node:crypto: Web Crypto (SHA-256, HMAC-SHA-256,
-// PBKDF2, random) where it suffices, node-forge for MD5 and HMAC-MD5, which Web Crypto lacks.
-// Only forge's MD5 and HMAC modules are imported (about 28 KB minified, against about 300 KB
-// for the package root); they run without Buffer or process. Default imports, not side-effect
-// ones, so the emitted declarations name no node-forge module.
+// PBKDF2, random) where it suffices, node-forge for MD5 and HMAC-MD5, which Web Crypto lacks,
+// and for SHA-1 where it must be synchronous (OTP hashes up to 10,000 times in a row; Web
+// Crypto's digest is a Promise per call). Only forge's MD5, SHA-1 and HMAC modules are imported
+// (about 30 KB minified, against about 300 KB for the package root); they run without Buffer or
+// process. Default imports, not side-effect ones, so the emitted declarations name no node-forge
+// module.
 import forgeMd5 from 'node-forge/lib/md5.js';
+import forgeSha1 from 'node-forge/lib/sha1.js';
 import forgeHmac from 'node-forge/lib/hmac.js';
 
 const subtle = globalThis.crypto.subtle;
@@ -45,6 +48,11 @@ const unbin = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
 /** MD5 (node-forge: Web Crypto has no MD5). */
 export function md5(data: Uint8Array): Uint8Array {
   return unbin(forgeMd5.create().update(bin(data)).digest().getBytes());
+}
+
+/** SHA-1, synchronous (node-forge), for OTP (RFC 2289). */
+export function sha1(data: Uint8Array): Uint8Array {
+  return unbin(forgeSha1.create().update(bin(data)).digest().getBytes());
 }
 
 /** HMAC-MD5 (node-forge), for CRAM-MD5 (RFC 2195). */

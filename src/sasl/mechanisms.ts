@@ -1,7 +1,8 @@
 // SASL mechanism state machines, both sides, independent of BEEP and of Node: ANONYMOUS
-// (RFC 4505), PLAIN (RFC 4616), EXTERNAL (RFC 4422 App. A), CRAM-MD5 (RFC 2195). DIGEST-MD5 and
-// SCRAM-SHA-256 live in their own files.
+// (RFC 4505), PLAIN (RFC 4616), EXTERNAL (RFC 4422 App. A), CRAM-MD5 (RFC 2195). DIGEST-MD5,
+// SCRAM-SHA-256 and OTP live in their own files.
 import { utf8, fromUtf8, hex, hmacMd5, randomBytes, saslprep, timingSafeEqual } from './crypto.js';
+import type { OtpEntry, OtpClientOptions } from './otp-mech.js';
 
 /** SASL credentials: what a client supplies and what a server handler is shown. */
 export interface Credentials {
@@ -25,12 +26,16 @@ export interface AuthProps extends Credentials {
   mech: string;
 }
 
+/** What a server handler may return (AuthCheck says which mechanism takes which). */
+export type AuthResult = boolean | string | OtpEntry | null | undefined;
+
 /**
  * Server handler (PyVortex semantics): ANONYMOUS, PLAIN and EXTERNAL return true/false;
- * CRAM-MD5, DIGEST-MD5 and SCRAM-SHA-256 return the user's password, or null to refuse.
- * PLAIN may also return the password, which is then compared in constant time.
+ * CRAM-MD5, DIGEST-MD5 and SCRAM-SHA-256 return the user's password, or null to refuse; OTP
+ * returns the user's OtpEntry, or null. PLAIN may also return the password, which is then
+ * compared in constant time. Any other value refuses.
  */
-export type AuthCheck = (props: AuthProps) => boolean | string | null | undefined | Promise<boolean | string | null | undefined>;
+export type AuthCheck = (props: AuthProps) => AuthResult | Promise<AuthResult>;
 
 /** One server step's outcome. */
 export type ServerStep =
@@ -56,8 +61,11 @@ export interface ServerContext {
   externalId?: string | undefined;
 }
 
-/** Client credentials (PyVortex start_auth properties). */
-export type ClientProps = Credentials;
+/** Client credentials (PyVortex start_auth properties); for OTP, `password` is the pass phrase. */
+export interface ClientProps extends Credentials {
+  /** OTP only: response form, a response computed elsewhere, re-initialisation. */
+  otp?: OtpClientOptions;
+}
 
 /** Client side of one exchange. */
 export interface ClientMechanism {

@@ -1,4 +1,4 @@
-// Types for the two node-forge modules crypto.ts imports one by one (each exports its part of
+// Types for the three node-forge modules crypto.ts imports one by one (each exports its part of
 // the forge namespace); @types/node-forge covers only the package root, and it references
 // @types/node.
 
@@ -15,6 +15,13 @@ declare module 'node-forge/lib/md5.js' {
   /** forge.md.md5. */
   const md5: { create(): ForgeMd5 };
   export default md5;
+}
+
+declare module 'node-forge/lib/sha1.js' {
+  import type { ForgeMd5 } from 'node-forge/lib/md5.js';
+  /** forge.md.sha1 (the same running-digest shape as MD5's). */
+  const sha1: { create(): ForgeMd5 };
+  export default sha1;
 }
 
 declare module 'node-forge/lib/hmac.js' {

@@ -175,6 +175,22 @@ test('cli: --log prints the engine events: a refused start on both sides, a SASL
   assert.ok(!JSON.stringify(logged).includes('wrong'), 'no password in the log');
 });
 
+test('cli: listen --sasl OTP (by profile URI) and ping --sasl OTP: the password is the pass phrase; a used-up login does not repeat', async () => {
+  const l = await listener(['--sasl', 'http://iana.org/beep/SASL/OTP', '--user', 'alice:a pass phrase']);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const ok = await run(['ping', `127.0.0.1:${l.port}`, '--sasl', 'OTP', '--user', 'alice:a pass phrase', '--count', '1', '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok(ok.events.some((e) => e.event === 'sasl' && e.authId === 'alice'));
+    }
+    const bad = await run(['ping', `127.0.0.1:${l.port}`, '--sasl', 'OTP', '--user', 'alice:wrong phrase', '--json']);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(bad.events.find((e) => e.ok === false)?.code, 535);
+  } finally {
+    await stop(l.p);
+  }
+});
+
 testNeeding('ws-listener', 'cli: listen --ws takes plain BEEP and ws:// on one port; ping reaches it both ways', async () => {
   const l = await listener(['--ws']);
   try {

@@ -23,11 +23,11 @@ import {
 installFaultRecorders();
 
 const REALM = 'aspl.es';
-const MECHS = ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256'];
+const MECHS = ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256', 'OTP'];
 let s: Server;
 let lookups = 0;
 
-const handler = (_c: Connection, p: sasl.AuthProps): boolean | string | null | Promise<string> => {
+const handler = (_c: Connection, p: sasl.AuthProps): sasl.AuthResult | Promise<string> => {
   if (p.authId === 'evil') {
     lookups++;
     return Promise.reject(new Error('password store unavailable'));
@@ -124,7 +124,7 @@ const clientProps = (mech: string): sasl.ClientProps => ({
   ...(mech === 'DIGEST-MD5' ? { realm: REALM } : {}),
 });
 
-for (const mech of ['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5']) {
+for (const mech of ['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5', 'OTP']) {
   hostile(S, `${mech}: a password lookup that rejects fails the exchange (startAuth settles false), the session carries on`, async () => {
     const conn = await Connection.connect(new Ctx(), LOCAL, s.port);
     assert.ok(conn.isOk());

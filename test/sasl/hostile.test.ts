@@ -7,7 +7,7 @@ import { Ctx, createListener, Connection, sasl, type Listener, type BeepError } 
 import { parseMgmt } from '../../src/session/mgmt.js';
 import { MIME, greeted, startRaw, ask, stillUp, watchFaults, frameWhere, settle } from './hostile.js';
 
-const MECHS = ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256'];
+const MECHS = ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256', 'OTP'];
 const uri = (m: string): string => `http://iana.org/beep/SASL/${m}`;
 const b64 = (s: string | Uint8Array): string => Buffer.from(s as Uint8Array).toString('base64');
 
@@ -17,8 +17,12 @@ const accepted: Connection[] = [];
 const reported: Array<{ err: BeepError; conn?: Connection | undefined }> = [];
 let watch: ReturnType<typeof watchFaults>;
 
+/** OTP users: bob's pass phrase is 'secret', enough one-time passwords for every test here. */
+const otpStore = new sasl.OtpMemoryStore();
+otpStore.set('bob', sasl.otpInit('md5', 'secret', 'hostile1', 500));
+
 /** PyVortex-style handler; 'boom' throws and 'reject' rejects, as a broken user database would. */
-const handler = (_c: Connection, p: sasl.AuthProps): boolean | string | null | Promise<string> => {
+const handler = (_c: Connection, p: sasl.AuthProps): sasl.AuthResult | Promise<string> => {
   const who = [p.authId, p.anonymousToken, p.authorizationId];
   if (who.includes('boom')) throw new Error('user database is down');
   if (who.includes('reject')) return Promise.reject(new Error('user database went away'));
@@ -29,6 +33,8 @@ const handler = (_c: Connection, p: sasl.AuthProps): boolean | string | null | P
       return p.authId === 'bob' && p.password === 'secret';
     case 'EXTERNAL':
       return p.authId === 'ext';
+    case 'OTP':
+      return otpStore.entry(p.authId);
     default:
       return p.authId === 'bob' ? 'secret' : null;
   }
@@ -91,7 +97,7 @@ test('malformed client input on every mechanism: an <error> reply (501/535/538),
 test('malformed initial responses piggybacked in the start are refused with 501, not 550', async () => {
   const p = await greeted(listener.port);
   let ch = 1;
-  for (const mech of ['ANONYMOUS', 'PLAIN', 'EXTERNAL', 'SCRAM-SHA-256']) {
+  for (const mech of ['ANONYMOUS', 'PLAIN', 'EXTERNAL', 'SCRAM-SHA-256', 'OTP']) {
     const r = await startRaw(p, ch, uri(mech), `<blob>${b64(new Uint8Array([0xff, 0xfe, 0xfd]))}</blob>`);
     assert.equal(r.kw, 'ERR', mech);
     const e = parseMgmt(r.payload.slice(MIME.length));

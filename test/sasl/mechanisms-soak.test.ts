@@ -14,6 +14,7 @@ import {
 } from '../../src/sasl/mechanisms.js';
 import { digestMd5Server } from '../../src/sasl/digest-md5.js';
 import { scramServer } from '../../src/sasl/scram.js';
+import { otpServer } from '../../src/sasl/otp-mech.js';
 
 const SERVERS: Record<string, (c: ServerContext) => ServerMechanism> = {
   ANONYMOUS: anonymousServer,
@@ -22,6 +23,7 @@ const SERVERS: Record<string, (c: ServerContext) => ServerMechanism> = {
   'CRAM-MD5': cramMd5Server,
   'DIGEST-MD5': digestMd5Server,
   'SCRAM-SHA-256': scramServer,
+  OTP: otpServer,
 };
 
 /** Client messages: raw bytes, and text built from the separators the mechanisms parse. */
@@ -44,6 +46,11 @@ const response = fc.oneof(
         'a=',
         'username=',
         'nonce=',
+        'otp-md5 ',
+        'hex:',
+        'word:',
+        'init-hex:',
+        ':md5 9 seed:',
         '\u00ad',
         '\ud800',
         'é',
@@ -73,3 +80,21 @@ for (const [name, factory] of Object.entries(SERVERS)) {
     );
   });
 }
+
+test('OTP: random responses to a real challenge never throw, never authenticate, never touch the store', async () => {
+  const { OtpMemoryStore, otpInit } = await import('../../src/sasl/otp-mech.js');
+  const store = new OtpMemoryStore();
+  store.set('u', otpInit('sha1', 'pass phrase', 'soak1', 100));
+  await fc.assert(
+    fc.asyncProperty(response, async (m) => {
+      const ex = otpServer({ check: () => store.entry('u'), serverName: 'localhost' });
+      const first = await ex.step(new TextEncoder().encode('\0u'));
+      assert.equal(first.kind, 'continue');
+      const s = await ex.step(m);
+      assert.equal(s.kind, 'fail');
+      assert.ok(s.kind === 'fail' && [501, 504, 535].includes(s.code), `code ${s.kind === 'fail' ? s.code : ''}`);
+    }),
+    { numRuns: 500, seed: 14 },
+  );
+  assert.equal(store.get('u')!.sequence, 100);
+});
