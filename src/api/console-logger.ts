@@ -43,11 +43,32 @@ function colourOf(e: BeepEvent): string {
   }
 }
 
+/**
+ * What a peer must not get onto a terminal raw (it chooses profile URIs, identities, error
+ * texts): C0 controls (tab too), DEL, C1 (0x9b is a CSI), line and paragraph separators, and
+ * the bidi controls that reorder what the reader sees.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** A string printed as is: no control character, nothing a reader would take for a separator, quote or escape. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this excludes
+const PLAIN = /^[^\s"=\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+$/;
+
+/** `text` with each control character (see UNSAFE) written as a visible `\uXXXX` escape: log lines show what a peer sent, never run it. */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A string in double quotes, JSON escapes, and control characters JSON leaves raw (DEL, C1, bidi) escaped too. */
+const quoted = (s: string): string => escapeControls(JSON.stringify(s));
+/** A string as is when PLAIN, else quoted. */
+const str = (s: string): string => (PLAIN.test(s) ? s : quoted(s));
+
 function value(v: string | number | boolean | string[] | ErrorRecord): string {
   if (typeof v === 'object' && !Array.isArray(v))
-    return `${v.name}${v.code === undefined ? '' : `[${v.code}]`}: ${JSON.stringify(v.message)}`;
-  if (Array.isArray(v)) return v.join(',');
-  if (typeof v === 'string') return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
+    return `${str(v.name)}${v.code === undefined ? '' : `[${str(v.code)}]`}: ${quoted(v.message)}`;
+  if (Array.isArray(v)) return v.map(str).join(',');
+  if (typeof v === 'string') return str(v);
   return String(v);
 }
 

@@ -2,6 +2,7 @@
 // the address forms it accepts.
 import pc from 'picocolors';
 import { Connection, consoleLogger, eventRecord, type Ctx } from '../index.js';
+import { escapeControls } from '../api/console-logger.js';
 
 /** Profile the listener echoes on (`--profile echo`). */
 export const ECHO_URI = 'http://beepwire.dev/profiles/echo';
@@ -21,15 +22,15 @@ export class Output {
   constructor(json: boolean) {
     this.json = json;
   }
-  /** An event: text for people, the object for `--json`. */
+  /** An event: text for people (peer-chosen strings in it: control characters escaped), the object for `--json`. */
   event(text: string, data: Record<string, unknown>): void {
     if (this.json) console.log(JSON.stringify(data));
-    else console.log(text);
+    else console.log(escapeControls(text));
   }
-  /** A failure (stderr in text mode). */
+  /** A failure (stderr in text mode, control characters escaped). */
   fail(text: string, data: Record<string, unknown>): void {
     if (this.json) console.log(JSON.stringify({ ...data, ok: false }));
-    else console.error(pc.red(text));
+    else console.error(pc.red(escapeControls(text)));
   }
 }
 
