@@ -166,9 +166,11 @@ export function otpFromWords(text: string): Uint8Array {
   const words = text.trim().split(/\s+/);
   if (words.length !== 6) throw bad(`six words expected, got ${words[0] === '' ? 0 : words.length}`);
   let all = 0n;
-  for (const w of words) {
+  for (const [n, w] of words.entries()) {
     const i = /^[A-Za-z]{1,4}$/.test(w) ? wordIndex(w) : -1;
-    if (i < 0) throw bad(`'${w.slice(0, 8)}' is not a word of the RFC 2289 dictionary`);
+    // Its position, not the word: a person may have typed the secret pass phrase here, and
+    // the text goes back in the reply and into sasl:fail, hence into logs.
+    if (i < 0) throw bad(`word ${n + 1} is not in the RFC 2289 dictionary`);
     all = (all << 11n) | BigInt(i);
   }
   const v = all >> 2n;
@@ -253,7 +255,8 @@ export function parseOtpResponse(text: string): OtpResponse {
   const rest = t.slice(colon + 1);
   if (type === 'hex') return { form: 'hex', key: otpFromHex(rest) };
   if (type === 'word') return { form: 'word', key: otpFromWords(rest) };
-  if (type !== 'init-hex' && type !== 'init-word') throw bad(`unknown response type '${type.slice(0, 16)}'`);
+  // Not repeated in the error (see otpFromWords): what precedes a colon may be a pass phrase.
+  if (type !== 'init-hex' && type !== 'init-word') throw bad('unknown response type (hex, word, init-hex or init-word)');
   const fields = rest.split(':');
   if (fields.length !== 3) throw bad(`${type} takes <current OTP>:<algorithm> <sequence> <seed>:<new OTP>`);
   const decode = type === 'init-hex' ? otpFromHex : otpFromWords;
