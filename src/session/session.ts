@@ -125,6 +125,8 @@ export class Session implements FrameHandler {
 
   /** Sends our greeting at once (never waits for the peer's: LibVortex waits for ours). */
   start(greeting: Greeting, refuse?: { code: number; text: string }): void {
+    // Ended already: a connection:open logger or subscriber shut the connection down.
+    if (this.ended) return;
     this.addChannel(0, '', true);
     this.mgmt.sendGreeting(greeting, refuse);
   }
