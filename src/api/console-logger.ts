@@ -45,21 +45,23 @@ function colourOf(e: BeepEvent): string {
 
 /**
  * What a peer must not get onto a terminal raw (it chooses profile URIs, identities, error
- * texts): C0 controls (tab too), DEL, C1 (0x9b is a CSI), line and paragraph separators, and
- * the bidi controls that reorder what the reader sees.
+ * texts): control characters (C0 with tab, DEL, C1: 0x9b is a CSI), format characters (bidi
+ * controls that reorder what the reader sees, zero-width ones that make "admin\u200b" look like
+ * "admin"), lone surrogates, and the line and paragraph separators.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-/** A string printed as is: no control character, nothing a reader would take for a separator, quote or escape. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this excludes
-const PLAIN = /^[^\s"=\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+$/;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+/** A string printed as is: nothing of UNSAFE, and nothing a reader would take for a separator, quote or escape. */
+const PLAIN = /^[^\s"=\\\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u;
 
 /** `text` with each control character (see UNSAFE) written as a visible `\uXXXX` escape: log lines show what a peer sent, never run it. */
 export function escapeControls(text: string): string {
-  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSAFE, (c) => {
+    const n = c.codePointAt(0)!;
+    return n > 0xffff ? `\\u{${n.toString(16)}}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
 }
 
-/** A string in double quotes, JSON escapes, and control characters JSON leaves raw (DEL, C1, bidi) escaped too. */
+/** A string in double quotes, JSON escapes, and what JSON leaves raw of UNSAFE (DEL, C1, format characters) escaped too. */
 const quoted = (s: string): string => escapeControls(JSON.stringify(s));
 /** A string as is when PLAIN, else quoted. */
 const str = (s: string): string => (PLAIN.test(s) ? s : quoted(s));
