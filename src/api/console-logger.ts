@@ -53,12 +53,18 @@ const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 /** A string printed as is: nothing of UNSAFE, and nothing a reader would take for a separator, quote or escape. */
 const PLAIN = /^[^\s"=\\\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u;
 
-/** `text` with each control character (see UNSAFE) written as a visible `\uXXXX` escape: log lines show what a peer sent, never run it. */
+/** `text` with each character of UNSAFE written as a visible `\uXXXX` escape (log lines show what a peer sent, never run it); JSON stays valid JSON. */
 export function escapeControls(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const n = c.codePointAt(0)!;
-    return n > 0xffff ? `\\u{${n.toString(16)}}` : `\\u${n.toString(16).padStart(4, '0')}`;
-  });
+  // One \uXXXX per UTF-16 unit (a surrogate pair for a character above U+FFFF): valid inside
+  // a JSON string too, so JSON lines can go through it.
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(UNSAFE)) {
+    out += text.slice(last, m.index);
+    for (let i = 0; i < m[0].length; i++) out += `\\u${m[0].charCodeAt(i).toString(16).padStart(4, '0')}`;
+    last = m.index + m[0].length;
+  }
+  return last === 0 ? text : out + text.slice(last);
 }
 
 /** A string in double quotes, JSON escapes, and what JSON leaves raw of UNSAFE (DEL, C1, format characters) escaped too. */

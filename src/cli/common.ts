@@ -22,14 +22,14 @@ export class Output {
   constructor(json: boolean) {
     this.json = json;
   }
-  /** An event: text for people (peer-chosen strings in it: control characters escaped), the object for `--json`. */
+  /** An event: text for people, the object for `--json` (either way with peer-chosen control characters escaped). */
   event(text: string, data: Record<string, unknown>): void {
-    if (this.json) console.log(JSON.stringify(data));
+    if (this.json) console.log(escapeControls(JSON.stringify(data)));
     else console.log(escapeControls(text));
   }
-  /** A failure (stderr in text mode, control characters escaped). */
+  /** A failure (stderr in text mode; control characters escaped). */
   fail(text: string, data: Record<string, unknown>): void {
-    if (this.json) console.log(JSON.stringify({ ...data, ok: false }));
+    if (this.json) console.log(escapeControls(JSON.stringify({ ...data, ok: false })));
     else console.error(pc.red(escapeControls(text)));
   }
 }
@@ -42,7 +42,7 @@ export class Output {
 export function logEvents(ctx: Ctx, out: Output): void {
   ctx.setLogger(
     out.json
-      ? (e) => console.log(JSON.stringify({ event: 'log', ...eventRecord(e) }))
+      ? (e) => console.log(escapeControls(JSON.stringify({ event: 'log', ...eventRecord(e) })))
       : consoleLogger({ color: pc.isColorSupported, write: (line) => console.error(line) }),
   );
 }

@@ -107,10 +107,31 @@ test('a peer on the wire cannot put raw control characters into the listener log
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const NODE = runtimeName() === 'node' ? process.execPath : 'node';
 
+/** Runs `beepwire ping` to completion (bounded). */
+function ping(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(NODE, [MAIN, 'ping', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '',
+      err = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out, err });
+    });
+  });
+}
+
 test('cli ping: a hostile listener (greeting profiles, an ERR reply payload) cannot write control characters to the terminal', async () => {
   const ECHO = 'http://beepwire.dev/profiles/echo';
+  const EVIL_URI = `http://evil/\x9b2J\u200b\u{e0041}${'\n'}connected to 10.0.0.1:1; all is fine`;
   const ctx = new Ctx();
-  registerProfile(ctx, `http://evil/\x9b2J${'\n'}connected to 10.0.0.1:1; all is fine`);
+  registerProfile(ctx, EVIL_URI);
   registerProfile(ctx, ECHO, {
     frameReceived: (_c, ch, f) => {
       if (f.type === 'MSG') ch.sendErr(`${MIME}\x1b]0;owned\x07\x1b[2J\x1b[31mFAKE\rround trip 1: RPY ok\x9b`, undefined, f.msgNo);
@@ -118,26 +139,19 @@ test('cli ping: a hostile listener (greeting profiles, an ERR reply payload) can
   });
   const l = await createListener(ctx, '127.0.0.1', 0);
   try {
-    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const p = spawn(NODE, [MAIN, 'ping', `127.0.0.1:${l.port}`, '--count', '1', '--log'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '',
-        err = '';
-      p.stdout.on('data', (d) => {
-        out += d;
-      });
-      p.stderr.on('data', (d) => {
-        err += d;
-      });
-      const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
-      p.on('close', (code) => {
-        clearTimeout(t);
-        resolve({ code, out, err });
-      });
-    });
+    const r = await ping([`127.0.0.1:${l.port}`, '--count', '1', '--log']);
     assert.equal(r.code, 1, r.err);
     assert.match(r.err, /round trip 1: ERR/);
     for (const line of `${r.out}${r.err}`.split('\n').filter((x) => x !== '')) clean(line, 'cli output');
     assert.ok(!/^connected to 10\.0\.0\.1/m.test(r.out), 'no forged line');
+    // --json: the same escapes, and every line is still JSON that gives back what the peer sent.
+    const j = await ping([`127.0.0.1:${l.port}`, '--count', '1', '--log', '--json']);
+    assert.equal(j.code, 1, j.err);
+    const lines = j.out.split('\n').filter((x) => x !== '');
+    for (const line of lines) clean(line, 'cli --json output');
+    const greeting = lines.map((x) => JSON.parse(x) as { event: string; profiles?: string[] }).find((x) => x.event === 'greeting');
+    // XML attribute normalisation turns the LF into a space: the rest arrives as sent.
+    assert.ok(greeting?.profiles?.includes(EVIL_URI.replace('\n', ' ')), JSON.stringify(greeting));
   } finally {
     await ctx.exit();
   }
