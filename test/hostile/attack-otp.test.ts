@@ -160,3 +160,18 @@ test('OTP under maxFailures: wrong one-time passwords end the session at the lim
     await c.exit();
   }
 });
+
+test('hostile server, documented risk: the pass-phrase client answers any sequence, and a low one gives away those above it', async () => {
+  const { otpClient } = await import('../../src/sasl/otp-mech.js');
+  const { otpStep } = await import('../../src/sasl/otp.js');
+  // The real listener holds sequence 100 (it will ask for 99); a man in the middle asks for 1
+  // with the same seed, and a downgrade to another algorithm is answered as well.
+  const real = sasl.otpInit('sha1', PASS, 'TeSt', 100);
+  const m = otpClient({ authId: 'bob', password: PASS });
+  const answer = new TextDecoder().decode(await m.step(new TextEncoder().encode('otp-sha1 1 TeSt ext')));
+  let k: Uint8Array = Uint8Array.from(Buffer.from(answer.replace(/^hex:/, ''), 'hex'));
+  for (let i = 1; i < 99; i++) k = otpStep('sha1', k);
+  assert.deepEqual(otpStep('sha1', k), real.key, 'sequence 99, derived without the pass phrase, is what the real listener accepts');
+  const md5 = otpClient({ authId: 'bob', password: PASS });
+  assert.match(new TextDecoder().decode(await md5.step(new TextEncoder().encode('otp-md5 1 TeSt ext'))), /^hex:[0-9a-f]{16}$/);
+});
