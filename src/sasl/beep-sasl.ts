@@ -548,3 +548,8 @@ export function methodUsed(conn: Connection): string | undefined {
 export function authId(conn: Connection): string | undefined {
   return conn.get(SASL_STATE)?.authId;
 }
+
+/** Authorization identity the authenticated client asked to act as, which the handler granted (undefined: none asked). */
+export function authorizationId(conn: Connection): string | undefined {
+  return conn.get(SASL_STATE)?.authorizationId;
+}

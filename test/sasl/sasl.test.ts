@@ -155,3 +155,31 @@ test('SASLprep: a soft hyphen in the user name maps to nothing (RFC 4013)', asyn
   assert.equal(seen.at(-1)?.authId, 'bob');
   assert.ok(await conn.close());
 });
+
+test('the authorization identity a PLAIN client asks for reaches the handler and, once granted, sasl.authorizationId on both sides', async () => {
+  const accepted: Connection[] = [];
+  const c = new Ctx();
+  sasl.acceptMech(
+    c,
+    'PLAIN',
+    (conn, p) => {
+      accepted.push(conn);
+      return p.authId === 'bob' && p.password === 'secret' && (p.authorizationId === undefined || p.authorizationId === 'ops');
+    },
+    { allowPlainInClear: true },
+  );
+  const l = await createListener(c, '127.0.0.1', 0);
+  try {
+    const conn = await connect(l.port);
+    assert.equal(await sasl.startAuth(conn, 'PLAIN', { ...GOOD.PLAIN, authorizationId: 'root' }), false, 'the handler refuses root');
+    conn.popChannelError();
+    assert.ok(await sasl.startAuth(conn, 'PLAIN', { ...GOOD.PLAIN, authorizationId: 'ops' }));
+    assert.equal(sasl.authId(conn), 'bob');
+    assert.equal(sasl.authorizationId(conn), 'ops');
+    assert.equal(sasl.authorizationId(accepted.at(-1)!), 'ops');
+    assert.equal(sasl.authId(accepted.at(-1)!), 'bob');
+    assert.ok(await conn.close());
+  } finally {
+    await c.exit();
+  }
+});
