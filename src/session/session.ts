@@ -14,10 +14,12 @@ import { processBudget, addQueued, processQueueFull, waitProcessQueue, cancelPro
 /** Where a session writes. `write` returns false when the transport wants it to wait for drain(). */
 export interface SessionIO {
   /**
-   * Writes up to three parts in order. Parts may be views that change after the call (frame
-   * headers): copy what is kept. False = pause until Session.drain().
+   * Writes up to four parts in order: a data frame is always one call (frame header, MIME
+   * header block, payload, trailer; absent parts left out), which a message transport sends as
+   * one message. Parts may be views that change after the call (frame headers): copy what is
+   * kept. False = pause until Session.drain().
    */
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean;
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
   /** Drops the transport at once (poorly formed input: no response, no more reading). */
@@ -672,10 +674,8 @@ export class Session implements FrameHandler {
     else if (from >= headLen)
       this.#write(header, from === headLen && to === total ? m.data : m.data.subarray(from - headLen, to - headLen), END);
     else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
-    else {
-      this.#write(header, from === 0 ? head! : head!.subarray(from));
-      this.#write(to === total ? m.data : m.data.subarray(0, to - headLen), END);
-    }
+    // The frame spans the header block and the body: still one write (one WebSocket message).
+    else this.#write(header, from === 0 ? head! : head!.subarray(from), to === total ? m.data : m.data.subarray(0, to - headLen), END);
     m.offset = to;
     this.#queued -= n;
     addQueued(-n);
@@ -702,10 +702,10 @@ export class Session implements FrameHandler {
     this.#blocked = true;
   }
 
-  #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
+  #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): void {
     if (this.#suspended) return;
-    this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0);
-    if (!this.#io.write(a, b, c)) {
+    this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
+    if (!this.#io.write(a, b, c, d)) {
       this.#blocked = true;
       if (this.#over && !this.#inputPaused) this.#pressure();
     }

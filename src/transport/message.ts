@@ -13,13 +13,17 @@ export const HIGH_WATER = 1 << 20;
 /** Default bound on input received while reading is paused (see MessageTransport.maxPausedInput). */
 export const MAX_PAUSED_INPUT = 32 << 20;
 
-/** The three parts of one frame as one message (copied: the header may be a view that changes). */
-export function joinParts(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): Uint8Array {
-  const n = a.length + (b?.length ?? 0) + (c?.length ?? 0);
+/** The parts of one frame as one message (copied: the header may be a view that changes). */
+export function joinParts(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): Uint8Array {
+  const n = a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
   const m = new Uint8Array(n);
   m.set(a, 0);
-  if (b !== undefined) m.set(b, a.length);
-  if (c !== undefined) m.set(c, n - c.length);
+  let o = a.length;
+  for (const p of [b, c, d]) {
+    if (p === undefined) continue;
+    m.set(p, o);
+    o += p.length;
+  }
   return m;
 }
 
@@ -91,9 +95,9 @@ export abstract class MessageTransport implements Transport {
   abstract opened(): Promise<void>;
 
   /** Queues one frame as one message; sent at the end of this microtask run. */
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
     if (this.#closed) return false;
-    const m = joinParts(a, b, c);
+    const m = joinParts(a, b, c, d);
     if (m.length > 0) {
       this.#out.push(m);
       this.#outBytes += m.length;

@@ -21,8 +21,8 @@ class Wire implements SessionIO {
   aborted = false;
   open = true;
   paused: boolean[] = [];
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    for (const p of [a, b, c]) if (p) this.out += Buffer.from(p).toString('latin1');
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    for (const p of [a, b, c, d]) if (p) this.out += Buffer.from(p).toString('latin1');
     return this.open;
   }
   end(): void {
