@@ -205,15 +205,40 @@ export class Session implements FrameHandler {
 
   /**
    * Feeds bytes from the transport. Never throws: a fault while handling peer input ends
-   * this session only (RFC 3080 §2.2.1.1), whatever its cause.
+   * this session only (RFC 3080 §2.2.1.1), whatever its cause. With `burst` more chunks are
+   * likely to follow in this run (a message transport gets one per WebSocket message, often
+   * dozens per socket read): window updates and writes then wait for the end of the run, one
+   * pass for the whole burst instead of one per chunk.
    */
-  receive(chunk: Uint8Array): void {
+  receive(chunk: Uint8Array, burst = false): void {
     if (this.ended) return;
     this.#octetsIn += chunk.length;
     try {
       const ok = this.codec.decode(chunk, this);
       if (this.#pinning.length > 0) this.#unpin(chunk);
       if (!ok) return;
+      if (burst) {
+        if (!this.#settleQueued) {
+          this.#settleQueued = true;
+          queueMicrotask((this.#settleTask ??= () => this.#settle()));
+        }
+        return;
+      }
+      this.#acknowledge();
+      this.flush();
+    } catch (e) {
+      this.abort(asError(e));
+    }
+  }
+
+  #settleQueued = false;
+  #settleTask: (() => void) | undefined; // made on the first burst
+
+  /** The end of a burst of input: window updates, then writes. */
+  #settle(): void {
+    this.#settleQueued = false;
+    if (this.ended) return;
+    try {
       this.#acknowledge();
       this.flush();
     } catch (e) {
@@ -237,8 +262,8 @@ export class Session implements FrameHandler {
   }
 
   /** Octets from the transport (TransportSink.data). */
-  data(chunk: Uint8Array): void {
-    this.receive(chunk);
+  data(chunk: Uint8Array, more?: boolean): void {
+    this.receive(chunk, more === true);
   }
 
   /** The transport is gone (TransportSink.closed). */

@@ -222,7 +222,7 @@ export abstract class MessageTransport implements Transport {
       }
       return;
     }
-    this.#sink?.data(chunk);
+    this.#sink?.data(chunk, true); // one WebSocket message: often one of many in this read
   }
 
   /** Takes the input received and not delivered (an in-place TLS upgrade feeds it to TLS). */
@@ -240,7 +240,7 @@ export abstract class MessageTransport implements Transport {
       while (this.#in.length > 0 && !this.paused && !this.#closed) {
         const c = this.#in.shift()!;
         this.#inBytes -= c.length;
-        this.#sink?.data(c);
+        this.#sink?.data(c, true);
       }
     } finally {
       this.#delivering = false;

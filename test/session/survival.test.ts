@@ -237,3 +237,15 @@ test("frames on a channel right behind our start's <profile/> RPY, in one read, 
   assert.equal(st.channel.early?.length, 1, 'held until the application takes the channel');
   assert.equal(Buffer.from(st.channel.early![0]!.content).toString('latin1'), '\r\nmessage 1');
 });
+
+test('a burst of input (receive(chunk, true): a message transport, one chunk per WebSocket message): replies wait for the end of the run; a plain receive answers within the call', async () => {
+  const { s, wire, peer } = await listener();
+  const ch = s.channels.get(1)!;
+  ch.onMessage = (m) => s.sendReply(ch, 'RPY', m.msgno, bytes('pong'));
+  for (let i = 0; i < 3; i++) s.receive(peer.frame('MSG', 1, i, 'ping'), true);
+  assert.equal(wire.take(), '', 'nothing written inside the burst');
+  await Promise.resolve(); // the end of the run: microtasks queued by the burst ran
+  assert.equal((wire.take().match(/RPY 1 \d \. /g) ?? []).length, 3, 'the three replies');
+  s.receive(peer.frame('MSG', 1, 3, 'ping'));
+  assert.match(wire.take(), /RPY 1 3 \. /, 'answered within the call');
+});
