@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as wsPackage from 'ws';
-import { WsFrameWriter, jsMask, headerSize, writeHeader, type FrameSocket } from './ws-frame.js';
+import { WsFrameWriter, jsMask, headerSize, writeHeader, type FrameSocket } from '../../src/transport/ws-frame.js';
+import { testNeeding } from '../runtime-limits.js';
 
 /** A socket that records what was written, calling the write callbacks when `release()` says. */
 class Recorder implements FrameSocket {
@@ -58,39 +59,43 @@ function parse(octets: Buffer, masked: boolean): Promise<Buffer[]> {
 const filled = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
 for (const masked of [true, false]) {
-  test(`WsFrameWriter (${masked ? 'masked, client' : 'unmasked, listener'}): every length form, parts of odd lengths, read back by ws's Receiver`, async () => {
-    const sock = new Recorder();
-    const w = new WsFrameWriter(sock, masked, jsMask);
-    const frames: Uint8Array[][] = [];
-    // 0..125 in one octet, 126..65535 in two more, 65536 and up in eight more; parts of 1, 2, 3 octets shift the key's phase.
-    for (const n of [0, 1, 5, 125, 126, 127, 1000, 20_000, 65_535, 65_536, 70_001, 300_000]) {
-      const parts = n === 0 ? [new Uint8Array(0)] : [filled(Math.min(n, 3), n), filled(Math.min(Math.max(n - 3, 0), 2), n + 1)];
-      const rest = n - parts.reduce((s, p) => s + p.length, 0);
-      if (rest > 0) parts.push(filled(rest - Math.min(rest, 5), n + 2), filled(Math.min(rest, 5), n + 3));
-      frames.push(parts);
-      w.put(n, parts[0]!, parts[1], parts[2], parts[3]);
-    }
-    const expectBytes = frames.reduce(
-      (s, f) =>
-        s +
-        f.reduce((t, p) => t + p.length, 0) +
-        headerSize(
-          f.reduce((t, p) => t + p.length, 0),
-          masked,
-        ),
-      0,
-    );
-    assert.equal(w.queued, expectBytes);
-    assert.equal(
-      w.flush(() => undefined),
-      expectBytes,
-    );
-    assert.equal(w.queued, 0);
-    assert.equal(sock.corked, 0, 'uncorked after the flush');
-    const got = await parse(sock.bytes(), masked);
-    assert.equal(got.length, frames.length);
-    for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], Buffer.concat(frames[i]!), `frame ${i}`);
-  });
+  testNeeding(
+    'ws-receiver',
+    `WsFrameWriter (${masked ? 'masked, client' : 'unmasked, listener'}): every length form, parts of odd lengths, read back by ws's Receiver`,
+    async () => {
+      const sock = new Recorder();
+      const w = new WsFrameWriter(sock, masked, jsMask);
+      const frames: Uint8Array[][] = [];
+      // 0..125 in one octet, 126..65535 in two more, 65536 and up in eight more; parts of 1, 2, 3 octets shift the key's phase.
+      for (const n of [0, 1, 5, 125, 126, 127, 1000, 20_000, 65_535, 65_536, 70_001, 300_000]) {
+        const parts = n === 0 ? [new Uint8Array(0)] : [filled(Math.min(n, 3), n), filled(Math.min(Math.max(n - 3, 0), 2), n + 1)];
+        const rest = n - parts.reduce((s, p) => s + p.length, 0);
+        if (rest > 0) parts.push(filled(rest - Math.min(rest, 5), n + 2), filled(Math.min(rest, 5), n + 3));
+        frames.push(parts);
+        w.put(n, parts[0]!, parts[1], parts[2], parts[3]);
+      }
+      const expectBytes = frames.reduce(
+        (s, f) =>
+          s +
+          f.reduce((t, p) => t + p.length, 0) +
+          headerSize(
+            f.reduce((t, p) => t + p.length, 0),
+            masked,
+          ),
+        0,
+      );
+      assert.equal(w.queued, expectBytes);
+      assert.equal(
+        w.flush(() => undefined),
+        expectBytes,
+      );
+      assert.equal(w.queued, 0);
+      assert.equal(sock.corked, 0, 'uncorked after the flush');
+      const got = await parse(sock.bytes(), masked);
+      assert.equal(got.length, frames.length);
+      for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], Buffer.concat(frames[i]!), `frame ${i}`);
+    },
+  );
 }
 
 test('WsFrameWriter: unmasked, a payload part of 16 KiB or more is written by reference; small parts and headers are copied together', () => {
@@ -107,22 +112,26 @@ test('WsFrameWriter: unmasked, a payload part of 16 KiB or more is written by re
   assert.equal(sock.chunks[0]![4], 2, 'the header as it was when queued (after a 4-octet frame header)');
 });
 
-test('WsFrameWriter: masked frames never share the key with the payload in clear, and each frame has its own key', async () => {
-  const sock = new Recorder();
-  const w = new WsFrameWriter(sock, true, jsMask);
-  const zeros = new Uint8Array(64);
-  w.put(64, zeros);
-  w.put(64, zeros);
-  w.flush(() => undefined);
-  const b = sock.bytes();
-  const key1 = b.subarray(2, 6);
-  const key2 = b.subarray(6 + 64 + 2, 6 + 64 + 6);
-  assert.notDeepEqual(key1, key2, 'a fresh key per frame (equal by chance once in 2^32)');
-  assert.deepEqual(b.subarray(6, 10), key1, 'zeros masked are the key itself');
-  assert.deepEqual(await parse(b, true), [Buffer.alloc(64), Buffer.alloc(64)]);
-});
+testNeeding(
+  'ws-receiver',
+  'WsFrameWriter: masked frames never share the key with the payload in clear, and each frame has its own key',
+  async () => {
+    const sock = new Recorder();
+    const w = new WsFrameWriter(sock, true, jsMask);
+    const zeros = new Uint8Array(64);
+    w.put(64, zeros);
+    w.put(64, zeros);
+    w.flush(() => undefined);
+    const b = sock.bytes();
+    const key1 = b.subarray(2, 6);
+    const key2 = b.subarray(6 + 64 + 2, 6 + 64 + 6);
+    assert.notDeepEqual(key1, key2, 'a fresh key per frame (equal by chance once in 2^32)');
+    assert.deepEqual(b.subarray(6, 10), key1, 'zeros masked are the key itself');
+    assert.deepEqual(await parse(b, true), [Buffer.alloc(64), Buffer.alloc(64)]);
+  },
+);
 
-test('WsFrameWriter: a slab is used again only after the socket took the write that held it', async () => {
+testNeeding('ws-receiver', 'WsFrameWriter: a slab is used again only after the socket took the write that held it', async () => {
   const sock = new Recorder();
   const w = new WsFrameWriter(sock, true, jsMask);
   const a = filled(40_000, 7);
