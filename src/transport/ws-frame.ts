@@ -59,14 +59,19 @@ const KEY_POOL = 8192;
 let keys: Uint8Array<ArrayBuffer> | undefined;
 let keyAt = KEY_POOL;
 
-function nextKey(): Uint8Array {
+/** Puts the next 4 random octets in `key` (copied, not a view: no object per frame). */
+function nextKey(key: Uint8Array): void {
   if (keyAt === KEY_POOL) {
     keys ??= new Uint8Array(KEY_POOL);
     crypto.getRandomValues(keys);
     keyAt = 0;
   }
+  const k = keys!;
+  key[0] = k[keyAt]!;
+  key[1] = k[keyAt + 1]!;
+  key[2] = k[keyAt + 2]!;
+  key[3] = k[keyAt + 3]!;
   keyAt += 4;
-  return keys!.subarray(keyAt - 4, keyAt);
 }
 
 /** The JS mask, for when bufferutil is not installed. */
@@ -126,6 +131,7 @@ export class WsFrameWriter {
   #bytes = 0;
   #slab: Slab | undefined; // the slab large masked frames are cut from in this flush
   #slabs: Slab[] = []; // every slab this flush uses
+  readonly #key = new Uint8Array(4); // this frame's masking key (written into the header first)
   readonly #rot = new Uint8Array(4); // the key rotated to a part that starts off a 4-octet step
 
   /** Frames for `socket`, masked (client) or not (listener), masking with `mask`. */
@@ -146,7 +152,8 @@ export class WsFrameWriter {
     const h = headerSize(n, masked);
     this.#bytes += h + n;
     if (masked) {
-      const key = nextKey();
+      const key = this.#key;
+      nextKey(key);
       const out = this.#room(h + n);
       let o = writeHeader(out, this.#end, n, key);
       let at = 0; // payload offset: where the key's phase stands
