@@ -238,8 +238,10 @@ for (const size of TLS_SIZES) {
   compare(byId(`beep-tls-${size}`)!, [['raw node:tls', byId(`tls-${size}`)]]);
 }
 // BEEP over WebSocket (issue 11): the same echo through the ws listener, beside TCP in one group,
-// with the ws library's own echo (raw messages, no BEEP) and the raw length-prefixed TCP echo as
-// ceilings: what the library costs over TCP is beyond what beepwire can win back.
+// with the ws library's own echo (raw messages, no BEEP) and the raw length-prefixed TCP echo for
+// reference: what the library costs over TCP is beyond what beepwire can win back. The ws echo
+// is not a ceiling (its client's ws.send() allocates a masked copy per message, beepwire's client
+// masks into reused buffers), so beating it raises no warning.
 for (const size of WS_SIZES) {
   const n = sizeName(size);
   rows.push(
@@ -268,10 +270,6 @@ for (const size of WS_SIZES) {
   ws.pairedRatios = { 'beepwire TCP': pairedOf(ws, tcp), 'raw ws echo': pairedOf(ws, raw) };
   raw.ratios = { 'raw length-prefixed': ratioOf(raw, lp) };
   raw.pairedRatios = { 'raw length-prefixed': pairedOf(raw, lp) };
-  if (ws.ratios['raw ws echo']! > 1)
-    warnings.push(
-      `"${ws.label}" reached ${pct1(ws.ratios['raw ws echo']!)} of "${raw.label}": that baseline is not a ceiling, it is BROKEN`,
-    );
   tcp.ratios = { 'raw length-prefixed': ratioOf(tcp, lp) };
   tcp.pairedRatios = { 'raw length-prefixed': pairedOf(tcp, lp) };
   progress(
