@@ -823,8 +823,16 @@ export class Session implements FrameHandler {
       if (!this.#hold(ch, length)) return;
       // A view keeps the whole socket chunk alive: only pieces that are most of it stay views.
       if (this.#owned) {
-        p.parts.push(buf.subarray(offset, offset + length));
-        if (length * 4 < buf.byteLength) this.#pinning.push(p); // small view: see #unpin
+        const parts = p.parts;
+        const last = parts.length > 0 ? parts[parts.length - 1]! : undefined;
+        if (last !== undefined && last.buffer === buf.buffer && last.byteOffset + last.length === buf.byteOffset + offset) {
+          // Right after the previous piece in the same memory (a frame the codec handed over in
+          // two calls, a whole frame in one WebSocket message): one view, nothing to join later.
+          parts[parts.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + length);
+        } else {
+          parts.push(buf.subarray(offset, offset + length));
+          if (length * 4 < buf.byteLength) this.#pinning.push(p); // small view: see #unpin
+        }
       } else p.parts.push(copyOf(buf, offset, offset + length));
       p.size += length;
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an

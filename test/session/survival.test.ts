@@ -249,3 +249,33 @@ test('a burst of input (receive(chunk, true): a message transport, one chunk per
   s.receive(peer.frame('MSG', 1, 3, 'ping'));
   assert.match(wire.take(), /RPY 1 3 \. /, 'answered within the call');
 });
+
+test('pieces of a message that lie next to each other in one buffer are one view: a large frame in one chunk (a WebSocket message) is never joined', async () => {
+  const { s, peer } = await listener({ ownedChunks: true }); // as Connection makes it: chunks are kept as views
+  const ch = s.channels.get(1)!;
+  const got: Array<{ parts: number; view: boolean; text: string }> = [];
+  let buffer: ArrayBufferLike | undefined;
+  ch.onMessage = (m) =>
+    got.push({ parts: m.contentParts.length, view: m.content.buffer === buffer, text: Buffer.from(m.content).toString('latin1') });
+  const body = 'x'.repeat(40_000); // past the codec's 16 KiB copy window: handed over in two calls
+  const whole = peer.frame('MSG', 1, 0, body);
+  buffer = whole.buffer;
+  s.receive(whole); // one chunk
+  const two = peer.frame('MSG', 1, 1, body);
+  buffer = two.buffer;
+  s.receive(two.subarray(0, 25_000)); // two chunks, side by side in one buffer
+  s.receive(two.subarray(25_000));
+  const a = peer.frame('MSG', 1, 2, body);
+  buffer = undefined;
+  s.receive(Uint8Array.from(a.subarray(0, 25_000))); // two chunks in two buffers (copies): joined
+  s.receive(Uint8Array.from(a.subarray(25_000)));
+  await tick();
+  assert.deepEqual(
+    got.map((g) => [g.parts, g.view, g.text === body]),
+    [
+      [1, true, true],
+      [1, true, true],
+      [2, false, true],
+    ],
+  );
+});
