@@ -12,11 +12,12 @@ const dirty = new Set<MemPipe>();
 class MemPipe implements SessionIO {
   peer!: Session;
   q: Uint8Array[] | undefined;
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
     const q = (this.q ??= []);
     q.push(a.slice());
     if (b !== undefined) q.push(b.slice());
     if (c !== undefined) q.push(c.slice());
+    if (d !== undefined) q.push(d.slice());
     dirty.add(this);
     return true;
   }

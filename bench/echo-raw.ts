@@ -180,3 +180,82 @@ export async function rawRtt(port: number, count: number): Promise<number[]> {
   s.destroy();
   return times;
 }
+
+/**
+ * Sends of one run go out in one socket write: the socket under `ws` (its private `_socket`,
+ * ws 8) is corked at the first send and uncorked at the end of the run, as beepwire's
+ * WebSocket transport does; ws.send() alone writes every message with a syscall of its own.
+ */
+function corkedSends(ws: import('ws').WebSocket): () => void {
+  const sock = (ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
+  return () => {
+    if (corked) return;
+    corked = true;
+    sock.cork();
+    queueMicrotask(() => {
+      corked = false;
+      sock.uncork();
+    });
+  };
+}
+
+/**
+ * A raw WebSocket echo server (the `ws` package, as beepwire's ws listener uses it: no
+ * permessage-deflate, no UTF-8 checks): every message is sent back as one binary message, the
+ * replies of one read in one write.
+ */
+export async function rawWsServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, skipUTF8Validation: true });
+  wss.on('connection', (ws) => {
+    ws.binaryType = 'nodebuffer';
+    const cork = corkedSends(ws);
+    ws.on('message', (data: Buffer) => {
+      cork();
+      ws.send(data, { binary: true, compress: false });
+    });
+  });
+  await new Promise<void>((res) => wss.once('listening', () => res()));
+  const port = (wss.address() as { port: number }).port;
+  return { port, close: () => new Promise<void>((res) => wss.close(() => res())) };
+}
+
+/**
+ * Keeps `inFlight` binary messages of `size` octets outstanding over one `ws` client (masked,
+ * as RFC 6455 requires of a client) for `seconds`, then waits for the outstanding ones; the
+ * messages sent in one run go in one write.
+ */
+export async function rawWsEcho(port: number, size: number, inFlight: number, seconds: number): Promise<EchoResult> {
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, skipUTF8Validation: true });
+  ws.binaryType = 'nodebuffer';
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
+  const body = Buffer.alloc(size, 0x61);
+  const cork = corkedSends(ws);
+  let msgs = 0,
+    outstanding = inFlight;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await new Promise<void>((resolve) => {
+    ws.on('message', () => {
+      msgs++;
+      outstanding--;
+      if (performance.now() < end) {
+        cork();
+        ws.send(body, { binary: true, compress: false });
+        outstanding++;
+      } else if (outstanding === 0) resolve();
+    });
+    cork();
+    for (let i = 0; i < inFlight; i++) ws.send(body, { binary: true, compress: false });
+  });
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(c0);
+  ws.terminate();
+  return { msgs, secs, cpu };
+}

@@ -17,8 +17,8 @@ const HEAD = bytes('\r\n'); // the empty MIME header block
 class Pipe implements SessionIO {
   peer!: Session;
   wire = '';
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    const parts = [a, b, c].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    const parts = [a, b, c, d].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
     for (const p of parts) this.wire += String.fromCharCode(...p);
     setImmediate(() => {
       for (const p of parts) this.peer.receive(p);

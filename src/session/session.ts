@@ -14,10 +14,12 @@ import { processBudget, addQueued, processQueueFull, waitProcessQueue, cancelPro
 /** Where a session writes. `write` returns false when the transport wants it to wait for drain(). */
 export interface SessionIO {
   /**
-   * Writes up to three parts in order. Parts may be views that change after the call (frame
-   * headers): copy what is kept. False = pause until Session.drain().
+   * Writes up to four parts in order: a data frame is always one call (frame header, MIME
+   * header block, payload, trailer; absent parts left out), which a message transport sends as
+   * one message. Parts may be views that change after the call (frame headers): copy what is
+   * kept. False = pause until Session.drain().
    */
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean;
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
   /** Drops the transport at once (poorly formed input: no response, no more reading). */
@@ -210,15 +212,40 @@ export class Session implements FrameHandler {
 
   /**
    * Feeds bytes from the transport. Never throws: a fault while handling peer input ends
-   * this session only (RFC 3080 §2.2.1.1), whatever its cause.
+   * this session only (RFC 3080 §2.2.1.1), whatever its cause. With `burst` more chunks are
+   * likely to follow in this run (a message transport gets one per WebSocket message, often
+   * dozens per socket read): window updates and writes then wait for the end of the run, one
+   * pass for the whole burst instead of one per chunk.
    */
-  receive(chunk: Uint8Array): void {
+  receive(chunk: Uint8Array, burst = false): void {
     if (this.ended) return;
     this.#octetsIn += chunk.length;
     try {
       const ok = this.codec.decode(chunk, this);
       if (this.#pinning.length > 0) this.#unpin(chunk);
       if (!ok) return;
+      if (burst) {
+        if (!this.#settleQueued) {
+          this.#settleQueued = true;
+          queueMicrotask((this.#settleTask ??= () => this.#settle()));
+        }
+        return;
+      }
+      this.#acknowledge();
+      this.flush();
+    } catch (e) {
+      this.abort(asError(e));
+    }
+  }
+
+  #settleQueued = false;
+  #settleTask: (() => void) | undefined; // made on the first burst
+
+  /** The end of a burst of input: window updates, then writes. */
+  #settle(): void {
+    this.#settleQueued = false;
+    if (this.ended) return;
+    try {
       this.#acknowledge();
       this.flush();
     } catch (e) {
@@ -242,8 +269,8 @@ export class Session implements FrameHandler {
   }
 
   /** Octets from the transport (TransportSink.data). */
-  data(chunk: Uint8Array): void {
-    this.receive(chunk);
+  data(chunk: Uint8Array, more?: boolean): void {
+    this.receive(chunk, more === true);
   }
 
   /** The transport is gone (TransportSink.closed). */
@@ -679,10 +706,8 @@ export class Session implements FrameHandler {
     else if (from >= headLen)
       this.#write(header, from === headLen && to === total ? m.data : m.data.subarray(from - headLen, to - headLen), END);
     else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
-    else {
-      this.#write(header, from === 0 ? head! : head!.subarray(from));
-      this.#write(to === total ? m.data : m.data.subarray(0, to - headLen), END);
-    }
+    // The frame spans the header block and the body: still one write (one WebSocket message).
+    else this.#write(header, from === 0 ? head! : head!.subarray(from), to === total ? m.data : m.data.subarray(0, to - headLen), END);
     m.offset = to;
     this.#queued -= n;
     addQueued(-n);
@@ -709,10 +734,10 @@ export class Session implements FrameHandler {
     this.#blocked = true;
   }
 
-  #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
+  #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): void {
     if (this.#suspended) return;
-    this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0);
-    if (!this.#io.write(a, b, c)) {
+    this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
+    if (!this.#io.write(a, b, c, d)) {
       this.#blocked = true;
       if (this.#over && !this.#inputPaused) this.#pressure();
     }
@@ -805,8 +830,16 @@ export class Session implements FrameHandler {
       if (!this.#hold(ch, length)) return;
       // A view keeps the whole socket chunk alive: only pieces that are most of it stay views.
       if (this.#owned) {
-        p.parts.push(buf.subarray(offset, offset + length));
-        if (length * 4 < buf.byteLength) this.#pinning.push(p); // small view: see #unpin
+        const parts = p.parts;
+        const last = parts.length > 0 ? parts[parts.length - 1]! : undefined;
+        if (last !== undefined && last.buffer === buf.buffer && last.byteOffset + last.length === buf.byteOffset + offset) {
+          // Right after the previous piece in the same memory (a frame the codec handed over in
+          // two calls, a whole frame in one WebSocket message): one view, nothing to join later.
+          parts[parts.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + length);
+        } else {
+          parts.push(buf.subarray(offset, offset + length));
+          if (length * 4 < buf.byteLength) this.#pinning.push(p); // small view: see #unpin
+        }
       } else p.parts.push(copyOf(buf, offset, offset + length));
       p.size += length;
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an

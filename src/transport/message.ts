@@ -13,13 +13,17 @@ export const HIGH_WATER = 1 << 20;
 /** Default bound on input received while reading is paused (see MessageTransport.maxPausedInput). */
 export const MAX_PAUSED_INPUT = 32 << 20;
 
-/** The three parts of one frame as one message (copied: the header may be a view that changes). */
-export function joinParts(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): Uint8Array {
-  const n = a.length + (b?.length ?? 0) + (c?.length ?? 0);
+/** The parts of one frame as one message (copied: the header may be a view that changes). */
+export function joinParts(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): Uint8Array {
+  const n = a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
   const m = new Uint8Array(n);
   m.set(a, 0);
-  if (b !== undefined) m.set(b, a.length);
-  if (c !== undefined) m.set(c, n - c.length);
+  let o = a.length;
+  for (const p of [b, c, d]) {
+    if (p === undefined) continue;
+    m.set(p, o);
+    o += p.length;
+  }
   return m;
 }
 
@@ -90,13 +94,23 @@ export abstract class MessageTransport implements Transport {
   /** Resolves once open; never rejects. */
   abstract opened(): Promise<void>;
 
+  /**
+   * Takes one frame's parts (`n` octets) straight into the subclass's own send queue, in wire
+   * form, where it can build messages from parts (ws-node.ts); false leaves them to be joined
+   * into one message for sendMessage(). Called only while ready and nothing waits in the message
+   * queue, so order is kept; octets taken count in `buffered` until on the wire.
+   */
+  protected take(_n: number, _a: Uint8Array, _b?: Uint8Array, _c?: Uint8Array, _d?: Uint8Array): boolean {
+    return false;
+  }
+
   /** Queues one frame as one message; sent at the end of this microtask run. */
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
     if (this.#closed) return false;
-    const m = joinParts(a, b, c);
-    if (m.length > 0) {
-      this.#out.push(m);
-      this.#outBytes += m.length;
+    const n = a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
+    if (n > 0 && (this.#out.length > 0 || !this.ready || !this.take(n, a, b, c, d))) {
+      this.#out.push(joinParts(a, b, c, d));
+      this.#outBytes += n;
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -106,19 +120,27 @@ export abstract class MessageTransport implements Transport {
     return !this.#full;
   }
 
-  /** Sends every queued message, one per write() call, in order. */
+  /** Hands the frames take() kept to the network (they go before any queued message); default nothing. */
+  protected sendTaken(): void {
+    /* nothing taken */
+  }
+
+  /** Sends what take() kept, then every queued message, one per write() call, in order. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#out.length === 0 || this.#closed || !this.ready) return;
+    if (this.#closed || !this.ready) return;
+    this.sendTaken();
     const q = this.#out;
-    this.#out = [];
-    this.#outBytes = 0;
-    this.batch(true);
-    for (const m of q) {
-      if (this.#closed) break;
-      this.sendMessage(m);
+    if (q.length > 0) {
+      this.#out = [];
+      this.#outBytes = 0;
+      this.batch(true);
+      for (const m of q) {
+        if (this.#closed) break;
+        this.sendMessage(m);
+      }
+      this.batch(false);
     }
-    this.batch(false);
     if (this.#closed) return;
     if (this.buffered >= HIGH_WATER) this.#full = true;
     if (this.#full) this.watchDrain();
@@ -200,7 +222,7 @@ export abstract class MessageTransport implements Transport {
       }
       return;
     }
-    this.#sink?.data(chunk);
+    this.#sink?.data(chunk, true); // one WebSocket message: often one of many in this read
   }
 
   /** Takes the input received and not delivered (an in-place TLS upgrade feeds it to TLS). */
@@ -218,7 +240,7 @@ export abstract class MessageTransport implements Transport {
       while (this.#in.length > 0 && !this.paused && !this.#closed) {
         const c = this.#in.shift()!;
         this.#inBytes -= c.length;
-        this.#sink?.data(c);
+        this.#sink?.data(c, true);
       }
     } finally {
       this.#delivering = false;

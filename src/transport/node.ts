@@ -131,10 +131,11 @@ export class NodeTransport implements Transport {
   }
 
   /** Queues frame parts; they reach the socket at the end of the current microtask run. */
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
     this.#put(a);
     if (b !== undefined) this.#put(b);
     if (c !== undefined) this.#put(c);
+    if (d !== undefined) this.#put(d);
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush()); // a closure per flush round, none kept per connection

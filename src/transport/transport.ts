@@ -15,8 +15,12 @@ export interface TransportAddress {
 
 /** Where a transport delivers what happens on it (a session, or a TUNNEL relay). */
 export interface TransportSink {
-  /** Octets from the peer; the chunk is never reused by the transport. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Octets from the peer; the chunk is never reused by the transport. `more`: further chunks
+   * are likely in this run (a message transport's messages of one read), so replies and window
+   * updates may wait for the end of the run.
+   */
+  data(chunk: Uint8Array, more?: boolean): void;
   /** Writes may go on after write() returned false. */
   drain(): void;
   /** The transport is gone (`err` set when it failed); called once. */

@@ -151,8 +151,8 @@ export class WebStreamsTransport implements Transport {
   }
 
   /** Queues frame parts (copied: they may be views that change); written at the end of this microtask run. */
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    for (const p of [a, b, c]) {
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    for (const p of [a, b, c, d]) {
       if (p === undefined || p.length === 0) continue;
       this.#queue.push(p.slice());
       this.#queued += p.length;

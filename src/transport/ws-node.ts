@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { BeepError } from '../errors.js';
 import { MessageTransport } from './message.js';
 import { tlsOver, nodeTlsInfo } from './node.js';
+import { WsFrameWriter, jsMask, type MaskFn } from './ws-frame.js';
 import type { TransportAddress, TlsClientUpgrade, TlsServerUpgrade, TlsInfo } from './transport.js';
 
 /** The modules the Node WebSocket adapter needs, once loaded. */
@@ -23,6 +24,8 @@ export interface WsNodeModules {
   http: typeof import('node:http');
   https: typeof import('node:https');
   net: typeof import('node:net');
+  /** bufferutil's native mask (an optional dependency, as for `ws`), else a JS loop. */
+  mask: MaskFn;
 }
 
 let mods: WsNodeModules | undefined;
@@ -34,9 +37,24 @@ export async function loadWsNode(): Promise<WsNodeModules> {
     const [ws, tls, stream, http, https, net] = await Promise.all(
       ['ws', 'node:tls', 'node:stream', 'node:http', 'node:https', 'node:net'].map(load),
     );
-    mods = { ws, tls, stream, http, https, net } as WsNodeModules;
+    mods = { ws, tls, stream, http, https, net, mask: await nativeMask() } as WsNodeModules;
   }
   return mods;
+}
+
+/** bufferutil's mask when it loads (short runs stay in JS: a native call costs more than it saves, as in ws). */
+async function nativeMask(): Promise<MaskFn> {
+  try {
+    const load = (m: string): Promise<{ default?: { mask?: MaskFn } }> => import(m);
+    const native = (await load('bufferutil')).default?.mask;
+    if (typeof native !== 'function') return jsMask;
+    return (source, mask, output, offset, length) => {
+      if (length < 48) jsMask(source, mask, output, offset, length);
+      else native(source, mask, output, offset, length);
+    };
+  } catch {
+    return jsMask;
+  }
 }
 
 /** The loaded modules (only after loadWsNode resolved). */
@@ -69,7 +87,9 @@ function octets(data: RawData): Uint8Array {
 /**
  * A Transport over a `ws` WebSocket (client or accepted). Input stops with ws.pause() (the TCP
  * socket stops being read) and messages already parsed wait in the base class's queue.
- * After an in-place TLS upgrade the byte stream is a TLSSocket over the WebSocket.
+ * Frames go out through a WsFrameWriter on ws's socket (ws-frame.ts), or, where ws has no Node
+ * socket under it, one joined message per ws.send(). After an in-place TLS upgrade the byte
+ * stream is a TLSSocket over the WebSocket.
  */
 export class WsNodeTransport extends MessageTransport {
   /** Adapter name. */
@@ -82,6 +102,8 @@ export class WsNodeTransport extends MessageTransport {
   #upgrading = false;
   #endWhenOpen = false;
   #error: Error | undefined;
+  #writer: WsFrameWriter | undefined;
+  readonly #masked: boolean;
 
   /**
    * Wraps a WebSocket (or a promise of one: a client being made). `raw` is the TCP socket of an
@@ -90,6 +112,9 @@ export class WsNodeTransport extends MessageTransport {
   constructor(ws: WsSocket | Promise<WsSocket>, opts: { raw?: Socket; remote?: TransportAddress } = {}) {
     super();
     this.remote = opts.remote;
+    // An accepted WebSocket (its raw socket given) is the listener's side, whose frames go
+    // unmasked; the initiator's are masked (RFC 6455 §5.1).
+    this.#masked = opts.raw === undefined;
     if (opts.raw !== undefined) this.#addresses(opts.raw);
     this.#opened = Promise.resolve(ws).then(
       (w) => this.#use(w),
@@ -137,6 +162,11 @@ export class WsNodeTransport extends MessageTransport {
   }
 
   #start(): void {
+    // `_socket` is the socket ws 8 frames onto (absent or not a node:net socket elsewhere, e.g.
+    // Bun's client: then every frame goes through ws.send()).
+    const sock = (this.#ws as unknown as { _socket?: unknown })._socket;
+    const m = mods;
+    if (m !== undefined && sock instanceof m.net.Socket) this.#writer = new WsFrameWriter(sock, this.#masked, m.mask);
     this.pauseSource(this.paused); // ws ignores pause() while connecting
     this.flush();
     if (this.#endWhenOpen) this.closeSource();
@@ -161,6 +191,28 @@ export class WsNodeTransport extends MessageTransport {
     return !this.#upgrading && (this.#tls !== undefined || this.#ws?.readyState === 1);
   }
 
+  protected override take(n: number, a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    const w = this.#writer;
+    if (w === undefined || this.#tls !== undefined) return false;
+    w.put(n, a, b, c, d);
+    return true;
+  }
+
+  protected override sendTaken(): void {
+    const w = this.#writer;
+    if (w === undefined || w.queued === 0) return;
+    if (this.#ws?.readyState !== 1) {
+      w.discard(); // closing: ws.send() would drop them too
+      return;
+    }
+    const n = w.queued;
+    this.#inflight += n;
+    w.flush(() => {
+      this.#inflight -= n;
+      this.checkDrain();
+    });
+  }
+
   protected sendMessage(m: Uint8Array): void {
     this.#inflight += m.length;
     const done = (): void => {
@@ -172,7 +224,7 @@ export class WsNodeTransport extends MessageTransport {
   }
 
   protected get buffered(): number {
-    return this.#inflight;
+    return this.#inflight + (this.#writer?.queued ?? 0);
   }
 
   /** Over TLS the frames of one flush are corked into as few records (and messages) as TLS makes. */

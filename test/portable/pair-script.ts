@@ -7,8 +7,8 @@
 export const PAIR = `globalThis.runPair = async ({ Session }) => {
   const P = 'http://beepwire.test/portable';
   class Pipe {
-    write(a, b, c) {
-      const parts = [a, b, c].filter((p) => p !== undefined).map((p) => p.slice());
+    write(a, b, c, d) {
+      const parts = [a, b, c, d].filter((p) => p !== undefined).map((p) => p.slice());
       setTimeout(() => { for (const p of parts) this.peer.receive(p); }, 0);
       return true;
     }

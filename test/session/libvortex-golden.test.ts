@@ -13,8 +13,8 @@ const PROFILE = 'http://iana.org/beep/transient/vortex-regression';
 class Wire implements SessionIO {
   out = '';
   ended = false;
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    for (const p of [a, b, c]) if (p) this.out += Buffer.from(p).toString('latin1');
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    for (const p of [a, b, c, d]) if (p) this.out += Buffer.from(p).toString('latin1');
     return true;
   }
   end(): void {

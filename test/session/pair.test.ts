@@ -12,8 +12,8 @@ class Pipe implements SessionIO {
   peer!: Session;
   bytes = 0;
   frames: string[] = [];
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    const parts = [a, b, c].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    const parts = [a, b, c, d].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
     for (const p of parts) this.bytes += p.length;
     const head = Buffer.from(a).toString('latin1');
     if (/^(MSG|RPY|ERR|ANS|NUL|SEQ) /.test(head)) this.frames.push(head.trim());

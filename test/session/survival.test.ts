@@ -21,8 +21,8 @@ class Wire implements SessionIO {
   aborted = false;
   open = true;
   paused: boolean[] = [];
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    for (const p of [a, b, c]) if (p) this.out += Buffer.from(p).toString('latin1');
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    for (const p of [a, b, c, d]) if (p) this.out += Buffer.from(p).toString('latin1');
     return this.open;
   }
   end(): void {
@@ -236,4 +236,46 @@ test("frames on a channel right behind our start's <profile/> RPY, in one read, 
   const st = await started;
   assert.equal(st.channel.early?.length, 1, 'held until the application takes the channel');
   assert.equal(Buffer.from(st.channel.early![0]!.content).toString('latin1'), '\r\nmessage 1');
+});
+
+test('a burst of input (receive(chunk, true): a message transport, one chunk per WebSocket message): replies wait for the end of the run; a plain receive answers within the call', async () => {
+  const { s, wire, peer } = await listener();
+  const ch = s.channels.get(1)!;
+  ch.onMessage = (m) => s.sendReply(ch, 'RPY', m.msgno, bytes('pong'));
+  for (let i = 0; i < 3; i++) s.receive(peer.frame('MSG', 1, i, 'ping'), true);
+  assert.equal(wire.take(), '', 'nothing written inside the burst');
+  await Promise.resolve(); // the end of the run: microtasks queued by the burst ran
+  assert.equal((wire.take().match(/RPY 1 \d \. /g) ?? []).length, 3, 'the three replies');
+  s.receive(peer.frame('MSG', 1, 3, 'ping'));
+  assert.match(wire.take(), /RPY 1 3 \. /, 'answered within the call');
+});
+
+test('pieces of a message that lie next to each other in one buffer are one view: a large frame in one chunk (a WebSocket message) is never joined', async () => {
+  const { s, peer } = await listener({ ownedChunks: true }); // as Connection makes it: chunks are kept as views
+  const ch = s.channels.get(1)!;
+  const got: Array<{ parts: number; view: boolean; text: string }> = [];
+  let buffer: ArrayBufferLike | undefined;
+  ch.onMessage = (m) =>
+    got.push({ parts: m.contentParts.length, view: m.content.buffer === buffer, text: Buffer.from(m.content).toString('latin1') });
+  const body = 'x'.repeat(40_000); // past the codec's 16 KiB copy window: handed over in two calls
+  const whole = peer.frame('MSG', 1, 0, body);
+  buffer = whole.buffer;
+  s.receive(whole); // one chunk
+  const two = peer.frame('MSG', 1, 1, body);
+  buffer = two.buffer;
+  s.receive(two.subarray(0, 25_000)); // two chunks, side by side in one buffer
+  s.receive(two.subarray(25_000));
+  const a = peer.frame('MSG', 1, 2, body);
+  buffer = undefined;
+  s.receive(Uint8Array.from(a.subarray(0, 25_000))); // two chunks in two buffers (copies): joined
+  s.receive(Uint8Array.from(a.subarray(25_000)));
+  await tick();
+  assert.deepEqual(
+    got.map((g) => [g.parts, g.view, g.text === body]),
+    [
+      [1, true, true],
+      [1, true, true],
+      [2, false, true],
+    ],
+  );
 });

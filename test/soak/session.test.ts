@@ -17,8 +17,8 @@ const MAX_ITER = 4000;
 
 class NullIO implements SessionIO {
   out = 0;
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean {
-    this.out += a.length + (b?.length ?? 0) + (c?.length ?? 0);
+  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
+    this.out += a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
     return true;
   }
   end(): void {}

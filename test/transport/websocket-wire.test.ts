@@ -77,6 +77,39 @@ testNeeding(
   },
 );
 
+testNeeding(
+  'ws-listener',
+  'listener: on a MIME channel every frame is one message, the frames that hold a header block and the start of the body included',
+  async () => {
+    // Small frames cut the reply (a 15-octet header block, then the body) at 10-octet steps:
+    // frames that hold only headers, headers and body, and only body. Each must be one message.
+    const mimeCtx = new Ctx({ sendFrameSize: 10 });
+    const MIME = 'http://beepwire.test/mime-echo';
+    registerProfile(mimeCtx, MIME, {
+      frameReceived: (_c, ch, f) => {
+        if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo, { headers: { 'X-Echo': 'abc' } });
+      },
+    });
+    const l = await createListener(mimeCtx, '127.0.0.1', 0, { websocket: true });
+    try {
+      const { ws, msgs } = await rawClient(l.port);
+      const g = greetingPayload();
+      const start = `Content-Type: application/beep+xml\r\n\r\n<start number='1'><profile uri='${MIME}'/></start>`;
+      await sendSplit(ws, latin1(frame('RPY', 0, 0, 0, g) + frame('MSG', 0, 1, g.length, start)), [], () => false);
+      await msgs.waitFor(/RPY 0 1 [\s\S]*END\r\n/);
+      await sendSplit(ws, latin1(frame('MSG', 1, 0, 0, '\r\nthe body, long enough for three frames')), [], () => false);
+      const all = await msgs.waitFor(/RPY 1 0 \. \d+ \d+\r\n[\s\S]*END\r\n$/); // the last frame, whole
+      assert.ok((all.match(/RPY 1 0 /g) ?? []).length >= 4, 'the reply went in several frames');
+      for (const m of msgs.list) {
+        assert.ok(isOneFrame(m.data), `one BEEP frame per message: ${JSON.stringify(m.data.toString('latin1').slice(0, 80))}`);
+      }
+      ws.close();
+    } finally {
+      await mimeCtx.exit();
+    }
+  },
+);
+
 testNeeding('ws-listener', 'listener: two MSGs merged in one message, a third split across three; every reply comes back', async () => {
   const { ws, msgs } = await rawClient(listener.port);
   const g = greetingPayload();
