@@ -519,11 +519,33 @@ export class Session implements FrameHandler {
       ch.addAwaiting(msgno);
     } else head = undefined;
     ch.openMsg = more ? msgno : undefined;
-    ch.enqueue({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent, more });
-    this.#enqueue((head?.length ?? 0) + data.length + QUEUE_COST);
+    let offset = 0;
+    // Nothing queued ahead on the channel: frame the message now (no queue entry, no flush).
+    if (!more && onSent === undefined && !this.#blocked && ch.state === 'open' && ch.canSendNow()) {
+      offset = this.#frameNow(ch, T_MSG, msgno, 0, head, data);
+      if (offset < 0) return msgno; // framed whole
+    }
+    ch.enqueue({ type: T_MSG, msgno, ansno: 0, head, data, offset, onSent, more });
+    this.#enqueue((head?.length ?? 0) + data.length - offset + QUEUE_COST);
     this.#markReady(ch);
     this.#schedule();
     return msgno;
+  }
+
+  /**
+   * Frames a message at once when the channel's send queue is empty (the caller checked it,
+   * and that writes are not blocked): as much as the window and frame size let go in one frame.
+   * Returns -1 when it went whole, else the octets framed (0: the window is shut), which the
+   * caller queues the rest from, exactly where flush() would have framed it.
+   */
+  #frameNow(ch: ChannelState, type: number, msgno: number, ansno: number, head: Uint8Array | undefined, data: Uint8Array): number {
+    const headLen = head === undefined ? 0 : head.length;
+    const total = headLen + data.length;
+    const header = this.codec.encodeFit(type, ch.number, msgno, total, this.limits.sendFrameSize, ansno);
+    if (header === null) return 0; // window shut: wait for the peer's SEQ
+    const n = this.codec.fitSize;
+    this.#writeFrame(header, head, headLen, data, 0, n, total);
+    return n === total ? -1 : n;
   }
 
   /**
@@ -553,8 +575,25 @@ export class Session implements FrameHandler {
       cuts = cuts?.map((c) => c - h);
       head = undefined;
     }
-    const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts, more);
-    this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length) + QUEUE_COST);
+    const body = nul ? EMPTY : data;
+    // The final reply to the oldest MSG with nothing queued ahead (the usual case): framed now,
+    // without a queue entry; RFC 3080 §2.6.1 order holds since nothing precedes it.
+    if (!more && t !== T_ANS && cuts === undefined && onSent === undefined && !this.#blocked && ch.state !== 'starting' && ch.canReplyNow(msgno)) {
+      const offset = this.#frameNow(ch, t, msgno, 0, head, body);
+      if (offset >= 0) {
+        // Cut by the window or the frame size: the rest goes first in the queue, as flush() would send it.
+        ch.enqueue({ type: t, msgno, ansno: 0, head, data: body, offset, onSent: undefined, cuts: undefined, more: false });
+        this.#enqueue((head?.length ?? 0) + body.length - offset + QUEUE_COST);
+      }
+      ch.repliedNow(msgno); // releases replies queued behind it
+      if (ch.sendQueue.length > 0) {
+        this.#markReady(ch);
+        this.#schedule();
+      } else if (ch.onIdle !== undefined) this.#idle(ch);
+      return 0;
+    }
+    const ansno = ch.queueReply(t, msgno, head, body, type !== 'ANS', type === 'ANS', onSent, cuts, more);
+    this.#enqueue((head?.length ?? 0) + body.length + QUEUE_COST);
     if (ch.sendQueue.length > 0) this.#markReady(ch);
     this.#schedule();
     return ansno;
@@ -667,20 +706,25 @@ export class Session implements FrameHandler {
       n = this.codec.fitSize;
     }
     const to = from + n;
-    // Whole parts go by reference; views only where a frame cuts a part.
-    if (n === 0) this.#write(header, END);
-    else if (from >= headLen)
-      this.#write(header, from === headLen && to === total ? m.data : m.data.subarray(from - headLen, to - headLen), END);
-    else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
-    else {
-      this.#write(header, from === 0 ? head! : head!.subarray(from));
-      this.#write(to === total ? m.data : m.data.subarray(0, to - headLen), END);
-    }
+    this.#writeFrame(header, head, headLen, m.data, from, to, total);
     m.offset = to;
     this.#queued -= n;
     addQueued(-n);
     if (to === total) this.#sent(ch, m);
     return n;
+  }
+
+  /** Writes one frame: `header`, octets [from, to) of head + data, the trailer. */
+  #writeFrame(header: Uint8Array, head: Uint8Array | undefined, headLen: number, data: Uint8Array, from: number, to: number, total: number): void {
+    // Whole parts go by reference; views only where a frame cuts a part.
+    if (to === from) this.#write(header, END);
+    else if (from >= headLen)
+      this.#write(header, from === headLen && to === total ? data : data.subarray(from - headLen, to - headLen), END);
+    else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
+    else {
+      this.#write(header, from === 0 ? head! : head!.subarray(from));
+      this.#write(to === total ? data : data.subarray(0, to - headLen), END);
+    }
   }
 
   /** The channel's head message is fully framed: off the queue, its cost returned, onSent called. */
