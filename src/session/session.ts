@@ -18,6 +18,12 @@ export interface SessionIO {
    * headers): copy what is kept. False = pause until Session.drain().
    */
   write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean;
+  /**
+   * Optional: writes one whole frame, `head` (a MIME header block, if any) between header and
+   * body; same contract as write(). A transport without it gets write(header, head) then
+   * write(body, trailer).
+   */
+  writeFrame?(header: Uint8Array, head: Uint8Array | undefined, body: Uint8Array, trailer: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
   /** Drops the transport at once (poorly formed input: no response, no more reading). */
@@ -717,7 +723,12 @@ export class Session implements FrameHandler {
   /** Writes one frame: `header`, octets [from, to) of head + data, the trailer. */
   #writeFrame(header: Uint8Array, head: Uint8Array | undefined, headLen: number, data: Uint8Array, from: number, to: number, total: number): void {
     // Whole parts go by reference; views only where a frame cuts a part.
-    if (to === from) this.#write(header, END);
+    if (from === 0 && to === total && this.#io.writeFrame !== undefined) {
+      // A whole message in one frame (the usual case): one call, whatever its parts.
+      if (this.#suspended) return;
+      this.#octetsOut += header.length + total + 5;
+      if (!this.#io.writeFrame(header, head, data, END)) this.#wait();
+    } else if (to === from) this.#write(header, END);
     else if (from >= headLen)
       this.#write(header, from === headLen && to === total ? data : data.subarray(from - headLen, to - headLen), END);
     else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
@@ -749,10 +760,13 @@ export class Session implements FrameHandler {
   #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
     if (this.#suspended) return;
     this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0);
-    if (!this.#io.write(a, b, c)) {
-      this.#blocked = true;
-      if (this.#over && !this.#inputPaused) this.#pressure();
-    }
+    if (!this.#io.write(a, b, c)) this.#wait();
+  }
+
+  /** The transport asked us to wait for drain(). */
+  #wait(): void {
+    this.#blocked = true;
+    if (this.#over && !this.#inputPaused) this.#pressure();
   }
 
   /** Closes the transport after pending writes (used after session release). */

@@ -23,6 +23,9 @@ const COPY_BELOW = 16384;
 /** Size of the arena small parts are copied into. */
 const ARENA = 65536;
 
+/** An open piece up to this size moves to the next arena instead of being split across two (see #room). */
+const MOVE_BELOW = 16384;
+
 /** node:net and node:tls, once loaded. */
 interface NodeModules {
   net: typeof import('node:net');
@@ -36,6 +39,11 @@ let mods: NodeModules | undefined;
 // full arena is replaced), exactly as with a private arena.
 let shared: Uint8Array | undefined;
 let sharedUsed = 0;
+
+/** Octets left in the shared arena before the next one starts (tests). */
+export function arenaSpace(): number {
+  return shared === undefined ? 0 : ARENA - sharedUsed;
+}
 
 /** A Transport over a Node stream socket (replaced in place by a TLS upgrade). */
 export class NodeTransport implements Transport {
@@ -107,6 +115,36 @@ export class NodeTransport implements Transport {
     this.#piece = undefined;
   }
 
+  /**
+   * Room for `n` more octets of our open piece in the shared arena: a piece that would not
+   * fit starts a new arena and, when small, moves there, so that one flush stays one write
+   * (a piece split across arenas costs a writev, several times one small write).
+   */
+  #room(n: number): Uint8Array {
+    let a = shared;
+    if (a !== undefined && sharedUsed + n <= ARENA) {
+      // Our piece grows while nobody else wrote into the arena since; otherwise a new one starts.
+      if (this.#piece !== a || this.#end !== sharedUsed) {
+        this.#cut();
+        this.#piece = a;
+        this.#start = this.#end = sharedUsed;
+      }
+      return a;
+    }
+    const old = a;
+    a = shared = new Uint8Array(ARENA);
+    sharedUsed = 0;
+    const open = this.#piece === old && old !== undefined ? this.#end - this.#start : -1;
+    if (open > 0 && open <= MOVE_BELOW && open + n <= ARENA) {
+      a.set(old!.subarray(this.#start, this.#end), 0); // not handed to the socket yet: still ours to move
+      sharedUsed = open;
+    } else this.#cut();
+    this.#piece = a;
+    this.#start = 0;
+    this.#end = sharedUsed;
+    return a;
+  }
+
   #put(p: Uint8Array): void {
     const n = p.length;
     this.#bytes += n;
@@ -115,19 +153,9 @@ export class NodeTransport implements Transport {
       this.#queue.push(p);
       return;
     }
-    if (shared === undefined || sharedUsed + n > ARENA) {
-      shared = new Uint8Array(ARENA);
-      sharedUsed = 0;
-    }
-    // Our piece grows while nobody else wrote into the arena since; otherwise a new one starts.
-    if (this.#piece !== shared || this.#end !== sharedUsed) {
-      this.#cut();
-      this.#piece = shared;
-      this.#start = this.#end = sharedUsed;
-    }
-    shared.set(p, sharedUsed);
-    sharedUsed += n;
-    this.#end = sharedUsed;
+    const a = this.#room(n);
+    a.set(p, sharedUsed);
+    this.#end = sharedUsed += n;
   }
 
   /** Queues frame parts; they reach the socket at the end of the current microtask run. */
@@ -135,6 +163,41 @@ export class NodeTransport implements Transport {
     this.#put(a);
     if (b !== undefined) this.#put(b);
     if (c !== undefined) this.#put(c);
+    return this.#written();
+  }
+
+  /**
+   * Queues one frame (see SessionIO.writeFrame): a small frame is copied into the arena in
+   * one go, its short parts (header block, trailer) byte by byte rather than by set().
+   */
+  writeFrame(header: Uint8Array, head: Uint8Array | undefined, body: Uint8Array, trailer: Uint8Array): boolean {
+    const nh = head === undefined ? 0 : head.length;
+    const n = header.length + nh + body.length + trailer.length;
+    if (body.length >= COPY_BELOW || nh >= COPY_BELOW) {
+      this.#put(header);
+      if (head !== undefined) this.#put(head);
+      this.#put(body);
+      this.#put(trailer);
+      return this.#written();
+    }
+    this.#bytes += n;
+    const a = this.#room(n);
+    let o = sharedUsed;
+    a.set(header, o);
+    o += header.length;
+    if (nh > 16) a.set(head!, o);
+    else for (let i = 0; i < nh; i++) a[o + i] = head![i]!;
+    o += nh;
+    if (body.length > 16) a.set(body, o);
+    else for (let i = 0; i < body.length; i++) a[o + i] = body[i]!;
+    o += body.length;
+    for (let i = 0; i < trailer.length; i++) a[o++] = trailer[i]!;
+    this.#end = sharedUsed = o;
+    return this.#written();
+  }
+
+  /** After a write: schedules the flush, and says whether the session may go on writing. */
+  #written(): boolean {
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush()); // a closure per flush round, none kept per connection
