@@ -7,7 +7,8 @@
 // - byte echo: the server writes back each chunk as it arrives, parsing nothing;
 // - node:tls: the length-prefixed server over TLS.
 // The client keeps `inFlight` messages outstanding, counts bytes (no parsing) and sends one
-// write per read with as many new messages as were completed; Nagle is off on both ends.
+// write per read with as many new messages as were completed; Nagle is off on both ends; a
+// run ends on a timer (as the beepwire client's does).
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import * as tls from 'node:tls';
 
@@ -130,9 +131,12 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
   let msgs = 0,
     got = 0,
     outstanding = inFlight;
+  let running = true; // ends on a timer, like the beepwire client (no clock read per read)
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const end = t0 + seconds * 1000;
+  const timer = setTimeout(() => {
+    running = false;
+  }, seconds * 1000);
   await new Promise<void>((resolve) => {
     s.on('data', (d: Buffer) => {
       got += d.length;
@@ -141,13 +145,14 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
       got -= done * one;
       msgs += done;
       outstanding -= done;
-      if (performance.now() < end) {
+      if (running) {
         s.write(batch.subarray(0, done * one));
         outstanding += done;
       } else if (outstanding === 0) resolve();
     });
     s.write(batch);
   });
+  clearTimeout(timer);
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSince(c0);
   s.destroy();
