@@ -8,6 +8,7 @@ export {
   type StartInfo,
   type StartAnswer,
   type FrameReceived,
+  type RawReceived,
   type CtxOptions,
   type OnError,
   type FaultSite,

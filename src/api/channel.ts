@@ -1,13 +1,14 @@
 // Channel (PyVortex vortex.Channel): send and receive on one channel running a profile.
 import { BeepError } from '../errors.js';
 import type { ChannelState } from '../session/channel-state.js';
-import type { Message } from '../session/message.js';
+import { Message, TYPE_NAMES } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
 import { errorXml } from '../session/mgmt.js';
-import { T_ANS, T_ERR } from '../codec/layout.js';
+import { T_ANS, T_ERR, T_MSG } from '../codec/layout.js';
 import { within } from '../util/within.js';
 import type { Frame } from './frame.js';
-import type { FrameReceived } from './ctx.js';
+import type { FrameType } from '../session/message.js';
+import type { FrameReceived, RawReceived } from './ctx.js';
 import type { Connection } from './connection.js';
 import { AsyncQueue } from './async-queue.js';
 
@@ -73,6 +74,7 @@ export class Channel {
   readonly #requests = new Map<number, Request>();
   #handler: FrameReceived | undefined;
   #handlerData: unknown;
+  #raw: RawReceived | undefined;
   // Frames handed to AsyncQueues by queueReply and not yet taken: counted against the budget.
   #lent = 0;
   #lentOctets = 0;
@@ -87,10 +89,11 @@ export class Channel {
   startReply: string | undefined;
 
   /** Wraps session channel state (created by Connection). */
-  constructor(conn: Connection, st: ChannelState, handler?: FrameReceived) {
+  constructor(conn: Connection, st: ChannelState, handler?: FrameReceived, raw?: RawReceived) {
     this.conn = conn;
     this.#st = st;
     this.#handler = handler;
+    if (raw !== undefined) this.setRawReceived(raw);
     st.onMessage = (m) => this.#onMessage(m);
     const early = st.early;
     st.early = undefined;
@@ -145,6 +148,40 @@ export class Channel {
   setFrameReceived(handler: FrameReceived | undefined, data?: unknown): void {
     this.#handler = handler;
     this.#handlerData = data;
+  }
+
+  /**
+   * Sets the zero-allocation receive handler (see RawReceived); while set, it gets every
+   * message instead of the frame-received handler. undefined goes back to that handler.
+   */
+  setRawReceived(handler: RawReceived | undefined): void {
+    this.#raw = handler;
+    // A tuning channel's messages go through the session's own handling (Messages) first.
+    this.#st.onRaw =
+      handler === undefined || this.#st.tuning
+        ? undefined
+        : (t, msgno, ansno, seqno, bytes, offset, length) => this.#onRaw(t, msgno, ansno, seqno, bytes, offset, length);
+  }
+
+  /** A whole message from the session's raw path (ChannelState.onRaw). */
+  #onRaw(t: number, msgno: number, ansno: number, seqno: number, bytes: Uint8Array, offset: number, length: number): void {
+    // A reply to request() resolves its promise with a Frame, as always.
+    if (t !== T_MSG && this.#requests.size > 0 && this.#requests.has(msgno)) {
+      this.#onMessage(new Message(TYPE_NAMES[t]!, this.#st.number, msgno, ansno, seqno, false, bytes, this.#st.mime, offset, length));
+      return;
+    }
+    this.#runRaw(this.#raw!, TYPE_NAMES[t]!, msgno, ansno, bytes, offset, length);
+  }
+
+  /** Runs the raw handler; faults as in #run. */
+  #runRaw(h: RawReceived, type: FrameType, msgno: number, ansno: number, bytes: Uint8Array, offset: number, length: number): void {
+    try {
+      const r = h(this, type, msgno, ansno, bytes, offset, length) as unknown;
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function')
+        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, type, msgno));
+    } catch (e) {
+      this.#handlerFault(e, type, msgno);
+    }
   }
 
   /**
@@ -283,6 +320,26 @@ export class Channel {
   /** Replies RPY to MSG msgNo (TypeScript form of sendRpy; `{ more: true }` sends a piece). */
   reply(msgNo: number, data: Payload, opts?: SendOptions): boolean {
     return this.#reply('RPY', data, undefined, msgNo, opts);
+  }
+  /**
+   * Replies RPY to MSG msgNo with octets [offset, offset + length) of `bytes` as its whole
+   * payload: no MIME header block is added, the content carries its own (the reply of a raw
+   * handler, see RawReceived; on a MIME channel an empty block is CRLF).
+   */
+  replyRaw(msgNo: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
+    if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('content must be a Uint8Array');
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length)
+      throw new RangeError(`range ${offset}+${length} out of 0..${bytes.length}`);
+    const body = offset === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length);
+    try {
+      this.conn.session.sendReply(this.#st, 'RPY', msgNo, body);
+      return true;
+    } catch (e) {
+      if (e instanceof RangeError) throw e;
+      this.#fail(e);
+      return false;
+    }
   }
   /** Replies ERR to MSG msgNo (TypeScript form of sendErr; `{ more: true }` sends a piece). */
   error(msgNo: number, data: Payload, opts?: SendOptions): boolean {
@@ -440,6 +497,12 @@ export class Channel {
         return;
       }
     }
+    if (this.#raw !== undefined) {
+      // A message the raw path did not take (several frames, parked, early): its content in one piece.
+      const c = f.content;
+      this.#runRaw(this.#raw, f.type, f.msgno, f.ansno, c, 0, c.length);
+      return;
+    }
     if (this.#handler !== undefined) {
       this.#run(this.#handler, f);
       return;
@@ -466,29 +529,29 @@ export class Channel {
     try {
       const r = handler(this.conn, this, f, this.#handlerData) as unknown;
       if (r !== undefined && typeof (r as Promise<void>).then === 'function')
-        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f));
+        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f.type, f.msgno));
     } catch (e) {
-      this.#handlerFault(e, f);
+      this.#handlerFault(e, f.type, f.msgno);
     }
   }
 
-  #handlerFault(e: unknown, f: Frame): void {
+  #handlerFault(e: unknown, type: FrameType, msgno: number): void {
     this.conn.ctx.reportError(e, { conn: this.conn, channel: this });
-    if (f.type !== 'MSG' || this.conn.session.ended || this.#st.state === 'closed') return;
-    const owed = this.#st.inbound.get(f.msgno);
+    if (type !== 'MSG' || this.conn.session.ended || this.#st.state === 'closed') return;
+    const owed = this.#st.inbound.get(msgno);
     if (owed === undefined || owed.done) return;
     try {
       // A reply left in pieces can only be ended by its own kind: an empty last piece.
       if (owed.open !== undefined)
-        this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', f.msgno, EMPTY);
+        this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', msgno, EMPTY);
       if (owed.done) return;
       // After ANS only NUL may end the exchange (RFC 3080 §2.6.2).
-      if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', f.msgno, EMPTY, undefined, this.#head());
+      if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', msgno, EMPTY, undefined, this.#head());
       else
         this.conn.session.sendReply(
           this.#st,
           'ERR',
-          f.msgno,
+          msgno,
           enc.encode(errorXml({ code: 451, text: 'the message could not be processed' })),
           undefined,
           this.#head(),

@@ -134,6 +134,12 @@ export class ChannelState {
   tuning = false;
   /** Application hook for delivered messages. */
   onMessage: ((m: Message) => void) | undefined;
+  /**
+   * Hook for whole messages that arrive in one frame, called instead of onMessage with the
+   * content as octets [offset, offset + length) of the socket chunk (no Message made). Never
+   * set on channel 0 or a tuning channel: the session's own handling needs Messages there.
+   */
+  onRaw: ((type: number, msgno: number, ansno: number, seqno: number, bytes: Uint8Array, offset: number, length: number) => void) | undefined;
   /** Messages that arrived between our start's <profile/> RPY and the API adopting the channel. */
   early: Message[] | undefined;
 

@@ -576,15 +576,18 @@ export class Session implements FrameHandler {
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
     if (nul && more) throw new RangeError('a NUL is never continued (RFC 3080 §2.2.1.1)');
-    if (head !== undefined && ch.replyOpen(msgno)) {
-      const h = head.length;
-      cuts = cuts?.map((c) => c - h);
-      head = undefined;
-    }
     const body = nul ? EMPTY : data;
     // The final reply to the oldest MSG with nothing queued ahead (the usual case): framed now,
     // without a queue entry; RFC 3080 §2.6.1 order holds since nothing precedes it.
-    if (!more && t !== T_ANS && cuts === undefined && onSent === undefined && !this.#blocked && ch.state !== 'starting' && ch.canReplyNow(msgno)) {
+    if (
+      !more &&
+      t !== T_ANS &&
+      cuts === undefined &&
+      onSent === undefined &&
+      !this.#blocked &&
+      ch.state !== 'starting' &&
+      ch.canReplyNow(msgno)
+    ) {
       const offset = this.#frameNow(ch, t, msgno, 0, head, body);
       if (offset >= 0) {
         // Cut by the window or the frame size: the rest goes first in the queue, as flush() would send it.
@@ -597,6 +600,11 @@ export class Session implements FrameHandler {
         this.#schedule();
       } else if (ch.onIdle !== undefined) this.#idle(ch);
       return 0;
+    }
+    if (head !== undefined && ch.replyOpen(msgno)) {
+      const h = head.length;
+      cuts = cuts?.map((c) => c - h);
+      head = undefined;
     }
     const ansno = ch.queueReply(t, msgno, head, body, type !== 'ANS', type === 'ANS', onSent, cuts, more);
     this.#enqueue((head?.length ?? 0) + body.length + QUEUE_COST);
@@ -809,6 +817,15 @@ export class Session implements FrameHandler {
       if (length > 0) {
         if (ch.paused) ch.held += length;
         ch.touched = true;
+      }
+      // A raw receiver (hot profiles) gets the octets where they lie: no Message, no view. Not
+      // while MSGs are parked (#deliver): order and budget go through the Message path then.
+      const raw = ch.onRaw;
+      if (raw !== undefined && this.#owned && !this.#over && this.#parked.length === 0) {
+        this.#complete(ch, type, msgno);
+        raw(type, msgno, ansno, seqno, buf, offset, length);
+        if (ch.state === 'closing') this.checkIdle(ch);
+        return;
       }
       // Owned chunks: the message keeps the chunk and makes a view only when asked (Message.content).
       // TYPE_NAMES[type]!: the codec emits only T_MSG..T_NUL.

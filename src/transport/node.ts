@@ -172,8 +172,9 @@ export class NodeTransport implements Transport {
    */
   writeFrame(header: Uint8Array, head: Uint8Array | undefined, body: Uint8Array, trailer: Uint8Array): boolean {
     const nh = head === undefined ? 0 : head.length;
-    const n = header.length + nh + body.length + trailer.length;
-    if (body.length >= COPY_BELOW || nh >= COPY_BELOW) {
+    const nb = body.length;
+    const n = header.length + nh + nb + trailer.length;
+    if (nb >= COPY_BELOW || nh >= COPY_BELOW) {
       this.#put(header);
       if (head !== undefined) this.#put(head);
       this.#put(body);
@@ -181,18 +182,21 @@ export class NodeTransport implements Transport {
       return this.#written();
     }
     this.#bytes += n;
-    const a = this.#room(n);
+    let a = shared;
+    // The usual case inline: our piece is open at the arena's end and the frame fits.
+    if (a === undefined || sharedUsed + n > ARENA || this.#piece !== a || this.#end !== sharedUsed) a = this.#room(n);
     let o = sharedUsed;
     a.set(header, o);
     o += header.length;
     if (nh > 16) a.set(head!, o);
     else for (let i = 0; i < nh; i++) a[o + i] = head![i]!;
     o += nh;
-    if (body.length > 16) a.set(body, o);
-    else for (let i = 0; i < body.length; i++) a[o + i] = body[i]!;
-    o += body.length;
-    for (let i = 0; i < trailer.length; i++) a[o++] = trailer[i]!;
-    this.#end = sharedUsed = o;
+    if (nb > 16) a.set(body, o);
+    else for (let i = 0; i < nb; i++) a[o + i] = body[i]!;
+    o += nb;
+    for (let i = 0; i < trailer.length; i++) a[o + i] = trailer[i]!;
+    this.#end = sharedUsed = o + trailer.length;
+    if (this.#scheduled && !this.#full && this.#bytes < 1 << 20) return true;
     return this.#written();
   }
 
