@@ -331,7 +331,7 @@ export class Channel {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('content must be a Uint8Array');
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length)
       throw new RangeError(`range ${offset}+${length} out of 0..${bytes.length}`);
-    const body = offset === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length);
+    const body = offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length);
     try {
       this.conn.session.sendReply(this.#st, 'RPY', msgNo, body);
       return true;

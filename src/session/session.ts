@@ -214,6 +214,9 @@ export class Session implements FrameHandler {
   receive(chunk: Uint8Array): void {
     if (this.ended) return;
     this.#octetsIn += chunk.length;
+    // A plain Uint8Array over the chunk (one per chunk): the views made of it per message
+    // (payloads, raw replies) are then plain subarrays, several times cheaper than a Buffer's.
+    if (chunk.constructor !== Uint8Array) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     try {
       const ok = this.codec.decode(chunk, this);
       if (this.#pinning.length > 0) this.#unpin(chunk);
