@@ -1,5 +1,6 @@
 // Echo benchmark over 127.0.0.1, listener and client in one process. beepwire (64 in flight,
-// 1 and 8 channels) runs beside raw baselines in the same run (bench/echo-raw.ts): a
+// 1 and 8 channels, both peers with the raw handler form; at 64 B also a row with Frame
+// handlers) runs beside raw baselines in the same run (bench/echo-raw.ts): a
 // length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
 // length-prefixed echo over node:tls for the TLS rows; then 8 MiB messages and round trips
 // with one message in flight. Every case runs BENCH_RUNS times (default 5), interleaved with
@@ -34,7 +35,10 @@ import {
   type Verdict,
 } from './echo-report.js';
 
+// Both peers use the raw handler form (ProfileHandlers.rawReceived, docs/profiles.md), the one
+// meant for hot profiles; FRAME_PROFILE is the same echo with Frame handlers, for one row beside it.
 const PROFILE = 'http://beepwire.bench/echo';
+const FRAME_PROFILE = 'http://beepwire.bench/echo-frames';
 const IN_FLIGHT = 64;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
@@ -50,13 +54,21 @@ const OUT = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.u
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError('BENCH_RUNS must be a positive integer');
 
 // ---- beepwire ----------------------------------------------------------------------------
-async function beepEcho(port: number | string, size: number, channels: number, inFlight: number, caPem?: string): Promise<EchoResult> {
+async function beepEcho(
+  port: number | string,
+  size: number,
+  channels: number,
+  inFlight: number,
+  caPem?: string,
+  frames = false,
+): Promise<EchoResult> {
   const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   // A string is a ws:// URL: the same session over BEEP-over-WebSocket.
   const conn = typeof port === 'string' ? await Connection.connect(ctx, port) : await Connection.connect(ctx, '127.0.0.1', port);
   if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem })))
     throw new Error(`TLS failed: ${conn.popChannelError()}`);
-  const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
+  const profile = frames ? FRAME_PROFILE : PROFILE;
+  const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, profile)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
   let msgs = 0;
   // The run ends on a timer, not a clock read per reply: the raw client reads the clock once
@@ -70,14 +82,16 @@ async function beepEcho(port: number | string, size: number, channels: number, i
   await new Promise<void>((resolve) => {
     let outstanding = 0;
     for (const ch of chans) {
-      ch.setFrameReceived((_c, c) => {
+      const onReply = (c: Channel): void => {
         msgs++;
         outstanding--;
         if (running) {
           c.sendMsg(body);
           outstanding++;
         } else if (outstanding === 0) resolve();
-      });
+      };
+      if (frames) ch.setFrameReceived((_c, c) => onReply(c));
+      else ch.setRawReceived(onReply);
     }
     for (let i = 0; i < inFlight; i++) {
       chans[i % chans.length]!.sendMsg(body);
@@ -109,6 +123,11 @@ async function beepRtt(port: number, count: number): Promise<number[]> {
 // ---- set-up ------------------------------------------------------------------------------
 const serverCtx = new Ctx({ codec: codecImpl, ...ctxOpts });
 registerProfile(serverCtx, PROFILE, {
+  rawReceived: (ch, type, msgno, _ansno, bytes, offset, length) => {
+    if (type === 'MSG') ch.replyRaw(msgno, bytes, offset, length);
+  },
+});
+registerProfile(serverCtx, FRAME_PROFILE, {
   frameReceived: (_c, ch, f) => {
     if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
   },
@@ -210,10 +229,20 @@ for (const { size, inFlight, channels } of sizes) {
         run: () => beepEcho(listener.port, size, c, inFlight),
       }),
     ),
+    ...(size === 64
+      ? [
+          {
+            id: 'beep-64-1-frames',
+            label: 'beepwire 64 B, 1 ch, Frame handlers',
+            kind: 'beepwire' as const,
+            run: () => beepEcho(listener.port, size, 1, inFlight, undefined, true),
+          },
+        ]
+      : []),
   ];
   rows.push(...(await group(n, size, cases)));
-  for (const c of channels)
-    compare(byId(`beep-${size}-${c}`)!, [
+  for (const id of [...channels.map((c) => `beep-${size}-${c}`), ...(size === 64 ? ['beep-64-1-frames'] : [])])
+    compare(byId(id)!, [
       ['raw length-prefixed', byId(`lp-${size}`)],
       ['raw byte echo', byId(`byte-${size}`)],
     ]);
