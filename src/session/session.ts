@@ -103,6 +103,7 @@ export class Session implements FrameHandler {
   readonly #owned: boolean;
   #blocked = false;
   #ready: Set<ChannelState> = NO_CHANNELS; // channels with queued frames
+  #touched: ChannelState[] = []; // channels with ChannelState.touched set (see #acknowledge)
   #windowUsed = 0;
   #octetsIn = 0;
   #octetsOut = 0;
@@ -148,6 +149,7 @@ export class Session implements FrameHandler {
     }
     this.channels.clear();
     this.#ready = NO_CHANNELS;
+    this.#touched = [];
     this.#suspended = false;
     this.#blocked = false;
     this.seqFrames = true;
@@ -331,7 +333,7 @@ export class Session implements FrameHandler {
     const ch0 = this.channels.get(0);
     if (ch0 !== undefined && ch0.held > 0) {
       ch0.held = 0;
-      ch0.touched = true;
+      this.#touch(ch0);
     }
   }
 
@@ -390,7 +392,7 @@ export class Session implements FrameHandler {
       this.#unhold(msg.content.length + PARK_COST);
       if (ch.state === 'closed') continue;
       ch.held = Math.max(0, ch.held - msg.content.length);
-      ch.touched = true;
+      this.#touch(ch);
       this.#handOver(ch, msg);
     }
     this.#acknowledge(); // the window the parked MSGs held opens again
@@ -474,7 +476,7 @@ export class Session implements FrameHandler {
     ch.paused = paused;
     if (!paused && ch.held > 0) {
       ch.held = 0;
-      ch.touched = true;
+      this.#touch(ch);
       this.#acknowledge();
     }
   }
@@ -497,9 +499,21 @@ export class Session implements FrameHandler {
     return (st.next - ch.held - ch.inflight) >>> 0;
   }
 
+  /** Marks a channel for the next SEQ decision (#acknowledge), once per pass. */
+  #touch(ch: ChannelState): void {
+    if (ch.touched) return;
+    ch.touched = true;
+    this.#touched.push(ch);
+  }
+
   /** Sends SEQ where half a granted window has been consumed (RFC 3081 §3.1.4). */
   #acknowledge(): void {
-    for (const ch of this.channels.values()) {
+    // Only the channels that received octets since the last pass: a session with many
+    // channels does not walk them all per read.
+    const list = this.#touched;
+    if (list.length === 0) return;
+    this.#touched = [];
+    for (const ch of list) {
       if (!ch.touched || ch.state === 'closed') continue;
       ch.touched = false;
       const st = this.codec.recvState(ch.number); // read once per pass: three codec calls
@@ -819,7 +833,7 @@ export class Session implements FrameHandler {
       }
       if (length > 0) {
         if (ch.paused) ch.held += length;
-        ch.touched = true;
+        this.#touch(ch);
       }
       // A raw receiver (hot profiles) gets the octets where they lie: no Message, no view. Not
       // while MSGs are parked (#deliver): order and budget go through the Message path then.
@@ -883,7 +897,7 @@ export class Session implements FrameHandler {
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an
       // endless fragmented greeting hits the window limit instead of memory (LibVortex test_01g1).
       if (ch.paused || (ch.number === 0 && !this.mgmt.greeted)) ch.held += length;
-      ch.touched = true;
+      this.#touch(ch);
       // Auto-raise the window while a large message streams in (DESIGN.md "Windows").
       if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0 && !ch.windowPinned)
         this.raiseWindow(ch, ch.window * 2);
