@@ -104,3 +104,35 @@ test('node transport: a small open piece moves to a new arena rather than split 
     filler.close();
   }
 });
+
+test('node transport: frames written while a chunk is delivered go out in one write when the sink returns; others at the end of the microtask run', async () => {
+  const a = await pair();
+  try {
+    const want: Uint8Array[] = [];
+    a.t.attach({
+      data: () => {
+        for (let i = 0; i < 3; i++) {
+          const h = bytes(20, i);
+          a.t.writeFrame(h, CRLF, bytes(64, i), END);
+          want.push(h, CRLF, bytes(64, i), END);
+        }
+      },
+      drain: () => undefined,
+      closed: () => undefined,
+    });
+    const before = a.writes();
+    a.t.received(new Uint8Array(10));
+    assert.equal(a.writes() - before, 1, 'written when received() returns, before any microtask');
+    const h = bytes(20, 9);
+    a.t.writeFrame(h, undefined, bytes(10, 9), END);
+    want.push(h, bytes(10, 9), END);
+    assert.equal(a.writes() - before, 1, 'a write outside delivery waits for the end of the run');
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(a.writes() - before, 2);
+    const e = cat(want);
+    assert.deepEqual(await a.received(e.length), e);
+  } finally {
+    a.close();
+  }
+});
