@@ -23,6 +23,7 @@ export { Frame } from './api/frame.js';
 export { Listener, createListener, waitListeners, unlockListeners, type ListenerOptions } from './api/listener.js';
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
+export { Pieces, type Body } from './session/pieces.js';
 export type { SessionLimits } from './session/limits.js';
 export { setProcessLimits, processUsage, type ProcessLimits } from './session/budget.js';
 export { setCodecLimits, codecUsage } from './codec/index.js';

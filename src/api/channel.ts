@@ -12,6 +12,7 @@ import type { FrameReceived, RawReceived } from './ctx.js';
 import type { Connection } from './connection.js';
 import { AsyncQueue } from './async-queue.js';
 import { MsgnoTable } from '../session/msgno-table.js';
+import { Pieces, type Body } from '../session/pieces.js';
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -155,7 +156,9 @@ export class Channel {
 
   /**
    * Sets the zero-allocation receive handler (see RawReceived); while set, it gets every
-   * message instead of the frame-received handler. undefined goes back to that handler.
+   * message that arrives whole in one frame and one read, and, when no frame-received handler
+   * is set, every other message too (as one joined range). undefined goes back to the
+   * frame-received handler alone.
    */
   setRawReceived(handler: RawReceived | undefined): void {
     this.#raw = handler;
@@ -327,14 +330,25 @@ export class Channel {
   /**
    * Replies RPY to MSG msgNo with octets [offset, offset + length) of `bytes` as its whole
    * payload: no MIME header block is added, the content carries its own (the reply of a raw
-   * handler, see RawReceived; on a MIME channel an empty block is CRLF).
+   * handler, see RawReceived; on a MIME channel an empty block is CRLF). `bytes` may also be
+   * pieces in order (a large message's `frame.contentParts`): they are framed and written as
+   * they are, never joined, and no range may be given.
    */
-  replyRaw(msgNo: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
+  replyRaw(msgNo: number, bytes: Uint8Array | readonly Uint8Array[], offset?: number, length?: number): boolean {
     if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
-    if (!(bytes instanceof Uint8Array)) throw new TypeError('content must be a Uint8Array');
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length)
-      throw new RangeError(`range ${offset}+${length} out of 0..${bytes.length}`);
-    const body = offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length);
+    let body: Body;
+    if (Array.isArray(bytes)) {
+      if (offset !== undefined || length !== undefined) throw new RangeError('no range with pieces');
+      if (!bytes.every((p) => p instanceof Uint8Array)) throw new TypeError('content pieces must be Uint8Arrays');
+      body = bytes.length === 1 ? bytes[0]! : new Pieces(bytes);
+    } else {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('content must be a Uint8Array or an array of them');
+      const o = offset ?? 0;
+      const n = length ?? bytes.length - o;
+      if (!Number.isInteger(o) || !Number.isInteger(n) || o < 0 || n < 0 || o + n > bytes.length)
+        throw new RangeError(`range ${o}+${n} out of 0..${bytes.length}`);
+      body = o === 0 && n === bytes.length ? bytes : bytes.subarray(o, o + n);
+    }
     try {
       this.conn.session.sendReply(this.#st, 'RPY', msgNo, body);
       return true;
@@ -513,8 +527,10 @@ export class Channel {
         return;
       }
     }
-    if (this.#raw !== undefined) {
-      // A message the raw path did not take (several frames, parked, early): its content in one piece.
+    // A message the raw path did not take (several frames or reads, parked, early) goes to the
+    // frame handler when there is one (it may keep a large message in pieces), else to the raw
+    // handler as one range.
+    if (this.#raw !== undefined && this.#handler === undefined) {
       const c = f.content;
       this.#runRaw(this.#raw, f.type, f.msgno, f.ansno, c, 0, c.length);
       return;

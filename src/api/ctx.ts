@@ -47,7 +47,8 @@ export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame, d
  * the peer sent it, MIME header block included, with no Frame object and no view made. `bytes`
  * is usually the socket chunk the message arrived in, shared with other messages: a view kept
  * past the call keeps the whole chunk alive, so copy what is kept. Faults are handled as for
- * FrameReceived. Replies to request() still resolve with a Frame.
+ * FrameReceived. Replies to request() still resolve with a Frame. With a frameReceived beside
+ * it, messages of several frames or reads go there instead (see ProfileHandlers.rawReceived).
  */
 export type RawReceived = (
   channel: Channel,
@@ -86,7 +87,11 @@ export interface ProfileHandlers {
   closed?: (channelNum: number, conn: Connection) => void;
   /** Called for every message received on channels running the profile. */
   frameReceived?: FrameReceived;
-  /** The zero-allocation form of frameReceived (see RawReceived); when set, it is used instead. */
+  /**
+   * The zero-allocation form of frameReceived (see RawReceived): it gets the messages that
+   * arrive whole in one frame and one read; the others go to frameReceived when the profile
+   * has one (a large message can stay in pieces there), else to rawReceived joined.
+   */
   rawReceived?: RawReceived;
   /** Interpret MIME headers (default true); false delivers content untouched. */
   mime?: boolean;

@@ -3,7 +3,17 @@
 // request() still resolving with a Frame, messages of several frames, faults answered ERR 451.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ctx, registerProfile, createListener, Connection, type Channel, type BeepError } from '../index.js';
+import {
+  Ctx,
+  registerProfile,
+  createListener,
+  Connection,
+  Pieces,
+  WebStreamsTransport,
+  type Channel,
+  type BeepError,
+  type TransportFactory,
+} from '../index.js';
 
 const RAW = 'http://beepwire.test/raw-echo';
 const enc = new TextEncoder();
@@ -19,10 +29,6 @@ async function rawListener(opts: { sendFrameSize?: number; mime?: boolean } = {}
   const seen: Array<{ type: string; msgno: number; text: string }> = [];
   registerProfile(ctx, RAW, {
     ...(opts.mime === undefined ? {} : { mime: opts.mime }),
-    // A frame handler too: the raw one takes precedence.
-    frameReceived: () => {
-      throw new Error('frameReceived must not run while rawReceived is set');
-    },
     rawReceived: (ch, type, msgno, _ansno, bytes, offset, length) => {
       const text = dec.decode(bytes.subarray(offset, offset + length));
       seen.push({ type, msgno, text });
@@ -93,6 +99,77 @@ test('a message of several frames and one cut by a small frame size reach the ra
   await ctx.exit();
 });
 
+test('raw and frame handlers together: messages whole in one read go raw, the others to frameReceived, echoed in pieces with replyRaw', async () => {
+  const ctx = new Ctx();
+  const HYBRID = 'http://beepwire.test/hybrid-echo';
+  const pieces: number[] = [];
+  let raw = 0;
+  registerProfile(ctx, HYBRID, {
+    rawReceived: (ch, type, msgno, _ansno, bytes, offset, length) => {
+      raw++;
+      if (type === 'MSG') ch.replyRaw(msgno, bytes, offset, length);
+    },
+    frameReceived: (_c, ch, f) => {
+      pieces.push(f.contentParts.length);
+      if (f.type === 'MSG') ch.replyRaw(f.msgno, f.contentParts); // never joined
+    },
+  });
+  const listener = await createListener(ctx, '127.0.0.1', 0);
+  const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
+  const ch = (await conn.openChannel(0, HYBRID))!;
+  assert.equal((await ch.request('small')).text, 'small');
+  assert.equal(raw, 1);
+  const big = new Uint8Array(3 << 20).map((_, i) => (i * 31) & 0xff); // several frames and reads each way
+  const reply = await ch.request(big);
+  assert.equal(pieces.length, 1);
+  assert.ok(pieces[0]! > 1, `the large MSG arrived in pieces (${pieces[0]})`);
+  assert.equal(reply.payload.length, big.length);
+  assert.ok(Buffer.from(reply.payload).equals(Buffer.from(big)), 'echoed intact');
+  assert.equal(raw, 1);
+  await conn.close();
+  await ctx.exit();
+});
+
+test('replyRaw with pieces over a transport without writeFrame (Web Streams): the frames carry the pieces joined', async () => {
+  const ctx = new Ctx();
+  const ECHO = 'http://beepwire.test/pieces-echo';
+  registerProfile(ctx, ECHO, {
+    frameReceived: (_c, ch, f) => {
+      if (f.type === 'MSG') ch.replyRaw(f.msgno, [...f.contentParts, enc.encode('!')]); // at least two pieces
+    },
+  });
+  const ab = new TransformStream<Uint8Array, Uint8Array>();
+  const ba = new TransformStream<Uint8Array, Uint8Array>();
+  const factory: TransportFactory = {
+    kind: 'memory',
+    serverTls: false,
+    connect: () => {
+      Connection.accept(ctx, new WebStreamsTransport({ readable: ab.readable, writable: ba.writable }));
+      return new WebStreamsTransport({ readable: ba.readable, writable: ab.writable });
+    },
+  };
+  const conn = await Connection.connect(new Ctx({ sendFrameSize: 1000 }), 'memory', 0, { transport: factory });
+  const ch = (await conn.openChannel(0, ECHO))!;
+  assert.equal((await ch.request('abc')).text, 'abc!');
+  const big = 'y'.repeat(200_000);
+  assert.equal((await ch.request(big)).text, `${big}!`);
+  await conn.close();
+  await ctx.exit();
+});
+
+test('Pieces: subarray across pieces, join', () => {
+  const p = new Pieces([enc.encode('abc'), enc.encode('de'), enc.encode('fghi')]);
+  assert.equal(p.length, 9);
+  const str = (b: Uint8Array | Pieces): string => dec.decode(b instanceof Pieces ? b.join() : b);
+  assert.equal(str(p.subarray(0, 9)), 'abcdefghi');
+  assert.equal(str(p.subarray(1, 2)), 'b');
+  assert.ok(!(p.subarray(1, 2) instanceof Pieces), 'a view of one piece');
+  assert.equal(str(p.subarray(2, 6)), 'cdef');
+  assert.equal(str(p.subarray(3, 5)), 'de');
+  assert.equal(p.subarray(4, 4).length, 0);
+  assert.equal(new Pieces([new Uint8Array(0), enc.encode('x')]).parts.length, 1);
+});
+
 test('a raw handler that throws or rejects: reported through setOnError, the MSG gets ERR 451, the session carries on', async () => {
   const { ctx, listener, faults } = await rawListener({ mime: false });
   const conn = await Connection.connect(new Ctx(), '127.0.0.1', listener.port);
@@ -117,6 +194,8 @@ test('replyRaw checks its arguments', async () => {
   assert.throws(() => ch.replyRaw(0, new Uint8Array(4), 3, 2), RangeError);
   assert.throws(() => ch.replyRaw(0, 'text' as unknown as Uint8Array), TypeError);
   assert.throws(() => ch.replyRaw(12345, new Uint8Array(1)), RangeError, 'no such MSG awaiting a reply');
+  assert.throws(() => ch.replyRaw(0, [new Uint8Array(1)], 0, 1), RangeError, 'no range with pieces');
+  assert.throws(() => ch.replyRaw(0, ['x' as unknown as Uint8Array]), TypeError);
   await conn.close();
   await ctx.exit();
 });

@@ -3,6 +3,7 @@
 import type { Message } from './message.js';
 import { Fifo } from './fifo.js';
 import { MsgnoTable } from './msgno-table.js';
+import type { Body } from './pieces.js';
 
 /** A message queued for transmission; `offset` advances as frames go out. */
 export interface OutMessage {
@@ -14,8 +15,8 @@ export interface OutMessage {
   ansno: number;
   /** MIME header block sent before `data` (kept apart so the body is never copied). */
   head: Uint8Array | undefined;
-  /** Payload body (or the whole payload when `head` is unset). */
-  data: Uint8Array;
+  /** Payload body (or the whole payload when `head` is unset): one array, or pieces framed without joining. */
+  data: Body;
   /** Octets already framed and written, counting `head` then `data`. */
   offset: number;
   /** Called once the last frame is written. */
@@ -217,7 +218,7 @@ export class ChannelState {
     type: number,
     msgno: number,
     head: Uint8Array | undefined,
-    data: Uint8Array,
+    data: Body,
     final: boolean,
     isAns: boolean,
     onSent?: () => void,

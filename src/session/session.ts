@@ -6,6 +6,7 @@ import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError, asError } from '../errors.js';
 import { ChannelState, NONE, AWAIT_ANS, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
+import { Pieces, type Body } from './pieces.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
 import { Management, type Greeting, type SessionHooks } from './management.js';
@@ -20,10 +21,11 @@ export interface SessionIO {
   write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): boolean;
   /**
    * Optional: writes one whole frame, `head` (a MIME header block, if any) between header and
-   * body; same contract as write(). A transport without it gets write(header, head) then
-   * write(body, trailer).
+   * body, the body being one array or Pieces (a large message sent without joining: write them
+   * in order); same contract as write(). A transport without it gets write(header, head) then
+   * write(body, trailer), pieces joined.
    */
-  writeFrame?(header: Uint8Array, head: Uint8Array | undefined, body: Uint8Array, trailer: Uint8Array): boolean;
+  writeFrame?(header: Uint8Array, head: Uint8Array | undefined, body: Body, trailer: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
   /** Drops the transport at once (poorly formed input: no response, no more reading). */
@@ -561,7 +563,7 @@ export class Session implements FrameHandler {
    * Returns -1 when it went whole, else the octets framed (0: the window is shut), which the
    * caller queues the rest from, exactly where flush() would have framed it.
    */
-  #frameNow(ch: ChannelState, type: number, msgno: number, ansno: number, head: Uint8Array | undefined, data: Uint8Array): number {
+  #frameNow(ch: ChannelState, type: number, msgno: number, ansno: number, head: Uint8Array | undefined, data: Body): number {
     const headLen = head === undefined ? 0 : head.length;
     const total = headLen + data.length;
     const header = this.codec.encodeFit(type, ch.number, msgno, total, this.limits.sendFrameSize, ansno);
@@ -582,7 +584,7 @@ export class Session implements FrameHandler {
     ch: ChannelState,
     type: 'RPY' | 'ERR' | 'ANS' | 'NUL',
     msgno: number,
-    data: Uint8Array,
+    data: Body,
     onSent?: () => void,
     head?: Uint8Array,
     cuts?: number[],
@@ -593,7 +595,7 @@ export class Session implements FrameHandler {
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
     if (nul && more) throw new RangeError('a NUL is never continued (RFC 3080 §2.2.1.1)');
-    const body = nul ? EMPTY : data;
+    const body: Body = nul ? EMPTY : data;
     // The final reply to the oldest MSG with nothing queued ahead (the usual case): framed now,
     // without a queue entry; RFC 3080 §2.6.1 order holds since nothing precedes it.
     if (
@@ -746,21 +748,27 @@ export class Session implements FrameHandler {
   }
 
   /** Writes one frame: `header`, octets [from, to) of head + data, the trailer. */
-  #writeFrame(header: Uint8Array, head: Uint8Array | undefined, headLen: number, data: Uint8Array, from: number, to: number, total: number): void {
+  #writeFrame(header: Uint8Array, head: Uint8Array | undefined, headLen: number, data: Body, from: number, to: number, total: number): void {
+    if (this.#suspended) return;
     // Whole parts go by reference; views only where a frame cuts a part.
-    if (from === 0 && to === total && this.#io.writeFrame !== undefined) {
-      // A whole message in one frame (the usual case): one call, whatever its parts.
-      if (this.#suspended) return;
-      this.#octetsOut += header.length + total + 5;
-      if (!this.#io.writeFrame(header, head, data, END)) this.#wait();
-    } else if (to === from) this.#write(header, END);
-    else if (from >= headLen)
-      this.#write(header, from === headLen && to === total ? data : data.subarray(from - headLen, to - headLen), END);
-    else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
-    else {
-      this.#write(header, from === 0 ? head! : head!.subarray(from));
-      this.#write(to === total ? data : data.subarray(0, to - headLen), END);
+    const h = from >= headLen ? undefined : from === 0 && to >= headLen ? head : head!.subarray(from, Math.min(to, headLen));
+    const b = to <= headLen ? EMPTY : from <= headLen && to === total ? data : data.subarray(Math.max(from - headLen, 0), to - headLen);
+    this.#octetsOut += header.length + (to - from) + 5;
+    const io = this.#io;
+    // One call per frame where the transport takes frames (a message in one frame, the usual case).
+    if (io.writeFrame !== undefined) {
+      if (!io.writeFrame(header, h, b, END)) this.#wait();
+      return;
     }
+    const body = b instanceof Pieces ? b.join() : b; // a transport of whole parts only
+    let ok: boolean;
+    if (h === undefined) ok = io.write(header, body, END);
+    else if (body.length === 0) ok = io.write(header, h, END);
+    else {
+      ok = io.write(header, h);
+      ok = io.write(body, END) && ok;
+    }
+    if (!ok) this.#wait();
   }
 
   /** The channel's head message is fully framed: off the queue, its cost returned, onSent called. */

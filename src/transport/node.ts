@@ -5,6 +5,7 @@
 import type { Socket, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { Pieces, type Body } from '../session/pieces.js';
 import type {
   Transport,
   TransportAddress,
@@ -177,14 +178,15 @@ export class NodeTransport implements Transport {
    * Queues one frame (see SessionIO.writeFrame): a small frame is copied into the arena in
    * one go, its short parts (header block, trailer) byte by byte rather than by set().
    */
-  writeFrame(header: Uint8Array, head: Uint8Array | undefined, body: Uint8Array, trailer: Uint8Array): boolean {
+  writeFrame(header: Uint8Array, head: Uint8Array | undefined, body: Body, trailer: Uint8Array): boolean {
     const nh = head === undefined ? 0 : head.length;
     const nb = body.length;
     const n = header.length + nh + nb + trailer.length;
-    if (nb >= COPY_BELOW || nh >= COPY_BELOW) {
+    if (nb >= COPY_BELOW || nh >= COPY_BELOW || body instanceof Pieces) {
       this.#put(header);
       if (head !== undefined) this.#put(head);
-      this.#put(body);
+      if (body instanceof Pieces) for (const p of body.parts) this.#put(p);
+      else this.#put(body);
       this.#put(trailer);
       return this.#written();
     }
