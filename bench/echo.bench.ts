@@ -1,7 +1,7 @@
-// Echo benchmark over 127.0.0.1, listener and client in one process. beepwire (64 in flight,
-// 1 and 8 channels, both peers with the raw handler form; at 64 B also a row with Frame
-// handlers) runs beside raw baselines in the same run (bench/echo-raw.ts): a
-// length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
+// Echo benchmark over 127.0.0.1, beepwire's listener and client in one process. beepwire (64 in
+// flight, 1 and 8 channels, both peers with the raw handler form; at 64 B also a row with Frame
+// handlers) runs beside raw baselines in the same run (bench/echo-raw.ts; their servers and
+// clients in one child process of their own, bench/echo-raw-child.ts): a length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
 // length-prefixed echo over node:tls for the TLS rows; then 8 MiB messages and round trips
 // with one message in flight. Every case runs BENCH_RUNS times (default 5), interleaved with
 // its baselines so that load from other processes falls on both; each row shows median, min
@@ -15,12 +15,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from 'node:net';
 import { cpus } from 'node:os';
 import { Ctx, registerProfile, createListener, Connection, tls, type Channel } from '../src/index.js';
-import * as certs from '../src/tls/certs.js';
 import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
-import { rawServer, portOf, rawEcho, rawRtt, cpuSince, type EchoResult } from './echo-raw.js';
+import { cpuSince, rawInFlight, RAW_WINDOW, type EchoResult } from './echo-raw.js';
+import { rawBaselines, benchCertificates } from './echo-raw-child.js';
 import {
   spread,
   throughputRow,
@@ -36,7 +35,9 @@ import {
 } from './echo-report.js';
 
 // Both peers use the raw handler form (ProfileHandlers.rawReceived, docs/profiles.md), the one
-// meant for hot profiles; FRAME_PROFILE is the same echo with Frame handlers, for one row beside it.
+// meant for hot profiles, with a Frame handler beside it for messages of several frames or reads
+// (echoed in their pieces: replyRaw(msgno, contentParts)); FRAME_PROFILE is the echo with Frame
+// handlers only, as the PyVortex manual writes it, for one row beside it.
 const PROFILE = 'http://beepwire.bench/echo';
 const FRAME_PROFILE = 'http://beepwire.bench/echo-frames';
 const IN_FLIGHT = 64;
@@ -90,8 +91,8 @@ async function beepEcho(
           outstanding++;
         } else if (outstanding === 0) resolve();
       };
-      if (frames) ch.setFrameReceived((_c, c) => onReply(c));
-      else ch.setRawReceived(onReply);
+      ch.setFrameReceived((_c, c) => onReply(c)); // with the raw one: the messages it does not take
+      if (!frames) ch.setRawReceived(onReply);
     }
     for (let i = 0; i < inFlight; i++) {
       chans[i % chans.length]!.sendMsg(body);
@@ -126,27 +127,23 @@ registerProfile(serverCtx, PROFILE, {
   rawReceived: (ch, type, msgno, _ansno, bytes, offset, length) => {
     if (type === 'MSG') ch.replyRaw(msgno, bytes, offset, length);
   },
+  // Messages of several frames or reads (the large sizes): echoed as the pieces they came in.
+  frameReceived: (_c, ch, f) => {
+    if (f.type === 'MSG') ch.replyRaw(f.msgno, f.contentParts);
+  },
 });
 registerProfile(serverCtx, FRAME_PROFILE, {
   frameReceived: (_c, ch, f) => {
     if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
   },
 });
-const ca = certs.generateCa();
-const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
+const { ca, leaf } = benchCertificates(); // made in another process (see there why)
 tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
 const wsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: true });
 const wsUrl = `ws://127.0.0.1:${wsListener.port}/`;
-const servers: Server[] = [];
-const serve = async (s: Promise<Server>): Promise<number> => {
-  const v = await s;
-  servers.push(v);
-  return portOf(v);
-};
-const lpPort = await serve(rawServer('length-prefixed'));
-const bytePort = await serve(rawServer('byte'));
-const tlsPort = await serve(rawServer('length-prefixed', leaf));
+// The raw baselines run in a process of their own (bench/echo-raw-child.ts says why).
+const baselines = await rawBaselines({ cert: leaf.cert, key: leaf.key, ca: ca.cert });
 
 const t0 = performance.now();
 const stamp = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
@@ -190,7 +187,12 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
 
 console.log(machineLine());
 console.log(
-  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process`,
+  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process (raw baselines in a child process)`,
+);
+console.log(
+  `raw clients keep at most ${RAW_WINDOW >> 20} MiB outstanding, at least 2 messages (${[...SIZES, ...(LARGE > 0 ? [LARGE] : [])]
+    .map((z) => `${sizeName(z)}: ${rawInFlight(z, z === LARGE ? LARGE_IN_FLIGHT : IN_FLIGHT)} in flight`)
+    .join(', ')})`,
 );
 if (RUNS < 5) console.log(`NOTE: ${RUNS} run(s) per case: figures are indicative only (acceptance needs >= 5).`);
 
@@ -219,8 +221,8 @@ const sizes = [
 for (const { size, inFlight, channels } of sizes) {
   const n = sizeName(size);
   const cases: Case[] = [
-    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawEcho(bytePort, size, inFlight, SECONDS) },
-    { id: `lp-${size}`, label: `raw length-prefixed ${n}`, kind: 'raw', run: () => rawEcho(lpPort, size, inFlight, SECONDS) },
+    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => baselines.echo('byte', size, inFlight, SECONDS) },
+    { id: `lp-${size}`, label: `raw length-prefixed ${n}`, kind: 'raw', run: () => baselines.echo('length-prefixed', size, inFlight, SECONDS) },
     ...channels.map(
       (c): Case => ({
         id: `beep-${size}-${c}`,
@@ -255,7 +257,7 @@ for (const size of TLS_SIZES) {
         id: `tls-${size}`,
         label: `raw node:tls length-prefixed ${n}`,
         kind: 'raw',
-        run: () => rawEcho(tlsPort, size, IN_FLIGHT, SECONDS, ca.cert),
+        run: () => baselines.echo('tls', size, IN_FLIGHT, SECONDS),
       },
       {
         id: `beep-tls-${size}`,
@@ -288,7 +290,7 @@ for (const size of WS_SIZES) {
 if (RTT_COUNT > 0) {
   const p = { raw: { p50: [] as number[], p99: [] as number[] }, beep: { p50: [] as number[], p99: [] as number[] } };
   for (let r = 0; r < RUNS; r++) {
-    const rr = await rawRtt(lpPort, RTT_COUNT);
+    const rr = await baselines.rtt(RTT_COUNT);
     const br = await beepRtt(listener.port, RTT_COUNT);
     p.raw.p50.push(pct(rr, 50));
     p.raw.p99.push(pct(rr, 99));
@@ -390,6 +392,6 @@ writeFileSync(
 );
 console.log(`\nresults: ${join(OUT, 'echo.json')}, ${join(OUT, 'echo.svg')}`);
 
-for (const s of servers) s.close();
+baselines.close();
 await serverCtx.exit();
 process.exit(0);
