@@ -5,7 +5,7 @@
 import type { Socket, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { Pieces, type Body } from '../session/pieces.js';
+import type { Pieces, Body } from '../session/pieces.js';
 import type {
   Transport,
   TransportAddress,
@@ -182,11 +182,14 @@ export class NodeTransport implements Transport {
     const nh = head === undefined ? 0 : head.length;
     const nb = body.length;
     const n = header.length + nh + nb + trailer.length;
-    if (nb >= COPY_BELOW || nh >= COPY_BELOW || body instanceof Pieces) {
+    // ArrayBuffer.isView, not instanceof Pieces: the compiler inlines it (instanceof of an
+    // imported class went through a generic load in the profile).
+    const pieces = !ArrayBuffer.isView(body);
+    if (nb >= COPY_BELOW || nh >= COPY_BELOW || pieces) {
       this.#put(header);
       if (head !== undefined) this.#put(head);
-      if (body instanceof Pieces) for (const p of body.parts) this.#put(p);
-      else this.#put(body);
+      if (pieces) for (const p of (body as Pieces).parts) this.#put(p);
+      else this.#put(body as Uint8Array);
       this.#put(trailer);
       return this.#written();
     }
@@ -211,7 +214,8 @@ export class NodeTransport implements Transport {
 
   /** After a write: schedules the flush, and says whether the session may go on writing. */
   #written(): boolean {
-    if (this.#delivering) this.#pending = true; // received() flushes when the session returns
+    if (this.#delivering)
+      this.#pending = true; // received() flushes when the session returns
     else if (!this.#scheduled) {
       this.#scheduled = true;
       // A job on a settled promise: Node's queueMicrotask makes an AsyncResource and a bound
