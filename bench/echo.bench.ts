@@ -222,7 +222,12 @@ for (const { size, inFlight, channels } of sizes) {
   const n = sizeName(size);
   const cases: Case[] = [
     { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => baselines.echo('byte', size, inFlight, SECONDS) },
-    { id: `lp-${size}`, label: `raw length-prefixed ${n}`, kind: 'raw', run: () => baselines.echo('length-prefixed', size, inFlight, SECONDS) },
+    {
+      id: `lp-${size}`,
+      label: `raw length-prefixed ${n}`,
+      kind: 'raw',
+      run: () => baselines.echo('length-prefixed', size, inFlight, SECONDS),
+    },
     ...channels.map(
       (c): Case => ({
         id: `beep-${size}-${c}`,

@@ -140,7 +140,9 @@ export class ChannelState {
    * content as octets [offset, offset + length) of the socket chunk (no Message made). Never
    * set on channel 0 or a tuning channel: the session's own handling needs Messages there.
    */
-  onRaw: ((type: number, msgno: number, ansno: number, seqno: number, bytes: Uint8Array, offset: number, length: number) => void) | undefined;
+  onRaw:
+    | ((type: number, msgno: number, ansno: number, seqno: number, bytes: Uint8Array, offset: number, length: number) => void)
+    | undefined;
   /** Messages that arrived between our start's <profile/> RPY and the API adopting the channel. */
   early: Message[] | undefined;
 

@@ -173,8 +173,7 @@ export class Message {
       if (this.#parts !== undefined) this.#join();
       const b = this.#buf,
         o = this.#off;
-      if (this.#len >= 2 && b[o] === 13 && b[o + 1] === 10)
-        return (this.#body = view(b, o + 2, this.#len - 2));
+      if (this.#len >= 2 && b[o] === 13 && b[o + 1] === 10) return (this.#body = view(b, o + 2, this.#len - 2));
     }
     return (this.#body = this.entity.body);
   }

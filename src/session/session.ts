@@ -748,7 +748,15 @@ export class Session implements FrameHandler {
   }
 
   /** Writes one frame: `header`, octets [from, to) of head + data, the trailer. */
-  #writeFrame(header: Uint8Array, head: Uint8Array | undefined, headLen: number, data: Body, from: number, to: number, total: number): void {
+  #writeFrame(
+    header: Uint8Array,
+    head: Uint8Array | undefined,
+    headLen: number,
+    data: Body,
+    from: number,
+    to: number,
+    total: number,
+  ): void {
     if (this.#suspended) return;
     // Whole parts go by reference; views only where a frame cuts a part.
     const h = from >= headLen ? undefined : from === 0 && to >= headLen ? head : head!.subarray(from, Math.min(to, headLen));

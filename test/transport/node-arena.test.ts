@@ -10,7 +10,12 @@ const END = new Uint8Array([69, 78, 68, 13, 10]);
 const CRLF = new Uint8Array([13, 10]);
 
 /** A connected pair: our transport on the client socket, the server side collecting what arrives. */
-async function pair(): Promise<{ t: NodeTransport; received: (n: number) => Promise<Uint8Array>; writes: () => number; close: () => void }> {
+async function pair(): Promise<{
+  t: NodeTransport;
+  received: (n: number) => Promise<Uint8Array>;
+  writes: () => number;
+  close: () => void;
+}> {
   const chunks: Buffer[] = [];
   let peer: Socket | undefined;
   const server = createServer((s) => {
