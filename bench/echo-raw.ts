@@ -6,13 +6,13 @@
 //   read in one write (one writev under cork when they span chunks);
 // - byte echo: the server writes back each chunk as it arrives, parsing nothing;
 // - node:tls: the length-prefixed server over TLS.
-// The client keeps `inFlight` messages outstanding, but no more than RAW_WINDOW octets of them
-// (at least two messages), counts bytes (no parsing) and sends one write per read with as many
-// new messages as were completed; Nagle is off on both ends; a run ends on a timer (as the
-// beepwire client's does). The cap is what makes the baselines ceilings for large messages:
-// 64 x 64 KiB outstanding (4 MiB in the loopback's buffers) ran at ~1.2 GB/s where 2-16 ran at
-// ~1.8-2.0 GB/s on the same machine, and beepwire, whose BEEP windows keep at most 1 MiB per
-// channel and direction on the wire, beat the uncapped echo by 8 % (BASELINE BROKEN).
+// The client keeps `inFlight` messages outstanding, counts bytes (no parsing) and sends one
+// write per read with as many new messages as were completed; Nagle is off on both ends; a run
+// ends on a timer (as the beepwire client's does). How many messages in flight make the fastest
+// raw echo depends on the size (bestInFlight tries a few): 64 x 64 KiB outstanding (4 MiB in
+// the loopback's buffers) ran at ~1.2 GB/s where 2-16 ran at ~1.8-2.3 GB/s, one 8 MiB message at
+// a time at 1.3-1.7 GB/s and four at 1.2-1.3, and beepwire, whose BEEP windows keep at most
+// 1 MiB per channel and direction on the wire, beat the echo kept at 64 or 4 (BASELINE BROKEN).
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import * as tls from 'node:tls';
 
@@ -109,12 +109,22 @@ export function rawClient(port: number, ca?: string): Promise<Socket> {
   });
 }
 
-/** Octets the raw client keeps outstanding at most: the largest BEEP window beepwire grants (min(maxWindow, maxFrame)). */
-export const RAW_WINDOW = 1 << 20;
-
-/** Messages of `size` octets the raw client keeps outstanding when `requested` are asked for (see RAW_WINDOW). */
-export function rawInFlight(size: number, requested: number): number {
-  return Math.min(requested, Math.max(2, Math.floor(RAW_WINDOW / (4 + size))));
+/**
+ * The number of messages in flight, among 1, 2, 4, ... up to `requested`, at which the raw
+ * echo ran fastest in a short trial run of each: the baseline's best configuration for this
+ * size, so that it stays a ceiling.
+ */
+export async function bestInFlight(port: number, size: number, requested: number, ca?: string): Promise<number> {
+  let best = requested,
+    rate = 0;
+  for (let n = 1; ; n = Math.min(n * 2, requested)) {
+    const r = await rawEcho(port, size, n, 0.3, ca);
+    if (r.msgs / r.secs > rate) {
+      rate = r.msgs / r.secs;
+      best = n;
+    }
+    if (n === requested) return best;
+  }
 }
 
 /** Messages echoed and the seconds it took (the tail of in-flight messages included). */
@@ -132,14 +142,12 @@ export function cpuSince(since: NodeJS.CpuUsage): number {
 }
 
 /**
- * Keeps `requested` length-prefixed messages of `size` octets outstanding (capped, see
- * rawInFlight) for `seconds`, then waits for the outstanding ones. Works against either
- * server kind (both return the octets).
+ * Keeps `inFlight` length-prefixed messages of `size` octets outstanding for `seconds`, then
+ * waits for the outstanding ones. Works against either server kind (both return the octets).
  */
-export async function rawEcho(port: number, size: number, requested: number, seconds: number, ca?: string): Promise<EchoResult> {
+export async function rawEcho(port: number, size: number, inFlight: number, seconds: number, ca?: string): Promise<EchoResult> {
   const s = await rawClient(port, ca);
   const one = 4 + size;
-  const inFlight = rawInFlight(size, requested);
   const batch = Buffer.alloc(one * inFlight, 0x61);
   for (let i = 0; i < inFlight; i++) batch.writeUInt32BE(size, i * one);
   let msgs = 0,
