@@ -139,6 +139,12 @@ export function decode(slot: i32, start: i32, end: i32): i32 {
       const avail = stop - p;
       const limit = avail < maxHeader ? stop : p + maxHeader;
       let lf = p;
+      // Eight octets at a time (SWAR "has a zero byte" on the octets xor LF), then one by one.
+      while (lf + 8 <= limit) {
+        const x = load<u64>(lf) ^ 0x0A0A0A0A0A0A0A0A;
+        if (((x - 0x0101010101010101) & ~x & 0x8080808080808080) != 0) break;
+        lf += 8;
+      }
       while (lf < limit && load<u8>(lf) != 10) lf++;
       if (lf == limit) {
         if (avail >= maxHeader) { writeError(n++, S_HEADER_TOO_LONG, -1, p); state = ST_FAILED; }
@@ -233,7 +239,9 @@ export function decode(slot: i32, start: i32, end: i32): i32 {
 
       if (type == T_NUL && more) { writeError(n++, S_NUL_CONTINUED, ch, p); state = ST_FAILED; break; }
       if (<u64>size > maxFrame) { writeError(n++, S_SIZE_TOO_LARGE, ch, p); state = ST_FAILED; break; }
-      const cs = channelLookup(slot, ch);
+      // The previous frame's channel slot, when this frame is on the same channel (a closed
+      // channel clears SS_CUR_SLOT); else the hash lookup.
+      const cs = chSlot >= 0 && ch == channel ? chSlot : channelLookup(slot, ch);
       if (cs < 0) { writeError(n++, S_UNKNOWN_CHANNEL, -1, p); state = ST_FAILED; break; }
       const c = channelAddr(cs);
       const flags = load<i32>(c, CS_FLAGS);

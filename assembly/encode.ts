@@ -38,7 +38,8 @@ const DIGIT_PAIRS = memory.data<u8>([
 }
 
 /** Writes the decimal digits of v at out; returns the position after them. */
-function digits(out: usize, v: u32): usize {
+// @ts-ignore: decorator
+@inline function digits(out: usize, v: u32): usize {
   const end = out + decimalLength(v);
   let q = end;
   while (v >= 100) {

@@ -1,8 +1,10 @@
-// Echo benchmark over 127.0.0.1, listener and client in one process. beepwire (64 in flight,
-// 1 and 8 channels) runs beside raw baselines in the same run (bench/echo-raw.ts): a
-// length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
+// Echo benchmark over 127.0.0.1, beepwire's listener and client in one process. beepwire (64 in
+// flight, 1 and 8 channels, both peers with the raw handler form; at 64 B also a row with Frame
+// handlers) runs beside raw baselines in the same run (bench/echo-raw.ts; their servers and
+// clients in one child process of their own, bench/echo-raw-child.ts): a length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
 // length-prefixed echo over node:tls for the TLS rows, the ws package's own echo for the
-// WebSocket rows; then 8 MiB messages and round trips with one message in flight. Every case runs BENCH_RUNS times (default 5), interleaved with
+// WebSocket rows; then 8 MiB messages and round trips
+// with one message in flight. Every case runs BENCH_RUNS times (default 5), interleaved with
 // its baselines so that load from other processes falls on both; each row shows median, min
 // and max, and ratios are medians over medians. A beepwire row above a baseline means the
 // baseline is broken (it is meant as a ceiling): the bench says so loudly.
@@ -12,14 +14,14 @@
 // Writes bench/results/echo.json and echo.svg; prints PASS/FAIL per acceptance row (DESIGN.md
 // "Performance targets"). Progress goes to stderr, one line per row.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from 'node:net';
 import { cpus } from 'node:os';
 import { Ctx, registerProfile, createListener, Connection, tls, type Channel } from '../src/index.js';
-import * as certs from '../src/tls/certs.js';
 import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
-import { rawServer, portOf, rawEcho, rawRtt, rawWsServer, rawWsEcho, cpuSince, type EchoResult } from './echo-raw.js';
+import { rawWsServer, rawWsEcho, cpuSince, type EchoResult } from './echo-raw.js';
+import { rawBaselines, benchCertificates, MALLOC_ENV } from './echo-raw-child.js';
 import {
   spread,
   throughputRow,
@@ -34,7 +36,22 @@ import {
   type Verdict,
 } from './echo-report.js';
 
+// The raw baselines' process runs with fixed glibc malloc thresholds (echo-raw-child.ts says
+// why); beepwire's process runs under the same ones, or the ratios would favour the baselines.
+if (process.env.MALLOC_MMAP_THRESHOLD_ === undefined) {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...MALLOC_ENV },
+  });
+  process.exit(r.status ?? 1);
+}
+
+// Both peers use the raw handler form (ProfileHandlers.rawReceived, docs/profiles.md), the one
+// meant for hot profiles, with a Frame handler beside it for messages of several frames or reads
+// (echoed in their pieces: replyRaw(msgno, contentParts)); FRAME_PROFILE is the echo with Frame
+// handlers only, as the PyVortex manual writes it, for one row beside it.
 const PROFILE = 'http://beepwire.bench/echo';
+const FRAME_PROFILE = 'http://beepwire.bench/echo-frames';
 const IN_FLIGHT = 64;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
@@ -53,35 +70,51 @@ const OUT = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.u
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError('BENCH_RUNS must be a positive integer');
 
 // ---- beepwire ----------------------------------------------------------------------------
-async function beepEcho(port: number | string, size: number, channels: number, inFlight: number, caPem?: string): Promise<EchoResult> {
+async function beepEcho(
+  port: number | string,
+  size: number,
+  channels: number,
+  inFlight: number,
+  caPem?: string,
+  frames = false,
+): Promise<EchoResult> {
   const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   // A string is a ws:// URL: the same session over BEEP-over-WebSocket.
   const conn = typeof port === 'string' ? await Connection.connect(ctx, port) : await Connection.connect(ctx, '127.0.0.1', port);
   if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem })))
     throw new Error(`TLS failed: ${conn.popChannelError()}`);
-  const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, PROFILE)))) as Channel[];
+  const profile = frames ? FRAME_PROFILE : PROFILE;
+  const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, profile)))) as Channel[];
   const body = new Uint8Array(size).fill(0x61);
   let msgs = 0;
+  // The run ends on a timer, not a clock read per reply: the raw client reads the clock once
+  // per read (64 replies), and a read per message (~30 ns) is the harness's cost, not beepwire's.
+  let running = true;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const end = t0 + SECONDS * 1000;
+  const timer = setTimeout(() => {
+    running = false;
+  }, SECONDS * 1000);
   await new Promise<void>((resolve) => {
     let outstanding = 0;
     for (const ch of chans) {
-      ch.setFrameReceived((_c, c) => {
+      const onReply = (c: Channel): void => {
         msgs++;
         outstanding--;
-        if (performance.now() < end) {
+        if (running) {
           c.sendMsg(body);
           outstanding++;
         } else if (outstanding === 0) resolve();
-      });
+      };
+      ch.setFrameReceived((_c, c) => onReply(c)); // with the raw one: the messages it does not take
+      if (!frames) ch.setRawReceived(onReply);
     }
     for (let i = 0; i < inFlight; i++) {
       chans[i % chans.length]!.sendMsg(body);
       outstanding++;
     }
   });
+  clearTimeout(timer);
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSince(c0);
   await conn.close();
@@ -106,25 +139,33 @@ async function beepRtt(port: number, count: number): Promise<number[]> {
 // ---- set-up ------------------------------------------------------------------------------
 const serverCtx = new Ctx({ codec: codecImpl, ...ctxOpts });
 registerProfile(serverCtx, PROFILE, {
+  rawReceived: (ch, type, msgno, _ansno, bytes, offset, length) => {
+    if (type === 'MSG') ch.replyRaw(msgno, bytes, offset, length);
+  },
+  // Messages of several frames or reads (the large sizes): echoed as the pieces they came in.
+  frameReceived: (_c, ch, f) => {
+    if (f.type === 'MSG') ch.replyRaw(f.msgno, f.contentParts);
+  },
+});
+registerProfile(serverCtx, FRAME_PROFILE, {
   frameReceived: (_c, ch, f) => {
     if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
   },
 });
-const ca = certs.generateCa();
-const leaf = certs.generateLeaf(ca, { commonName: 'localhost' });
+const { ca, leaf } = benchCertificates(); // made in another process (see there why)
 tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
 const wsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: true });
 const wsUrl = `ws://127.0.0.1:${wsListener.port}/`;
-const servers: Server[] = [];
-const serve = async (s: Promise<Server>): Promise<number> => {
-  const v = await s;
-  servers.push(v);
-  return portOf(v);
+// The raw baselines run in a process of their own (bench/echo-raw-child.ts says why).
+const baselines = await rawBaselines({ cert: leaf.cert, key: leaf.key, ca: ca.cert });
+/** Messages in flight each raw echo ran with (the fastest of a short trial, see bestInFlight). */
+const rawFlights = new Map<string, number>();
+const rawRun = async (mode: 'byte' | 'length-prefixed' | 'tls', size: number, inFlight: number): Promise<EchoResult> => {
+  const r = await baselines.echo(mode, size, inFlight, SECONDS);
+  rawFlights.set(`${mode} ${sizeName(size)}`, r.inFlight);
+  return r;
 };
-const lpPort = await serve(rawServer('length-prefixed'));
-const bytePort = await serve(rawServer('byte'));
-const tlsPort = await serve(rawServer('length-prefixed', leaf));
 const rawWs = WS_SIZES.length > 0 ? await rawWsServer() : undefined;
 
 const t0 = performance.now();
@@ -170,7 +211,7 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
 
 console.log(machineLine());
 console.log(
-  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process`,
+  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process (raw baselines in a child process)`,
 );
 if (RUNS < 5) console.log(`NOTE: ${RUNS} run(s) per case: figures are indicative only (acceptance needs >= 5).`);
 
@@ -199,8 +240,13 @@ const sizes = [
 for (const { size, inFlight, channels } of sizes) {
   const n = sizeName(size);
   const cases: Case[] = [
-    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawEcho(bytePort, size, inFlight, SECONDS) },
-    { id: `lp-${size}`, label: `raw length-prefixed ${n}`, kind: 'raw', run: () => rawEcho(lpPort, size, inFlight, SECONDS) },
+    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawRun('byte', size, inFlight) },
+    {
+      id: `lp-${size}`,
+      label: `raw length-prefixed ${n}`,
+      kind: 'raw',
+      run: () => rawRun('length-prefixed', size, inFlight),
+    },
     ...channels.map(
       (c): Case => ({
         id: `beep-${size}-${c}`,
@@ -209,10 +255,20 @@ for (const { size, inFlight, channels } of sizes) {
         run: () => beepEcho(listener.port, size, c, inFlight),
       }),
     ),
+    ...(size === 64
+      ? [
+          {
+            id: 'beep-64-1-frames',
+            label: 'beepwire 64 B, 1 ch, Frame handlers',
+            kind: 'beepwire' as const,
+            run: () => beepEcho(listener.port, size, 1, inFlight, undefined, true),
+          },
+        ]
+      : []),
   ];
   rows.push(...(await group(n, size, cases)));
-  for (const c of channels)
-    compare(byId(`beep-${size}-${c}`)!, [
+  for (const id of [...channels.map((c) => `beep-${size}-${c}`), ...(size === 64 ? ['beep-64-1-frames'] : [])])
+    compare(byId(id)!, [
       ['raw length-prefixed', byId(`lp-${size}`)],
       ['raw byte echo', byId(`byte-${size}`)],
     ]);
@@ -225,7 +281,7 @@ for (const size of TLS_SIZES) {
         id: `tls-${size}`,
         label: `raw node:tls length-prefixed ${n}`,
         kind: 'raw',
-        run: () => rawEcho(tlsPort, size, IN_FLIGHT, SECONDS, ca.cert),
+        run: () => rawRun('tls', size, IN_FLIGHT),
       },
       {
         id: `beep-tls-${size}`,
@@ -250,7 +306,7 @@ for (const size of WS_SIZES) {
         id: `ws-lp-${size}`,
         label: `raw length-prefixed ${n} (ws group)`,
         kind: 'raw',
-        run: () => rawEcho(lpPort, size, IN_FLIGHT, SECONDS),
+        run: () => rawRun('length-prefixed', size, IN_FLIGHT),
       },
       { id: `ws-raw-${size}`, label: `raw ws echo ${n}`, kind: 'raw', run: () => rawWsEcho(rawWs!.port, size, IN_FLIGHT, SECONDS) },
       {
@@ -279,7 +335,7 @@ for (const size of WS_SIZES) {
 if (RTT_COUNT > 0) {
   const p = { raw: { p50: [] as number[], p99: [] as number[] }, beep: { p50: [] as number[], p99: [] as number[] } };
   for (let r = 0; r < RUNS; r++) {
-    const rr = await rawRtt(lpPort, RTT_COUNT);
+    const rr = await baselines.rtt(RTT_COUNT);
     const br = await beepRtt(listener.port, RTT_COUNT);
     p.raw.p50.push(pct(rr, 50));
     p.raw.p99.push(pct(rr, 99));
@@ -331,6 +387,9 @@ if (others.length > 0) {
     `\nother processes on this machine used ${o.median.toFixed(2)} cores (median; ${o.min.toFixed(2)}..${o.max.toFixed(2)}) of ${cpus().length} during the runs${o.median > 0.25 ? ': expect noise in msgs/s; CPU µs/msg is steadier' : ''}`,
   );
 }
+console.log(
+  `\nraw echoes ran with the messages in flight that went fastest in a short trial (1, 2, 4, ... up to the beepwire rows' count): ${[...rawFlights].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+);
 console.log('\nacceptance (DESIGN.md "Performance targets"; medians of the runs above):');
 for (const v of verdicts) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.shown}`);
 if (warnings.length > 0) {
@@ -362,6 +421,7 @@ const result = {
     codec: codecImpl,
     sendFrameSize: ctxOpts.sendFrameSize,
     oneProcess: true,
+    rawInFlight: Object.fromEntries(rawFlights),
   },
   rows,
   acceptance: verdicts,
@@ -381,7 +441,7 @@ writeFileSync(
 );
 console.log(`\nresults: ${join(OUT, 'echo.json')}, ${join(OUT, 'echo.svg')}`);
 
-for (const s of servers) s.close();
+baselines.close();
 await rawWs?.close();
 await serverCtx.exit();
 process.exit(0);

@@ -11,6 +11,7 @@ export {
   type StartInfo,
   type StartAnswer,
   type FrameReceived,
+  type RawReceived,
   type CtxOptions,
   type OnError,
   type FaultSite,
@@ -53,6 +54,7 @@ export { consoleLogger, formatEvent, type ConsoleLoggerOptions } from './api/con
 export { diagnosticsAvailable } from './transport/diagnostics.js';
 export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
+export { Pieces, type Body } from './session/pieces.js';
 export type { SessionLimits, ResolvedLimits } from './session/limits.js';
 export type { FrameType } from './session/message.js';
 export type { MimeEntity } from './session/mime.js';

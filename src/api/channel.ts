@@ -1,16 +1,19 @@
 // Channel (PyVortex vortex.Channel): send and receive on one channel running a profile.
 import { BeepError, BeepReplyError } from '../errors.js';
 import type { ChannelState } from '../session/channel-state.js';
-import type { Message } from '../session/message.js';
+import { Message, TYPE_NAMES } from '../session/message.js';
 import { mimeHeaderBytes } from '../session/mime.js';
 import { errorXml } from '../session/mgmt.js';
-import { T_ANS, T_ERR } from '../codec/layout.js';
+import { T_ANS, T_ERR, T_MSG } from '../codec/layout.js';
 import { within } from '../util/within.js';
 import type { Frame } from './frame.js';
-import type { FrameReceived } from './ctx.js';
+import type { FrameType } from '../session/message.js';
+import type { FrameReceived, RawReceived } from './ctx.js';
 import type { Connection } from './connection.js';
 import { AsyncQueue } from './async-queue.js';
 import { channelRefused } from './diagnostics.js';
+import { MsgnoTable } from '../session/msgno-table.js';
+import { Pieces, type Body } from '../session/pieces.js';
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -71,9 +74,12 @@ export class Channel {
   /** The connection. */
   readonly conn: Connection;
   readonly #st: ChannelState;
-  readonly #requests = new Map<number, Request>();
+  // By msgno in a MsgnoTable: a Map churned by one new key per request rebuilt its table every
+  // few requests (~100 ns per round trip).
+  readonly #requests = new MsgnoTable<Request>();
   #handler: FrameReceived | undefined;
   #handlerData: unknown;
+  #raw: RawReceived | undefined;
   // Frames handed to AsyncQueues by queueReply and not yet taken: counted against the budget.
   #lent = 0;
   #lentOctets = 0;
@@ -88,10 +94,11 @@ export class Channel {
   startReply: string | undefined;
 
   /** Wraps session channel state (created by Connection). */
-  constructor(conn: Connection, st: ChannelState, handler?: FrameReceived) {
+  constructor(conn: Connection, st: ChannelState, handler?: FrameReceived, raw?: RawReceived) {
     this.conn = conn;
     this.#st = st;
     this.#handler = handler;
+    if (raw !== undefined) this.setRawReceived(raw);
     st.onMessage = (m) => this.#onMessage(m);
     const early = st.early;
     st.early = undefined;
@@ -146,6 +153,42 @@ export class Channel {
   setFrameReceived(handler: FrameReceived | undefined, data?: unknown): void {
     this.#handler = handler;
     this.#handlerData = data;
+  }
+
+  /**
+   * Sets the zero-allocation receive handler (see RawReceived); while set, it gets every
+   * message that arrives whole in one frame and one read, and, when no frame-received handler
+   * is set, every other message too (as one joined range). undefined goes back to the
+   * frame-received handler alone.
+   */
+  setRawReceived(handler: RawReceived | undefined): void {
+    this.#raw = handler;
+    // A tuning channel's messages go through the session's own handling (Messages) first.
+    this.#st.onRaw =
+      handler === undefined || this.#st.tuning
+        ? undefined
+        : (t, msgno, ansno, seqno, bytes, offset, length) => this.#onRaw(t, msgno, ansno, seqno, bytes, offset, length);
+  }
+
+  /** A whole message from the session's raw path (ChannelState.onRaw). */
+  #onRaw(t: number, msgno: number, ansno: number, seqno: number, bytes: Uint8Array, offset: number, length: number): void {
+    // A reply to request() resolves its promise with a Frame, as always.
+    if (t !== T_MSG && this.#requests.size > 0 && this.#requests.has(msgno)) {
+      this.#onMessage(new Message(TYPE_NAMES[t]!, this.#st.number, msgno, ansno, seqno, false, bytes, this.#st.mime, offset, length));
+      return;
+    }
+    this.#runRaw(this.#raw!, TYPE_NAMES[t]!, msgno, ansno, bytes, offset, length);
+  }
+
+  /** Runs the raw handler; faults as in #run. */
+  #runRaw(h: RawReceived, type: FrameType, msgno: number, ansno: number, bytes: Uint8Array, offset: number, length: number): void {
+    try {
+      const r = h(this, type, msgno, ansno, bytes, offset, length) as unknown;
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function')
+        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, type, msgno));
+    } catch (e) {
+      this.#handlerFault(e, type, msgno);
+    }
   }
 
   /**
@@ -285,6 +328,37 @@ export class Channel {
   reply(msgNo: number, data: Payload, opts?: SendOptions): boolean {
     return this.#reply('RPY', data, undefined, msgNo, opts);
   }
+  /**
+   * Replies RPY to MSG msgNo with octets [offset, offset + length) of `bytes` as its whole
+   * payload: no MIME header block is added, the content carries its own (the reply of a raw
+   * handler, see RawReceived; on a MIME channel an empty block is CRLF). `bytes` may also be
+   * pieces in order (a large message's `frame.contentParts`): they are framed and written as
+   * they are, never joined, and no range may be given.
+   */
+  replyRaw(msgNo: number, bytes: Uint8Array | readonly Uint8Array[], offset?: number, length?: number): boolean {
+    if (!Number.isInteger(msgNo) || msgNo < 0) throw new RangeError('msgNo must be a non-negative integer');
+    let body: Body;
+    if (Array.isArray(bytes)) {
+      if (offset !== undefined || length !== undefined) throw new RangeError('no range with pieces');
+      if (!bytes.every((p) => p instanceof Uint8Array)) throw new TypeError('content pieces must be Uint8Arrays');
+      body = bytes.length === 1 ? bytes[0]! : new Pieces(bytes);
+    } else {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('content must be a Uint8Array or an array of them');
+      const o = offset ?? 0;
+      const n = length ?? bytes.length - o;
+      if (!Number.isInteger(o) || !Number.isInteger(n) || o < 0 || n < 0 || o + n > bytes.length)
+        throw new RangeError(`range ${o}+${n} out of 0..${bytes.length}`);
+      body = o === 0 && n === bytes.length ? bytes : bytes.subarray(o, o + n);
+    }
+    try {
+      this.conn.session.sendReply(this.#st, 'RPY', msgNo, body);
+      return true;
+    } catch (e) {
+      if (e instanceof RangeError) throw e;
+      this.#fail(e);
+      return false;
+    }
+  }
   /** Replies ERR to MSG msgNo (TypeScript form of sendErr; `{ more: true }` sends a piece). */
   error(msgNo: number, data: Payload, opts?: SendOptions): boolean {
     return this.#reply('ERR', data, undefined, msgNo, opts);
@@ -309,11 +383,24 @@ export class Channel {
    * ERR frame (ANS...NUL: resolves with the NUL; see requestAll). Waits for room first while
    * the outbound queue is at its budget.
    */
-  async request(data: Payload, opts?: SendOptions): Promise<Frame> {
-    if (opts?.more) throw new RangeError('request() sends a whole MSG: use sendMsgMore for pieces, then request() for the last one');
-    const body = this.#body(data, undefined);
-    // With room, no await: requests made in one run go out in call order, in that run.
-    const timeout = this.conn.writable ? opts?.timeout : await this.#room(opts?.timeout);
+  request(data: Payload, opts?: SendOptions): Promise<Frame> {
+    // Not an async function: the promise returned is the one the reply settles, where an async
+    // function's own promise would follow it two microtask turns later (round-trip latency).
+    // Misuse still rejects rather than throws, as from an async function.
+    let body: Uint8Array;
+    try {
+      if (opts?.more) throw new RangeError('request() sends a whole MSG: use sendMsgMore for pieces, then request() for the last one');
+      body = this.#body(data, undefined);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // With room, no wait: requests made in one run go out in call order, in that run.
+    if (!this.conn.writable) return this.#room(opts?.timeout).then((timeout) => this.#request(body, opts, timeout));
+    return this.#request(body, opts, opts?.timeout);
+  }
+
+  /** Sends the MSG of request() and tracks its reply. */
+  #request(body: Uint8Array, opts: SendOptions | undefined, timeout: number | undefined): Promise<Frame> {
     return new Promise<Frame>((resolve, reject) => {
       let msgno: number;
       try {
@@ -441,6 +528,14 @@ export class Channel {
         return;
       }
     }
+    // A message the raw path did not take (several frames or reads, parked, early) goes to the
+    // frame handler when there is one (it may keep a large message in pieces), else to the raw
+    // handler as one range.
+    if (this.#raw !== undefined && this.#handler === undefined) {
+      const c = f.content;
+      this.#runRaw(this.#raw, f.type, f.msgno, f.ansno, c, 0, c.length);
+      return;
+    }
     if (this.#handler !== undefined) {
       this.#run(this.#handler, f);
       return;
@@ -467,29 +562,29 @@ export class Channel {
     try {
       const r = handler(this.conn, this, f, this.#handlerData) as unknown;
       if (r !== undefined && typeof (r as Promise<void>).then === 'function')
-        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f));
+        (r as Promise<void>).then(undefined, (e: unknown) => this.#handlerFault(e, f.type, f.msgno));
     } catch (e) {
-      this.#handlerFault(e, f);
+      this.#handlerFault(e, f.type, f.msgno);
     }
   }
 
-  #handlerFault(e: unknown, f: Frame): void {
+  #handlerFault(e: unknown, type: FrameType, msgno: number): void {
     this.conn.ctx.reportError(e, { conn: this.conn, channel: this });
-    if (f.type !== 'MSG' || this.conn.session.ended || this.#st.state === 'closed') return;
-    const owed = this.#st.inbound.get(f.msgno);
+    if (type !== 'MSG' || this.conn.session.ended || this.#st.state === 'closed') return;
+    const owed = this.#st.inbound.get(msgno);
     if (owed === undefined || owed.done) return;
     try {
       // A reply left in pieces can only be ended by its own kind: an empty last piece.
       if (owed.open !== undefined)
-        this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', f.msgno, EMPTY);
+        this.conn.session.sendReply(this.#st, owed.open.type === T_ANS ? 'ANS' : owed.open.type === T_ERR ? 'ERR' : 'RPY', msgno, EMPTY);
       if (owed.done) return;
       // After ANS only NUL may end the exchange (RFC 3080 §2.6.2).
-      if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', f.msgno, EMPTY, undefined, this.#head());
+      if (owed.nextAnsno > 0) this.conn.session.sendReply(this.#st, 'NUL', msgno, EMPTY, undefined, this.#head());
       else
         this.conn.session.sendReply(
           this.#st,
           'ERR',
-          f.msgno,
+          msgno,
           enc.encode(errorXml({ code: 451, text: 'the message could not be processed' })),
           undefined,
           this.#head(),

@@ -11,7 +11,7 @@ import { runtimeTransport } from '../transport/select.js';
 import { endWithin } from '../transport/linger.js';
 import { webSocketUrl, websocketTransport, type WebSocketClientOptions } from '../transport/websocket.js';
 import { Channel } from './channel.js';
-import type { Ctx, FrameReceived, StartAnswer } from './ctx.js';
+import type { Ctx, FrameReceived, RawReceived, StartAnswer } from './ctx.js';
 import { ConnectionSlot } from './slot.js';
 import { channelPoolNew, poolOf, type ChannelPool, type ChannelPoolOptions } from './channel-pool.js';
 import type { Watched } from './watchdog.js';
@@ -131,7 +131,8 @@ export class Connection implements Watched {
       });
     }
     channelOpened(ch: ChannelState, _req: StartRequest, d: StartDecision & { accept: true }): void {
-      this.c.#adopt(ch, this.c.ctx.profiles.get(d.uri)?.frameReceived);
+      const h = this.c.ctx.profiles.get(d.uri);
+      this.c.#adopt(ch, h?.frameReceived, undefined, h?.rawReceived);
       diag.channelStarted(this.c, ch.number, ch.profile, 'peer');
     }
     greeting(): void {
@@ -688,7 +689,9 @@ export class Connection implements Watched {
       if (opts.maxMessage !== undefined && (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 1))
         throw new RangeError('maxMessage must be a positive integer');
       const st = await this.session.mgmt.startChannel(n, offers, opts.serverName, mime, opts.tuning ?? false, opts.maxMessage);
-      const ch = this.#adopt(st.channel, opts.frameReceived ?? this.ctx.profiles.get(st.channel.profile)?.frameReceived, st.content);
+      // A frameReceived given here wins over the profile's handlers, the raw one included.
+      const h = opts.frameReceived === undefined ? this.ctx.profiles.get(st.channel.profile) : undefined;
+      const ch = this.#adopt(st.channel, opts.frameReceived ?? h?.frameReceived, st.content, h?.rawReceived);
       diag.channelStarted(this, n, st.channel.profile, 'local');
       return ch;
     } catch (e) {
@@ -706,8 +709,8 @@ export class Connection implements Watched {
     return n;
   }
 
-  #adopt(st: ChannelState, handler?: FrameReceived, piggyback?: string): Channel {
-    const ch = new Channel(this, st, handler);
+  #adopt(st: ChannelState, handler?: FrameReceived, piggyback?: string, raw?: RawReceived): Channel {
+    const ch = new Channel(this, st, handler, raw);
     ch.startReply = piggyback;
     (this.#channels === NONE ? (this.#channels = new Map()) : this.#channels).set(st.number, ch);
     return ch;

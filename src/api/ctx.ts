@@ -4,6 +4,7 @@ import type { CodecImpl } from '../codec/index.js';
 import type { Connection } from './connection.js';
 import type { Channel } from './channel.js';
 import type { Frame } from './frame.js';
+import type { FrameType } from '../session/message.js';
 import type { StartDecision, StartRequest } from '../session/management.js';
 import type { ProfileOffer } from '../session/mgmt.js';
 import { BeepError, thrownText } from '../errors.js';
@@ -54,6 +55,26 @@ export type StartAnswer =
  */
 export type FrameReceived = (conn: Connection, channel: Channel, frame: Frame, data?: unknown) => void | Promise<void>;
 
+/**
+ * Zero-allocation receive handler for hot profiles (ProfileHandlers.rawReceived,
+ * Channel.setRawReceived): every message on the channel as its keyword, msgno, ansno and
+ * content, the content being octets [offset, offset + length) of `bytes` — the whole payload as
+ * the peer sent it, MIME header block included, with no Frame object and no view made. `bytes`
+ * is usually the socket chunk the message arrived in, shared with other messages: a view kept
+ * past the call keeps the whole chunk alive, so copy what is kept. Faults are handled as for
+ * FrameReceived. Replies to request() still resolve with a Frame. With a frameReceived beside
+ * it, messages of several frames or reads go there instead (see ProfileHandlers.rawReceived).
+ */
+export type RawReceived = (
+  channel: Channel,
+  type: FrameType,
+  msgno: number,
+  ansno: number,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+) => void | Promise<void>;
+
 /** Where a reported fault happened. */
 export interface FaultSite {
   /** The connection, if the fault belongs to one. */
@@ -81,6 +102,12 @@ export interface ProfileHandlers {
   closed?: (channelNum: number, conn: Connection) => void;
   /** Called for every message received on channels running the profile. */
   frameReceived?: FrameReceived;
+  /**
+   * The zero-allocation form of frameReceived (see RawReceived): it gets the messages that
+   * arrive whole in one frame and one read; the others go to frameReceived when the profile
+   * has one (a large message can stay in pieces there), else to rawReceived joined.
+   */
+  rawReceived?: RawReceived;
   /** Interpret MIME headers (default true); false delivers content untouched. */
   mime?: boolean;
   /** A tuning profile's own start decision; when set, `start` is not consulted. */

@@ -67,6 +67,10 @@ export class WasmCodec implements SessionCodec {
   #kept: Uint8Array | undefined; // those octets: the window is shared by every session in the process
   #offset = 0; // octets consumed from the peer
   #flags = 0; // FAILED | LARGE
+  // The last channel #record() found and its record (records never move while open; closing
+  // the channel, a reset or dispose forgets it): one lookup call fewer per receive pass.
+  #recChannel = -1;
+  #recIndex = 0;
 
   /**
    * Opens a session slot in the process-wide codec instance. Throws BeepError
@@ -124,7 +128,7 @@ export class WasmCodec implements SessionCodec {
         u8.set(kept, INPUT_OFFSET);
         this.#kept = undefined;
       }
-      u8.set(chunk.subarray(pos, pos + n), INPUT_OFFSET + carry);
+      u8.set(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n), INPUT_OFFSET + carry); // no view for a whole small chunk
       const end = carry + n;
       // Window offset w is chunk offset pos + w - carry (payload never lies in the carry).
       const delta = pos - carry;
@@ -243,6 +247,7 @@ export class WasmCodec implements SessionCodec {
 
   /** Stops tracking a channel. */
   closeChannel(channel: number): void {
+    if (channel === this.#recChannel) this.#recChannel = -1;
     const r = this.#m.exports.channelClose(this.#slot, channel);
     if (r < 0) throw new RangeError(`closeChannel ${channel}: ${returnText(r)}`);
   }
@@ -257,11 +262,13 @@ export class WasmCodec implements SessionCodec {
    * are read from memory (records never move; their chunk stays put when tables grow).
    */
   #record(channel: number): number {
+    if (channel === this.#recChannel) return this.#recIndex;
     const cs = this.#m.exports.channelFind(this.#slot, channel);
     if (cs < 0) throw new RangeError(`channel ${channel} not open`);
     const mem = this.#m.i32();
     const chunk = mem[(CHANNEL_DIR_OFFSET >> 2) + (cs >>> CHANNEL_CHUNK_SHIFT)]! >>> 0; // directory entry of an open channel
-    return (chunk + (cs & (CHANNEL_CHUNK - 1)) * CHANNEL_BYTES) >> 2;
+    this.#recChannel = channel;
+    return (this.#recIndex = (chunk + (cs & (CHANNEL_CHUNK - 1)) * CHANNEL_BYTES) >> 2);
   }
 
   /** Receive-side sequence state (read once per receive pass by the session). */
@@ -300,6 +307,7 @@ export class WasmCodec implements SessionCodec {
 
   /** Tuning reset: channels gone, parse state and failure cleared. */
   reset(): void {
+    this.#recChannel = -1;
     this.#m.exports.sessionReset(this.#slot);
     this.#carry = 0;
     this.#kept = undefined;
@@ -308,6 +316,7 @@ export class WasmCodec implements SessionCodec {
 
   /** Releases the slot. */
   dispose(): void {
+    this.#recChannel = -1;
     if (this.#slot >= 0) this.#m.exports.sessionClose(this.#slot);
     this.#slot = -1;
     this.#flags = FAILED;

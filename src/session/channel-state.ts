@@ -3,6 +3,7 @@
 import type { Message } from './message.js';
 import { Fifo } from './fifo.js';
 import { MsgnoTable } from './msgno-table.js';
+import type { Body } from './pieces.js';
 
 /** A message queued for transmission; `offset` advances as frames go out. */
 export interface OutMessage {
@@ -14,8 +15,8 @@ export interface OutMessage {
   ansno: number;
   /** MIME header block sent before `data` (kept apart so the body is never copied). */
   head: Uint8Array | undefined;
-  /** Payload body (or the whole payload when `head` is unset). */
-  data: Uint8Array;
+  /** Payload body (or the whole payload when `head` is unset): one array, or pieces framed without joining. */
+  data: Body;
   /** Octets already framed and written, counting `head` then `data`. */
   offset: number;
   /** Called once the last frame is written. */
@@ -57,6 +58,13 @@ export interface Partial {
 export const AWAIT_REPLY = 1;
 /** One of our MSGs that got an ANS: only ANS or NUL may follow (RFC 3080 §2.6.2). */
 export const AWAIT_ANS = 2;
+
+/**
+ * The entry of a peer MSG nothing has been replied to yet, shared by all such MSGs (frozen: a
+ * write to it is a bug and throws): most MSGs are answered by one final reply framed at once
+ * (Session.sendReply), and need no entry of their own. #own() makes one when a reply is queued.
+ */
+const FRESH: Inbound = Object.freeze({ replies: undefined, done: false, nextAnsno: 0, open: undefined });
 
 /** A shared map that is always empty: fields start with it and get their own Map on first write. */
 class NoEntries<K, V> extends Map<K, V> {
@@ -127,6 +135,14 @@ export class ChannelState {
   tuning = false;
   /** Application hook for delivered messages. */
   onMessage: ((m: Message) => void) | undefined;
+  /**
+   * Hook for whole messages that arrive in one frame, called instead of onMessage with the
+   * content as octets [offset, offset + length) of the socket chunk (no Message made). Never
+   * set on channel 0 or a tuning channel: the session's own handling needs Messages there.
+   */
+  onRaw:
+    | ((type: number, msgno: number, ansno: number, seqno: number, bytes: Uint8Array, offset: number, length: number) => void)
+    | undefined;
   /** Messages that arrived between our start's <profile/> RPY and the API adopting the channel. */
   early: Message[] | undefined;
 
@@ -160,12 +176,38 @@ export class ChannelState {
 
   /** Records a complete peer MSG that now awaits our reply. */
   addInbound(msgno: number): void {
-    (this.inbound === NO_MSGNOS ? (this.inbound = new MsgnoTable()) : this.inbound).set(msgno, {
-      replies: undefined,
-      done: false,
-      nextAnsno: 0,
-    });
+    (this.inbound === NO_MSGNOS ? (this.inbound = new MsgnoTable()) : this.inbound).set(msgno, FRESH);
     this.#order.push(msgno);
+  }
+
+  /** The entry of peer MSG `msgno` as its own object (FRESH is shared), or undefined. */
+  #own(msgno: number): Inbound | undefined {
+    const e = this.inbound.get(msgno);
+    if (e !== FRESH) return e;
+    const own: Inbound = { replies: undefined, done: false, nextAnsno: 0, open: undefined };
+    this.inbound.set(msgno, own);
+    return own;
+  }
+
+  /** True when nothing is queued on the channel or waits behind a message sent in pieces: a message may be framed at once. */
+  canSendNow(): boolean {
+    return this.sendQueue.length === 0 && this.#openOut === undefined && this.#deferred === undefined;
+  }
+
+  /**
+   * True when a final reply to peer MSG `msgno` may be framed at once (then repliedNow()): it
+   * is the oldest MSG owed a reply, nothing was replied to it yet, and nothing is queued on
+   * the channel (RFC 3080 §2.6.1: no earlier reply can be pending).
+   */
+  canReplyNow(msgno: number): boolean {
+    return this.#order[this.#head] === msgno && this.inbound.get(msgno) === FRESH && this.canSendNow();
+  }
+
+  /** The final reply to the oldest MSG went out (or heads the send queue): releases what waits behind it. */
+  repliedNow(msgno: number): void {
+    this.inbound.delete(msgno);
+    this.#head++;
+    this.releaseReplies();
   }
 
   /**
@@ -178,14 +220,14 @@ export class ChannelState {
     type: number,
     msgno: number,
     head: Uint8Array | undefined,
-    data: Uint8Array,
+    data: Body,
     final: boolean,
     isAns: boolean,
     onSent?: () => void,
     cuts?: number[],
     more = false,
   ): number {
-    const entry = this.inbound.get(msgno);
+    const entry = this.#own(msgno);
     if (entry === undefined || entry.done) throw new RangeError(`no MSG ${msgno} awaiting a reply on channel ${this.number}`);
     const open = entry.open;
     if (open !== undefined && open.type !== type)

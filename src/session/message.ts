@@ -10,6 +10,13 @@ export const TYPE_NAMES: readonly FrameType[] = ['MSG', 'MSG', 'RPY', 'ERR', 'AN
 
 const utf8 = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+/**
+ * A plain Uint8Array view of octets [off, off + len) of `buf`: a plain array's subarray (the
+ * session hands plain chunks) is the cheapest; a Buffer's would make a Buffer, several times slower.
+ */
+function view(buf: Uint8Array, off: number, len: number): Uint8Array {
+  return buf.constructor === Uint8Array ? buf.subarray(off, off + len) : new Uint8Array(buf.buffer, buf.byteOffset + off, len);
+}
 /** A list of pieces rather than one array (not instanceof Uint8Array: chunks may come from another realm). */
 const isParts = (c: Uint8Array | readonly Uint8Array[]): c is readonly Uint8Array[] => Array.isArray(c);
 
@@ -94,7 +101,7 @@ export class Message {
     if (this.#content !== undefined) return this.#content;
     if (this.#parts !== undefined) return this.#join();
     // A plain Uint8Array view: Buffer#subarray is several times slower to construct.
-    return (this.#content = new Uint8Array(this.#buf.buffer, this.#buf.byteOffset + this.#off, this.#len));
+    return (this.#content = view(this.#buf, this.#off, this.#len));
   }
 
   /** The pieces joined into one array (once; the pieces are then let go). */
@@ -166,8 +173,7 @@ export class Message {
       if (this.#parts !== undefined) this.#join();
       const b = this.#buf,
         o = this.#off;
-      if (this.#len >= 2 && b[o] === 13 && b[o + 1] === 10)
-        return (this.#body = new Uint8Array(b.buffer, b.byteOffset + o + 2, this.#len - 2));
+      if (this.#len >= 2 && b[o] === 13 && b[o + 1] === 10) return (this.#body = view(b, o + 2, this.#len - 2));
     }
     return (this.#body = this.entity.body);
   }

@@ -6,6 +6,7 @@ import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError, asError } from '../errors.js';
 import { ChannelState, NONE, AWAIT_ANS, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
+import { Pieces, type Body } from './pieces.js';
 import { Message, TYPE_NAMES } from './message.js';
 import { resolveLimits, type ResolvedLimits, type SessionLimits } from './limits.js';
 import { Management, type Greeting, type SessionHooks } from './management.js';
@@ -20,6 +21,13 @@ export interface SessionIO {
    * kept. False = pause until Session.drain().
    */
   write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean;
+  /**
+   * Optional: writes one whole frame, `head` (a MIME header block, if any) between header and
+   * body, the body being one array or Pieces (a large message sent without joining: write them
+   * in order); same contract as write(). A transport without it gets one write(header, head, body,
+   * trailer) per frame (pieces joined), so a frame is always one write: one WebSocket message.
+   */
+  writeFrame?(header: Uint8Array, head: Uint8Array | undefined, body: Body, trailer: Uint8Array): boolean;
   /** Ends the transport (after pending writes). */
   end(): void;
   /** Drops the transport at once (poorly formed input: no response, no more reading). */
@@ -99,6 +107,8 @@ export class Session implements FrameHandler {
   readonly #owned: boolean;
   #blocked = false;
   #ready: Set<ChannelState> = NO_CHANNELS; // channels with queued frames
+  #touched: ChannelState[] = []; // channels with ChannelState.touched set (see #acknowledge)
+  #lastCh: ChannelState | undefined; // the channel of the last frame (onFrame)
   #windowUsed = 0;
   #octetsIn = 0;
   #octetsOut = 0;
@@ -146,6 +156,8 @@ export class Session implements FrameHandler {
     }
     this.channels.clear();
     this.#ready = NO_CHANNELS;
+    this.#touched = [];
+    this.#lastCh = undefined;
     this.#suspended = false;
     this.#blocked = false;
     this.seqFrames = true;
@@ -220,6 +232,9 @@ export class Session implements FrameHandler {
   receive(chunk: Uint8Array, burst = false): void {
     if (this.ended) return;
     this.#octetsIn += chunk.length;
+    // A plain Uint8Array over the chunk (one per chunk): the views made of it per message
+    // (payloads, raw replies) are then plain subarrays, several times cheaper than a Buffer's.
+    if (chunk.constructor !== Uint8Array) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     try {
       const ok = this.codec.decode(chunk, this);
       if (this.#pinning.length > 0) this.#unpin(chunk);
@@ -356,7 +371,7 @@ export class Session implements FrameHandler {
     const ch0 = this.channels.get(0);
     if (ch0 !== undefined && ch0.held > 0) {
       ch0.held = 0;
-      ch0.touched = true;
+      this.#touch(ch0);
     }
   }
 
@@ -415,7 +430,7 @@ export class Session implements FrameHandler {
       this.#unhold(msg.content.length + PARK_COST);
       if (ch.state === 'closed') continue;
       ch.held = Math.max(0, ch.held - msg.content.length);
-      ch.touched = true;
+      this.#touch(ch);
       this.#handOver(ch, msg);
     }
     this.#acknowledge(); // the window the parked MSGs held opens again
@@ -434,6 +449,7 @@ export class Session implements FrameHandler {
     const ch = new ChannelState(number, profile, mime);
     this.codec.openChannel(number);
     this.channels.set(number, ch);
+    if (this.#lastCh?.number === number) this.#lastCh = undefined;
     return ch;
   }
 
@@ -499,7 +515,7 @@ export class Session implements FrameHandler {
     ch.paused = paused;
     if (!paused && ch.held > 0) {
       ch.held = 0;
-      ch.touched = true;
+      this.#touch(ch);
       this.#acknowledge();
     }
   }
@@ -522,9 +538,21 @@ export class Session implements FrameHandler {
     return (st.next - ch.held - ch.inflight) >>> 0;
   }
 
+  /** Marks a channel for the next SEQ decision (#acknowledge), once per pass. */
+  #touch(ch: ChannelState): void {
+    if (ch.touched) return;
+    ch.touched = true;
+    this.#touched.push(ch);
+  }
+
   /** Sends SEQ where half a granted window has been consumed (RFC 3081 §3.1.4). */
   #acknowledge(): void {
-    for (const ch of this.channels.values()) {
+    // Only the channels that received octets since the last pass: a session with many
+    // channels does not walk them all per read.
+    const list = this.#touched;
+    if (list.length === 0) return;
+    this.#touched = [];
+    for (const ch of list) {
       if (!ch.touched || ch.state === 'closed') continue;
       ch.touched = false;
       const st = this.codec.recvState(ch.number); // read once per pass: three codec calls
@@ -553,11 +581,33 @@ export class Session implements FrameHandler {
       ch.addAwaiting(msgno);
     } else head = undefined;
     ch.openMsg = more ? msgno : undefined;
-    ch.enqueue({ type: T_MSG, msgno, ansno: 0, head, data, offset: 0, onSent, more });
-    this.#enqueue((head?.length ?? 0) + data.length + QUEUE_COST);
+    let offset = 0;
+    // Nothing queued ahead on the channel: frame the message now (no queue entry, no flush).
+    if (!more && onSent === undefined && !this.#blocked && ch.state === 'open' && ch.canSendNow()) {
+      offset = this.#frameNow(ch, T_MSG, msgno, 0, head, data);
+      if (offset < 0) return msgno; // framed whole
+    }
+    ch.enqueue({ type: T_MSG, msgno, ansno: 0, head, data, offset, onSent, more });
+    this.#enqueue((head?.length ?? 0) + data.length - offset + QUEUE_COST);
     this.#markReady(ch);
     this.#schedule();
     return msgno;
+  }
+
+  /**
+   * Frames a message at once when the channel's send queue is empty (the caller checked it,
+   * and that writes are not blocked): as much as the window and frame size let go in one frame.
+   * Returns -1 when it went whole, else the octets framed (0: the window is shut), which the
+   * caller queues the rest from, exactly where flush() would have framed it.
+   */
+  #frameNow(ch: ChannelState, type: number, msgno: number, ansno: number, head: Uint8Array | undefined, data: Body): number {
+    const headLen = head === undefined ? 0 : head.length;
+    const total = headLen + data.length;
+    const header = this.codec.encodeFit(type, ch.number, msgno, total, this.limits.sendFrameSize, ansno);
+    if (header === null) return 0; // window shut: wait for the peer's SEQ
+    const n = this.codec.fitSize;
+    this.#writeFrame(header, head, headLen, data, 0, n, total);
+    return n === total ? -1 : n;
   }
 
   /**
@@ -571,7 +621,7 @@ export class Session implements FrameHandler {
     ch: ChannelState,
     type: 'RPY' | 'ERR' | 'ANS' | 'NUL',
     msgno: number,
-    data: Uint8Array,
+    data: Body,
     onSent?: () => void,
     head?: Uint8Array,
     cuts?: number[],
@@ -582,13 +632,38 @@ export class Session implements FrameHandler {
     const t = type === 'RPY' ? T_RPY : type === 'ERR' ? T_ERR : type === 'ANS' ? T_ANS : T_NUL;
     const nul = type === 'NUL';
     if (nul && more) throw new RangeError('a NUL is never continued (RFC 3080 §2.2.1.1)');
+    const body: Body = nul ? EMPTY : data;
+    // The final reply to the oldest MSG with nothing queued ahead (the usual case): framed now,
+    // without a queue entry; RFC 3080 §2.6.1 order holds since nothing precedes it.
+    if (
+      !more &&
+      t !== T_ANS &&
+      cuts === undefined &&
+      onSent === undefined &&
+      !this.#blocked &&
+      ch.state !== 'starting' &&
+      ch.canReplyNow(msgno)
+    ) {
+      const offset = this.#frameNow(ch, t, msgno, 0, head, body);
+      if (offset >= 0) {
+        // Cut by the window or the frame size: the rest goes first in the queue, as flush() would send it.
+        ch.enqueue({ type: t, msgno, ansno: 0, head, data: body, offset, onSent: undefined, cuts: undefined, more: false });
+        this.#enqueue((head?.length ?? 0) + body.length - offset + QUEUE_COST);
+      }
+      ch.repliedNow(msgno); // releases replies queued behind it
+      if (ch.sendQueue.length > 0) {
+        this.#markReady(ch);
+        this.#schedule();
+      } else if (ch.onIdle !== undefined) this.#idle(ch);
+      return 0;
+    }
     if (head !== undefined && ch.replyOpen(msgno)) {
       const h = head.length;
       cuts = cuts?.map((c) => c - h);
       head = undefined;
     }
-    const ansno = ch.queueReply(t, msgno, head, nul ? EMPTY : data, type !== 'ANS', type === 'ANS', onSent, cuts, more);
-    this.#enqueue((head?.length ?? 0) + (nul ? 0 : data.length) + QUEUE_COST);
+    const ansno = ch.queueReply(t, msgno, head, body, type !== 'ANS', type === 'ANS', onSent, cuts, more);
+    this.#enqueue((head?.length ?? 0) + body.length + QUEUE_COST);
     if (ch.sendQueue.length > 0) this.#markReady(ch);
     this.#schedule();
     return ansno;
@@ -701,18 +776,41 @@ export class Session implements FrameHandler {
       n = this.codec.fitSize;
     }
     const to = from + n;
-    // Whole parts go by reference; views only where a frame cuts a part.
-    if (n === 0) this.#write(header, END);
-    else if (from >= headLen)
-      this.#write(header, from === headLen && to === total ? m.data : m.data.subarray(from - headLen, to - headLen), END);
-    else if (to <= headLen) this.#write(header, from === 0 && to === headLen ? head! : head!.subarray(from, to), END);
-    // The frame spans the header block and the body: still one write (one WebSocket message).
-    else this.#write(header, from === 0 ? head! : head!.subarray(from), to === total ? m.data : m.data.subarray(0, to - headLen), END);
+    this.#writeFrame(header, head, headLen, m.data, from, to, total);
     m.offset = to;
     this.#queued -= n;
     addQueued(-n);
     if (to === total) this.#sent(ch, m);
     return n;
+  }
+
+  /** Writes one frame: `header`, octets [from, to) of head + data, the trailer. */
+  #writeFrame(
+    header: Uint8Array,
+    head: Uint8Array | undefined,
+    headLen: number,
+    data: Body,
+    from: number,
+    to: number,
+    total: number,
+  ): void {
+    if (this.#suspended) return;
+    // Whole parts go by reference; views only where a frame cuts a part.
+    const h = from >= headLen ? undefined : from === 0 && to >= headLen ? head : head!.subarray(from, Math.min(to, headLen));
+    const b = to <= headLen ? EMPTY : from <= headLen && to === total ? data : data.subarray(Math.max(from - headLen, 0), to - headLen);
+    this.#octetsOut += header.length + (to - from) + 5;
+    const io = this.#io;
+    // One call per frame where the transport takes frames (a message in one frame, the usual case).
+    if (io.writeFrame !== undefined) {
+      if (!io.writeFrame(header, h, b, END)) this.#wait();
+      return;
+    }
+    const body = b instanceof Pieces ? b.join() : b; // a transport of whole parts only
+    // Still one write per frame: over WebSocket each write is one message, and a frame may not
+    // be split across messages (older LibVortex readers take only the first frame of a message).
+    const ok =
+      h === undefined ? io.write(header, body, END) : body.length === 0 ? io.write(header, h, END) : io.write(header, h, body, END);
+    if (!ok) this.#wait();
   }
 
   /** The channel's head message is fully framed: off the queue, its cost returned, onSent called. */
@@ -737,10 +835,13 @@ export class Session implements FrameHandler {
   #write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): void {
     if (this.#suspended) return;
     this.#octetsOut += a.length + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0);
-    if (!this.#io.write(a, b, c, d)) {
-      this.#blocked = true;
-      if (this.#over && !this.#inputPaused) this.#pressure();
-    }
+    if (!this.#io.write(a, b, c, d)) this.#wait();
+  }
+
+  /** The transport asked us to wait for drain(). */
+  #wait(): void {
+    this.#blocked = true;
+    if (this.#over && !this.#inputPaused) this.#pressure();
   }
 
   /** Closes the transport after pending writes (used after session release). */
@@ -766,7 +867,10 @@ export class Session implements FrameHandler {
   ): void {
     if (this.ended) return;
     this.#progress += 1 + length;
-    const ch = this.channels.get(channel);
+    // The previous frame's channel, while it is still the registered one (most frames of a
+    // read are on one channel): a Map lookup fewer per frame.
+    let ch = this.#lastCh;
+    if (ch === undefined || ch.number !== channel || ch.state === 'closed') this.#lastCh = ch = this.channels.get(channel);
     if (ch === undefined || ch.state === 'closed') return this.protocolError(`frame on channel ${channel}, not open`, 0, channel);
     if (ch.state === 'starting') return this.protocolError(`frame on channel ${channel} before its start was accepted`, 0, channel);
     if (!this.mgmt.greeted && (channel !== 0 || (type !== T_RPY && type !== T_ERR) || msgno !== 0)) {
@@ -782,7 +886,16 @@ export class Session implements FrameHandler {
       }
       if (length > 0) {
         if (ch.paused) ch.held += length;
-        ch.touched = true;
+        this.#touch(ch);
+      }
+      // A raw receiver (hot profiles) gets the octets where they lie: no Message, no view. Not
+      // while MSGs are parked (#deliver): order and budget go through the Message path then.
+      const raw = ch.onRaw;
+      if (raw !== undefined && this.#owned && !this.#over && this.#parked.length === 0) {
+        this.#complete(ch, type, msgno);
+        raw(type, msgno, ansno, seqno, buf, offset, length);
+        if (ch.state === 'closing') this.checkIdle(ch);
+        return;
       }
       // Owned chunks: the message keeps the chunk and makes a view only when asked (Message.content).
       // TYPE_NAMES[type]!: the codec emits only T_MSG..T_NUL.
@@ -845,7 +958,7 @@ export class Session implements FrameHandler {
       // A greeting must fit the initial 4096-octet window: it is never acknowledged, so an
       // endless fragmented greeting hits the window limit instead of memory (LibVortex test_01g1).
       if (ch.paused || (ch.number === 0 && !this.mgmt.greeted)) ch.held += length;
-      ch.touched = true;
+      this.#touch(ch);
       // Auto-raise the window while a large message streams in (DESIGN.md "Windows").
       if (p.size > ch.window && ch.window < this.limits.maxWindow && ch.number !== 0 && !ch.windowPinned)
         this.raiseWindow(ch, ch.window * 2);

@@ -5,6 +5,7 @@
 import type { Socket, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import type { Pieces, Body } from '../session/pieces.js';
 import type {
   Transport,
   TransportAddress,
@@ -23,6 +24,9 @@ const COPY_BELOW = 16384;
 /** Size of the arena small parts are copied into. */
 const ARENA = 65536;
 
+/** An open piece up to this size moves to the next arena instead of being split across two (see #room). */
+const MOVE_BELOW = 16384;
+
 /** node:net and node:tls, once loaded. */
 interface NodeModules {
   net: typeof import('node:net');
@@ -36,6 +40,14 @@ let mods: NodeModules | undefined;
 // full arena is replaced), exactly as with a private arena.
 let shared: Uint8Array | undefined;
 let sharedUsed = 0;
+
+/** Settled once: flushes are scheduled as jobs on it. */
+const SETTLED = Promise.resolve();
+
+/** Octets left in the shared arena before the next one starts (tests). */
+export function arenaSpace(): number {
+  return shared === undefined ? 0 : ARENA - sharedUsed;
+}
 
 /** A Transport over a Node stream socket (replaced in place by a TLS upgrade). */
 export class NodeTransport implements Transport {
@@ -54,6 +66,8 @@ export class NodeTransport implements Transport {
   #queue: Uint8Array[] = [];
   #bytes = 0;
   #scheduled = false;
+  #delivering = false; // inside received(): writes wait for its flush
+  #pending = false; // something was written while delivering
   #full = false; // the socket asked us to wait for 'drain'
   #overflow = false; // write() said "wait" because of our own backlog, not the socket's
   #appPaused = false; // the application blocked reading (Connection.block)
@@ -107,6 +121,38 @@ export class NodeTransport implements Transport {
     this.#piece = undefined;
   }
 
+  /**
+   * Room for `n` more octets of our open piece in the shared arena: a piece that would not
+   * fit starts a new arena and, when small, moves there, so that one flush stays one write
+   * (a piece split across arenas costs a writev, several times one small write).
+   */
+  #room(n: number): Uint8Array {
+    let a = shared;
+    if (a !== undefined && sharedUsed + n <= ARENA) {
+      // Our piece grows while nobody else wrote into the arena since; otherwise a new one starts.
+      if (this.#piece !== a || this.#end !== sharedUsed) {
+        this.#cut();
+        this.#piece = a;
+        this.#start = this.#end = sharedUsed;
+      }
+      return a;
+    }
+    const old = a;
+    // A Buffer where there is one (Node, Bun): not zero-filled, and its pieces are Buffers,
+    // which socket.write() takes as they are (a plain Uint8Array is wrapped per write).
+    a = shared = typeof Buffer === 'function' ? Buffer.allocUnsafeSlow(ARENA) : new Uint8Array(ARENA);
+    sharedUsed = 0;
+    const open = this.#piece === old && old !== undefined ? this.#end - this.#start : -1;
+    if (open > 0 && open <= MOVE_BELOW && open + n <= ARENA) {
+      a.set(old!.subarray(this.#start, this.#end), 0); // not handed to the socket yet: still ours to move
+      sharedUsed = open;
+    } else this.#cut();
+    this.#piece = a;
+    this.#start = 0;
+    this.#end = sharedUsed;
+    return a;
+  }
+
   #put(p: Uint8Array): void {
     const n = p.length;
     this.#bytes += n;
@@ -115,19 +161,9 @@ export class NodeTransport implements Transport {
       this.#queue.push(p);
       return;
     }
-    if (shared === undefined || sharedUsed + n > ARENA) {
-      shared = new Uint8Array(ARENA);
-      sharedUsed = 0;
-    }
-    // Our piece grows while nobody else wrote into the arena since; otherwise a new one starts.
-    if (this.#piece !== shared || this.#end !== sharedUsed) {
-      this.#cut();
-      this.#piece = shared;
-      this.#start = this.#end = sharedUsed;
-    }
-    shared.set(p, sharedUsed);
-    sharedUsed += n;
-    this.#end = sharedUsed;
+    const a = this.#room(n);
+    a.set(p, sharedUsed);
+    this.#end = sharedUsed += n;
   }
 
   /** Queues frame parts; they reach the socket at the end of the current microtask run. */
@@ -136,9 +172,56 @@ export class NodeTransport implements Transport {
     if (b !== undefined) this.#put(b);
     if (c !== undefined) this.#put(c);
     if (d !== undefined) this.#put(d);
-    if (!this.#scheduled) {
+    return this.#written();
+  }
+
+  /**
+   * Queues one frame (see SessionIO.writeFrame): a small frame is copied into the arena in
+   * one go, its short parts (header block, trailer) byte by byte rather than by set().
+   */
+  writeFrame(header: Uint8Array, head: Uint8Array | undefined, body: Body, trailer: Uint8Array): boolean {
+    const nh = head === undefined ? 0 : head.length;
+    const nb = body.length;
+    const n = header.length + nh + nb + trailer.length;
+    // ArrayBuffer.isView, not instanceof Pieces: the compiler inlines it (instanceof of an
+    // imported class went through a generic load in the profile).
+    const pieces = !ArrayBuffer.isView(body);
+    if (nb >= COPY_BELOW || nh >= COPY_BELOW || pieces) {
+      this.#put(header);
+      if (head !== undefined) this.#put(head);
+      if (pieces) for (const p of (body as Pieces).parts) this.#put(p);
+      else this.#put(body as Uint8Array);
+      this.#put(trailer);
+      return this.#written();
+    }
+    this.#bytes += n;
+    let a = shared;
+    // The usual case inline: our piece is open at the arena's end and the frame fits.
+    if (a === undefined || sharedUsed + n > ARENA || this.#piece !== a || this.#end !== sharedUsed) a = this.#room(n);
+    let o = sharedUsed;
+    a.set(header, o);
+    o += header.length;
+    if (nh > 16) a.set(head!, o);
+    else for (let i = 0; i < nh; i++) a[o + i] = head![i]!;
+    o += nh;
+    if (nb > 16) a.set(body, o);
+    else for (let i = 0; i < nb; i++) a[o + i] = body[i]!;
+    o += nb;
+    for (let i = 0; i < trailer.length; i++) a[o + i] = trailer[i]!;
+    this.#end = sharedUsed = o + trailer.length;
+    if ((this.#scheduled || this.#pending) && !this.#full && this.#bytes < 1 << 20) return true;
+    return this.#written();
+  }
+
+  /** After a write: schedules the flush, and says whether the session may go on writing. */
+  #written(): boolean {
+    if (this.#delivering)
+      this.#pending = true; // received() flushes when the session returns
+    else if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => this.flush()); // a closure per flush round, none kept per connection
+      // A job on a settled promise: Node's queueMicrotask makes an AsyncResource and a bound
+      // function per call. One task per connection, made on its first write.
+      SETTLED.then((this.#flushTask ??= () => this.#flushJob()));
     }
     // Back-pressure: the socket's verdict at the last flush, or a large backlog now.
     if (this.#full) return false;
@@ -147,6 +230,19 @@ export class NodeTransport implements Transport {
       return false;
     }
     return true;
+  }
+
+  #flushTask: (() => void) | undefined;
+
+  /** flush() as a promise job: a throw must surface as an uncaught exception, as from queueMicrotask, not a rejection. */
+  #flushJob(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
   /** Hands everything queued to the socket. */
@@ -228,9 +324,28 @@ export class NodeTransport implements Transport {
     this.#sink?.drain();
   }
 
-  /** A chunk arrived ('data'). */
+  /**
+   * A chunk arrived ('data'). What the session writes while it handles the chunk goes to the
+   * socket as soon as it returns, in one write: no flush job is scheduled for it (a round trip
+   * pays for one promise job fewer on each side).
+   */
   received(chunk: Uint8Array): void {
-    this.#sink?.data(chunk);
+    const sink = this.#sink;
+    if (sink === undefined) return;
+    if (this.#delivering) {
+      sink.data(chunk); // re-entered (a handler made the socket emit): the outer call flushes
+      return;
+    }
+    this.#delivering = true;
+    try {
+      sink.data(chunk);
+    } finally {
+      this.#delivering = false;
+      if (this.#pending) {
+        this.#pending = false;
+        this.flush();
+      }
+    }
   }
 
   /** The socket closed. */

@@ -31,8 +31,8 @@ export const REVIEWED: Record<string, { names: string[]; why: string }> = {
   },
   'node_modules/node-forge/lib/baseN.js': { names: ['Buffer'], why: 'inside `if (typeof Buffer !== "undefined")`' },
   'dist/src/transport/node.js': {
-    names: ['setImmediate'],
-    why: 'the node:net adapter: select.ts picks it only on Node, Bun and Deno (all have setImmediate), after node:net loaded',
+    names: ['setImmediate', 'Buffer'],
+    why: 'the node:net adapter: select.ts picks it only on Node, Bun and Deno (all have setImmediate), after node:net loaded; its arena is a Buffer behind `typeof Buffer` (a Uint8Array without one)',
   },
 };
 

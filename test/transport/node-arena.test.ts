@@ -1,0 +1,143 @@
+// The node:net adapter's write path: frames copied into the process-wide arena (write() and
+// writeFrame()), transports interleaving their frames in it, and an open piece that moves to a
+// new arena instead of being split (one flush = one socket write).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
+import { NodeTransport, arenaSpace } from '../../src/transport/node.js';
+
+const END = new Uint8Array([69, 78, 68, 13, 10]);
+const CRLF = new Uint8Array([13, 10]);
+
+/** A connected pair: our transport on the client socket, the server side collecting what arrives. */
+async function pair(): Promise<{
+  t: NodeTransport;
+  received: (n: number) => Promise<Uint8Array>;
+  writes: () => number;
+  close: () => void;
+}> {
+  const chunks: Buffer[] = [];
+  let peer: Socket | undefined;
+  const server = createServer((s) => {
+    peer = s;
+    s.on('data', (d: Buffer) => chunks.push(d));
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const sock = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+  await new Promise<void>((res) => sock.once('connect', res));
+  while (peer === undefined) await new Promise((r) => setTimeout(r, 5));
+  let writes = 0;
+  const write = sock.write.bind(sock) as (b: Uint8Array) => boolean;
+  (sock as unknown as { write: (b: Uint8Array) => boolean }).write = (b) => {
+    writes++;
+    return write(b);
+  };
+  const t = new NodeTransport(sock);
+  return {
+    t,
+    writes: () => writes,
+    /** What arrived, once `n` octets did (or after 5 s). */
+    received: async (n) => {
+      for (let t0 = Date.now(); chunks.reduce((s, c) => s + c.length, 0) < n && Date.now() - t0 < 5000; )
+        await new Promise((r) => setTimeout(r, 10));
+      return new Uint8Array(Buffer.concat(chunks));
+    },
+    close: () => {
+      sock.destroy();
+      peer?.destroy();
+      server.close();
+    },
+  };
+}
+
+const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+const cat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+
+test('node transport: writeFrame and write of two transports interleaved in one run arrive intact and in order', async () => {
+  const a = await pair();
+  const b = await pair();
+  try {
+    const wantA: Uint8Array[] = [];
+    const wantB: Uint8Array[] = [];
+    const header = new Uint8Array(30);
+    for (let i = 0; i < 3000; i++) {
+      // The header is rewritten after each call, as the codec's output region is.
+      header.fill(65 + (i % 26));
+      const h = header.subarray(0, 10 + (i % 20));
+      const body = bytes(i % 97 === 0 ? 20000 : (i * 13) % 200, i); // some bodies past the copy limit go by reference
+      const head = i % 3 === 0 ? undefined : i % 3 === 1 ? CRLF : bytes(40, 1);
+      const [t, want] = i % 2 === 0 ? [a.t, wantA] : [b.t, wantB];
+      if (i % 5 === 0) {
+        t.write(h, body, END);
+        want.push(new Uint8Array(h), body, END);
+      } else {
+        t.writeFrame(h, head, body, END);
+        want.push(new Uint8Array(h), ...(head === undefined ? [] : [head]), body, END);
+      }
+    }
+    const ea = cat(wantA),
+      eb = cat(wantB);
+    assert.deepEqual(await a.received(ea.length), ea);
+    assert.deepEqual(await b.received(eb.length), eb);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('node transport: a small open piece moves to a new arena rather than split into two socket writes', async () => {
+  const a = await pair();
+  const filler = await pair();
+  try {
+    // Fill most of the shared arena from another transport, then write ~6 KiB of small
+    // frames: they straddle the arena's end.
+    for (let i = 0; arenaSpace() < 3000 || arenaSpace() > 4000; i++) filler.t.writeFrame(bytes(20, i), CRLF, bytes(100, i), END);
+    const want: Uint8Array[] = [];
+    for (let i = 0; i < 64; i++) {
+      const h = bytes(24, i),
+        body = bytes(64, i + 1);
+      a.t.writeFrame(h, CRLF, body, END);
+      want.push(h, CRLF, body, END);
+    }
+    const before = a.writes();
+    a.t.flush();
+    assert.equal(a.writes() - before, 1, 'one flush, one socket write');
+    const e = cat(want);
+    assert.deepEqual(await a.received(e.length), e);
+  } finally {
+    a.close();
+    filler.close();
+  }
+});
+
+test('node transport: frames written while a chunk is delivered go out in one write when the sink returns; others at the end of the microtask run', async () => {
+  const a = await pair();
+  try {
+    const want: Uint8Array[] = [];
+    a.t.attach({
+      data: () => {
+        for (let i = 0; i < 3; i++) {
+          const h = bytes(20, i);
+          a.t.writeFrame(h, CRLF, bytes(64, i), END);
+          want.push(h, CRLF, bytes(64, i), END);
+        }
+      },
+      drain: () => undefined,
+      closed: () => undefined,
+    });
+    const before = a.writes();
+    a.t.received(new Uint8Array(10));
+    assert.equal(a.writes() - before, 1, 'written when received() returns, before any microtask');
+    const h = bytes(20, 9);
+    a.t.writeFrame(h, undefined, bytes(10, 9), END);
+    want.push(h, bytes(10, 9), END);
+    assert.equal(a.writes() - before, 1, 'a write outside delivery waits for the end of the run');
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(a.writes() - before, 2);
+    const e = cat(want);
+    assert.deepEqual(await a.received(e.length), e);
+  } finally {
+    a.close();
+  }
+});
