@@ -238,16 +238,21 @@ test("frames on a channel right behind our start's <profile/> RPY, in one read, 
   assert.equal(Buffer.from(st.channel.early![0]!.content).toString('latin1'), '\r\nmessage 1');
 });
 
-test('a burst of input (receive(chunk, true): a message transport, one chunk per WebSocket message): replies wait for the end of the run; a plain receive answers within the call', async () => {
+test('a burst of input (receive(chunk, true): a message transport, one chunk per WebSocket message): window updates wait for the end of the run, replies framed at once do not; a plain receive acknowledges within the call', async () => {
   const { s, wire, peer } = await listener();
   const ch = s.channels.get(1)!;
   ch.onMessage = (m) => s.sendReply(ch, 'RPY', m.msgno, bytes('pong'));
-  for (let i = 0; i < 3; i++) s.receive(peer.frame('MSG', 1, i, 'ping'), true);
-  assert.equal(wire.take(), '', 'nothing written inside the burst');
-  await Promise.resolve(); // the end of the run: microtasks queued by the burst ran
-  assert.equal((wire.take().match(/RPY 1 \d \. /g) ?? []).length, 3, 'the three replies');
-  s.receive(peer.frame('MSG', 1, 3, 'ping'));
-  assert.match(wire.take(), /RPY 1 3 \. /, 'answered within the call');
+  const big = 'x'.repeat(ch.window >>> 2); // three of them pass half the window: a SEQ is owed
+  // A final reply to the oldest MSG with nothing queued ahead is framed at once: one transport
+  // call per frame, which a message transport batches per run itself.
+  for (let i = 0; i < 3; i++) s.receive(peer.frame('MSG', 1, i, big), true);
+  const inBurst = wire.take();
+  assert.equal((inBurst.match(/RPY 1 \d \. /g) ?? []).length, 3, 'the replies framed at once');
+  assert.doesNotMatch(inBurst, /SEQ/, 'no window update inside the burst');
+  await tick(); // the end of the run: microtasks queued by the burst ran
+  assert.match(wire.take(), /SEQ 1 /, 'the window update at the end of the run');
+  for (let i = 3; i < 6; i++) s.receive(peer.frame('MSG', 1, i, big));
+  assert.match(wire.take(), /SEQ 1 /, 'a plain receive acknowledges within the call');
 });
 
 test('pieces of a message that lie next to each other in one buffer are one view: a large frame in one chunk (a WebSocket message) is never joined', async () => {
