@@ -6,6 +6,7 @@ const kFramingError = Symbol.for('beepwire.error.framing');
 const kReplyError = Symbol.for('beepwire.error.reply');
 const kCodecPanic = Symbol.for('beepwire.error.codec-panic');
 const kMgmtSyntax = Symbol.for('beepwire.error.mgmt-syntax');
+const kWebSocket = Symbol.for('beepwire.error.websocket');
 
 /** Base class of every beepwire error; `code` is stable across releases. */
 export class BeepError extends Error {
@@ -113,6 +114,31 @@ export class MgmtSyntaxError extends BeepError {
   }
   /** Marks instances for the brand check. */
   get [kMgmtSyntax](): boolean {
+    return true;
+  }
+}
+
+/**
+ * A WebSocket connection under BEEP ended abnormally (code BEEP_ERR_WEBSOCKET): the peer's
+ * close frame gave a code other than 1000/1005, the connection ended without a close frame
+ * (1006), or the peer broke RFC 6455 and we failed the connection (1002 protocol error, 1009
+ * message over maxPayload, 1008 pings faster than their pongs leave).
+ */
+export class BeepWebSocketError extends BeepError {
+  /** RFC 6455 §7.4 status code: the peer's, or the one we closed with (1006: no close frame). */
+  readonly closeCode: number;
+  /** Creates the error. */
+  constructor(message: string, closeCode: number, options?: { cause?: unknown }) {
+    super(message, 'BEEP_ERR_WEBSOCKET', options);
+    this.name = 'BeepWebSocketError';
+    this.closeCode = closeCode;
+  }
+  /** Brand check. */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kWebSocket] === true;
+  }
+  /** Marks instances for the brand check. */
+  get [kWebSocket](): boolean {
     return true;
   }
 }

@@ -52,7 +52,7 @@ export {
 } from './api/events.js';
 export { consoleLogger, formatEvent, type ConsoleLoggerOptions } from './api/console-logger.js';
 export { diagnosticsAvailable } from './transport/diagnostics.js';
-export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError } from './errors.js';
+export { BeepError, BeepFramingError, BeepReplyError, BeepCodecPanic, MgmtSyntaxError, BeepWebSocketError } from './errors.js';
 export { Session, type SessionIO, type SessionOptions } from './session/session.js';
 export { Pieces, type Body } from './session/pieces.js';
 export type { SessionLimits, ResolvedLimits } from './session/limits.js';
