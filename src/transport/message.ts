@@ -211,8 +211,12 @@ export abstract class MessageTransport implements Transport {
     if (!p && this.#in.length > 0) queueMicrotask(() => this.#deliver());
   }
 
-  /** A message's payload arrived. */
-  protected received(chunk: Uint8Array): void {
+  /**
+   * Payload octets arrived (a message's, or a piece of one). `more` (default true: a message
+   * transport's messages of one read come one by one): another piece of the same read follows,
+   * so the session settles once, after the last (false).
+   */
+  protected received(chunk: Uint8Array, more = true): void {
     if (this.#closed || chunk.length === 0) return;
     if (this.paused || this.#in.length > 0 || this.#delivering) {
       this.#in.push(chunk);
@@ -222,7 +226,7 @@ export abstract class MessageTransport implements Transport {
       }
       return;
     }
-    this.#sink?.data(chunk, true); // one WebSocket message: often one of many in this read
+    this.#sink?.data(chunk, more);
   }
 
   /** Takes the input received and not delivered (an in-place TLS upgrade feeds it to TLS). */

@@ -178,8 +178,13 @@ export interface WebSocketClientOptions {
   ca?: string | string[];
   /** wss:// with `ws` (Node): verify the server's certificate (default true). */
   rejectUnauthorized?: boolean;
-  /** Largest message accepted, in octets (default 16 MiB; `ws` only, a WHATWG WebSocket has no such option). */
+  /** Largest message accepted, in octets (default 16 MiB; Node's client only, a WHATWG WebSocket has no such option). */
   maxPayload?: number;
+  /**
+   * Node's client: who reads the frames after `ws` did the handshake: 'beepwire' (default; its
+   * own reader, ws-link.ts) or 'ws' (the `ws` package, as before 0.1: for comparison).
+   */
+  frameReader?: 'beepwire' | 'ws';
   /**
    * `ws` (Node): the Origin header of the upgrade request (default `http://host:port`, or
    * `https://` for wss://). noPoll, LibVortex's WebSocket listener, closes a handshake without
@@ -238,19 +243,20 @@ export function websocketTransport(opts: WebSocketOptions = {}): TransportFactor
       const ctor =
         opts.WebSocket ?? (runtimeName() === 'node' ? undefined : (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket);
       if (ctor === undefined && runtimeName() === 'node') {
+        const maxPayload = opts.maxPayload ?? WS_MAX_PAYLOAD;
         return new WsNodeTransport(
           loadWsNode().then(
-            ({ ws }) =>
-              new ws.WebSocket(url, opts.protocols ?? [], {
+            ({ ws, Handshake }) =>
+              new (opts.frameReader === 'ws' ? ws.WebSocket : Handshake)(url, opts.protocols ?? [], {
                 perMessageDeflate: false,
                 skipUTF8Validation: true,
-                maxPayload: opts.maxPayload ?? WS_MAX_PAYLOAD,
+                maxPayload,
                 ca: opts.ca,
                 rejectUnauthorized: opts.rejectUnauthorized ?? true,
                 origin: opts.origin ?? `${opts.secure === true ? 'https' : 'http'}://${authority}`,
               }),
           ),
-          { remote },
+          { remote, maxPayload },
         );
       }
       if (ctor === undefined)

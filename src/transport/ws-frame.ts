@@ -6,8 +6,8 @@
 // Here a frame is built as node.ts builds TCP writes: small pieces copied together into an
 // arena, large payloads by reference (unmasked: the listener side), or masked straight from the
 // parts into one buffer (the client, whose frames RFC 6455 §5.3 requires masked with a fresh
-// unpredictable key each). Reading, control frames and the closing handshake stay `ws`'s: its
-// own writes (pong, close) go to the same socket between whole frames of ours.
+// unpredictable key each). Control frames (pong, close) are written to the same socket between
+// whole frames of ours, by ws-link.ts (or by `ws` itself where it still reads: ws-node.ts).
 
 /** Masks `length` octets of `source` into `output` at `offset` (bufferutil's signature). */
 export type MaskFn = (source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number) => void;
@@ -114,6 +114,26 @@ export function writeHeader(out: Uint8Array, o: number, n: number, key: Uint8Arr
     out[o++] = key[3]!;
   }
   return o;
+}
+
+/**
+ * A control frame (RFC 6455 §5.5: FIN set, payload of at most 125 octets): opcode 0x8 close,
+ * 0x9 ping, 0xA pong; masked with a fresh key when `masked` (the client). A new buffer: control
+ * frames are rare, and the payload (a ping's, to be echoed) may be a view that changes.
+ */
+export function controlFrame(opcode: number, payload: Uint8Array, masked: boolean): Uint8Array {
+  if (payload.length > 125) throw new RangeError('a control frame carries at most 125 octets');
+  const out = new Uint8Array(2 + (masked ? 4 : 0) + payload.length);
+  out[0] = 0x80 | opcode;
+  out[1] = (masked ? 0x80 : 0) | payload.length;
+  if (!masked) {
+    out.set(payload, 2);
+    return out;
+  }
+  const key = out.subarray(2, 6);
+  nextKey(key);
+  jsMask(payload, key, out, 6, payload.length);
+  return out;
 }
 
 /**

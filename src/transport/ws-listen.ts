@@ -1,5 +1,5 @@
 // Listeners for BEEP over WebSocket (Node and Bun: the `ws` package in noServer mode behind
-// node:http; refused on Deno, see listenWebSocket), and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
+// node:http, for the handshake; refused on Deno, see listenWebSocket), and port sharing: plain BEEP and WebSocket (and, with `tls`, WebSocket over TLS) on one
 // port, told apart per connection by its first octets, as LibVortex's port sharing does
 // (vortex_listener.c __vortex_listener_check_port_sharing, vortex_websocket.c
 // __vortex_websocket_detect_and_prepare_transport).
@@ -32,6 +32,12 @@ export interface WebSocketListenOptions {
   detectDelay?: number;
   /** Largest WebSocket message accepted, in octets (default 16 MiB; a larger one closes the connection with 1009). */
   maxPayload?: number;
+  /**
+   * Who reads the frames after `ws` did the handshake: 'beepwire' (default; its own reader,
+   * ws-link.ts; Bun's built-in `ws` keeps its socket, so `ws` reads there) or 'ws' (the `ws`
+   * package, as before 0.1: for comparison).
+   */
+  frameReader?: 'beepwire' | 'ws';
   /** Largest HTTP request head accepted, in octets (default 8192; a larger one is answered 431). */
   maxHeaderSize?: number;
   /** Milliseconds for a client's whole upgrade request, and its TLS handshake (default 10,000; then 408 or a close). */
@@ -113,12 +119,14 @@ function httpSide(
   tls: boolean,
   upgrading?: (s: Duplex) => void,
 ): HttpServer {
+  const maxPayload = o.maxPayload ?? 16 << 20;
   const wss = new m.ws.WebSocketServer({
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
     skipUTF8Validation: true,
-    maxPayload: o.maxPayload ?? 16 << 20,
+    maxPayload,
+    WebSocket: o.frameReader === 'ws' ? m.ws.WebSocket : m.Handshake,
   });
   const limit = o.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
   const httpOpts = {
@@ -139,7 +147,7 @@ function httpSide(
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Uint8Array) => {
     upgrading?.(socket);
     // ws answers a bad upgrade (no or malformed Sec-WebSocket-Key, wrong version, not GET) with 400.
-    wss.handleUpgrade(req, socket, head as Buffer, (w) => accepted(new WsNodeTransport(w, { raw: req.socket })));
+    wss.handleUpgrade(req, socket, head as Buffer, (w) => accepted(new WsNodeTransport(w, { raw: req.socket, maxPayload })));
   });
   return server;
 }

@@ -1,19 +1,25 @@
-// BEEP over WebSocket on Node with the `ws` package: the initiator's client, the listener's
-// accepted sockets, and the in-place TLS upgrade (the BEEP TLS profile inside a ws:// session:
-// node:tls over a Duplex made of the WebSocket's messages). `ws`, node:tls and node:stream are
-// loaded by loadWsNode() only, through computed specifiers, so bundles for a browser or workerd
-// never include them.
+// BEEP over WebSocket on Node: the initiator's client, the listener's accepted connections, and
+// the in-place TLS upgrade (the BEEP TLS profile inside a ws:// session: node:tls over a Duplex
+// made of the WebSocket's payloads). The `ws` package does the opening handshake (ws-package.ts),
+// then hands the socket over: ws-link.ts reads and writes the frames (WsSocketLink). Where `ws`
+// keeps its socket (not a node:net one: Bun's built-in `ws`), or `frameReader: 'ws'` is asked,
+// `ws` reads (WsPackageLink). `ws`, node:tls and node:stream are loaded by loadWsNode() only,
+// through computed specifiers, so bundles for a browser or workerd never include them.
 //
-// ws is used, and not Node 22's WHATWG WebSocket, because it hands TEXT messages over as raw
-// octets (skipUTF8Validation): LibVortex sends BEEP in TEXT frames whatever the octets.
-import type { WebSocket as WsSocket, RawData } from 'ws';
+// ws is used, and not Node 22's WHATWG WebSocket, because TEXT messages must stay raw octets
+// (LibVortex sends BEEP in TEXT frames whatever the octets) and reading must really stop.
+import type { WebSocket as WsSocket } from 'ws';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { BeepError } from '../errors.js';
 import { MessageTransport } from './message.js';
 import { tlsOver, nodeTlsInfo } from './node.js';
-import { WsFrameWriter, jsMask, type MaskFn } from './ws-frame.js';
+import { jsMask, type MaskFn } from './ws-frame.js';
+import { WsSocketLink, type WsLink } from './ws-link.js';
+import { WsPackageLink, handshakeOnly, takenSocket } from './ws-package.js';
+import { jsUnmask, type UnmaskFn } from './ws-read.js';
+import { runtimeName } from './select.js';
 import type { TransportAddress, TlsClientUpgrade, TlsServerUpgrade, TlsInfo } from './transport.js';
 
 /** The modules the Node WebSocket adapter needs, once loaded. */
@@ -26,6 +32,10 @@ export interface WsNodeModules {
   net: typeof import('node:net');
   /** bufferutil's native mask (an optional dependency, as for `ws`), else a JS loop. */
   mask: MaskFn;
+  /** bufferutil's native in-place unmask, else a JS loop. */
+  unmask: UnmaskFn;
+  /** ws's WebSocket class, doing the opening handshake only on Node (ws-package.ts); ws's own on Bun. */
+  Handshake: typeof WsSocket;
 }
 
 let mods: WsNodeModules | undefined;
@@ -37,23 +47,40 @@ export async function loadWsNode(): Promise<WsNodeModules> {
     const [ws, tls, stream, http, https, net] = await Promise.all(
       ['ws', 'node:tls', 'node:stream', 'node:http', 'node:https', 'node:net'].map(load),
     );
-    mods = { ws, tls, stream, http, https, net, mask: await nativeMask() } as WsNodeModules;
+    const w = ws as typeof import('ws');
+    const n = net as typeof import('node:net');
+    const native = await nativeMasking();
+    // Bun replaces `ws` with its own: given a subclass of its WebSocket, its server answers the
+    // upgrade with 500. There `ws` keeps the socket and reads (WsPackageLink).
+    const Handshake = runtimeName() === 'node' ? handshakeOnly(w.WebSocket, n.Socket) : w.WebSocket;
+    mods = { ws: w, tls, stream, http, https, net: n, ...native, Handshake } as WsNodeModules;
   }
   return mods;
 }
 
-/** bufferutil's mask when it loads (short runs stay in JS: a native call costs more than it saves, as in ws). */
-async function nativeMask(): Promise<MaskFn> {
+/**
+ * bufferutil's mask and unmask when it loads (short runs stay in JS: a native call costs more
+ * than it saves, as in ws).
+ */
+async function nativeMasking(): Promise<{ mask: MaskFn; unmask: UnmaskFn }> {
   try {
-    const load = (m: string): Promise<{ default?: { mask?: MaskFn } }> => import(m);
-    const native = (await load('bufferutil')).default?.mask;
-    if (typeof native !== 'function') return jsMask;
-    return (source, mask, output, offset, length) => {
-      if (length < 48) jsMask(source, mask, output, offset, length);
-      else native(source, mask, output, offset, length);
+    const load = (m: string): Promise<{ default?: { mask?: MaskFn; unmask?: UnmaskFn } }> => import(m);
+    const b = (await load('bufferutil')).default;
+    const mask = b?.mask;
+    const unmask = b?.unmask;
+    if (typeof mask !== 'function' || typeof unmask !== 'function') return { mask: jsMask, unmask: jsUnmask };
+    return {
+      mask: (source, key, output, offset, length) => {
+        if (length < 48) jsMask(source, key, output, offset, length);
+        else mask(source, key, output, offset, length);
+      },
+      unmask: (buf, key) => {
+        if (buf.length < 32) jsUnmask(buf, key);
+        else unmask(buf, key);
+      },
     };
   } catch {
-    return jsMask;
+    return { mask: jsMask, unmask: jsUnmask };
   }
 }
 
@@ -62,59 +89,53 @@ export function wsNodeModules(): WsNodeModules | undefined {
   return mods;
 }
 
-/** WebSocket close codes that are an orderly end (RFC 6455 §7.4.1: 1000 normal, 1005 none given). */
-const ORDERLY = new Set([1000, 1005]);
-
 function addressOf(host: string | undefined, port: number | undefined): TransportAddress | undefined {
   return host === undefined ? undefined : { host, port: port ?? 0 };
 }
 
-/** A message's octets as a Uint8Array (binaryType 'nodebuffer' gives a Buffer; the rest for safety). */
-function octets(data: RawData): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  const parts = data as Uint8Array[];
-  const n = parts.reduce((s, p) => s + p.length, 0);
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
+/** Options of a WsNodeTransport. */
+export interface WsNodeTransportOptions {
+  /** The TCP socket of an accepted WebSocket (the listener's side; its addresses). */
+  raw?: Socket;
+  /** What the initiator asked for. */
+  remote?: TransportAddress;
+  /** Largest message accepted when beepwire reads the frames (default 16 MiB; `ws` has its own option). */
+  maxPayload?: number;
 }
 
 /**
- * A Transport over a `ws` WebSocket (client or accepted). Input stops with ws.pause() (the TCP
- * socket stops being read) and messages already parsed wait in the base class's queue.
- * Frames go out through a WsFrameWriter on ws's socket (ws-frame.ts), or, where ws has no Node
- * socket under it, one joined message per ws.send(). After an in-place TLS upgrade the byte
- * stream is a TLSSocket over the WebSocket.
+ * A Transport over a WebSocket whose opening handshake `ws` did: a client being made (a promise
+ * of one) or an accepted one. Once open, frames go through a WsLink: ours on the socket `ws`
+ * handed over (WsSocketLink), else `ws` itself (WsPackageLink). Input stops with the socket's
+ * pause() and pieces already read wait in the base class's queue. After an in-place TLS upgrade
+ * the byte stream is a TLSSocket over the WebSocket's payloads.
  */
 export class WsNodeTransport extends MessageTransport {
   /** Adapter name. */
   readonly kind = 'websocket';
-  #ws: WsSocket | undefined;
+  #ws: WsSocket | undefined; // until open (and the fallback link's)
+  #link: WsLink | undefined;
   #tls: TLSSocket | undefined;
   #duplex: Duplex | undefined;
   #opened: Promise<void>;
   #inflight = 0;
   #upgrading = false;
   #endWhenOpen = false;
-  #error: Error | undefined;
-  #writer: WsFrameWriter | undefined;
-  readonly #masked: boolean;
+  #error: Error | undefined; // a failure before the WebSocket opened
+  readonly #server: boolean;
+  readonly #maxPayload: number;
 
   /**
    * Wraps a WebSocket (or a promise of one: a client being made). `raw` is the TCP socket of an
    * accepted one (for its addresses); `remote` is what the initiator asked for.
    */
-  constructor(ws: WsSocket | Promise<WsSocket>, opts: { raw?: Socket; remote?: TransportAddress } = {}) {
+  constructor(ws: WsSocket | Promise<WsSocket>, opts: WsNodeTransportOptions = {}) {
     super();
     this.remote = opts.remote;
     // An accepted WebSocket (its raw socket given) is the listener's side, whose frames go
     // unmasked; the initiator's are masked (RFC 6455 §5.1).
-    this.#masked = opts.raw === undefined;
+    this.#server = opts.raw !== undefined;
+    this.#maxPayload = opts.maxPayload ?? 16 << 20;
     if (opts.raw !== undefined) this.#addresses(opts.raw);
     this.#opened = Promise.resolve(ws).then(
       (w) => this.#use(w),
@@ -129,6 +150,11 @@ export class WsNodeTransport extends MessageTransport {
     return true;
   }
 
+  /** Who parses the incoming frames once open: 'beepwire' (ws-link.ts) or 'ws' (the fallback). */
+  get frameReader(): 'beepwire' | 'ws' | undefined {
+    return this.#link?.reader;
+  }
+
   #addresses(s: Socket): void {
     this.remote = addressOf(s.remoteAddress, s.remotePort) ?? this.remote;
     this.local = addressOf(s.localAddress, s.localPort);
@@ -140,44 +166,56 @@ export class WsNodeTransport extends MessageTransport {
       return Promise.resolve();
     }
     this.#ws = w;
-    w.binaryType = 'nodebuffer';
-    w.on('message', (data: RawData) => this.received(octets(data)));
     w.on('error', (e: Error) => {
       this.#error ??= e;
     });
-    w.on('close', (code: number, reason: Buffer) => this.#wsClosed(code, reason));
-    // Pings are answered by ws itself (autoPong); pongs and pings never reach the session.
-    if (w.readyState === w.OPEN) {
-      this.#start();
+    if (takenSocket(w) !== undefined || w.readyState === w.OPEN) {
+      this.#start(w);
       return Promise.resolve();
     }
     w.on('upgrade', (res) => this.#addresses(res.socket));
     return new Promise<void>((resolve) => {
       w.once('open', () => {
-        this.#start();
+        if (this.closed) w.terminate();
+        else this.#start(w);
         resolve();
       });
-      w.once('close', () => resolve());
+      w.once('close', (code: number) => {
+        // Before it opened (after, the link reports the end).
+        if (this.#link === undefined) this.gone(this.#error ?? new BeepError(`WebSocket closed with code ${code}`, 'BEEP_ERR_WEBSOCKET'));
+        resolve();
+      });
     });
   }
 
-  #start(): void {
-    // `_socket` is the socket ws 8 frames onto (absent or not a node:net socket elsewhere, e.g.
-    // Bun's client: then every frame goes through ws.send()).
-    const sock = (this.#ws as unknown as { _socket?: unknown })._socket;
-    const m = mods;
-    if (m !== undefined && sock instanceof m.net.Socket) this.#writer = new WsFrameWriter(sock, this.#masked, m.mask);
+  #start(w: WsSocket): void {
+    const m = mods!; // loaded: the WebSocket came from it
+    const taken = takenSocket(w);
+    let link: WsLink;
+    if (taken !== undefined) {
+      this.#ws = undefined; // ws is done with this connection
+      link = new WsSocketLink(taken.socket, taken.head, {
+        server: this.#server,
+        maxPayload: this.#maxPayload,
+        mask: m.mask,
+        unmask: m.unmask,
+      });
+      this.#addresses(taken.socket);
+    } else link = new WsPackageLink(w, !this.#server, m.net.Socket, m.mask);
+    this.#link = link;
+    link.onData = (chunk, more) => this.received(chunk, more);
+    link.onGone = (err) => this.#linkGone(err);
+    link.start();
     this.pauseSource(this.paused); // ws ignores pause() while connecting
     this.flush();
     if (this.#endWhenOpen) this.closeSource();
   }
 
-  #wsClosed(code: number, reason: Uint8Array): void {
-    if (this.#tls !== undefined) return; // the TLS socket reports the end
-    let err = this.#error;
-    if (err === undefined && !ORDERLY.has(code)) {
-      const text = new TextDecoder().decode(reason);
-      err = new BeepError(`WebSocket closed with code ${code}${text === '' ? '' : ` (${text})`}`, 'BEEP_ERR_WEBSOCKET');
+  #linkGone(err: Error | undefined): void {
+    const d = this.#duplex;
+    if (d !== undefined) {
+      if (!d.destroyed) d.push(null); // the TLS socket over it reports the end
+      return;
     }
     this.gone(err);
   }
@@ -188,21 +226,22 @@ export class WsNodeTransport extends MessageTransport {
   }
 
   protected override get ready(): boolean {
-    return !this.#upgrading && (this.#tls !== undefined || this.#ws?.readyState === 1);
+    return !this.#upgrading && (this.#tls !== undefined || this.#link?.open === true);
   }
 
   protected override take(n: number, a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
-    const w = this.#writer;
+    const w = this.#link?.writer;
     if (w === undefined || this.#tls !== undefined) return false;
     w.put(n, a, b, c, d);
     return true;
   }
 
   protected override sendTaken(): void {
-    const w = this.#writer;
+    const link = this.#link;
+    const w = link?.writer;
     if (w === undefined || w.queued === 0) return;
-    if (this.#ws?.readyState !== 1) {
-      w.discard(); // closing: ws.send() would drop them too
+    if (!link!.open) {
+      w.discard(); // closing: nothing more may be sent
       return;
     }
     const n = w.queued;
@@ -220,19 +259,18 @@ export class WsNodeTransport extends MessageTransport {
       this.checkDrain();
     };
     if (this.#tls !== undefined) this.#tls.write(m, done);
-    else this.#ws!.send(m, { binary: true, compress: false, fin: true }, done);
+    else this.#link!.send(m, done);
   }
 
   protected get buffered(): number {
-    return this.#inflight + (this.#writer?.queued ?? 0);
+    return this.#inflight + (this.#link?.writer?.queued ?? 0);
   }
 
   /** Over TLS the frames of one flush are corked into as few records (and messages) as TLS makes. */
   protected override batch(begin: boolean): void {
     // Each BEEP frame stays its own WebSocket message; corking the socket under them makes the
-    // messages of one flush one write (one syscall) instead of one each. `_socket` is the
-    // net.Socket ws keeps (ws 8; absent in its WHATWG-style class: then nothing is corked).
-    const target = this.#tls ?? (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } } | undefined)?._socket;
+    // messages of one flush one write (one syscall) instead of one each.
+    const target = this.#tls ?? this.#link?.socket;
     if (target === undefined) return;
     if (begin) target.cork();
     else target.uncork();
@@ -246,9 +284,9 @@ export class WsNodeTransport extends MessageTransport {
     if (this.#tls !== undefined) {
       if (paused) this.#tls.pause();
       else this.#tls.resume();
-    } else if (this.#duplex === undefined && this.#ws !== undefined) {
-      if (paused) this.#ws.pause();
-      else this.#ws.resume();
+    } else if (this.#duplex === undefined && this.#link !== undefined) {
+      if (paused) this.#link.pause();
+      else this.#link.resume();
     }
   }
 
@@ -257,38 +295,34 @@ export class WsNodeTransport extends MessageTransport {
       this.#tls.end();
       return;
     }
-    const w = this.#ws;
-    if (w === undefined || w.readyState === w.CONNECTING) {
-      this.#endWhenOpen = true;
-      return;
-    }
-    if (w.readyState === w.OPEN) w.close(1000);
+    if (this.#link === undefined) this.#endWhenOpen = true;
+    else this.#link.close();
   }
 
   protected destroySource(): void {
     this.#tls?.destroy();
-    this.#ws?.terminate();
+    if (this.#link !== undefined) this.#link.terminate();
+    else this.#ws?.terminate();
   }
 
   /**
    * Replaces the message stream with TLS over it, in place (see Transport.upgradeTls): the
-   * queued frames (<proceed/>) go out as messages first, ws keeps them in order before the
-   * TLS records; octets that arrived while input was held are the first TLS octets.
+   * queued frames (<proceed/>) go out as messages first, kept in order before the TLS records;
+   * octets that arrived while input was held are the first TLS octets.
    */
   async upgradeTls(side: TlsClientUpgrade | (TlsServerUpgrade & { server: true }), secured: (info: TlsInfo) => void): Promise<TlsInfo> {
     this.hold(true);
-    const w = this.#ws;
-    if (w === undefined || this.#tls !== undefined || this.closed) throw new BeepError('no WebSocket to start TLS on', 'BEEP_ERR_TLS');
+    const link = this.#link;
+    if (link === undefined || this.#tls !== undefined || this.closed) throw new BeepError('no WebSocket to start TLS on', 'BEEP_ERR_TLS');
     this.flush();
     const { tls, stream } = await loadWsNode();
     this.#upgrading = true;
-    w.removeAllListeners('message');
-    const duplex = (this.#duplex = messageDuplex(stream, w, this.takeInput()));
+    const duplex = (this.#duplex = messageDuplex(stream, link, this.takeInput()));
     return new Promise<TlsInfo>((resolve, reject) => {
       let s: TLSSocket | undefined;
       const fail = (e: Error): void => {
         s?.destroy();
-        w.terminate();
+        link.terminate();
         this.gone(e);
         reject(e);
       };
@@ -327,33 +361,31 @@ export class WsNodeTransport extends MessageTransport {
 }
 
 /**
- * A Duplex over a WebSocket: each write is one binary message, every message's payload is read
+ * A Duplex over a WebSocket link: each write is one BINARY message, every data payload is read
  * in order (TEXT ones too, as octets); `pending` goes first (octets that came while input was
- * held). Reading follows the Duplex's own backpressure through ws.pause()/resume().
+ * held). Reading follows the Duplex's own backpressure through the link's pause()/resume(); the
+ * link's end ends it (WsNodeTransport pushes null).
  */
-function messageDuplex(stream: typeof import('node:stream'), w: WsSocket, pending: Uint8Array[]): Duplex {
+function messageDuplex(stream: typeof import('node:stream'), link: WsLink, pending: Uint8Array[]): Duplex {
   const d = new stream.Duplex({
     read: () => {
-      w.resume();
+      link.resume();
     },
     write: (chunk: Uint8Array, _enc, cb) => {
-      w.send(chunk, { binary: true, compress: false }, (e) => cb(e ?? null));
+      link.send(chunk, (e) => cb(e ?? null));
     },
     final: (cb) => {
-      if (w.readyState === w.OPEN) w.close(1000);
+      link.close();
       cb();
     },
     destroy: (err, cb) => {
-      if (w.readyState !== w.CLOSED) w.terminate();
+      link.terminate();
       cb(err);
     },
   });
   for (const p of pending) d.push(p);
-  w.on('message', (data: RawData) => {
-    if (!d.push(octets(data))) w.pause();
-  });
-  w.once('close', () => {
-    d.push(null);
-  });
+  link.onData = (data) => {
+    if (!d.push(data)) link.pause();
+  };
   return d;
 }
