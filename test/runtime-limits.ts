@@ -15,7 +15,8 @@ export type Capability =
   | 'wasm-instance-without-codegen'
   | 'ws-listener'
   | 'ws-client-origin'
-  | 'ws-receiver';
+  | 'ws-receiver'
+  | 'ws-own-reader';
 
 /**
  * The ws:// client is the global WHATWG WebSocket everywhere but Node (src/transport/websocket.ts;
@@ -44,6 +45,9 @@ const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: st
     ...WHATWG_CLIENT,
     // test/transport/ws-frame.test.ts reads frames back with the ws package's Receiver.
     'ws-receiver': 'Bun replaces the ws package with its own, whose Receiver class throws "Not supported yet in Bun"',
+    // src/transport/ws-node.ts loadWsNode: Bun's own ws answers a subclass of its WebSocket with 500.
+    'ws-own-reader':
+      "Bun replaces the ws package with its own, which keeps the socket after the handshake: ws reads the frames there, not beepwire's reader",
     'wasm-memory-cap': 'JavaScriptCore has no flag capping WebAssembly memory (V8: --wasm-max-mem-pages)',
     // test/portable/workerd.test.ts emulates workerd with node:vm, codeGeneration { wasm: false }.
     'wasm-instance-without-codegen':
