@@ -376,7 +376,7 @@ async function greetingListener(then: (ws: RawWs) => Promise<void>): Promise<{ p
   return rawWsListener((ws) => {
     void (async () => {
       await ws.write(frame({ op: 1, payload: beepFrame('RPY', 0, 0, 0, greetingPayload([RAW])) }));
-      await ws.waitFor(/RPY 0 0 [^]*END\r\n/); // the client's greeting
+      await ws.waitFor(/RPY 0 0 [\s\S]*END\r\n/); // the client's greeting
       await then(ws);
     })().catch(() => {});
   });
