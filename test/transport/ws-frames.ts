@@ -14,9 +14,9 @@ export interface FrameSpec {
   /** RSV1..3 bits, as 0x40/0x20/0x10 (default 0). */
   rsv?: number;
   /** Masking key: masked with it (default unmasked). */
-  key?: Uint8Array;
+  key?: Uint8Array | undefined;
   /** Length form: 7-bit, 16-bit or 64-bit (default the smallest that fits). */
-  form?: 7 | 16 | 64;
+  form?: 7 | 16 | 64 | undefined;
   /** 64-bit form: the high 32 bits written (default 0; set the top bit to break the rule). */
   hi?: number;
 }
