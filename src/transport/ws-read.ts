@@ -28,6 +28,13 @@ export const CLOSE_POLICY = 1008;
 /** RFC 6455 §7.4.1: message too big. */
 export const CLOSE_TOO_BIG = 1009;
 
+/**
+ * Data pieces smaller than this are moved within their chunk to follow the data before them
+ * (see push()): a move of a few KiB costs less than a delivery to the session, which decodes
+ * each piece in its own codec call; larger pieces go as they lie.
+ */
+const MOVE_BELOW = 4096;
+
 /** Largest control frame payload (RFC 6455 §5.5). */
 export const MAX_CONTROL = 125;
 
@@ -113,7 +120,11 @@ export class WsFrameReader {
   #size = 0; // octets of the current message so far
   readonly #ctrl = new Uint8Array(MAX_CONTROL);
   #ctrlLen = 0;
-  #pending: Uint8Array | undefined; // the last piece found, held until the next one says whether more follow
+  // The data found in the current push and not yet delivered: chunk[#pStart, #pEnd) (#pChunk
+  // set), held until the next piece says whether more follow.
+  #pChunk: Uint8Array | undefined;
+  #pStart = 0;
+  #pEnd = 0;
   #offset = 0; // stream octets before the current chunk (for error messages)
   #frameAt = 0; // stream offset of the current frame's header
 
@@ -139,7 +150,16 @@ export class WsFrameReader {
   /** Ignores all further input (the connection is going). */
   stop(): void {
     this.#state = S_DONE;
-    this.#pending = undefined;
+    this.#pChunk = undefined;
+  }
+
+  /** Delivers the data held (if any); false when the sink stopped us meanwhile. */
+  #deliver(more: boolean): boolean {
+    const c = this.#pChunk;
+    if (c === undefined) return true;
+    this.#pChunk = undefined;
+    this.#sink.data(c.subarray(this.#pStart, this.#pEnd), more);
+    return this.#state !== S_DONE;
   }
 
   /** Reads a chunk; data pieces may be unmasked in place (the chunk must be the caller's to change). */
@@ -150,16 +170,22 @@ export class WsFrameReader {
       const state = this.#state;
       if (state === S_DATA) {
         const n = Math.min(this.#need, end - off);
-        const piece = chunk.subarray(off, off + n);
+        const at = off;
         off += n;
-        if (this.#masked) this.#unmaskAt(piece, this.#done);
+        if (this.#masked) this.#unmaskAt(chunk, at, n, this.#done);
         this.#need -= n;
         this.#done += n;
-        const prev = this.#pending;
-        this.#pending = piece;
-        if (prev !== undefined) {
-          this.#sink.data(prev, true);
-          if (this.#state === S_DONE) return; // the sink stopped us
+        if (this.#pChunk !== undefined && n < MOVE_BELOW) {
+          // A small piece moves down over the frame header(s) before it to follow the data held,
+          // so the many small frames of one read reach the session as one view (the octets it
+          // overwrites were read already; none of them was delivered).
+          if (this.#pEnd !== at) chunk.copyWithin(this.#pEnd, at, at + n);
+          this.#pEnd += n;
+        } else {
+          if (!this.#deliver(true)) return; // the sink stopped us
+          this.#pChunk = chunk;
+          this.#pStart = at;
+          this.#pEnd = at + n;
         }
         if (this.#need === 0) this.#frameEnd();
       } else if (state === S_HEADER) {
@@ -187,22 +213,24 @@ export class WsFrameReader {
       } else return;
     }
     this.#offset += end;
-    const last = this.#pending;
-    if (last !== undefined) {
-      this.#pending = undefined;
-      this.#sink.data(last, false);
-    }
+    this.#deliver(false);
   }
 
-  /** Unmasks a piece that starts `at` octets into its frame's payload. */
-  #unmaskAt(piece: Uint8Array, at: number): void {
-    const k = at & 3;
-    let key = this.#key;
-    if (k !== 0) {
-      key = this.#rot;
-      for (let i = 0; i < 4; i++) key[i] = this.#key[(i + k) & 3]!;
+  /** Unmasks buf[start, start + n), payload that starts `phase` octets into its frame. */
+  #unmaskAt(buf: Uint8Array, start: number, n: number, phase: number): void {
+    const key = this.#key;
+    if (n < 32) {
+      // Short runs in place without a view (bufferutil's unmask is also JS below 32 octets).
+      for (let i = 0; i < n; i++) buf[start + i]! ^= key[(phase + i) & 3]!;
+      return;
     }
-    this.#unmask(piece, key);
+    const k = phase & 3;
+    let rot = key;
+    if (k !== 0) {
+      rot = this.#rot;
+      for (let i = 0; i < 4; i++) rot[i] = key[(i + k) & 3]!;
+    }
+    this.#unmask(buf.subarray(start, start + n), rot);
   }
 
   /** Parses a complete header at buf[at]; false when it breaks a rule (the connection is failed). */
@@ -276,17 +304,12 @@ export class WsFrameReader {
   /** A control frame's payload was all read: answers it; false once nothing more is to be read. */
   #control(): boolean {
     const p = this.#ctrl.subarray(0, this.#ctrlLen);
-    if (this.#masked) this.#unmaskAt(p, 0);
+    if (this.#masked) this.#unmaskAt(p, 0, p.length, 0);
     this.#state = S_HEADER;
     const op = this.#opcode;
     if (op === Opcode.Pong) return true; // unsolicited or not, a pong asks for nothing (RFC 6455 §5.5.3)
     // Data found before a control frame goes first.
-    const prev = this.#pending;
-    if (prev !== undefined) {
-      this.#pending = undefined;
-      this.#sink.data(prev, op !== Opcode.Close);
-      if (this.#state === S_DONE) return false;
-    }
+    if (!this.#deliver(op !== Opcode.Close)) return false;
     if (op === Opcode.Ping) {
       this.#sink.ping(p);
       return this.#state !== S_DONE;
@@ -307,10 +330,7 @@ export class WsFrameReader {
 
   #fail(err: BeepWebSocketError): void {
     // Data found before the violation goes first: it was well formed.
-    const prev = this.#pending;
-    this.#pending = undefined;
-    if (prev !== undefined) this.#sink.data(prev, false);
-    if (this.#state === S_DONE) return;
+    if (!this.#deliver(false)) return;
     this.#state = S_DONE;
     this.#sink.fail(err);
   }

@@ -297,18 +297,36 @@ test('reader: a failure is a BeepWebSocketError (code BEEP_ERR_WEBSOCKET) with t
   assert.match(over.message, /maxPayload \(10 octets\)/);
 });
 
-test('reader: the pieces of one push are one burst: `more` is false on the last piece only; a frame cut by reads is a piece per read', () => {
+test('reader: the pieces of one push are one burst: `more` is false on the last piece only; small pieces are moved together into one view, large ones go as they lie; a frame cut by reads is a piece per read', () => {
+  // 100 small frames in one read: their payloads moved down over the headers, one view.
   const msgs = Array.from({ length: 100 }, (_, i) => frame({ op: i % 2 === 0 ? 2 : 1, payload: `MSG ${i};`, key: K }));
   const rec = new Recorder();
   const r = new WsFrameReader(rec, { server: true, maxPayload: 1 << 20 });
   rec.chunk = concat(...msgs);
   r.push(rec.chunk);
-  assert.equal(rec.pieces.length, 100);
+  const all = Array.from({ length: 100 }, (_, i) => `MSG ${i};`).join('');
   assert.deepEqual(
-    rec.pieces.map((p) => p.more),
-    [...Array(99).fill(true), false],
+    rec.pieces.map((p) => [p.piece.byteOffset, latin1(p.piece), p.more]),
+    [[6, all, false]],
   );
-  assert.equal(rec.events[0]![1], Array.from({ length: 100 }, (_, i) => `MSG ${i};`).join(''));
+  // Large payloads (>= 4096) are views where they lie; a small one after a large one joins it.
+  const mixed = [
+    frame({ op: 2, payload: big(5000) }),
+    frame({ op: 2, payload: 'tail' }),
+    frame({ op: 2, payload: big(4096) }),
+    frame({ op: 2, payload: 'x' }),
+  ];
+  const rec1 = new Recorder();
+  rec1.chunk = concat(...mixed);
+  new WsFrameReader(rec1, { server: false, maxPayload: 1 << 20 }).push(rec1.chunk);
+  assert.deepEqual(
+    rec1.pieces.map((p) => [p.piece.byteOffset, p.piece.length, p.more]),
+    [
+      [4, 5004, true],
+      [5004 + 2 + 4 + 4, 4097, false],
+    ],
+  );
+  assert.equal(rec1.events[0]![1], `${big(5000)}tail${big(4096)}x`);
   // One 64 KiB frame over three reads: three pieces, each the last of its push.
   const f = frame({ op: 2, payload: big(65536), key: K });
   const rec2 = new Recorder();
