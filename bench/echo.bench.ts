@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { Ctx, registerProfile, createListener, Connection, tls, type Channel } from '../src/index.js';
+import { Ctx, registerProfile, createListener, Connection, tls, type Channel, type WebSocketClientOptions } from '../src/index.js';
 import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
 import { rawWsServer, rawWsEcho, cpuSince, type EchoResult } from './echo-raw.js';
 import { rawBaselines, benchCertificates, MALLOC_ENV } from './echo-raw-child.js';
@@ -77,10 +77,14 @@ async function beepEcho(
   inFlight: number,
   caPem?: string,
   frames = false,
+  websocket?: WebSocketClientOptions,
 ): Promise<EchoResult> {
   const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
   // A string is a ws:// URL: the same session over BEEP-over-WebSocket.
-  const conn = typeof port === 'string' ? await Connection.connect(ctx, port) : await Connection.connect(ctx, '127.0.0.1', port);
+  const conn =
+    typeof port === 'string'
+      ? await Connection.connect(ctx, port, websocket === undefined ? {} : { websocket })
+      : await Connection.connect(ctx, '127.0.0.1', port);
   if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem })))
     throw new Error(`TLS failed: ${conn.popChannelError()}`);
   const profile = frames ? FRAME_PROFILE : PROFILE;
@@ -157,6 +161,10 @@ tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.
 const listener = await createListener(serverCtx, '127.0.0.1', 0);
 const wsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: true });
 const wsUrl = `ws://127.0.0.1:${wsListener.port}/`;
+// The same with the ws package reading the frames on both sides (frameReader 'ws': how ws://
+// ran before beepwire read them itself), for a comparison within one run.
+const wsReadsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: { frameReader: 'ws' } });
+const wsReadsUrl = `ws://127.0.0.1:${wsReadsListener.port}/`;
 // The raw baselines run in a process of their own (bench/echo-raw-child.ts says why).
 const baselines = await rawBaselines({ cert: leaf.cert, key: leaf.key, ca: ca.cert });
 /** Messages in flight each raw echo ran with (the fastest of a short trial, see bestInFlight). */
@@ -316,20 +324,29 @@ for (const size of WS_SIZES) {
         run: () => beepEcho(listener.port, size, 1, IN_FLIGHT),
       },
       { id: `beep-ws-${size}`, label: `beepwire ws:// ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(wsUrl, size, 1, IN_FLIGHT) },
+      {
+        id: `beep-ws-wsreads-${size}`,
+        label: `beepwire ws:// ${n}, 1 ch, ws reads`,
+        kind: 'beepwire',
+        run: () => beepEcho(wsReadsUrl, size, 1, IN_FLIGHT, undefined, false, { frameReader: 'ws' }),
+      },
     ])),
   );
   const ws = byId(`beep-ws-${size}`)!;
   const tcp = byId(`beep-tcp-${size}`)!;
   const raw = byId(`ws-raw-${size}`)!;
   const lp = byId(`ws-lp-${size}`)!;
-  ws.ratios = { 'beepwire TCP': ratioOf(ws, tcp), 'raw ws echo': ratioOf(ws, raw) };
-  ws.pairedRatios = { 'beepwire TCP': pairedOf(ws, tcp), 'raw ws echo': pairedOf(ws, raw) };
+  const wsReads = byId(`beep-ws-wsreads-${size}`)!;
+  ws.ratios = { 'beepwire TCP': ratioOf(ws, tcp), 'raw ws echo': ratioOf(ws, raw), 'ws reads': ratioOf(ws, wsReads) };
+  ws.pairedRatios = { 'beepwire TCP': pairedOf(ws, tcp), 'raw ws echo': pairedOf(ws, raw), 'ws reads': pairedOf(ws, wsReads) };
+  wsReads.ratios = { 'beepwire TCP': ratioOf(wsReads, tcp) };
+  wsReads.pairedRatios = { 'beepwire TCP': pairedOf(wsReads, tcp) };
   raw.ratios = { 'raw length-prefixed': ratioOf(raw, lp) };
   raw.pairedRatios = { 'raw length-prefixed': pairedOf(raw, lp) };
   tcp.ratios = { 'raw length-prefixed': ratioOf(tcp, lp) };
   tcp.pairedRatios = { 'raw length-prefixed': pairedOf(tcp, lp) };
   progress(
-    `ws ${n} ratios (medians): beepwire ws/TCP ${pct1(ws.ratios['beepwire TCP']!)}, beepwire ws / raw ws ${pct1(ws.ratios['raw ws echo']!)}, raw ws / raw TCP ${pct1(raw.ratios['raw length-prefixed']!)}, beepwire TCP / raw TCP ${pct1(tcp.ratios['raw length-prefixed']!)}`,
+    `ws ${n} ratios (medians): beepwire ws/TCP ${pct1(ws.ratios['beepwire TCP']!)} (with ws reading: ${pct1(wsReads.ratios['beepwire TCP']!)}), beepwire ws / raw ws ${pct1(ws.ratios['raw ws echo']!)}, raw ws / raw TCP ${pct1(raw.ratios['raw length-prefixed']!)}, beepwire TCP / raw TCP ${pct1(tcp.ratios['raw length-prefixed']!)}`,
   );
 }
 if (RTT_COUNT > 0) {
