@@ -4,7 +4,7 @@
 // websocketTransport(), the factory that picks an implementation per runtime: on Node the `ws`
 // package (ws-node.ts: TEXT messages as raw octets, reading that really stops, in-place TLS),
 // elsewhere the global WebSocket. Listeners (Node, Bun) are in ws-listen.ts.
-import { BeepError } from '../errors.js';
+import { BeepError, BeepWebSocketError } from '../errors.js';
 import { MessageTransport } from './message.js';
 import { runtimeName } from './select.js';
 import { WsNodeTransport, loadWsNode } from './ws-node.js';
@@ -106,7 +106,7 @@ export class WebSocketTransport extends MessageTransport {
   #closed(code: number, reason: string): void {
     let err = this.#failure;
     if (code !== 1000 && code !== 1005)
-      err = new BeepError(`WebSocket closed with code ${code}${reason ? ` (${reason})` : ''}`, 'BEEP_ERR_WEBSOCKET');
+      err = new BeepWebSocketError(`WebSocket closed with code ${code}${reason ? ` (${reason})` : ''}`, code);
     this.gone(err);
   }
 

@@ -5,7 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket as WsClient } from 'ws';
-import { Ctx, registerProfile, createListener, Connection, type Listener, type WebSocketConstructor } from '../../src/index.js';
+import {
+  Ctx,
+  registerProfile,
+  createListener,
+  Connection,
+  BeepWebSocketError,
+  type Listener,
+  type WebSocketConstructor,
+} from '../../src/index.js';
 import { frame, greetingPayload } from '../session/raw.js';
 import { latin1, isOneFrame, sendSplit, rawClient, rawServer, type Messages } from './ws-peer.js';
 import { testNeeding, lacks } from '../runtime-limits.js';
@@ -243,6 +251,8 @@ test('client (ws): pings from the listener get pongs; its close frame ends the s
     .map((e) => e![1])
     .join(' | ');
   assert.match(errs, /1011/);
+  assert.ok(c2.error instanceof BeepWebSocketError, String(c2.error));
+  assert.equal(c2.error.closeCode, 1011);
   await rude.close();
 });
 
@@ -269,5 +279,7 @@ test("client (WHATWG adapter over ws's WHATWG class): split TEXT messages of val
     .map((e) => e![1])
     .join(' | ');
   assert.match(errs, /1006/);
+  assert.ok(c2.error instanceof BeepWebSocketError, String(c2.error));
+  assert.equal(c2.error.closeCode, 1006);
   await bad.close();
 });
