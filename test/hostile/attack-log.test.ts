@@ -110,7 +110,9 @@ const NODE = runtimeName() === 'node' ? process.execPath : 'node';
 /** Runs `beepwire ping` to completion (bounded). */
 function ping(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const p = spawn(NODE, [MAIN, 'ping', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // NO_COLOR: the CLI's own colours (picocolors turns them on under CI=true) are not the
+    // peer's; only what the peer chose must come out escaped.
+    const p = spawn(NODE, [MAIN, 'ping', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let out = '',
       err = '';
     p.stdout.on('data', (d) => {
