@@ -40,6 +40,9 @@ const LIMITS: { [r in ReturnType<typeof runtimeName>]?: { [c in Capability]?: st
     'tls-client-certificate': 'Deno.startTls takes no client certificate',
     'tls-unverified': 'Deno.startTls always verifies the certificate (rejectUnauthorized: false is refused)',
     'tls-peer-certificate': 'Deno.startTls exposes no peer certificate',
+    // src/transport/ws-node.ts: the reader takes over the socket the ws package handshook on.
+    'ws-own-reader':
+      "beepwire's own WebSocket frame reader runs where the ws package does the handshake (Node): on Deno the ws:// client is the WHATWG WebSocket and WebSocket listeners are refused",
   },
   bun: {
     ...WHATWG_CLIENT,
