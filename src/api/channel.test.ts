@@ -143,6 +143,38 @@ test('sendRpyMore / sendErrMore / sendAnsMore: the peer gets whole messages; per
   pf.conn.shutdown();
 });
 
+test('setCompleteFlag(false) (PyVortex set_complete_flag) delivers frames on that channel only; true restores whole messages', async () => {
+  const { conn, ch } = await open(PIECES);
+  const other = (await conn.openChannel(0, PIECES))!;
+  assert.equal(ch.getCompleteFlag(), true);
+  ch.setCompleteFlag(false);
+  assert.equal(ch.getCompleteFlag(), false);
+  const q = new AsyncQueue<Frame>();
+  ch.setFrameReceived(queueReply, q);
+  ch.sendMsg('rpy');
+  const frames: Frame[] = [];
+  for (let f = await ch.getReply(q, 5000); f !== null; f = frames.length < 3 ? await ch.getReply(q, 5000) : null) frames.push(f);
+  assert.deepEqual(
+    frames.map((f) => [f.type, f.more]),
+    [
+      ['RPY', true],
+      ['RPY', true],
+      ['RPY', false],
+    ],
+  );
+  assert.equal((await other.request('rpy')).text, 'one two three', 'another channel of the session still gets whole messages');
+  ch.setCompleteFlag(true);
+  ch.setFrameReceived(undefined);
+  assert.equal((await ch.request('rpy')).text, 'one two three');
+  assert.ok(await conn.close());
+  // A context with perFrame: the channel's flag overrides it.
+  const pf = await open(PIECES, { perFrame: true });
+  assert.equal(pf.ch.getCompleteFlag(), false);
+  pf.ch.setCompleteFlag(true);
+  assert.equal((await pf.ch.request('rpy')).text, 'one two three');
+  assert.ok(await pf.conn.close());
+});
+
 test('sendMsgMore then request(): one MSG, completed by the request, answered as a whole', async () => {
   const { conn, ch } = await open(ECHO);
   const n = ch.sendMsgMore('abc');

@@ -625,6 +625,20 @@ export class Channel {
     this.#st.maxMessage = octets;
   }
 
+  /**
+   * PyVortex channel.set_complete_flag: true (the default) delivers whole messages, false each
+   * frame as it arrives (`frame.more` set on all but the last), for this channel only; overrides
+   * the context's `perFrame`.
+   */
+  setCompleteFlag(flag: boolean): void {
+    this.#st.perFrame = !flag;
+  }
+
+  /** PyVortex channel.get_complete_flag: true when whole messages are delivered on this channel. */
+  getCompleteFlag(): boolean {
+    return !(this.#st.perFrame ?? this.conn.ctx.options.perFrame ?? false);
+  }
+
   /** Sets (and pins: no auto-raise) the receive window granted on this channel from now on. */
   setWindowSize(window: number): void {
     this.conn.session.setWindow(this.#st, window);

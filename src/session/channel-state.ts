@@ -113,6 +113,8 @@ export class ChannelState {
   #deferred: OutMessage[] | undefined;
   /** Messages being reassembled, by "type msgno ansno". */
   partials: Map<string, Partial> = NONE;
+  /** Deliver each frame as it arrives (true) or whole messages (false); undefined: the session's perFrame. */
+  perFrame: boolean | undefined = undefined;
   /** Window we granted (RFC 3081 §3.1.3). */
   window = 4096;
   /** The application set the window: no auto-raise during large messages. */

@@ -964,7 +964,7 @@ export class Session implements FrameHandler {
         this.raiseWindow(ch, ch.window * 2);
     }
     if (!end) return;
-    if (this.#perFrame && c.more && ch.number !== 0) {
+    if ((ch.perFrame ?? this.#perFrame) && c.more && ch.number !== 0) {
       // channel 0 is always parsed whole
       const content = concat(p.parts, p.size);
       this.#unhold(p.size);
