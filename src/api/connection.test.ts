@@ -117,3 +117,11 @@ test('isBlocked follows block()', async () => {
   assert.equal(conn.isBlocked(), false);
   assert.ok(await conn.close());
 });
+
+test('hostIp (PyVortex conn.host_ip): the address connected to, where host is the name given', async () => {
+  const conn = await Connection.connect(new Ctx(), 'localhost', listener.port);
+  if (!conn.isOk()) return assert.fail(String(conn.popChannelError())); // localhost must resolve to 127.0.0.1 here
+  assert.equal(conn.host, 'localhost');
+  assert.equal(conn.hostIp, '127.0.0.1');
+  assert.ok(await conn.close());
+});

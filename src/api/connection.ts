@@ -637,6 +637,15 @@ export class Connection implements Watched {
     return this.get(APP_DATA)?.get(key);
   }
 
+  /**
+   * The peer's IP address as the transport reports it (PyVortex conn.host_ip): the resolved
+   * address, where `host` is the name connected to; undefined before the transport knows it
+   * (a WebSocket in a browser never does).
+   */
+  get hostIp(): string | undefined {
+    return this.transport.remote?.host;
+  }
+
   /** Our end's port, when the runtime tells (PyVortex conn.local_port). */
   get localPort(): number | undefined {
     return this.transport.local?.port;
