@@ -18,6 +18,14 @@ const enc = new TextEncoder();
 export const utf8 = (s: string): Uint8Array => enc.encode(s);
 /** String from UTF-8 bytes. */
 export const fromUtf8 = (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b);
+/** String from UTF-8 bytes, or undefined when they are not valid UTF-8 (a peer's message). */
+export function utf8Text(b: Uint8Array): string | undefined {
+  try {
+    return fromUtf8(b);
+  } catch {
+    return undefined;
+  }
+}
 
 export { toBase64, fromBase64 } from '../util/base64.js';
 

@@ -1,7 +1,7 @@
 // SASL mechanism state machines, both sides, independent of BEEP and of Node: ANONYMOUS
 // (RFC 4505), PLAIN (RFC 4616), EXTERNAL (RFC 4422 App. A), CRAM-MD5 (RFC 2195). DIGEST-MD5,
 // SCRAM-SHA-256 and OTP live in their own files.
-import { utf8, fromUtf8, hex, hmacMd5, randomBytes, saslprep, timingSafeEqual } from './crypto.js';
+import { utf8, utf8Text, hex, hmacMd5, randomBytes, saslprep, timingSafeEqual } from './crypto.js';
 import type { OtpEntry, OtpClientOptions } from './otp-mech.js';
 
 /** SASL credentials: what a client supplies and what a server handler is shown. */
@@ -88,15 +88,6 @@ export const MAX_FIELD = 1024;
 /** The step result for client input that breaks the mechanism's syntax (RFC 3080 §8: 501). */
 const malformed = (what: string): ServerStep => fail(`malformed ${what}`, 501);
 
-/** UTF-8 text of a client message, or undefined when it is not valid UTF-8. */
-function text(b: Uint8Array): string | undefined {
-  try {
-    return fromUtf8(b);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs the handler; `true` or a matching password string means yes. */
 async function granted(check: AuthCheck, props: AuthProps, password?: string): Promise<boolean> {
   const r = await check(props);
@@ -118,7 +109,7 @@ export function anonymousServer(ctx: ServerContext): ServerMechanism {
     async step(response) {
       // No initial response (RFC 3080 §4.1): an empty challenge asks for the trace (RFC 4505 §3).
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
-      const token = text(response); // an empty blob is an empty token
+      const token = utf8Text(response); // an empty blob is an empty token
       if (token === undefined) return malformed('ANONYMOUS trace (not UTF-8)');
       if ([...token].length > 255) return fail('trace token longer than 255 characters (RFC 4505 §2)', 501);
       return (await granted(ctx.check, { mech: 'ANONYMOUS', anonymousToken: token, serverName: ctx.serverName }))
@@ -133,12 +124,8 @@ export function plainServer(ctx: ServerContext): ServerMechanism {
   return {
     async step(response) {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
-      let parts: string[];
-      try {
-        parts = fromUtf8(response).split('\0');
-      } catch {
-        return fail('PLAIN response is not UTF-8', 501);
-      }
+      const parts = utf8Text(response)?.split('\0');
+      if (parts === undefined) return fail('PLAIN response is not UTF-8', 501);
       const [authzid, authcid, passwd] = parts;
       if (parts.length !== 3 || authzid === undefined || !authcid || !passwd) return fail('malformed PLAIN response', 501);
       if (parts.some((x) => x.length > MAX_FIELD)) return malformed(`PLAIN response (a field longer than ${MAX_FIELD} characters)`);
@@ -169,7 +156,7 @@ export function externalServer(ctx: ServerContext): ServerMechanism {
       if (ctx.externalId === undefined) return fail('no external identity (TLS client certificate) on this session', 538);
       // No initial response (RFC 3080 §4.1): an empty challenge asks for the authzid message.
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
-      const authorizationId = response.length === 0 ? undefined : text(response);
+      const authorizationId = response.length === 0 ? undefined : utf8Text(response);
       if (response.length > 0 && authorizationId === undefined) return malformed('EXTERNAL authorization identity (not UTF-8)');
       if (authorizationId !== undefined && authorizationId.length > MAX_FIELD)
         return malformed('EXTERNAL authorization identity (too long)');
@@ -194,7 +181,7 @@ export function cramMd5Server(ctx: ServerContext): ServerMechanism {
         return { kind: 'continue', challenge };
       }
       if (response === undefined) return fail('missing CRAM-MD5 response', 501);
-      const t = text(response);
+      const t = utf8Text(response);
       if (t === undefined) return malformed('CRAM-MD5 response (not UTF-8)');
       const sp = t.lastIndexOf(' ');
       if (sp <= 0 || sp > MAX_FIELD || !/^[0-9a-f]{32}$/.test(t.slice(sp + 1))) return fail('malformed CRAM-MD5 response', 501);

@@ -4,7 +4,7 @@
 // The server's store is the application's (handler -> OtpEntry); its update is a
 // compare-and-set, so two sessions that present the same one-time password cannot both pass.
 import { MgmtSyntaxError } from '../errors.js';
-import { fromUtf8, utf8, timingSafeEqual } from './crypto.js';
+import { fromUtf8, utf8, utf8Text, timingSafeEqual } from './crypto.js';
 import { HandlerFault, callHandler } from './guard.js';
 import {
   AUTH_FAILED,
@@ -116,12 +116,8 @@ export function otpServer(ctx: ServerContext): ServerMechanism {
     async step(response) {
       // Client-first (RFC 2444 §3): without an initial response, an empty challenge asks for it.
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
-      let text: string;
-      try {
-        text = fromUtf8(response);
-      } catch {
-        return fail('OTP message is not UTF-8', 501);
-      }
+      const text = utf8Text(response);
+      if (text === undefined) return fail('OTP message is not UTF-8', 501);
       if (stage === 0) {
         stage = 1;
         const parts = text.split('\0');

@@ -2,6 +2,7 @@
 import {
   utf8,
   fromUtf8,
+  utf8Text,
   toBase64,
   fromBase64,
   randomBytes,
@@ -58,12 +59,8 @@ export function scramServer(ctx: ServerContext): ServerMechanism {
   return {
     async step(response) {
       if (response === undefined) return { kind: 'continue', challenge: new Uint8Array(0) };
-      let text: string;
-      try {
-        text = fromUtf8(response);
-      } catch {
-        return fail('SCRAM message is not UTF-8', 501);
-      }
+      const text = utf8Text(response);
+      if (text === undefined) return fail('SCRAM message is not UTF-8', 501);
       if (stage === 0) {
         // gs2-header: "n," or "y," (no channel binding here), then optional "a=authzid", ","
         const m = /^([ny]),(a=[^,]*)?,(.*)$/.exec(text);
