@@ -22,8 +22,12 @@ export type Ev =
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** Decodes `chunks` in order; payloads are hex strings. */
-export function collect(codec: SessionCodec, chunks: Uint8Array[]): Ev[] {
+/**
+ * A handler that records normalized events (payload pieces merged into whole frames, as hex);
+ * `finish()` gives frames still open at the end the payload received so far. For decoding that
+ * interleaves several codecs, one recorder each.
+ */
+export function recorder(): { handler: FrameHandler; out: Ev[]; finish(): Ev[] } {
   const out: Ev[] = [];
   const open = new Map<number, { ev: Extract<Ev, { kind: 'frame' }>; parts: string[] }>();
   const handler: FrameHandler = {
@@ -54,9 +58,21 @@ export function collect(codec: SessionCodec, chunks: Uint8Array[]): Ev[] {
       out.push({ kind: 'error', status, channel, offset });
     },
   };
-  for (const c of chunks) if (!codec.decode(c, handler)) break;
-  for (const f of open.values()) f.ev.payload = f.parts.join('');
-  return out;
+  return {
+    handler,
+    out,
+    finish() {
+      for (const f of open.values()) f.ev.payload = f.parts.join('');
+      return out;
+    },
+  };
+}
+
+/** Decodes `chunks` in order; payloads are hex strings. */
+export function collect(codec: SessionCodec, chunks: Uint8Array[]): Ev[] {
+  const r = recorder();
+  for (const c of chunks) if (!codec.decode(c, r.handler)) break;
+  return r.finish();
 }
 
 /** Splits `bytes` at the given offsets. */

@@ -6,42 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WasmCodec, RefCodec } from '../../src/codec/index.js';
-import type { FrameHandler, SessionCodec } from '../../src/codec/types.js';
-import { collect, latin1, type Ev } from './collect.js';
-
-/** A handler recording normalized events (as collect.ts does) for interleaved decoding. */
-function recorder(): { handler: FrameHandler; out: Ev[] } {
-  const out: Ev[] = [];
-  const open = new Map<number, { ev: Extract<Ev, { kind: 'frame' }>; parts: string[] }>();
-  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-  const handler: FrameHandler = {
-    onFrame(type, channel, msgno, more, seqno, size, ansno, buf, offset, length, end) {
-      const ev = { kind: 'frame' as const, type, channel, msgno, more, seqno, size, ansno, payload: '', end };
-      out.push(ev);
-      if (end) ev.payload = hex(buf.subarray(offset, offset + length));
-      else open.set(channel, { ev, parts: [hex(buf.subarray(offset, offset + length))] });
-    },
-    onData(channel, buf, offset, length, end) {
-      const f = open.get(channel)!;
-      f.parts.push(hex(buf.subarray(offset, offset + length)));
-      if (end) {
-        f.ev.payload = f.parts.join('');
-        f.ev.end = true;
-        open.delete(channel);
-      }
-    },
-    onSeq(channel, ackno, window) {
-      out.push({ kind: 'seq', channel, ackno, window });
-    },
-    onSeqHint(channel, ackno, unacked) {
-      out.push({ kind: 'hint', channel, ackno, unacked });
-    },
-    onError(status, channel, offset) {
-      out.push({ kind: 'error', status, channel, offset });
-    },
-  };
-  return { handler, out };
-}
+import type { SessionCodec } from '../../src/codec/types.js';
+import { collect, recorder, latin1 } from './collect.js';
 
 /** A stream of frames on channel 1 (seqnos in order), within a wide window. */
 function stream(sizes: number[], fill: number): Uint8Array {

@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { Ctx, createListener, sasl, formatEvent, type BeepEvent, type Listener } from '../../src/index.js';
 import { otpHex, otpKey, otpSixWords } from '../../src/sasl/otp.js';
 import { parseMgmt } from '../../src/session/mgmt.js';
-import { MIME, greeted, startRaw, ask, stillUp, watchFaults } from '../sasl/hostile.js';
+import { MIME, greeted, startRaw, ask, stillUp, watchFaults, b64, unb64 } from '../sasl/hostile.js';
 
 const OTP_URI = 'http://iana.org/beep/SASL/OTP';
 const PASS = 'This is a test.';
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const unb64 = (s: string): string => Buffer.from(s, 'base64').toString();
 
 let ctx: Ctx;
 let listener: Listener;

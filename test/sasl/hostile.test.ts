@@ -5,11 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ctx, createListener, Connection, sasl, type Listener, type BeepError } from '../../src/index.js';
 import { parseMgmt } from '../../src/session/mgmt.js';
-import { MIME, greeted, startRaw, ask, stillUp, watchFaults, frameWhere, settle } from './hostile.js';
+import { MIME, greeted, startRaw, ask, stillUp, watchFaults, frameWhere, settle, b64 } from './hostile.js';
 
 const MECHS = ['ANONYMOUS', 'PLAIN', 'CRAM-MD5', 'DIGEST-MD5', 'EXTERNAL', 'SCRAM-SHA-256', 'OTP'];
 const uri = (m: string): string => `http://iana.org/beep/SASL/${m}`;
-const b64 = (s: string | Uint8Array): string => Buffer.from(s as Uint8Array).toString('base64');
 
 let ctx: Ctx;
 let listener: Listener;

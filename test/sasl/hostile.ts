@@ -6,6 +6,11 @@ import { RawPeer, greetingPayload } from '../session/raw.js';
 /** Content type line of every BEEP XML payload. */
 export const MIME = 'Content-Type: application/beep+xml\r\n\r\n';
 
+/** Base64 of a string's or octets' UTF-8 / raw bytes (SASL blobs). */
+export const b64 = (s: string | Uint8Array): string => Buffer.from(s as Uint8Array).toString('base64');
+/** The text a base64 SASL blob carries. */
+export const unb64 = (s: string): string => Buffer.from(s, 'base64').toString();
+
 /** One received frame. */
 export interface RawFrame {
   /** MSG, RPY, ERR, ANS, NUL or SEQ. */

@@ -9,12 +9,10 @@ import { Ctx, registerProfile, createListener, Connection, sasl, type Listener, 
 import { blobXml } from '../../src/sasl/blob.js';
 import { otpHex, otpSixWords, otpKey } from '../../src/sasl/otp.js';
 import { parseMgmt } from '../../src/session/mgmt.js';
-import { MIME, greeted, startRaw, ask, stillUp, watchFaults } from './hostile.js';
+import { MIME, greeted, startRaw, ask, stillUp, watchFaults, b64, unb64 } from './hostile.js';
 
 const OTP_URI = 'http://iana.org/beep/SASL/OTP';
 const PASS = 'This is a test.';
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const unb64 = (s: string): string => Buffer.from(s, 'base64').toString();
 
 let ctx: Ctx;
 let listener: Listener;
