@@ -44,6 +44,12 @@ interface Inbound {
 
 /** Reassembly of one message from frames. */
 export interface Partial {
+  /** Codec frame type of its frames (T_MSG..T_NUL). */
+  type: number;
+  /** Message number. */
+  msgno: number;
+  /** Answer number (ANS only). */
+  ansno: number;
   /** Pieces received so far (owned copies or owned views). */
   parts: Uint8Array[];
   /** Octets so far. */
@@ -111,8 +117,13 @@ export class ChannelState {
   #openOut: OutMessage | undefined;
   /** Messages queued while a message sent in pieces waits for its next piece. */
   #deferred: OutMessage[] | undefined;
-  /** Messages being reassembled, by "type msgno ansno". */
-  partials: Map<string, Partial> = NONE;
+  // Messages being reassembled: the first in a slot (usually the only one: a Map emptied by
+  // delete() reallocates its table every time, garbage per large message that V8 promoted),
+  // further ones in a Map by "type msgno ansno".
+  #partial: Partial | undefined;
+  #partials: Map<string, Partial> = NONE;
+  /** Number of messages being reassembled. */
+  partialCount = 0;
   /** Deliver each frame as it arrives (true) or whole messages (false); undefined: the session's perFrame. */
   perFrame: boolean | undefined = undefined;
   /** Window we granted (RFC 3081 §3.1.3). */
@@ -127,6 +138,8 @@ export class ChannelState {
   paused = false;
   /** Octets received since the last SEQ decision (touched in this receive pass). */
   touched = false;
+  /** Index in the session's list of channels with queued frames, -1 when not in it. */
+  readyAt = -1;
   /** Called when every queue of the channel is empty (used by close). */
   onIdle: Array<() => void> | undefined;
   /** Gives up our own close while it waits for the channel to go idle (set while it waits). */
@@ -161,9 +174,40 @@ export class ChannelState {
     (this.awaiting === NO_MSGNOS ? (this.awaiting = new MsgnoTable()) : this.awaiting).set(msgno, AWAIT_REPLY);
   }
 
-  /** Starts reassembling a message. */
-  addPartial(key: string, p: Partial): void {
-    (this.partials === NONE ? (this.partials = new Map()) : this.partials).set(key, p);
+  /** The message being reassembled with this keyword, msgno and ansno, if any. */
+  getPartial(type: number, msgno: number, ansno: number): Partial | undefined {
+    const p = this.#partial;
+    if (p !== undefined && p.msgno === msgno && p.type === type && p.ansno === ansno) return p;
+    return this.#partials.size === 0 ? undefined : this.#partials.get(`${type} ${msgno} ${ansno}`);
+  }
+
+  /** Starts reassembling a message (none with its keyword, msgno and ansno is in progress). */
+  addPartial(p: Partial): void {
+    this.partialCount++;
+    if (this.#partial === undefined) this.#partial = p;
+    else (this.#partials === NONE ? (this.#partials = new Map()) : this.#partials).set(`${p.type} ${p.msgno} ${p.ansno}`, p);
+  }
+
+  /** Ends a message's reassembly. */
+  removePartial(p: Partial): void {
+    if (this.#partial === p) this.#partial = undefined;
+    else if (!this.#partials.delete(`${p.type} ${p.msgno} ${p.ansno}`)) return;
+    this.partialCount--;
+  }
+
+  /** Every message being reassembled. */
+  partials(): Partial[] {
+    const all = [...this.#partials.values()];
+    if (this.#partial !== undefined) all.push(this.#partial);
+    return all;
+  }
+
+  /** Drops every reassembly, marking each done (see Partial.done). */
+  clearPartials(): void {
+    for (const p of this.partials()) p.done = true;
+    this.#partial = undefined;
+    if (this.#partials !== NONE) this.#partials = NONE;
+    this.partialCount = 0;
   }
 
   /** Allocates the next free msgno (RFC 3080 §2.2.1: 0..2147483647, wrapping). */

@@ -4,7 +4,7 @@ import { createCodec, type CodecImpl, type FrameHandler, type SessionCodec } fro
 import { T_MSG, T_RPY, T_ERR, T_ANS, T_NUL } from '../codec/layout.js';
 import { statusText } from '../codec/status.js';
 import { BeepError, BeepFramingError, asError } from '../errors.js';
-import { ChannelState, NONE, AWAIT_ANS, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
+import { ChannelState, AWAIT_ANS, type OutMessage, type Partial as PartialMessage } from './channel-state.js';
 import { Fifo } from './fifo.js';
 import { Pieces, type Body } from './pieces.js';
 import { Message, TYPE_NAMES } from './message.js';
@@ -79,8 +79,8 @@ const PARTIAL_COST = 256;
 const UNPARK_BATCH = 1024;
 /** Reassembled messages from this size on are delivered as their pieces (Message joins them when asked). */
 const KEEP_PARTS = 32768;
-/** Shared, always empty: a quiet session holds no Set of its own (see compact()). */
-const NO_CHANNELS: Set<ChannelState> = new Set<ChannelState>();
+/** Shared, always empty: a quiet session holds no list of its own (see compact()). */
+const NO_CHANNELS: (ChannelState | undefined)[] = [];
 
 /** One BEEP session over one transport connection. */
 export class Session implements FrameHandler {
@@ -106,7 +106,13 @@ export class Session implements FrameHandler {
   readonly #perFrame: boolean;
   readonly #owned: boolean;
   #blocked = false;
-  #ready: Set<ChannelState> = NO_CHANNELS; // channels with queued frames
+  // Channels with queued frames: an array with holes where one left (ChannelState.readyAt), not a
+  // Set: a Set emptied by delete() reallocates its table each time, garbage per message sent.
+  // The holes are squeezed out when the outermost flush() returns (flush() can re-enter).
+  #ready: (ChannelState | undefined)[] = NO_CHANNELS;
+  #readyLen = 0; // slots in use, holes included
+  #readyCount = 0; // channels in the list
+  #flushDepth = 0;
   #touched: ChannelState[] = []; // channels with ChannelState.touched set (see #acknowledge)
   #lastCh: ChannelState | undefined; // the channel of the last frame (onFrame)
   #windowUsed = 0;
@@ -156,13 +162,14 @@ export class Session implements FrameHandler {
     }
     this.channels.clear();
     this.#ready = NO_CHANNELS;
+    this.#readyLen = this.#readyCount = 0;
     this.#touched = [];
     this.#lastCh = undefined;
     this.#suspended = false;
     this.#blocked = false;
     this.seqFrames = true;
     this.#windowUsed = 0;
-    this.#current = undefined;
+    this.#current = this.#currentCh = undefined;
     this.#release();
     this.codec.reset();
     this.mgmt.reset(new BeepError('tuning reset', 'BEEP_ERR_TUNING_RESET'));
@@ -218,7 +225,7 @@ export class Session implements FrameHandler {
     // Held answers and parked MSGs are whole messages: only partial frames and messages count.
     // A partial header is octets not yet consumed; a frame or message in progress has a partial.
     if (this.#octetsIn !== this.codec.streamOffset) return true;
-    for (const ch of this.channels.values()) if (ch.partials.size > 0) return true; // even empty ones
+    for (const ch of this.channels.values()) if (ch.partialCount > 0) return true; // even empty ones
     return false;
   }
 
@@ -462,7 +469,7 @@ export class Session implements FrameHandler {
     this.#windowUsed -= ch.window - 4096;
     // An ended session gave everything back at once (#release): nothing is returned twice.
     if (!this.ended) {
-      for (const p of ch.partials.values()) this.#unhold(p.size + PARTIAL_COST);
+      for (const p of ch.partials()) this.#unhold(p.size + PARTIAL_COST);
       let dropped = 0;
       const unsent = (m: OutMessage): void => {
         dropped += (m.head?.length ?? 0) + m.data.length - m.offset + QUEUE_COST;
@@ -474,7 +481,7 @@ export class Session implements FrameHandler {
         addQueued(-dropped);
       }
     }
-    ch.partials.clear();
+    ch.clearPartials();
     ch.clearQueue();
     this.#idle(ch);
     return true;
@@ -558,7 +565,14 @@ export class Session implements FrameHandler {
       const st = this.codec.recvState(ch.number); // read once per pass: three codec calls
       const ackno = this.#ackno(ch, st);
       const consumed = (ackno - st.ackno) >>> 0;
-      if (consumed > 0 && consumed >= st.window >>> 1) this.#grant(ch, st, ackno, ch.window);
+      if (consumed === 0 || consumed < st.window >>> 1) continue;
+      // A frame still arriving (its octets are already counted against the window, so nothing
+      // we hold back can stop it) touches the channel again when the rest comes: while the peer
+      // keeps a quarter of the window beyond that frame, the SEQ waits for that pass, where it
+      // usually goes out with the reply, instead of alone (a lone SEQ is a write and a wakeup on
+      // each side, and over TLS a record of its own: TLS reads come in 16 KiB records).
+      if (ch.inflight > 0 && st.window - ((st.next - st.ackno) >>> 0) >= st.window >>> 2) continue;
+      this.#grant(ch, st, ackno, ch.window);
     }
   }
 
@@ -673,7 +687,39 @@ export class Session implements FrameHandler {
   #flushTask: (() => void) | undefined; // made on the first send
 
   #markReady(ch: ChannelState): void {
-    (this.#ready === NO_CHANNELS ? (this.#ready = new Set()) : this.#ready).add(ch);
+    const r = this.#ready;
+    if (ch.readyAt >= 0 && r[ch.readyAt] === ch) return;
+    const list = r === NO_CHANNELS ? (this.#ready = []) : r;
+    ch.readyAt = this.#readyLen++;
+    list[ch.readyAt] = ch;
+    this.#readyCount++;
+  }
+
+  /** Takes a channel off the ready list (its slot becomes a hole). */
+  #unready(ch: ChannelState): void {
+    const r = this.#ready;
+    if (ch.readyAt >= 0 && r[ch.readyAt] === ch) {
+      r[ch.readyAt] = undefined;
+      this.#readyCount--;
+    }
+    ch.readyAt = -1;
+  }
+
+  /** Squeezes the holes out of the ready list, keeping its order. */
+  #squeezeReady(): void {
+    const r = this.#ready;
+    let k = 0;
+    for (let i = 0; i < this.#readyLen; i++) {
+      const ch = r[i];
+      if (ch === undefined) continue;
+      if (k !== i) {
+        r[k] = ch;
+        r[i] = undefined;
+        ch.readyAt = k;
+      }
+      k++;
+    }
+    this.#readyLen = k;
   }
 
   /**
@@ -681,9 +727,12 @@ export class Session implements FrameHandler {
    * moved for a while): an idle session should cost a few KiB, and a busy one keeps its Set.
    */
   compact(): void {
-    if (this.#ready.size === 0) this.#ready = NO_CHANNELS;
+    if (this.#readyCount === 0 && this.#flushDepth === 0) {
+      this.#ready = NO_CHANNELS;
+      this.#readyLen = 0;
+    }
     const ch0 = this.channels.get(0);
-    if (ch0 !== undefined && ch0.partials.size === 0) ch0.partials = NONE;
+    if (ch0 !== undefined && ch0.partialCount === 0) ch0.clearPartials(); // gives back a Map once needed
   }
 
   /** Schedules flush() at the end of the current run, so a burst of sends frames together. */
@@ -701,13 +750,28 @@ export class Session implements FrameHandler {
 
   /** Writes queued frames, one frame per ready channel per round, within windows and transport pace. */
   flush(): void {
+    this.#flushDepth++;
+    try {
+      this.#flushRounds();
+    } finally {
+      if (--this.#flushDepth === 0 && this.#readyLen > this.#readyCount) this.#squeezeReady();
+    }
+    if (this.#over) this.#pressure();
+    else if (this.#parked.length > 0) this.#unpark();
+  }
+
+  #flushRounds(): void {
     let progress = true;
-    while (progress && !this.#blocked && !this.ended && this.#ready.size > 0) {
+    while (progress && !this.#blocked && !this.ended && this.#readyCount > 0) {
       progress = false;
-      for (const ch of this.#ready) {
-        if (this.#blocked || this.ended) break;
+      const r = this.#ready;
+      // #readyLen is read each time: channels made ready meanwhile are served in this round.
+      for (let i = 0; i < this.#readyLen; i++) {
+        const ch = r[i];
+        if (ch === undefined) continue;
+        if (this.#blocked || this.ended || r !== this.#ready) return; // ended, or a tuning reset replaced the list
         if (ch.sendQueue.length === 0 || ch.state === 'closed') {
-          this.#ready.delete(ch);
+          this.#unready(ch);
           this.#idle(ch);
           continue;
         }
@@ -721,13 +785,11 @@ export class Session implements FrameHandler {
           progress = true;
         }
         if (ch.sendQueue.length === 0) {
-          this.#ready.delete(ch);
+          this.#unready(ch);
           this.#idle(ch);
         }
       }
     }
-    if (this.#over) this.#pressure();
-    else if (this.#parked.length > 0) this.#unpark();
   }
 
   /** Runs a channel's idle hook (pending close) once nothing is queued, owed or awaited. */
@@ -877,7 +939,7 @@ export class Session implements FrameHandler {
       return this.protocolError('the first frame must be the greeting (RPY/ERR 0 0)', 0, channel);
     }
     // Fast path: a whole message in one frame, nothing being reassembled on the channel.
-    if (end && !more && ch.partials.size === 0 && (ch.number !== 0 || this.mgmt.greeted)) {
+    if (end && !more && ch.partialCount === 0 && (ch.number !== 0 || this.mgmt.greeted)) {
       if (!this.#admit(ch, type, msgno)) return;
       const limit = ch.number === 0 ? this.limits.maxMgmtMessage : (ch.maxMessage ?? this.limits.maxMessage);
       if (length > limit) {
@@ -906,33 +968,39 @@ export class Session implements FrameHandler {
       this.#deliver(ch, msg);
       return;
     }
-    const key = `${type} ${msgno} ${ansno}`;
-    let p = ch.partials.get(key);
+    let p = ch.getPartial(type, msgno, ansno);
     if (p === undefined) {
       // First frame of a message: RFC 3080 §2.2.1.1 message-number rules.
       if (!this.#admit(ch, type, msgno)) return;
       if (!this.#hold(ch, PARTIAL_COST)) return;
-      p = { parts: [], size: 0, seqno };
-      ch.addPartial(key, p);
+      p = { type, msgno, ansno, parts: [], size: 0, seqno };
+      ch.addPartial(p);
     }
-    this.#current = { ch, key, type, msgno, ansno, more, size };
+    // The frame in progress, in fields rather than an object made per frame.
+    this.#current = p;
+    this.#currentCh = ch;
+    this.#currentMore = more;
     ch.inflight = size;
     this.#piece(ch, p, buf, offset, length, end);
   }
 
-  #current: { ch: ChannelState; key: string; type: number; msgno: number; ansno: number; more: boolean; size: number } | undefined;
+  /** The message whose frame is in progress (its further payload comes as onData). */
+  #current: PartialMessage | undefined;
+  #currentCh: ChannelState | undefined;
+  /** The frame in progress has the continuation indicator. */
+  #currentMore = false;
 
   /** Further payload of the frame in progress (codec event). */
   onData(_channel: number, buf: Uint8Array, offset: number, length: number, end: boolean): void {
-    const c = this.#current;
-    if (this.ended || c === undefined) return;
+    const p = this.#current;
+    if (this.ended || p === undefined) return;
     this.#progress += length;
-    const p = c.ch.partials.get(c.key);
-    if (p !== undefined) this.#piece(c.ch, p, buf, offset, length, end);
+    // A channel removed meanwhile dropped its reassemblies (marked done).
+    if (!p.done) this.#piece(this.#currentCh!, p, buf, offset, length, end);
   }
 
   #piece(ch: ChannelState, p: PartialMessage, buf: Uint8Array, offset: number, length: number, end: boolean): void {
-    const c = this.#current!;
+    const more = this.#currentMore;
     ch.inflight -= length;
     const limit = ch.number === 0 ? this.limits.maxMgmtMessage : (ch.maxMessage ?? this.limits.maxMessage);
     if (p.size + length > limit) {
@@ -964,25 +1032,25 @@ export class Session implements FrameHandler {
         this.raiseWindow(ch, ch.window * 2);
     }
     if (!end) return;
-    if ((ch.perFrame ?? this.#perFrame) && c.more && ch.number !== 0) {
+    if ((ch.perFrame ?? this.#perFrame) && more && ch.number !== 0) {
       // channel 0 is always parsed whole
       const content = concat(p.parts, p.size);
       this.#unhold(p.size);
       p.parts = [];
       p.size = 0;
-      this.#deliver(ch, new Message(TYPE_NAMES[c.type]!, ch.number, c.msgno, c.ansno, p.seqno, true, content, ch.mime));
+      this.#deliver(ch, new Message(TYPE_NAMES[p.type]!, ch.number, p.msgno, p.ansno, p.seqno, true, content, ch.mime));
       return;
     }
-    if (c.more) return;
+    if (more) return;
     p.done = true;
-    ch.partials.delete(c.key);
+    ch.removePartial(p);
     this.#unhold(p.size + PARTIAL_COST);
-    this.#current = undefined;
+    this.#current = this.#currentCh = undefined;
     // A large message keeps its pieces (joined only if the application asks for its content); a
     // small one is joined now, so that it never holds several socket chunks alive.
     const content = p.parts.length === 1 ? p.parts[0]! : p.size >= KEEP_PARTS ? p.parts : concat(p.parts, p.size);
-    const msg = new Message(TYPE_NAMES[c.type]!, ch.number, c.msgno, c.ansno, p.seqno, false, content, ch.mime);
-    this.#complete(ch, c.type, c.msgno);
+    const msg = new Message(TYPE_NAMES[p.type]!, ch.number, p.msgno, p.ansno, p.seqno, false, content, ch.mime);
+    this.#complete(ch, p.type, p.msgno);
     this.#deliver(ch, msg);
   }
 

@@ -516,7 +516,7 @@ hostile(
       await sleep(700); // past stallTimeout
       const h = held(base);
       t.diagnostic(
-        `${flood.frames()} frames sent; session ok ${conn.isOk()}; partial messages ${conn.session.channels.get(1)?.partials.size}; client ${h.text}`,
+        `${flood.frames()} frames sent; session ok ${conn.isOk()}; partial messages ${conn.session.channels.get(1)?.partialCount}; client ${h.text}`,
       );
       flood.stop();
       conn.shutdown();

@@ -104,7 +104,7 @@ export function held(base: NodeJS.MemoryUsage): { held: number; text: string } {
 /** Octets a session holds in partly received messages (all channels). */
 export function buffered(conn: Connection): number {
   let n = 0;
-  for (const ch of conn.session.channels.values()) for (const p of ch.partials.values()) n += p.size;
+  for (const ch of conn.session.channels.values()) for (const p of ch.partials()) n += p.size;
   return n;
 }
 

@@ -142,3 +142,26 @@ test('SEQ only moves the window edge forward; a smaller window applies as acks a
   }
   assert.equal(seqs.at(-1)?.[3], 4096, 'the reduced window is in force once acks carried the edge past the old one');
 });
+
+test('SEQ waits for a frame still arriving while the peer keeps a quarter of the window, then goes out with the reply', async () => {
+  const { initiator, listener, lb, got } = pair({ window: 65536 });
+  await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  for (let i = 0; i < 5; i++) await tick();
+  const seqs = (): string[] => lb.frames.filter((f) => f.startsWith('SEQ 1 '));
+  const feed = (s: string | Uint8Array): void => listener.receive(typeof s === 'string' ? Buffer.from(s, 'latin1') : s);
+  const before = seqs().length;
+  // 40000 octets announced: past half the window after 34000, 25536 left to the peer beyond it.
+  feed('MSG 1 0 . 0 40000\r\n\r\n');
+  feed(Buffer.alloc(33998, 0x61));
+  assert.equal(seqs().length, before, 'no SEQ while the frame arrives and the peer has room');
+  feed(Buffer.alloc(6000, 0x61));
+  feed('END\r\n');
+  assert.equal(got.length, 1);
+  assert.deepEqual(seqs().slice(before), ['SEQ 1 40000 65536'], 'the SEQ went out once the frame was in');
+  const at = lb.frames.indexOf('SEQ 1 40000 65536');
+  assert.ok(lb.frames[at + 1]?.startsWith('RPY 1 0 '), 'right before the reply, in the same pass');
+  // 60000 octets announced: 5536 left to the peer beyond it, under a quarter: the SEQ goes now.
+  feed('MSG 1 1 . 40000 60000\r\n\r\n');
+  feed(Buffer.alloc(33998, 0x61));
+  assert.deepEqual(seqs().slice(before + 1), ['SEQ 1 74000 65536'], 'SEQ mid-frame when the room left is small');
+});
