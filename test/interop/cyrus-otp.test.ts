@@ -55,8 +55,18 @@ async function cyrus(passphrase: string, challenge: string): Promise<[string, st
       return [a!.replace(/\\0/g, '\0'), b!];
     }
     const chunk = await new Promise<string>((resolve, reject) => {
-      c.stdout.once('data', (d: Buffer) => resolve(d.toString()));
-      c.once('exit', () => reject(new Error('the Cyrus SASL client exited')));
+      // One pair of listeners per wait, both gone when either fires (an 'exit' listener left per
+      // challenge piled up past EventEmitter's warning limit).
+      const exited = (): void => {
+        c.stdout.off('data', got);
+        reject(new Error('the Cyrus SASL client exited'));
+      };
+      const got = (d: Buffer): void => {
+        c.off('exit', exited);
+        resolve(d.toString());
+      };
+      c.stdout.once('data', got);
+      c.once('exit', exited);
     });
     pending += chunk;
   }
