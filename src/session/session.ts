@@ -487,18 +487,19 @@ export class Session implements FrameHandler {
     return true;
   }
 
-  /** Raises a new channel's receive window above RFC 3081's 4096 (DESIGN.md "Windows"). */
-  raiseWindow(ch: ChannelState, target: number): void {
-    if (this.ended || ch.state === 'closed') return;
+  /** Raises a channel's receive window above RFC 3081's 4096 (DESIGN.md "Windows"), with a SEQ; false when the limits leave no room. */
+  raiseWindow(ch: ChannelState, target: number): boolean {
+    if (this.ended || ch.state === 'closed') return false;
     // Never grant more than one frame may carry: a peer may fill a window in one frame.
     const extra = Math.min(target, this.limits.maxWindow, this.limits.maxFrame) - ch.window;
     const room = this.limits.windowBudget - this.#windowUsed;
     const grow = Math.min(extra, room);
-    if (grow <= 0) return;
+    if (grow <= 0) return false;
     ch.window += grow;
     this.#windowUsed += grow;
     const st = this.codec.recvState(ch.number);
     this.#grant(ch, st, this.#ackno(ch, st), ch.window);
+    return true;
   }
 
   /**
@@ -571,7 +572,21 @@ export class Session implements FrameHandler {
       // keeps a quarter of the window beyond that frame, the SEQ waits for that pass, where it
       // usually goes out with the reply, instead of alone (a lone SEQ is a write and a wakeup on
       // each side, and over TLS a record of its own: TLS reads come in 16 KiB records).
-      if (ch.inflight > 0 && st.window - ((st.next - st.ackno) >>> 0) >= st.window >>> 2) continue;
+      const used = (st.next - st.ackno) >>> 0; // octets the peer has sent (or announced) against the window
+      if (ch.inflight > 0 && st.window - used >= st.window >>> 2) continue;
+      // The peer used up (nearly) the whole window before this SEQ: it waits on us, not on its
+      // application. Double the window (TCP's receive-window autotuning, in small): while the
+      // session's windows stay within four default windows, so that many busy channels do not
+      // each grow one (more octets in flight on loopback ran slower, not faster).
+      if (
+        used >= st.window - (st.window >>> 3) &&
+        !ch.windowPinned &&
+        !ch.paused &&
+        ch.number !== 0 &&
+        this.#windowUsed + ch.window <= this.limits.window * 4 &&
+        this.raiseWindow(ch, ch.window * 2)
+      )
+        continue;
       this.#grant(ch, st, ackno, ch.window);
     }
   }

@@ -163,5 +163,41 @@ test('SEQ waits for a frame still arriving while the peer keeps a quarter of the
   // 60000 octets announced: 5536 left to the peer beyond it, under a quarter: the SEQ goes now.
   feed('MSG 1 1 . 40000 60000\r\n\r\n');
   feed(Buffer.alloc(33998, 0x61));
-  assert.deepEqual(seqs().slice(before + 1), ['SEQ 1 74000 65536'], 'SEQ mid-frame when the room left is small');
+  // (and the peer used the window up: it is doubled, see the next test)
+  assert.deepEqual(seqs().slice(before + 1), ['SEQ 1 74000 131072'], 'SEQ mid-frame when the room left is small');
+});
+
+test('a peer that uses up its window gets it doubled, up to four default windows for the session', async () => {
+  const { initiator, listener, lb, got } = pair({ window: 65536 });
+  await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  for (let i = 0; i < 5; i++) await tick();
+  const seqs = (): string[] => lb.frames.filter((f) => f.startsWith('SEQ 1 '));
+  const before = seqs().length;
+  let seqno = 0,
+    msgno = 0;
+  /** One whole MSG of `n` octets (empty MIME header block included) in one receive pass. */
+  const msg = (n: number): void => {
+    listener.receive(Buffer.from(`MSG 1 ${msgno++} . ${seqno} ${n}\r\n\r\n${'a'.repeat(n - 2)}END\r\n`, 'latin1'));
+    seqno += n;
+  };
+  msg(60000); // 60000 of 65536: the window was the limit
+  msg(120000); // 120000 of 131072
+  msg(250000); // 250000 of 262144: the session's windows are at four default ones now
+  msg(30000); // half of nothing new: no SEQ needed yet (30000 < 131072)
+  assert.equal(got.length, 4);
+  assert.deepEqual(seqs().slice(before), ['SEQ 1 60000 131072', 'SEQ 1 180000 262144', 'SEQ 1 430000 262144']);
+});
+
+test('a window left half used is acknowledged as it is, and a pinned window never grows', async () => {
+  const { initiator, listener, lb } = pair({ window: 65536 });
+  await initiator.mgmt.startChannel(1, [{ uri: P, encoding: 'none' }]);
+  for (let i = 0; i < 5; i++) await tick();
+  const seqs = (): string[] => lb.frames.filter((f) => f.startsWith('SEQ 1 '));
+  const before = seqs().length;
+  listener.receive(Buffer.from(`MSG 1 0 . 0 40000\r\n\r\n${'a'.repeat(39998)}END\r\n`, 'latin1'));
+  assert.deepEqual(seqs().slice(before), ['SEQ 1 40000 65536'], 'past half but far from the edge: same window');
+  listener.setWindow(listener.channels.get(1)!, 65536);
+  const pinned = seqs().length;
+  listener.receive(Buffer.from(`MSG 1 1 . 40000 65000\r\n\r\n${'a'.repeat(64998)}END\r\n`, 'latin1'));
+  assert.deepEqual(seqs().slice(pinned), ['SEQ 1 105000 65536'], 'the application set the window: it stays');
 });
