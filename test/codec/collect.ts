@@ -93,3 +93,21 @@ export function latin1(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
   return b;
 }
+
+/** MSG frames on channel 1 with payloads of `sizes` octets of `fill`, seqnos in order. */
+export function msgStream(sizes: number[], fill = 0x61): Uint8Array {
+  let seq = 0,
+    text = '';
+  sizes.forEach((n, i) => {
+    text += `MSG 1 ${i} . ${seq} ${n}\r\n${String.fromCharCode(fill).repeat(n)}END\r\n`;
+    seq += n;
+  });
+  return latin1(text);
+}
+
+/** Opens channel 1 on `c` with a receive window wide enough for any test stream. */
+export function openedWide(c: SessionCodec): SessionCodec {
+  c.openChannel(1);
+  c.setSeqState(1, 0, 0, { recvWindow: 0x7fffffff });
+  return c;
+}

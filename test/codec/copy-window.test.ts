@@ -6,22 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmCodec, RefCodec } from '../../src/codec/index.js';
 import type { FrameHandler, SessionCodec } from '../../src/codec/types.js';
-import { collect, latin1 } from './collect.js';
+import { collect, msgStream, openedWide } from './collect.js';
 
-function stream(sizes: number[]): Uint8Array {
-  let seq = 0,
-    text = '';
-  sizes.forEach((n, i) => {
-    text += `MSG 1 ${i} . ${seq} ${n}\r\n${'a'.repeat(n)}END\r\n`;
-    seq += n;
-  });
-  return latin1(text);
-}
-
-function opened(c: SessionCodec): SessionCodec {
-  c.openChannel(1);
-  c.setSeqState(1, 0, 0, { recvWindow: 0x7fffffff });
-  return c;
+/** `s` as 64 KiB socket reads. */
+function reads(s: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < s.length; o += 65536) out.push(s.subarray(o, o + 65536));
+  return out;
 }
 
 /** Frames that came whole (onFrame with end) and cut (onFrame without end). */
@@ -45,21 +36,19 @@ function cuts(c: SessionCodec, chunks: Uint8Array[]): { whole: number; cut: numb
 
 test('4 KiB frames in 64 KiB chunks come whole but for the one each chunk ends in', () => {
   const sizes = Array.from({ length: 60 }, () => 4098);
-  const s = stream(sizes);
-  const chunks: Uint8Array[] = [];
-  for (let o = 0; o < s.length; o += 65536) chunks.push(s.subarray(o, o + 65536));
-  const n = cuts(opened(new WasmCodec()), chunks);
+  const s = msgStream(sizes);
+  const chunks = reads(s);
+  const n = cuts(openedWide(new WasmCodec()), chunks);
   assert.equal(n.whole + n.cut, 60);
   // Cut once by the first 16 KiB window, then by each chunk's end (4 chunks): a 1 KiB window
   // after every cut had cut 54 of 60.
   assert.ok(n.cut <= 6, `${n.cut} of 60 frames cut`);
-  assert.deepEqual(collect(opened(new WasmCodec()), chunks), collect(opened(new RefCodec()), [s]), 'same events as the reference');
+  assert.deepEqual(collect(openedWide(new WasmCodec()), chunks), collect(openedWide(new RefCodec()), [s]), 'same events as the reference');
 });
 
 test('after a 64 KiB frame the window stays small (its payload is not copied), and small frames after it still decode', () => {
   const sizes = [65536, 65536, 10, 4098, 20, 65536, 3];
-  const s = stream(sizes);
-  const chunks: Uint8Array[] = [];
-  for (let o = 0; o < s.length; o += 65536) chunks.push(s.subarray(o, o + 65536));
-  assert.deepEqual(collect(opened(new WasmCodec()), chunks), collect(opened(new RefCodec()), [s]));
+  const s = msgStream(sizes);
+  const chunks = reads(s);
+  assert.deepEqual(collect(openedWide(new WasmCodec()), chunks), collect(openedWide(new RefCodec()), [s]));
 });

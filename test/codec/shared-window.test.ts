@@ -6,38 +6,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WasmCodec, RefCodec } from '../../src/codec/index.js';
-import type { SessionCodec } from '../../src/codec/types.js';
-import { collect, recorder, latin1 } from './collect.js';
-
-/** A stream of frames on channel 1 (seqnos in order), within a wide window. */
-function stream(sizes: number[], fill: number): Uint8Array {
-  let seq = 0,
-    text = '';
-  sizes.forEach((n, i) => {
-    text += `MSG 1 ${i} . ${seq} ${n}\r\n${String.fromCharCode(fill).repeat(n)}END\r\n`;
-    seq += n;
-  });
-  return latin1(text);
-}
-
-function opened(c: SessionCodec): SessionCodec {
-  c.openChannel(1);
-  c.setSeqState(1, 0, 0, { recvWindow: 0x7fffffff });
-  return c;
-}
+import { collect, recorder, msgStream, openedWide } from './collect.js';
 
 test('two WASM sessions: a header split across chunks survives the other session decoding in between', () => {
-  const a = opened(new WasmCodec()),
-    b = opened(new WasmCodec());
+  const a = openedWide(new WasmCodec()),
+    b = openedWide(new WasmCodec());
   const ra = recorder(),
     rb = recorder();
-  const sa = stream([5, 7], 0x61),
-    sb = stream([3, 3, 3], 0x62);
+  const sa = msgStream([5, 7], 0x61),
+    sb = msgStream([3, 3, 3], 0x62);
   a.decode(sa.subarray(0, 32), ra.handler); // ends inside the second header ("MSG 1 1")
   b.decode(sb, rb.handler); // another session uses the shared window meanwhile
   a.decode(sa.subarray(32), ra.handler);
-  assert.deepEqual(ra.out, collect(opened(new RefCodec()), [sa]));
-  assert.deepEqual(rb.out, collect(opened(new RefCodec()), [sb]));
+  assert.deepEqual(ra.out, collect(openedWide(new RefCodec()), [sa]));
+  assert.deepEqual(rb.out, collect(openedWide(new RefCodec()), [sb]));
   for (const c of [a, b]) c.dispose();
 });
 
@@ -45,8 +27,8 @@ test('interleaved sessions under random chunkings decode as each would alone (re
   const sizes = fc.array(fc.oneof(fc.nat(40), fc.integer({ min: 1000, max: 20000 })), { minLength: 1, maxLength: 12 });
   fc.assert(
     fc.property(sizes, sizes, fc.array(fc.nat(), { maxLength: 60 }), (s1, s2, cuts) => {
-      const streams = [stream(s1, 0x61), stream(s2, 0x62)];
-      const codecs = [opened(new WasmCodec()), opened(new WasmCodec())];
+      const streams = [msgStream(s1, 0x61), msgStream(s2, 0x62)];
+      const codecs = [openedWide(new WasmCodec()), openedWide(new WasmCodec())];
       const recs = [recorder(), recorder()];
       const pos = [0, 0];
       // Alternate between the sessions, each time taking the next cut's worth of octets.
@@ -59,7 +41,7 @@ test('interleaved sessions under random chunkings decode as each would alone (re
         codecs[k]!.decode(s.subarray(pos[k]!, Math.min(s.length, pos[k]! + n)), recs[k]!.handler);
         pos[k]! += n;
       }
-      for (let k = 0; k < 2; k++) assert.deepEqual(recs[k]!.out, collect(opened(new RefCodec()), [streams[k]!]));
+      for (let k = 0; k < 2; k++) assert.deepEqual(recs[k]!.out, collect(openedWide(new RefCodec()), [streams[k]!]));
       for (const c of codecs) c.dispose();
     }),
     { numRuns: 300 },

@@ -5,6 +5,7 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { fulfilledWithin } from '../session/raw.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
@@ -225,16 +226,8 @@ export class Peer {
   }
 
   /** True if the socket closed within `ms`. */
-  async closedWithin(ms: number): Promise<boolean> {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([
-      this.closed.then(() => true),
-      new Promise<boolean>((res) => {
-        t = setTimeout(() => res(false), ms);
-      }),
-    ]);
-    clearTimeout(t);
-    return r;
+  closedWithin(ms: number): Promise<boolean> {
+    return fulfilledWithin(this.closed, ms);
   }
 
   /** Our greeting (after the listener's). */

@@ -1,6 +1,19 @@
 // Raw-socket peer for loopback tests: writes hand-made frames, reads what comes back.
 import { connect, type Socket } from 'node:net';
 
+/** True if `p` is fulfilled within `ms`, false once `ms` pass first; the timer is cleared either way. */
+export async function fulfilledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const r = await Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((res) => {
+      t = setTimeout(() => res(false), ms);
+    }),
+  ]);
+  clearTimeout(t);
+  return r;
+}
+
 /** Frame text for a data frame; size computed from the payload (Latin-1). */
 export function frame(kw: string, ch: number, msgno: number, seqno: number, payload: string, more = '.', ansno?: number): string {
   return `${kw} ${ch} ${msgno} ${more} ${seqno} ${Buffer.byteLength(payload, 'latin1')}${ansno === undefined ? '' : ` ${ansno}`}\r\n${payload}END\r\n`;
@@ -88,15 +101,7 @@ export class RawPeer {
   }
 
   /** Resolves true if the peer closed the connection within `ms`. */
-  async closedWithin(ms: number): Promise<boolean> {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([
-      this.closed.then(() => true),
-      new Promise<boolean>((res) => {
-        t = setTimeout(() => res(false), ms);
-      }),
-    ]);
-    clearTimeout(t);
-    return r;
+  closedWithin(ms: number): Promise<boolean> {
+    return fulfilledWithin(this.closed, ms);
   }
 }

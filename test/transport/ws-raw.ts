@@ -5,6 +5,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { fulfilledWithin } from '../session/raw.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -129,16 +130,8 @@ export class RawWs {
   }
 
   /** True if the socket closed within `ms`. */
-  async closedWithin(ms: number): Promise<boolean> {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([
-      this.closed.then(() => true),
-      new Promise<boolean>((res) => {
-        t = setTimeout(() => res(false), ms);
-      }),
-    ]);
-    clearTimeout(t);
-    return r;
+  closedWithin(ms: number): Promise<boolean> {
+    return fulfilledWithin(this.closed, ms);
   }
 }
 
