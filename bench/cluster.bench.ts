@@ -1,8 +1,9 @@
 // Multi-core benchmark: N beepwire listener processes serve one port through node:cluster (the
 // primary accepts and hands connections round robin to the workers), driven by a load
 // generator in a process of its own (bench/cluster-client.ts). Compares msgs/s with 1 and 2
-// workers, runs interleaved with fresh worker processes per run, median/min/max of BENCH_RUNS (default 5); PASS when 2 workers
-// reach >= 1.6x one (DESIGN.md "Performance targets"). Writes bench/results/cluster.json.
+// workers, runs interleaved with fresh worker processes per run, median/min/max of BENCH_RUNS
+// (default 5); PASS when 2 workers reach >= 1.6x one (DESIGN.md "Performance targets"). Writes
+// bench/results/cluster.json.
 // Env: BENCH_RUNS (5), BENCH_SECONDS (2 per run), CLUSTER_CONNS (8), CLUSTER_IN_FLIGHT (256 per
 // connection), CLUSTER_SIZE (64), CLUSTER_WORKERS (2: compared with 1), BENCH_OUT.
 import cluster from 'node:cluster';

@@ -112,7 +112,6 @@ export class WasmCodec implements SessionCodec {
     if ((this.#flags & FAILED) !== 0) return false;
     const ex = this.#m.exports;
     let pos = 0;
-    let frameSize = -1; // size of the last frame whose header the current call decoded
     const ss = this.#ss;
     while (pos < chunk.length) {
       // A handler disposed this codec (its session ended): the slot is gone, stop here. Going
@@ -155,7 +154,7 @@ export class WasmCodec implements SessionCodec {
         }
         let ev = this.#m.i32();
         const consumed = ev[RESULT_OFFSET >> 2]!; // result word always in memory
-        frameSize = -1;
+        let frameSize = -1; // size of the last frame whose header this call decoded
         for (let k = 0, b = EV_BASE; k < count; k++, b += EVENT_WORDS) {
           if ((this.#flags & FAILED) !== 0) return false; // disposed by the previous handler call
           // A handler may open a session or channel, growing memory: the records survive, the view detaches.
