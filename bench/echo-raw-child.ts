@@ -2,19 +2,19 @@
 // a ceiling must not pay for the bench's heap. In the bench's process (beepwire, ws, node-forge
 // and every earlier run's state loaded) V8 ran a full mark-compact every ~25 ms during the
 // 64 KiB raw echo, where a process holding only the baseline ran a handful in the same time, and
-// the raw echo lost a third of its throughput to it; beepwire then "beat" it. Servers and clients
-// of every raw case live here, one case at a time, driven over IPC by the parent.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+// the raw echo lost a third of its throughput to it; beepwire then "beat" it. The parent forks
+// one such process per case (the servers and the client of that case), driven over IPC.
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
 import { rawServer, portOf, rawEcho, rawRtt, bestInFlight, type EchoResult, type RawMode } from './echo-raw.js';
+import { forkBenchChild, serveBenchParent } from './child.js';
 
 /** A request from the parent. */
 type Request =
   | { op: 'echo'; mode: RawMode | 'tls'; size: number; inFlight: number; seconds: number }
   | { op: 'best'; mode: RawMode | 'tls'; size: number; inFlight: number }
-  | { op: 'rtt'; count: number }
-  | { op: 'exit' };
+  | { op: 'rtt'; count: number };
 
 /** The TLS material of the baseline server (the parent generates it). */
 interface Setup {
@@ -37,73 +37,41 @@ export interface RawBaselines {
   close(): void;
 }
 
-/**
- * Fixed glibc malloc thresholds (see rawBaselines). The bench's own process, where beepwire runs,
- * is started with the same ones (echo.bench.ts), so neither side of a ratio gets an allocator
- * the other lacks.
- */
-export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(1 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) };
-
 /** Forks the child and starts its servers. */
 export async function rawBaselines(setup: Setup): Promise<RawBaselines> {
-  // glibc's malloc adapts its mmap and trim thresholds as a process runs: until it has, the 64 KiB
-  // read buffers Node allocates per read are mapped and unmapped (page faults, brk), and the
-  // 64 KiB raw echo ran at ~73 CPU us per message for its first runs and ~32 after (bimodal
-  // medians, sometimes below beepwire: BASELINE BROKEN). Fixed thresholds put it in its fast
-  // mode from the start. Other C libraries ignore these variables.
-  const env = { ...process.env, ...MALLOC_ENV };
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
-  let pending: ((v: unknown) => void) | undefined;
-  child.on('message', (m) => {
-    const p = pending;
-    pending = undefined;
-    p?.(m);
-  });
-  child.once('exit', (code) => {
-    if (pending !== undefined) throw new Error(`raw baseline process exited (${code}) during a run`);
-  });
-  const ask = <T>(m: Request | Setup): Promise<T> =>
-    new Promise<T>((res) => {
-      pending = res as (v: unknown) => void;
-      child.send(m);
-    });
-  await ask<'ready'>(setup);
+  const child = await forkBenchChild<Request>('raw baseline', fileURLToPath(import.meta.url), setup);
   const best = new Map<string, number>();
   return {
     echo: async (mode, size, inFlight, seconds) => {
       const key = `${mode} ${size} ${inFlight}`;
       let n = best.get(key);
-      if (n === undefined) best.set(key, (n = await ask<number>({ op: 'best', mode, size, inFlight })));
-      return { ...(await ask<EchoResult>({ op: 'echo', mode, size, inFlight: n, seconds })), inFlight: n };
+      if (n === undefined) best.set(key, (n = await child.ask<number>({ op: 'best', mode, size, inFlight })));
+      return { ...(await child.ask<EchoResult>({ op: 'echo', mode, size, inFlight: n, seconds })), inFlight: n };
     },
-    rtt: (count) => ask<number[]>({ op: 'rtt', count }),
-    close: () => {
-      child.send({ op: 'exit' } satisfies Request);
-    },
+    rtt: (count) => child.ask<number[]>({ op: 'rtt', count }),
+    close: () => child.close(),
   };
 }
 
 /** The child: servers up, then one request at a time. */
-async function serveParent(): Promise<void> {
-  const setup = await new Promise<Setup>((res) => process.once('message', (m) => res(m as Setup)));
+async function startServers(setup: Setup): Promise<{ handle: (m: Request) => Promise<unknown>; stop: () => void }> {
   const servers: Record<'byte' | 'length-prefixed' | 'tls', Server> = {
     byte: await rawServer('byte'),
     'length-prefixed': await rawServer('length-prefixed'),
     tls: await rawServer('length-prefixed', { cert: setup.cert, key: setup.key }),
   };
-  process.on('message', (m: Request) => {
-    void (async () => {
-      if (m.op === 'exit') {
-        for (const s of Object.values(servers)) s.close();
-        process.exit(0);
-      }
-      const ca = m.op !== 'rtt' && m.mode === 'tls' ? setup.ca : undefined;
-      if (m.op === 'rtt') process.send!(await rawRtt(portOf(servers['length-prefixed']), m.count));
-      else if (m.op === 'best') process.send!(await bestInFlight(portOf(servers[m.mode]), m.size, m.inFlight, ca));
-      else process.send!(await rawEcho(portOf(servers[m.mode]), m.size, m.inFlight, m.seconds, ca));
-    })();
-  });
-  process.send!('ready');
+  return {
+    handle: async (m) => {
+      if (m.op === 'rtt') return rawRtt(portOf(servers['length-prefixed']), m.count);
+      const port = portOf(servers[m.mode]);
+      const ca = m.mode === 'tls' ? setup.ca : undefined;
+      if (m.op === 'best') return bestInFlight(m.inFlight, (n, s) => rawEcho(port, m.size, n, s, ca));
+      return rawEcho(port, m.size, m.inFlight, m.seconds, ca);
+    },
+    stop: () => {
+      for (const s of Object.values(servers)) s.close();
+    },
+  };
 }
 
 /**
@@ -118,7 +86,7 @@ export function benchCertificates(): { ca: { cert: string; key: string }; leaf: 
   >;
 }
 
-if (process.argv[2] === '--child') await serveParent();
+if (process.argv[2] === '--child') await serveBenchParent(startServers);
 else if (process.argv[2] === '--certs') {
   const certs = await import('../src/tls/certs.js');
   const ca = certs.generateCa();

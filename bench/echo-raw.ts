@@ -110,15 +110,16 @@ export function rawClient(port: number, ca?: string): Promise<Socket> {
 }
 
 /**
- * The number of messages in flight, among 1, 2, 4, ... up to `requested`, at which the raw
- * echo ran fastest in a short trial run of each: the baseline's best configuration for this
- * size, so that it stays a ceiling.
+ * The number of messages in flight, among 1, 2, 4, ... up to `requested`, at which `run` (an
+ * echo of `n` in flight for `seconds`) went fastest in a short trial of each: the echo's best
+ * configuration for its size. The raw baselines take it so that they stay ceilings, and
+ * beepwire's rows take it by the same rule.
  */
-export async function bestInFlight(port: number, size: number, requested: number, ca?: string): Promise<number> {
+export async function bestInFlight(requested: number, run: (n: number, seconds: number) => Promise<EchoResult>): Promise<number> {
   let best = requested,
     rate = 0;
   for (let n = 1; ; n = Math.min(n * 2, requested)) {
-    const r = await rawEcho(port, size, n, 0.3, ca);
+    const r = await run(n, 0.3);
     if (r.msgs / r.secs > rate) {
       rate = r.msgs / r.secs;
       best = n;

@@ -1,13 +1,17 @@
-// Echo benchmark over 127.0.0.1, beepwire's listener and client in one process. beepwire (64 in
-// flight, 1 and 8 channels, both peers with the raw handler form; at 64 B also a row with Frame
-// handlers) runs beside raw baselines in the same run (bench/echo-raw.ts; their servers and
-// clients in one child process of their own, bench/echo-raw-child.ts): a length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
-// length-prefixed echo over node:tls for the TLS rows, the ws package's own echo for the
-// WebSocket rows; then 8 MiB messages and round trips
-// with one message in flight. Every case runs BENCH_RUNS times (default 5), interleaved with
-// its baselines so that load from other processes falls on both; each row shows median, min
-// and max, and ratios are medians over medians. A beepwire row above a baseline means the
-// baseline is broken (it is meant as a ceiling): the bench says so loudly.
+// Echo benchmark over 127.0.0.1. beepwire (1 and 8 channels, both peers with the raw handler
+// form; at 64 B also a row with Frame handlers; listener and client of each case in a process of
+// their own, bench/echo-beep-child.ts) runs beside raw baselines in the same run
+// (bench/echo-raw.ts; servers and clients of each in a process of their own too,
+// bench/echo-raw-child.ts): a
+// length-prefixed node:net echo that batches the replies of each read, a byte echo, and the
+// length-prefixed echo over node:tls for the TLS rows; then 8 MiB messages and round trips with
+// one message in flight. Each echo, raw or beepwire, keeps the number of messages in flight (1,
+// 2, 4, ... up to 64) that went fastest in a short trial. The WebSocket group (BEEP over ws://
+// beside BEEP over TCP, 64 in flight, and the ws package's own echo) runs in this process. Every
+// case runs BENCH_RUNS times (default 5), interleaved with its baselines so that load from other
+// processes falls on both; each row shows median, min and max, and ratios are medians over
+// medians. A beepwire row above a baseline means the baseline is broken (it is meant as a
+// ceiling): the bench says so loudly.
 // Env: BENCH_RUNS (5), BENCH_SECONDS (1 per run), BENCH_SIZES (64,4096,65536), BENCH_LARGE
 // (8388608; 0 skips), BENCH_RTT (10000 round trips per run; 0 skips), BENCH_NO_TLS, BENCH_NO_WS,
 // BEEPWIRE_CODEC (wasm|ref), BENCH_FRAME (sendFrameSize), BENCH_OUT (results directory).
@@ -18,10 +22,13 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { Ctx, registerProfile, createListener, Connection, tls, type Channel, type WebSocketClientOptions } from '../src/index.js';
+import { createListener } from '../src/index.js';
 import { machineInfo, machineLine, runtimeInfo, machineBusySeconds } from './machine.js';
-import { rawWsServer, rawWsEcho, cpuSince, type EchoResult } from './echo-raw.js';
-import { rawBaselines, benchCertificates, MALLOC_ENV } from './echo-raw-child.js';
+import { rawWsServer, rawWsEcho, type EchoResult } from './echo-raw.js';
+import { rawBaselines, benchCertificates } from './echo-raw-child.js';
+import { beepProcess } from './echo-beep-child.js';
+import { beepServerCtx, beepListener, beepEcho, type BeepSettings, type BeepEchoCase } from './echo-beep.js';
+import { MALLOC_ENV } from './child.js';
 import {
   spread,
   throughputRow,
@@ -46,12 +53,6 @@ if (process.env.MALLOC_MMAP_THRESHOLD_ === undefined) {
   process.exit(r.status ?? 1);
 }
 
-// Both peers use the raw handler form (ProfileHandlers.rawReceived, docs/profiles.md), the one
-// meant for hot profiles, with a Frame handler beside it for messages of several frames or reads
-// (echoed in their pieces: replyRaw(msgno, contentParts)); FRAME_PROFILE is the echo with Frame
-// handlers only, as the PyVortex manual writes it, for one row beside it.
-const PROFILE = 'http://beepwire.bench/echo';
-const FRAME_PROFILE = 'http://beepwire.bench/echo-frames';
 const IN_FLIGHT = 64;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
@@ -65,115 +66,60 @@ const RTT_COUNT = Number(process.env.BENCH_RTT ?? 10_000);
 const TLS_SIZES = process.env.BENCH_NO_TLS ? [] : [64, 65536];
 const WS_SIZES = process.env.BENCH_NO_WS ? [] : [64, 65536];
 const codecImpl = (process.env.BEEPWIRE_CODEC ?? 'wasm') as 'wasm' | 'ref';
-const ctxOpts = process.env.BENCH_FRAME ? { sendFrameSize: Number(process.env.BENCH_FRAME) } : {};
+const settings: BeepSettings = process.env.BENCH_FRAME
+  ? { codec: codecImpl, sendFrameSize: Number(process.env.BENCH_FRAME) }
+  : { codec: codecImpl };
 const OUT = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../bench/results');
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError('BENCH_RUNS must be a positive integer');
 
-// ---- beepwire ----------------------------------------------------------------------------
-async function beepEcho(
-  port: number | string,
-  size: number,
-  channels: number,
-  inFlight: number,
-  caPem?: string,
-  frames = false,
-  websocket?: WebSocketClientOptions,
-): Promise<EchoResult> {
-  const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
-  // A string is a ws:// URL: the same session over BEEP-over-WebSocket.
-  const conn =
-    typeof port === 'string'
-      ? await Connection.connect(ctx, port, websocket === undefined ? {} : { websocket })
-      : await Connection.connect(ctx, '127.0.0.1', port);
-  if (caPem !== undefined && !(await tls.startTls(conn, { serverName: 'localhost', ca: caPem })))
-    throw new Error(`TLS failed: ${conn.popChannelError()}`);
-  const profile = frames ? FRAME_PROFILE : PROFILE;
-  const chans = (await Promise.all(Array.from({ length: channels }, () => conn.openChannel(0, profile)))) as Channel[];
-  const body = new Uint8Array(size).fill(0x61);
-  let msgs = 0;
-  // The run ends on a timer, not a clock read per reply: the raw client reads the clock once
-  // per read (64 replies), and a read per message (~30 ns) is the harness's cost, not beepwire's.
-  let running = true;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const timer = setTimeout(() => {
-    running = false;
-  }, SECONDS * 1000);
-  await new Promise<void>((resolve) => {
-    let outstanding = 0;
-    for (const ch of chans) {
-      const onReply = (c: Channel): void => {
-        msgs++;
-        outstanding--;
-        if (running) {
-          c.sendMsg(body);
-          outstanding++;
-        } else if (outstanding === 0) resolve();
-      };
-      ch.setFrameReceived((_c, c) => onReply(c)); // with the raw one: the messages it does not take
-      if (!frames) ch.setRawReceived(onReply);
-    }
-    for (let i = 0; i < inFlight; i++) {
-      chans[i % chans.length]!.sendMsg(body);
-      outstanding++;
-    }
-  });
-  clearTimeout(timer);
-  const secs = (performance.now() - t0) / 1000;
-  const cpu = cpuSince(c0);
-  await conn.close();
-  return { msgs, secs, cpu };
-}
-
-async function beepRtt(port: number, count: number): Promise<number[]> {
-  const ctx = new Ctx({ codec: codecImpl, ...ctxOpts });
-  const conn = await Connection.connect(ctx, '127.0.0.1', port);
-  const ch = (await conn.openChannel(0, PROFILE))!;
-  const body = new Uint8Array(64).fill(0x61);
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    await ch.request(body);
-    times.push(performance.now() - t);
-  }
-  await conn.close();
-  return times;
-}
-
 // ---- set-up ------------------------------------------------------------------------------
-const serverCtx = new Ctx({ codec: codecImpl, ...ctxOpts });
-registerProfile(serverCtx, PROFILE, {
-  rawReceived: (ch, type, msgno, _ansno, bytes, offset, length) => {
-    if (type === 'MSG') ch.replyRaw(msgno, bytes, offset, length);
-  },
-  // Messages of several frames or reads (the large sizes): echoed as the pieces they came in.
-  frameReceived: (_c, ch, f) => {
-    if (f.type === 'MSG') ch.replyRaw(f.msgno, f.contentParts);
-  },
-});
-registerProfile(serverCtx, FRAME_PROFILE, {
-  frameReceived: (_c, ch, f) => {
-    if (f.type === 'MSG') ch.sendRpy(f.payload, undefined, f.msgNo);
-  },
-});
 const { ca, leaf } = benchCertificates(); // made in another process (see there why)
-tls.acceptTls(serverCtx, { certHandler: () => leaf.cert, keyHandler: () => leaf.key });
-const listener = await createListener(serverCtx, '127.0.0.1', 0);
+const serverCtx = beepServerCtx(settings);
+const listener = await beepListener(serverCtx);
 const wsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: true });
 const wsUrl = `ws://127.0.0.1:${wsListener.port}/`;
 // The same with the ws package reading the frames on both sides (frameReader 'ws': how ws://
 // ran before beepwire read them itself), for a comparison within one run.
 const wsReadsListener = await createListener(serverCtx, '127.0.0.1', 0, { websocket: { frameReader: 'ws' } });
 const wsReadsUrl = `ws://127.0.0.1:${wsReadsListener.port}/`;
-// The raw baselines run in a process of their own (bench/echo-raw-child.ts says why).
-const baselines = await rawBaselines({ cert: leaf.cert, key: leaf.key, ca: ca.cert });
+// Every case, raw or beepwire, runs in a process of its own, forked at its first run and ended
+// with its group (bench/echo-raw-child.ts and bench/echo-beep-child.ts say why): a ceiling must
+// not pay for the harness's heap, and neither may beepwire; nor may one case pay for another
+// (the 64 KiB 1-channel echo ran at 72-83 % of raw beside the 8-channel one in one process, at
+// 85-91 % alone). The WebSocket group's beepwire rows run in this process, side by side.
+const caseProcs = new Map<string, { close(): void }>();
+async function caseProc<T extends { close(): void }>(id: string, fork: () => Promise<T>): Promise<T> {
+  let p = caseProcs.get(id) as T | undefined;
+  if (p === undefined) caseProcs.set(id, (p = await fork()));
+  return p;
+}
+const endCaseProcs = (): void => {
+  for (const p of caseProcs.values()) p.close();
+  caseProcs.clear();
+};
+const rawSetup = { cert: leaf.cert, key: leaf.key, ca: ca.cert };
+const beepSetup = { settings, leaf, ca: ca.cert };
 /** Messages in flight each raw echo ran with (the fastest of a short trial, see bestInFlight). */
 const rawFlights = new Map<string, number>();
-const rawRun = async (mode: 'byte' | 'length-prefixed' | 'tls', size: number, inFlight: number): Promise<EchoResult> => {
-  const r = await baselines.echo(mode, size, inFlight, SECONDS);
+const rawRun = async (id: string, mode: 'byte' | 'length-prefixed' | 'tls', size: number, inFlight: number): Promise<EchoResult> => {
+  const r = await (await caseProc(id, () => rawBaselines(rawSetup))).echo(mode, size, inFlight, SECONDS);
   rawFlights.set(`${mode} ${sizeName(size)}`, r.inFlight);
   return r;
 };
+/** Messages in flight each beepwire row ran with (the same rule as the raw echoes'). */
+const beepFlights = new Map<string, number>();
+const beepRun = async (
+  id: string,
+  label: string,
+  c: Omit<BeepEchoCase, 'target' | 'caPem' | 'websocket' | 'seconds'> & { tls?: boolean },
+): Promise<EchoResult> => {
+  const r = await (await caseProc(id, () => beepProcess(beepSetup))).echo({ ...c, tls: c.tls === true, seconds: SECONDS });
+  beepFlights.set(label, r.inFlight);
+  return r;
+};
+/** A run in this process (the WebSocket group). */
+const here = (c: Omit<BeepEchoCase, 'seconds' | 'inFlight'>): Promise<EchoResult> =>
+  beepEcho(settings, { ...c, inFlight: IN_FLIGHT, seconds: SECONDS });
 const rawWs = WS_SIZES.length > 0 ? await rawWsServer() : undefined;
 
 const t0 = performance.now();
@@ -207,6 +153,7 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
     }
     if (process.stderr.isTTY) process.stderr.write(`${stamp()} ${name}: run ${r + 1}/${RUNS}\r`);
   }
+  endCaseProcs();
   return cases.map((c, i) => {
     const row = throughputRow({ id: c.id, label: c.label, group: name, kind: c.kind, size }, rates[i]!, cpu[i]!);
     const m = row.msgsPerSec!;
@@ -219,7 +166,7 @@ async function group(name: string, size: number, cases: Case[]): Promise<Row[]> 
 
 console.log(machineLine());
 console.log(
-  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; listener and client in one process (raw baselines in a child process)`,
+  `codec: ${codecImpl}; ${IN_FLIGHT} in flight (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}); ${RUNS} runs x ${SECONDS} s per case, interleaved; every case in a process of its own, except the WebSocket group's beepwire rows (here, side by side)`,
 );
 if (RUNS < 5) console.log(`NOTE: ${RUNS} run(s) per case: figures are indicative only (acceptance needs >= 5).`);
 
@@ -248,19 +195,19 @@ const sizes = [
 for (const { size, inFlight, channels } of sizes) {
   const n = sizeName(size);
   const cases: Case[] = [
-    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawRun('byte', size, inFlight) },
+    { id: `byte-${size}`, label: `raw byte echo ${n}`, kind: 'raw', run: () => rawRun(`byte-${size}`, 'byte', size, inFlight) },
     {
       id: `lp-${size}`,
       label: `raw length-prefixed ${n}`,
       kind: 'raw',
-      run: () => rawRun('length-prefixed', size, inFlight),
+      run: () => rawRun(`lp-${size}`, 'length-prefixed', size, inFlight),
     },
     ...channels.map(
       (c): Case => ({
         id: `beep-${size}-${c}`,
         label: `beepwire ${n}, ${c} ch`,
         kind: 'beepwire',
-        run: () => beepEcho(listener.port, size, c, inFlight),
+        run: () => beepRun(`beep-${size}-${c}`, `beepwire ${n}, ${c} ch`, { size, channels: c, inFlight }),
       }),
     ),
     ...(size === 64
@@ -269,7 +216,7 @@ for (const { size, inFlight, channels } of sizes) {
             id: 'beep-64-1-frames',
             label: 'beepwire 64 B, 1 ch, Frame handlers',
             kind: 'beepwire' as const,
-            run: () => beepEcho(listener.port, size, 1, inFlight, undefined, true),
+            run: () => beepRun('beep-64-1-frames', 'beepwire 64 B, 1 ch, Frame handlers', { size, channels: 1, inFlight, frames: true }),
           },
         ]
       : []),
@@ -289,13 +236,13 @@ for (const size of TLS_SIZES) {
         id: `tls-${size}`,
         label: `raw node:tls length-prefixed ${n}`,
         kind: 'raw',
-        run: () => rawRun('tls', size, IN_FLIGHT),
+        run: () => rawRun(`tls-${size}`, 'tls', size, IN_FLIGHT),
       },
       {
         id: `beep-tls-${size}`,
         label: `beepwire TLS ${n}, 1 ch`,
         kind: 'beepwire',
-        run: () => beepEcho(listener.port, size, 1, IN_FLIGHT, ca.cert),
+        run: () => beepRun(`beep-tls-${size}`, `beepwire TLS ${n}, 1 ch`, { size, channels: 1, inFlight: IN_FLIGHT, tls: true }),
       },
     ])),
   );
@@ -314,21 +261,26 @@ for (const size of WS_SIZES) {
         id: `ws-lp-${size}`,
         label: `raw length-prefixed ${n} (ws group)`,
         kind: 'raw',
-        run: () => rawRun('length-prefixed', size, IN_FLIGHT),
+        run: () => rawRun(`ws-lp-${size}`, 'length-prefixed', size, IN_FLIGHT),
       },
       { id: `ws-raw-${size}`, label: `raw ws echo ${n}`, kind: 'raw', run: () => rawWsEcho(rawWs!.port, size, IN_FLIGHT, SECONDS) },
       {
         id: `beep-tcp-${size}`,
         label: `beepwire TCP ${n}, 1 ch`,
         kind: 'beepwire',
-        run: () => beepEcho(listener.port, size, 1, IN_FLIGHT),
+        run: () => here({ target: listener.port, size, channels: 1 }),
       },
-      { id: `beep-ws-${size}`, label: `beepwire ws:// ${n}, 1 ch`, kind: 'beepwire', run: () => beepEcho(wsUrl, size, 1, IN_FLIGHT) },
+      {
+        id: `beep-ws-${size}`,
+        label: `beepwire ws:// ${n}, 1 ch`,
+        kind: 'beepwire',
+        run: () => here({ target: wsUrl, size, channels: 1 }),
+      },
       {
         id: `beep-ws-wsreads-${size}`,
         label: `beepwire ws:// ${n}, 1 ch, ws reads`,
         kind: 'beepwire',
-        run: () => beepEcho(wsReadsUrl, size, 1, IN_FLIGHT, undefined, false, { frameReader: 'ws' }),
+        run: () => here({ target: wsReadsUrl, size, channels: 1, websocket: { frameReader: 'ws' } }),
       },
     ])),
   );
@@ -352,8 +304,8 @@ for (const size of WS_SIZES) {
 if (RTT_COUNT > 0) {
   const p = { raw: { p50: [] as number[], p99: [] as number[] }, beep: { p50: [] as number[], p99: [] as number[] } };
   for (let r = 0; r < RUNS; r++) {
-    const rr = await baselines.rtt(RTT_COUNT);
-    const br = await beepRtt(listener.port, RTT_COUNT);
+    const rr = await (await caseProc('rtt-raw', () => rawBaselines(rawSetup))).rtt(RTT_COUNT);
+    const br = await (await caseProc('rtt-beep', () => beepProcess(beepSetup))).rtt(RTT_COUNT);
     p.raw.p50.push(pct(rr, 50));
     p.raw.p99.push(pct(rr, 99));
     p.beep.p50.push(pct(br, 50));
@@ -376,6 +328,7 @@ if (RTT_COUNT > 0) {
     progress(
       `${r.label}: p50 ${r.p50us!.median.toFixed(1)} µs (${r.p50us!.min.toFixed(1)}..${r.p50us!.max.toFixed(1)}), p99 ${r.p99us!.median.toFixed(1)} µs (${r.p99us!.min.toFixed(1)}..${r.p99us!.max.toFixed(1)})`,
     );
+  endCaseProcs();
   rows.push(raw, beep);
 }
 
@@ -405,7 +358,7 @@ if (others.length > 0) {
   );
 }
 console.log(
-  `\nraw echoes ran with the messages in flight that went fastest in a short trial (1, 2, 4, ... up to the beepwire rows' count): ${[...rawFlights].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  `\nmessages in flight, the count that went fastest in a short trial of 1, 2, 4, ... up to ${IN_FLIGHT} (${LARGE_IN_FLIGHT} for ${sizeName(LARGE)}), by the same rule for both sides:\n  raw echoes: ${[...rawFlights].map(([k, v]) => `${k} ${v}`).join(', ')}\n  beepwire (its own process): ${[...beepFlights].map(([k, v]) => `${k} ${v}`).join(', ')}\n  beepwire WebSocket group (this process): ${IN_FLIGHT}`,
 );
 console.log('\nacceptance (DESIGN.md "Performance targets"; medians of the runs above):');
 for (const v of verdicts) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.shown}`);
@@ -436,9 +389,10 @@ const result = {
     largeInFlight: LARGE_IN_FLIGHT,
     rttCount: RTT_COUNT,
     codec: codecImpl,
-    sendFrameSize: ctxOpts.sendFrameSize,
+    sendFrameSize: settings.sendFrameSize,
     oneProcess: true,
     rawInFlight: Object.fromEntries(rawFlights),
+    beepwireInFlight: Object.fromEntries(beepFlights),
   },
   rows,
   acceptance: verdicts,
@@ -458,7 +412,7 @@ writeFileSync(
 );
 console.log(`\nresults: ${join(OUT, 'echo.json')}, ${join(OUT, 'echo.svg')}`);
 
-baselines.close();
+endCaseProcs();
 await rawWs?.close();
 await serverCtx.exit();
 process.exit(0);
