@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelState, type Partial } from './channel-state.js';
 
-const partial = (type: number, msgno: number, ansno: number): Partial => ({ type, msgno, ansno, parts: [], size: 0, seqno: 0 });
+const partial = (type: number, msgno: number, ansno: number): Partial => ({
+  type,
+  msgno,
+  ansno,
+  parts: [],
+  size: 0,
+  seqno: 0,
+  pinFrom: -1,
+});
 
 test('messages being reassembled are found by keyword, msgno and ansno, in the slot or beyond it', () => {
   const ch = new ChannelState(1, 'http://beepwire.test/p');

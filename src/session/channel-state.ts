@@ -58,6 +58,8 @@ export interface Partial {
   seqno: number;
   /** Delivered (or dropped): its parts are no longer this partial's to keep. */
   done?: boolean;
+  /** Index of its first small view of the chunk being decoded, -1 for none (see Session #unpin). */
+  pinFrom: number;
 }
 
 /** One of our MSGs awaiting its reply, no answer yet (a value in ChannelState.awaiting). */

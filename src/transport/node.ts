@@ -262,13 +262,17 @@ export class NodeTransport implements Transport {
       for (const b of q) ok = s.write(b) && ok;
       s.uncork();
     }
-    this.#full = !ok;
+    // write() says false once a write reaches the stream's highWaterMark (16 KiB), also when
+    // libuv handed all of it to the kernel at once: then nothing waits in the stream, and
+    // waiting for 'drain' (a process.nextTick later) only held back the next frames, a stop per
+    // large write. Full means octets still wait in the stream.
+    this.#full = !ok && s.writableLength > 0;
     if (this.#overflow) {
       this.#overflow = false;
-      // The session stopped at our backlog limit and the socket took it all: no 'drain' will
-      // come, so resume it ourselves, after a turn of the event loop (a long queue is written
-      // 1 MiB per turn, never all in one run).
-      if (ok)
+      // The session stopped at our backlog limit and the socket took it all: resume it
+      // ourselves, after a turn of the event loop (a long queue is written 1 MiB per turn,
+      // never all in one run).
+      if (!this.#full)
         setImmediate(() => {
           if (!this.#full) this.#sink?.drain();
         });
