@@ -262,10 +262,10 @@ export class NodeTransport implements Transport {
       for (const b of q) ok = s.write(b) && ok;
       s.uncork();
     }
-    // write() says false once a write reaches the stream's highWaterMark (16 KiB), also when
-    // libuv handed all of it to the kernel at once: then nothing waits in the stream, and
-    // waiting for 'drain' (a process.nextTick later) only held back the next frames, a stop per
-    // large write. Full means octets still wait in the stream.
+    // Under cork, write() says false once the corked pieces reach the stream's highWaterMark
+    // (16 KiB), also when uncork() then hands all of them to the kernel at once: nothing waits
+    // in the stream, and waiting for 'drain' (a process.nextTick later) only held back the next
+    // frames, a stop per large message. Full means octets still wait in the stream.
     this.#full = !ok && s.writableLength > 0;
     if (this.#overflow) {
       this.#overflow = false;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { NodeTransport, arenaSpace } from '../../src/transport/node.js';
+import type { TransportSink } from '../../src/transport/transport.js';
 
 const END = new Uint8Array([69, 78, 68, 13, 10]);
 const CRLF = new Uint8Array([13, 10]);
@@ -137,6 +138,35 @@ test('node transport: frames written while a chunk is delivered go out in one wr
     assert.equal(a.writes() - before, 2);
     const e = cat(want);
     assert.deepEqual(await a.received(e.length), e);
+  } finally {
+    a.close();
+  }
+});
+
+test("node transport: corked pieces the kernel took at once are not a full socket; ones it could not take are, until 'drain'", async () => {
+  const a = await pair();
+  try {
+    const drains: number[] = [];
+    const sink: TransportSink = { data: () => {}, closed: () => {}, drain: () => drains.push(1) };
+    a.t.attach(sink);
+    // Two 20 KiB pieces, written by reference under cork: socket.write() answers false for the
+    // second (the corked pieces pass the stream's 16 KiB highWaterMark) even when uncork() hands
+    // both to the kernel in one writev.
+    assert.equal(a.t.write(bytes(20 * 1024, 1), bytes(12 * 1024, 2)), true);
+    a.t.flush();
+    const s = a.t.socket;
+    assert.equal(a.t.full, s.writableLength > 0, 'full exactly while octets wait in the stream');
+    if (s.writableLength === 0) assert.equal(s.writableNeedDrain, true, "write() said false all the same (Node's rule)");
+    assert.equal((await a.received(32 * 1024)).length, 32 * 1024);
+    // Many MiB at once: more than the kernel takes, so the rest waits in the stream.
+    for (let i = 0; i < 16; i++) a.t.write(bytes(1 << 20, i));
+    a.t.flush();
+    assert.equal(a.t.full, s.writableLength > 0);
+    assert.ok(a.t.full, 'with 16 MiB written and the peer reading in the same process, octets wait in the stream');
+    await a.received(32 * 1024 + 16 * (1 << 20));
+    for (let i = 0; i < 100 && a.t.full; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(a.t.full, false, "'drain' cleared it");
+    assert.ok(drains.length >= 1, 'and told the session');
   } finally {
     a.close();
   }
