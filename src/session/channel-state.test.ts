@@ -41,3 +41,25 @@ test('messages being reassembled are found by keyword, msgno and ansno, in the s
   assert.ok(b.done && c.done && d.done, 'dropped reassemblies are marked done');
   assert.equal(ch.getPartial(4, 7, 1), undefined);
 });
+
+test('reply order (RFC 3080 §2.6.1) holds across drains: the msgno array is refilled from its start', () => {
+  const ch = new ChannelState(1, 'http://beepwire.test/p');
+  const T_RPY = 2;
+  let msgno = 0;
+  for (let round = 0; round < 40; round++) {
+    const n = 1 + (round % 7) * 3;
+    const ids = Array.from({ length: n }, () => msgno++);
+    for (const id of ids) ch.addInbound(id);
+    // Only the oldest may be answered at once; the others wait their turn.
+    assert.equal(ch.canReplyNow(ids[0]!), true);
+    for (const id of ids.slice(1)) assert.equal(ch.canReplyNow(id), false);
+    // Answer the newest first: queued until every earlier one is answered, then released in order.
+    for (const id of [...ids].reverse()) ch.queueReply(T_RPY, id, undefined, new Uint8Array([id & 0xff]), true, false);
+    const sent: number[] = [];
+    for (let m = ch.sendQueue.shift(); m !== undefined; m = ch.sendQueue.shift()) sent.push(m.msgno);
+    assert.deepEqual(sent, ids);
+    assert.equal(ch.inbound.size, 0);
+    // A stale number of an earlier round is not taken for the oldest.
+    assert.equal(ch.canReplyNow(ids[0]!), false);
+  }
+});
