@@ -113,7 +113,11 @@ export class Session implements FrameHandler {
   #readyLen = 0; // slots in use, holes included
   #readyCount = 0; // channels in the list
   #flushDepth = 0;
-  #touched: ChannelState[] = []; // channels with ChannelState.touched set (see #acknowledge)
+  // Channels with ChannelState.touched set, in [0, #touchedN) (see #acknowledge); two arrays
+  // taking turns, filled from their start each pass (a new array per pass was garbage per read).
+  #touched: Array<ChannelState | undefined> = [];
+  #touchedN = 0;
+  #touchedSpare: Array<ChannelState | undefined> = [];
   #lastCh: ChannelState | undefined; // the channel of the last frame (onFrame)
   #windowUsed = 0;
   #octetsIn = 0;
@@ -164,6 +168,7 @@ export class Session implements FrameHandler {
     this.#ready = NO_CHANNELS;
     this.#readyLen = this.#readyCount = 0;
     this.#touched = [];
+    this.#touchedN = 0;
     this.#lastCh = undefined;
     this.#suspended = false;
     this.#blocked = false;
@@ -550,17 +555,25 @@ export class Session implements FrameHandler {
   #touch(ch: ChannelState): void {
     if (ch.touched) return;
     ch.touched = true;
-    this.#touched.push(ch);
+    const t = this.#touched;
+    if (this.#touchedN < t.length) t[this.#touchedN] = ch;
+    else t.push(ch);
+    this.#touchedN++;
   }
 
   /** Sends SEQ where half a granted window has been consumed (RFC 3081 §3.1.4). */
   #acknowledge(): void {
     // Only the channels that received octets since the last pass: a session with many
     // channels does not walk them all per read.
-    const list = this.#touched;
-    if (list.length === 0) return;
-    this.#touched = [];
-    for (const ch of list) {
+    const list = this.#touched,
+      n = this.#touchedN;
+    if (n === 0) return;
+    this.#touched = this.#touchedSpare;
+    this.#touchedN = 0;
+    this.#touchedSpare = list;
+    for (let i = 0; i < n; i++) {
+      const ch = list[i]!;
+      list[i] = undefined; // no hold on a channel that goes away
       if (!ch.touched || ch.state === 'closed') continue;
       ch.touched = false;
       const st = this.codec.recvState(ch.number); // read once per pass: three codec calls

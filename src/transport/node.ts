@@ -248,20 +248,37 @@ export class NodeTransport implements Transport {
   /** Hands everything queued to the socket. */
   flush(): void {
     this.#scheduled = false;
+    const s = this.socket;
+    let ok = true;
+    if (this.#queue.length === 0) {
+      // Only the open piece (small frames, the usual case): written without a queue, which
+      // would be a new array per flush.
+      const a = this.#piece;
+      this.#piece = undefined;
+      if (a === undefined || this.#end === this.#start) return;
+      this.#bytes = 0;
+      if (s.destroyed) return;
+      ok = s.write(a.subarray(this.#start, this.#end));
+      this.#afterWrite(ok);
+      return;
+    }
     this.#cut();
     const q = this.#queue;
-    if (q.length === 0) return;
     this.#queue = [];
     this.#bytes = 0;
-    const s = this.socket;
     if (s.destroyed) return;
-    let ok = true;
     if (q.length === 1) ok = s.write(q[0]!);
     else {
       s.cork();
       for (const b of q) ok = s.write(b) && ok;
       s.uncork();
     }
+    this.#afterWrite(ok);
+  }
+
+  /** After a flush's writes: whether to wait for 'drain', and the resume after our own backlog. */
+  #afterWrite(ok: boolean): void {
+    const s = this.socket;
     // Under cork, write() says false once the corked pieces reach the stream's highWaterMark
     // (16 KiB), also when uncork() then hands all of them to the kernel at once: nothing waits
     // in the stream, and waiting for 'drain' (a process.nextTick later) only held back the next
