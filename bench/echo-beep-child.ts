@@ -63,7 +63,7 @@ async function startListener(setup: Setup): Promise<{ handle: (m: Request) => Pr
   return {
     handle: async (m) => {
       if (m.op === 'rtt') return beepRtt(setup.settings, listener.port, m.count);
-      if (m.op === 'best') return bestInFlight(m.c.inFlight, (n, s) => run(m.c, n, s));
+      if (m.op === 'best') return bestInFlight(m.c.inFlight, m.c.size, (n, s) => run(m.c, n, s));
       return run(m.c, m.c.inFlight, m.c.seconds);
     },
     stop: () => ctx.exit(),

@@ -65,7 +65,7 @@ async function startServers(setup: Setup): Promise<{ handle: (m: Request) => Pro
       if (m.op === 'rtt') return rawRtt(portOf(servers['length-prefixed']), m.count);
       const port = portOf(servers[m.mode]);
       const ca = m.mode === 'tls' ? setup.ca : undefined;
-      if (m.op === 'best') return bestInFlight(m.inFlight, (n, s) => rawEcho(port, m.size, n, s, ca));
+      if (m.op === 'best') return bestInFlight(m.inFlight, m.size, (n, s) => rawEcho(port, m.size, n, s, ca));
       return rawEcho(port, m.size, m.inFlight, m.seconds, ca);
     },
     stop: () => {

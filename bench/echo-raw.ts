@@ -7,8 +7,10 @@
 // - byte echo: the server writes back what it reads, parsing nothing (the chunks read in one
 //   turn of the event loop in one write);
 // - node:tls: the length-prefixed server over TLS.
-// The client keeps `inFlight` messages outstanding, counts bytes (no parsing) and sends one
-// write per read with as many new messages as were completed; Nagle is off on both ends; a run
+// The client keeps `inFlight` messages outstanding, counts bytes (no parsing) as it reads them
+// into one reused buffer (node:net's onread; beepwire's 8 MiB echo beat the client that got a
+// new buffer per read: BASELINE BROKEN) and sends one write per read with as many new messages
+// as were completed; Nagle is off on both ends; a run
 // ends on a timer (as the beepwire client's does). How many messages in flight make the fastest
 // raw echo depends on the size (bestInFlight tries a few): 64 x 64 KiB outstanding (4 MiB in
 // the loopback's buffers) ran at ~1.2 GB/s where 2-16 ran at ~1.8-2.3 GB/s, one 8 MiB message at
@@ -112,17 +114,41 @@ export function portOf(server: Server): number {
   return (server.address() as { port: number }).port;
 }
 
-/** Connects (TLS when `ca` is given: the server's certificate names localhost). */
-export function rawClient(port: number, ca?: string): Promise<Socket> {
+/** One reusable read buffer for every raw client (they only count what they read). */
+const READ_BUFFER = Buffer.allocUnsafe(65536);
+
+/**
+ * Connects (TLS when `ca` is given: the server's certificate names localhost); `onRead` gets
+ * the number of octets of each read. The clients count octets and keep none, so node:net reads
+ * into one reused buffer (the `onread` option): no buffer, Readable push or 'data' event per
+ * read, the least a client can cost (beepwire's clients cannot do that: their chunks are kept
+ * as message views). node:tls has no such option: its reads come as 'data'.
+ */
+export function rawClient(port: number, onRead: (n: number) => void, ca?: string): Promise<Socket> {
   return new Promise((res, rej) => {
     if (ca === undefined) {
-      const s = connect({ host: '127.0.0.1', port, noDelay: true }, () => res(s));
+      const s = connect(
+        {
+          host: '127.0.0.1',
+          port,
+          noDelay: true,
+          onread: {
+            buffer: READ_BUFFER,
+            callback: (n: number) => {
+              onRead(n);
+              return true;
+            },
+          },
+        },
+        () => res(s),
+      );
       s.once('error', rej);
     } else {
       const s = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
         s.setNoDelay(true);
         res(s);
       });
+      s.on('data', (d: Buffer) => onRead(d.length));
       s.once('error', rej);
     }
   });
@@ -132,13 +158,19 @@ export function rawClient(port: number, ca?: string): Promise<Socket> {
  * The number of messages in flight, among 1, 2, 4, ... up to `requested`, at which `run` (an
  * echo of `n` in flight for `seconds`) went fastest in a short trial of each: the echo's best
  * configuration for its size. The raw baselines take it so that they stay ceilings, and
- * beepwire's rows take it by the same rule.
+ * beepwire's rows take it by the same rule. A trial of messages of `size` octets lasts 0.3 s,
+ * 1 s from 1 MiB on (0.3 s is ~50 messages of 8 MiB: the pick then varied from run to run).
  */
-export async function bestInFlight(requested: number, run: (n: number, seconds: number) => Promise<EchoResult>): Promise<number> {
+export async function bestInFlight(
+  requested: number,
+  size: number,
+  run: (n: number, seconds: number) => Promise<EchoResult>,
+): Promise<number> {
+  const seconds = size >= 1 << 20 ? 1 : 0.3;
   let best = requested,
     rate = 0;
   for (let n = 1; ; n = Math.min(n * 2, requested)) {
-    const r = await run(n, 0.3);
+    const r = await run(n, seconds);
     if (r.msgs / r.secs > rate) {
       rate = r.msgs / r.secs;
       best = n;
@@ -166,7 +198,8 @@ export function cpuSince(since: NodeJS.CpuUsage): number {
  * waits for the outstanding ones. Works against either server kind (both return the octets).
  */
 export async function rawEcho(port: number, size: number, inFlight: number, seconds: number, ca?: string): Promise<EchoResult> {
-  const s = await rawClient(port, ca);
+  let onRead = (_n: number): void => {};
+  const s = await rawClient(port, (n) => onRead(n), ca);
   const one = 4 + size;
   const batch = Buffer.alloc(one * inFlight, 0x61);
   for (let i = 0; i < inFlight; i++) batch.writeUInt32BE(size, i * one);
@@ -180,8 +213,8 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
     running = false;
   }, seconds * 1000);
   await new Promise<void>((resolve) => {
-    s.on('data', (d: Buffer) => {
-      got += d.length;
+    onRead = (n) => {
+      got += n;
       const done = Math.floor(got / one);
       if (done === 0) return;
       got -= done * one;
@@ -191,7 +224,7 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
         s.write(batch.subarray(0, done * one));
         outstanding += done;
       } else if (outstanding === 0) resolve();
-    });
+    };
     s.write(batch);
   });
   clearTimeout(timer);
@@ -203,15 +236,16 @@ export async function rawEcho(port: number, size: number, inFlight: number, seco
 
 /** `count` round trips of one 64-octet length-prefixed message; milliseconds each. */
 export async function rawRtt(port: number, count: number): Promise<number[]> {
-  const s = await rawClient(port);
+  let onRead = (_n: number): void => {};
+  const s = await rawClient(port, (n) => onRead(n));
   const msg = Buffer.alloc(4 + 64, 0x61);
   msg.writeUInt32BE(64, 0);
   const times: number[] = [];
   let got = 0;
   await new Promise<void>((resolve) => {
     let t = performance.now();
-    s.on('data', (d: Buffer) => {
-      got += d.length;
+    onRead = (n) => {
+      got += n;
       if (got < msg.length) return;
       got = 0;
       times.push(performance.now() - t);
@@ -221,7 +255,7 @@ export async function rawRtt(port: number, count: number): Promise<number[]> {
       }
       t = performance.now();
       s.write(msg);
-    });
+    };
     s.write(msg);
   });
   s.destroy();

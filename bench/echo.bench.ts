@@ -303,9 +303,15 @@ for (const size of WS_SIZES) {
 }
 if (RTT_COUNT > 0) {
   const p = { raw: { p50: [] as number[], p99: [] as number[] }, beep: { p50: [] as number[], p99: [] as number[] } };
+  // Each side in a fresh process of its own: one run first, not counted, so that neither side's
+  // percentiles include its compiler's warm-up.
+  const rawRtt = await caseProc('rtt-raw', () => rawBaselines(rawSetup));
+  const beepRtt = await caseProc('rtt-beep', () => beepProcess(beepSetup));
+  await rawRtt.rtt(RTT_COUNT);
+  await beepRtt.rtt(RTT_COUNT);
   for (let r = 0; r < RUNS; r++) {
-    const rr = await (await caseProc('rtt-raw', () => rawBaselines(rawSetup))).rtt(RTT_COUNT);
-    const br = await (await caseProc('rtt-beep', () => beepProcess(beepSetup))).rtt(RTT_COUNT);
+    const rr = await rawRtt.rtt(RTT_COUNT);
+    const br = await beepRtt.rtt(RTT_COUNT);
     p.raw.p50.push(pct(rr, 50));
     p.raw.p99.push(pct(rr, 99));
     p.beep.p50.push(pct(br, 50));

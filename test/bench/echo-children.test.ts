@@ -14,10 +14,10 @@ test('bestInFlight tries 1, 2, 4, ... up to the count asked for and keeps the fa
     assert.ok(seconds > 0 && seconds < 1, 'a short trial');
     return { msgs: rates[n]!, secs: 1, cpu: 0 };
   };
-  assert.equal(await bestInFlight(12, run), 4);
+  assert.equal(await bestInFlight(12, 64, run), 4);
   assert.deepEqual(tried, [1, 2, 4, 8, 12]);
   tried.length = 0;
-  assert.equal(await bestInFlight(1, run), 1);
+  assert.equal(await bestInFlight(1, 64, run), 1);
   assert.deepEqual(tried, [1]);
 });
 
