@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { NodeTransport, arenaSpace } from '../../src/transport/node.js';
 import type { TransportSink } from '../../src/transport/transport.js';
+import { runtimeName } from '../../src/transport/select.js';
 
 const END = new Uint8Array([69, 78, 68, 13, 10]);
 const CRLF = new Uint8Array([13, 10]);
@@ -156,7 +157,10 @@ test("node transport: corked pieces the kernel took at once are not a full socke
     a.t.flush();
     const s = a.t.socket;
     assert.equal(a.t.full, s.writableLength > 0, 'full exactly while octets wait in the stream');
-    if (s.writableLength === 0) assert.equal(s.writableNeedDrain, true, "write() said false all the same (Node's rule)");
+    // Node's write() said false all the same (what the rule is for); Bun's and Deno's node:net
+    // answer true under cork, so there the rule changes nothing.
+    if (s.writableLength === 0 && runtimeName() === 'node')
+      assert.equal(s.writableNeedDrain, true, "write() said false all the same (Node's rule)");
     assert.equal((await a.received(32 * 1024)).length, 32 * 1024);
     // Many MiB at once: more than the kernel takes, so the rest waits in the stream.
     for (let i = 0; i < 16; i++) a.t.write(bytes(1 << 20, i));
