@@ -594,12 +594,61 @@ export function adoptSocket(socket: Socket, head: Uint8Array | undefined, accept
   t.resumeIfFree();
 }
 
+/** Bun's node:net is its own implementation: its sockets keep the 'data' path. */
+const BUN = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
+
+/** Size of a client socket's reads (as Node's own: 64 KiB). */
+const READ_SIZE = 65536;
+
+/** The read buffer every client socket shares (see clientReads). */
+let readShared: Buffer | undefined;
+
+/**
+ * node:net `onread` options for a client socket. Node's own reads allocate a buffer per read and
+ * go through the Readable stream (a push, a process.nextTick, a 'data' event) before the session
+ * sees them; these read into one buffer shared by every client socket (a read and its callback
+ * run in one go on the event loop, so no two reads overlap in it, and an idle socket holds no
+ * buffer of its own) and deliver a copy of exactly what was read. The chunks delivered are never
+ * reused (TransportSink.data): while reads come full (a stream of large messages) the socket gets
+ * a buffer of its own per read, handed over as it is, without a copy (one that goes idle right
+ * after a full read keeps that buffer until its next read). Accepted sockets cannot
+ * take `onread` (node:net has no such option for a server), nor can TLS sockets: after a TLS
+ * upgrade the TLS socket reads as before.
+ */
+function clientReads(deliver: (chunk: Uint8Array) => void): import('node:net').OnReadOpts {
+  let own: Buffer | undefined; // the next read's buffer while reads come full
+  let full = false;
+  return {
+    buffer: () => {
+      if (full) return (own = Buffer.allocUnsafeSlow(READ_SIZE));
+      own = undefined;
+      return (readShared ??= Buffer.allocUnsafeSlow(READ_SIZE));
+    },
+    callback: (n, buf) => {
+      full = n === buf.length;
+      if (buf === own) {
+        own = undefined;
+        deliver(n === buf.length ? buf : buf.subarray(0, n));
+        return true;
+      }
+      const chunk = Buffer.allocUnsafeSlow(n);
+      chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+      deliver(chunk);
+      return true; // false would pause the socket
+    },
+  };
+}
+
 /** The Node adapter as a factory (node:net loaded beforehand by loadNodeTransport). */
 const factory: TransportFactory = {
   kind: 'node',
   serverTls: true,
   connect(host: string, port: number): Transport {
-    return new NodeTransport(mods!.net.connect({ host, port }));
+    if (BUN) return new NodeTransport(mods!.net.connect({ host, port }));
+    let t: NodeTransport | undefined;
+    const socket = mods!.net.connect({ host, port, onread: clientReads((chunk) => t?.received(chunk)) });
+    t = new NodeTransport(socket);
+    return t;
   },
   listen(host: string, port: number, accepted: (t: Transport) => void, onError: (e: Error) => void): Promise<TransportServer> {
     const server: Server = mods!.net.createServer({ noDelay: true }, (socket) => accepted(new NodeTransport(socket)));

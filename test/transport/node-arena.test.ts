@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
-import { NodeTransport, arenaSpace } from '../../src/transport/node.js';
+import { NodeTransport, arenaSpace, loadNodeTransport } from '../../src/transport/node.js';
 import type { TransportSink } from '../../src/transport/transport.js';
 import { runtimeName } from '../../src/transport/select.js';
 
@@ -173,5 +173,54 @@ test("node transport: corked pieces the kernel took at once are not a full socke
     assert.ok(drains.length >= 1, 'and told the session');
   } finally {
     a.close();
+  }
+});
+
+test('node transport, client side: chunks read through the shared buffer are copies that stay intact, full reads are handed over as they are', async () => {
+  // A server that sends a known stream in writes of many sizes; the client is the factory's
+  // (node:net onread into one shared buffer on Node).
+  const stream = bytes(3 << 20, 9);
+  const sizes = [1, 7, 100, 4096, 65536, 200_000, 5, 1 << 20, 33];
+  let server: ReturnType<typeof createServer> | undefined;
+  const port = await new Promise<number>((res) => {
+    server = createServer((s) => {
+      void (async () => {
+        let at = 0;
+        for (let i = 0; at < stream.length; i++) {
+          const n = Math.min(sizes[i % sizes.length]!, stream.length - at);
+          s.write(stream.subarray(at, at + n));
+          at += n;
+          if (i % 3 === 0) await new Promise((r) => setTimeout(r, 1)); // small reads as well as full ones
+        }
+      })();
+    });
+    server.listen(0, '127.0.0.1', () => res((server!.address() as AddressInfo).port));
+  });
+  const factory = await loadNodeTransport();
+  const t = factory.connect('127.0.0.1', port);
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  const done = new Promise<void>((res) => {
+    t.attach({
+      data: (c) => {
+        chunks.push(c); // kept: a later read must not change it
+        got += c.length;
+        if (got >= stream.length) res();
+      },
+      drain: () => {},
+      closed: () => res(),
+    });
+  });
+  try {
+    await t.opened();
+    await done;
+    assert.equal(got, stream.length);
+    assert.deepEqual(new Uint8Array(Buffer.concat(chunks)), stream, 'every chunk kept its octets');
+    assert.ok(chunks.length > 10, `many reads (${chunks.length})`);
+    // No two chunks share memory (each is a copy or a buffer of its own).
+    for (let i = 1; i < chunks.length; i++) assert.notEqual(chunks[i]!.buffer, chunks[i - 1]!.buffer);
+  } finally {
+    t.abort();
+    server?.close();
   }
 });
