@@ -626,7 +626,9 @@ function clientReads(deliver: (chunk: Uint8Array) => void): import('node:net').O
     },
     callback: (n, buf) => {
       full = n === buf.length;
-      if (buf === own) {
+      // The socket's own buffer goes as it is unless the read used little of it: a small view
+      // would keep the whole 64 KiB alive for as long as a message made of it.
+      if (buf === own && n * 4 >= buf.length) {
         own = undefined;
         deliver(n === buf.length ? buf : buf.subarray(0, n));
         return true;
