@@ -108,14 +108,8 @@ export class ChannelState {
   awaiting: MsgnoTable<number> = NO_MSGNOS;
   /** Peer MSGs awaiting our replies, by msgno. */
   inbound: MsgnoTable<Inbound> = NO_MSGNOS;
-  /**
-   * Their msgnos in arrival order in [#head, #tail) (RFC 3080 §2.6.1 reply order). The array is
-   * filled again from its start once every MSG is answered, not replaced: a new one grew its
-   * backing store anew every few thousand MSGs (garbage that outlived scavenges).
-   */
-  #order: number[] = [];
-  #head = 0;
-  #tail = 0;
+  /** Their msgnos in arrival order (RFC 3080 §2.6.1 reply order). */
+  readonly #order = new Fifo<number>();
   /** Messages ready to frame, strictly in order: frames of two messages never interleave. */
   readonly sendQueue = new Fifo<OutMessage>();
   /** Our MSG being sent in pieces (sendMsg with `more`) until its last piece is queued. */
@@ -230,9 +224,7 @@ export class ChannelState {
   /** Records a complete peer MSG that now awaits our reply. */
   addInbound(msgno: number): void {
     (this.inbound === NO_MSGNOS ? (this.inbound = new MsgnoTable()) : this.inbound).set(msgno, FRESH);
-    if (this.#tail < this.#order.length) this.#order[this.#tail] = msgno;
-    else this.#order.push(msgno);
-    this.#tail++;
+    this.#order.push(msgno);
   }
 
   /** The entry of peer MSG `msgno` as its own object (FRESH is shared), or undefined. */
@@ -255,13 +247,13 @@ export class ChannelState {
    * the channel (RFC 3080 §2.6.1: no earlier reply can be pending).
    */
   canReplyNow(msgno: number): boolean {
-    return this.#oldest() === msgno && this.inbound.get(msgno) === FRESH && this.canSendNow();
+    return this.#order.peek() === msgno && this.inbound.get(msgno) === FRESH && this.canSendNow();
   }
 
   /** The final reply to the oldest MSG went out (or heads the send queue): releases what waits behind it. */
   repliedNow(msgno: number): void {
     this.inbound.delete(msgno);
-    this.#head++;
+    this.#order.shift();
     this.releaseReplies();
   }
 
@@ -291,7 +283,7 @@ export class ChannelState {
     entry.open = more ? { type, ansno } : undefined;
     const m: OutMessage = { type, msgno, ansno, head, data, offset: 0, onSent, cuts, more };
     if (final && !more) entry.done = true;
-    if (this.#oldest() === msgno && entry.replies === undefined) {
+    if (this.#order.peek() === msgno && entry.replies === undefined) {
       // The oldest MSG (the usual case): its reply goes out now, without a stop in entry.replies.
       this.enqueue(m);
       if (entry.done) this.releaseReplies();
@@ -342,16 +334,10 @@ export class ChannelState {
     this.#openOut = undefined;
   }
 
-  /** The msgno of the oldest MSG owed a reply, -1 for none. */
-  #oldest(): number {
-    return this.#head < this.#tail ? this.#order[this.#head]! : -1;
-  }
-
   /** Moves replies of the oldest MSGs to the send queue, in MSG order. */
   releaseReplies(): void {
     const order = this.#order;
-    while (this.#head < this.#tail) {
-      const msgno = order[this.#head]!; // #head < #tail
+    for (let msgno = order.peek(); msgno !== undefined; msgno = order.peek()) {
       const entry = this.inbound.get(msgno)!;
       const replies = entry.replies;
       if (replies !== undefined) {
@@ -360,22 +346,12 @@ export class ChannelState {
       }
       if (!entry.done) break;
       this.inbound.delete(msgno);
-      this.#head++;
+      order.shift();
     }
-    if (this.#head === this.#tail) {
-      this.#head = this.#tail = 0;
-      // Channel 0 is quiet after the greeting, and a long array is rarely needed again: give
-      // the bookkeeping back (idle sessions stay small).
-      if (this.number === 0 || order.length > 4096) {
-        if (this.number === 0) this.inbound = NO_MSGNOS;
-        this.#order = [];
-      }
-      return;
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#tail) {
-      order.copyWithin(0, this.#head, this.#tail);
-      this.#tail -= this.#head;
-      this.#head = 0;
+    // Channel 0 is quiet after the greeting: give its bookkeeping back (idle sessions stay small).
+    if (this.number === 0 && order.length === 0) {
+      this.inbound = NO_MSGNOS;
+      order.clear();
     }
   }
 
