@@ -1,56 +1,8 @@
 // Two sans-I/O sessions wired back to back in memory: no sockets, byte-exact and deterministic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Session, type SessionIO } from '../../src/session/session.js';
 import type { Message } from '../../src/session/message.js';
-
-const P = 'http://beepwire.test/pair';
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** Delivers one session's writes to the other on the next macrotask (like a socket). */
-class Pipe implements SessionIO {
-  peer!: Session;
-  bytes = 0;
-  frames: string[] = [];
-  write(a: Uint8Array, b?: Uint8Array, c?: Uint8Array, d?: Uint8Array): boolean {
-    const parts = [a, b, c, d].filter((p): p is Uint8Array => p !== undefined).map((p) => p.slice());
-    for (const p of parts) this.bytes += p.length;
-    const head = Buffer.from(a).toString('latin1');
-    if (/^(MSG|RPY|ERR|ANS|NUL|SEQ) /.test(head)) this.frames.push(head.trim());
-    setImmediate(() => {
-      for (const p of parts) this.peer.receive(p);
-    });
-    return true;
-  }
-  end(): void {
-    /* in memory */
-  }
-}
-
-function pair(opts: { window?: number; maxWindow?: number; perFrame?: boolean; sendFrameSize?: number } = {}) {
-  const ia = new Pipe(),
-    lb = new Pipe();
-  const got: Message[] = [];
-  const listener = new Session(
-    lb,
-    {
-      start: () => ({ accept: true, uri: P }),
-      channelOpened: (ch) => {
-        ch.onMessage = (m) => {
-          got.push(m);
-          if (m.type === 'MSG' && !m.more) listener.sendReply(ch, 'RPY', m.msgno, m.content);
-        };
-      },
-    },
-    { role: 'listener', ...opts },
-  );
-  const initiator = new Session(ia, {}, { role: 'initiator', ...opts });
-  ia.peer = listener;
-  lb.peer = initiator;
-  listener.start({ profiles: [P] });
-  initiator.start({ profiles: [] });
-  return { initiator, listener, ia, lb, got };
-}
+import { P, tick, pair } from './pair.js';
 
 test('greetings cross, a channel starts, an exchange completes', async () => {
   const { initiator, ia } = pair();
