@@ -46,6 +46,18 @@ export async function forkBenchChild<Req>(name: string, modulePath: string, setu
   };
 }
 
+/** The messages in flight of each case a child runs: found by a trial on the case's first run, then kept. */
+export class InFlightPicks {
+  readonly #picks = new Map<string, number>();
+
+  /** The count for case `key`, asking `trial` (the child's bestInFlight) the first time. */
+  async get(key: string, trial: () => Promise<number>): Promise<number> {
+    let n = this.#picks.get(key);
+    if (n === undefined) this.#picks.set(key, (n = await trial()));
+    return n;
+  }
+}
+
 /**
  * The child's side: waits for the setup, starts with it, then answers each request with
  * `handle` (`{ op: 'exit' }` ends the process after `stop`).

@@ -7,7 +7,7 @@
 // 1-channel runs. Listener and client share the process, as the raw server and client share
 // theirs.
 import { fileURLToPath } from 'node:url';
-import { forkBenchChild, serveBenchParent } from './child.js';
+import { forkBenchChild, serveBenchParent, InFlightPicks } from './child.js';
 import { bestInFlight, type EchoResult } from './echo-raw.js';
 import { beepServerCtx, beepListener, beepEcho, beepRtt, type BeepSettings, type BeepEchoCase } from './echo-beep.js';
 
@@ -41,12 +41,10 @@ export interface BeepProcess {
 /** Forks the child and starts its listener. */
 export async function beepProcess(setup: Setup): Promise<BeepProcess> {
   const child = await forkBenchChild<Request>('beepwire echo', fileURLToPath(import.meta.url), setup);
-  const best = new Map<string, number>();
+  const picks = new InFlightPicks();
   return {
     echo: async (c) => {
-      const key = JSON.stringify({ ...c, seconds: 0 });
-      let n = best.get(key);
-      if (n === undefined) best.set(key, (n = await child.ask<number>({ op: 'best', c })));
+      const n = await picks.get(JSON.stringify({ ...c, seconds: 0 }), () => child.ask<number>({ op: 'best', c }));
       return { ...(await child.ask<EchoResult>({ op: 'echo', c: { ...c, inFlight: n } })), inFlight: n };
     },
     rtt: (count) => child.ask<number[]>({ op: 'rtt', count }),

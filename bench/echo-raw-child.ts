@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
 import { rawServer, portOf, rawEcho, rawRtt, bestInFlight, type EchoResult, type RawMode } from './echo-raw.js';
-import { forkBenchChild, serveBenchParent } from './child.js';
+import { forkBenchChild, serveBenchParent, InFlightPicks } from './child.js';
 
 /** A request from the parent. */
 type Request =
@@ -40,12 +40,10 @@ export interface RawBaselines {
 /** Forks the child and starts its servers. */
 export async function rawBaselines(setup: Setup): Promise<RawBaselines> {
   const child = await forkBenchChild<Request>('raw baseline', fileURLToPath(import.meta.url), setup);
-  const best = new Map<string, number>();
+  const picks = new InFlightPicks();
   return {
     echo: async (mode, size, inFlight, seconds) => {
-      const key = `${mode} ${size} ${inFlight}`;
-      let n = best.get(key);
-      if (n === undefined) best.set(key, (n = await child.ask<number>({ op: 'best', mode, size, inFlight })));
+      const n = await picks.get(`${mode} ${size} ${inFlight}`, () => child.ask<number>({ op: 'best', mode, size, inFlight }));
       return { ...(await child.ask<EchoResult>({ op: 'echo', mode, size, inFlight: n, seconds })), inFlight: n };
     },
     rtt: (count) => child.ask<number[]>({ op: 'rtt', count }),
